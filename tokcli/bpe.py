@@ -1,0 +1,57 @@
+"""Byte-level BPE, trained with HF `tokenizers`: exact round trip for any Unicode text, no unknown token.
+
+Pre-tokenization is GPT-4o's (o200k_base) regex, `GPT_PATTERN`: letter runs with an optional leading
+non-letter and case-aware splitting, contractions, digits in groups of at most three, punctuation runs,
+newline runs and other whitespace. Each piece is turned into bytes (GPT-2's ByteLevel mapping) and BPE
+merges are learned within pieces, never across them. Ids: the 256 byte tokens, then merges in the order
+learned.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from .errors import UsageError
+from .hf import HFTokenizer
+
+GPT_PATTERN = "|".join(
+    [
+        r"[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?",
+        r"[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?",
+        r"\p{N}{1,3}",
+        r" ?[^\s\p{L}\p{N}]+[\r\n/]*",
+        r"\s*[\r\n]+",
+        r"\s+(?!\S)",
+        r"\s+",
+    ]
+)
+DEFAULT_VOCAB = 8000
+
+
+def train_bpe(
+    texts: Iterable[str], *, vocab_size: int | None = None, min_frequency: int = 2, show_progress: bool = False
+) -> HFTokenizer:
+    from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, trainers
+
+    size = vocab_size or DEFAULT_VOCAB
+    if size <= 256:
+        raise UsageError(
+            f"--vocab-size {size} cannot work: byte-level BPE needs the 256 byte tokens and at least one merge"
+        )
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.Sequence(
+        [
+            pre_tokenizers.Split(Regex(GPT_PATTERN), behavior="isolated"),
+            pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
+        ]
+    )
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=size,
+        min_frequency=min_frequency,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        special_tokens=[],
+        show_progress=show_progress,
+    )
+    tok.train_from_iterator(texts, trainer)
+    return HFTokenizer(tok, name="bpe", kind="bpe")

@@ -1,0 +1,42 @@
+"""Typed errors. The library raises these; `tokcli.cli` turns them into one `error:` line and an exit code.
+
+Exit codes: 0 ok, 1 a check failed (a budget was exceeded), 2 usage or input error, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+
+class TokcliError(Exception):
+    """Base of every error tokcli reports to a user. The message says what to do about it."""
+
+    exit_code = 2
+
+
+class UsageError(TokcliError):
+    """An option or argument that cannot work (vocabulary too small, temperature < 0, ...)."""
+
+
+class InputError(TokcliError):
+    """A file or stream that cannot be read as text: missing, binary, not UTF-8, empty directory."""
+
+
+class TokenizerNotFound(TokcliError):
+    """A tokenizer name or path that resolves to nothing; the message lists what exists."""
+
+
+class TokenizerFileError(TokcliError):
+    """A tokenizer or model file that exists but is corrupt or of an unknown format."""
+
+
+class EncodingUnavailable(TokcliError):
+    """A tiktoken encoding file that is not cached and could not be downloaded."""
+
+
+class BackendMissing(TokcliError):
+    """An optional dependency (an extra) is not installed; the message names the extra."""
+
+
+class CheckFailed(TokcliError):
+    """A budget check found something over its limit (exit 1)."""
+
+    exit_code = 1

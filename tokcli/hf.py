@@ -1,0 +1,147 @@
+"""Any HF `tokenizer.json`, through the `tokenizers` library. char, word and bpe are kinds of it."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from .errors import TokenizerFileError
+from .textio import atomic_write
+from .tokenizer import SAFE_CUT, Tokenizer
+
+
+def bytes_to_unicode() -> dict[int, str]:
+    """GPT-2's map of the 256 bytes to printable characters, as used by ByteLevel pre-tokenizers."""
+    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1))
+    bs += list(range(ord("®"), ord("ÿ") + 1))
+    cs = bs[:]
+    n = 0
+    for b in range(256):
+        if b not in bs:
+            bs.append(b)
+            cs.append(256 + n)
+            n += 1
+    return dict(zip(bs, (chr(c) for c in cs), strict=True))
+
+
+BYTE_DECODER = {c: b for b, c in bytes_to_unicode().items()}
+
+
+class HFTokenizer(Tokenizer):
+    """A `tokenizers.Tokenizer`; `kind` is detected from its structure (see `detect_kind`)."""
+
+    def __init__(self, tok: Any, name: str, kind: str | None = None) -> None:
+        self.tok = tok
+        self.name = name
+        self.spec = json.loads(tok.to_str())
+        self.kind = kind or detect_kind(self.spec)
+        model = self.spec.get("model", {})
+        unk = model.get("unk_token")
+        self.unk_id = tok.token_to_id(unk) if unk is not None else None
+        self._byte_level = _has_type(self.spec.get("decoder"), "ByteLevel")
+        self._byte_fallback = bool(model.get("byte_fallback"))
+        self.lossless = self.unk_id is None and self.spec.get("normalizer") is None
+        self.cut_pattern = SAFE_CUT if self.kind in ("char", "word", "bpe") or _gpt_style(self.spec) else None
+
+    @classmethod
+    def from_file(cls, path: str | Path, name: str | None = None) -> HFTokenizer:
+        from tokenizers import Tokenizer as _Tok
+
+        try:
+            tok = _Tok.from_file(str(path))
+        except Exception as e:  # the Rust side raises plain Exception subclasses
+            raise TokenizerFileError(
+                f"{path}: not a valid tokenizer.json ({str(e).splitlines()[0][:120]}); "
+                "give a file saved by tokenizers or by `tokcli train`"
+            ) from None
+        return cls(tok, name or str(path))
+
+    def encode(self, text: str) -> list[int]:
+        return self.tok.encode(text, add_special_tokens=False).ids
+
+    def encode_batch(self, texts: Sequence[str]) -> list[list[int]]:
+        return [e.ids for e in self.tok.encode_batch(list(texts), add_special_tokens=False)]
+
+    def decode(self, ids: Sequence[int]) -> str:
+        return self.tok.decode(list(ids), skip_special_tokens=False)
+
+    @cached_property
+    def _id_to_str(self) -> list[str]:
+        vocab = self.tok.get_vocab(with_added_tokens=True)
+        table = [""] * (max(vocab.values()) + 1 if vocab else 0)
+        for s, i in vocab.items():
+            table[i] = s
+        return table
+
+    def token_bytes(self, token_id: int) -> bytes:
+        s = self._id_to_str[token_id]
+        if self._byte_level and all(c in BYTE_DECODER for c in s):
+            return bytes(BYTE_DECODER[c] for c in s)
+        if self._byte_fallback and len(s) == 6 and s.startswith("<0x") and s.endswith(">"):
+            return bytes([int(s[3:5], 16)])
+        return self.tok.decode([token_id], skip_special_tokens=False).encode("utf-8")
+
+    def is_byte_fallback(self, token_id: int) -> bool:
+        if not self._byte_fallback:
+            return False
+        s = self._id_to_str[token_id]
+        return len(s) == 6 and s.startswith("<0x") and s.endswith(">")
+
+    @property
+    def vocab_size(self) -> int:
+        return self.tok.get_vocab_size(with_added_tokens=True)
+
+    def to_json(self) -> str:
+        """The canonical tokenizer.json text (what `save` writes)."""
+        return self.tok.to_str(pretty=True)
+
+    def save(self, path: str) -> None:
+        atomic_write(path, self.to_json())
+
+
+def _has_type(node: Any, type_name: str) -> bool:
+    """Whether a pre_tokenizer/decoder node (or a Sequence of them) contains `type_name`."""
+    if not isinstance(node, dict):
+        return False
+    if node.get("type") == type_name:
+        return True
+    return any(_has_type(n, type_name) for key in ("pretokenizers", "decoders") for n in node.get(key) or [])
+
+
+def _split_patterns(node: Any) -> list[str]:
+    if not isinstance(node, dict):
+        return []
+    found = []
+    if node.get("type") == "Split":
+        pat = node.get("pattern", {})
+        found.append(pat.get("Regex") or pat.get("String") or "")
+    for n in node.get("pretokenizers") or []:
+        found.extend(_split_patterns(n))
+    return found
+
+
+def _gpt_style(spec: dict[str, Any]) -> bool:
+    """A byte-level BPE whose pre-tokenizer is GPT's (ByteLevel with its regex, or a Split regex before it)."""
+    pre = spec.get("pre_tokenizer")
+    if spec.get("normalizer") is not None or not _has_type(pre, "ByteLevel"):
+        return False
+    return True
+
+
+def detect_kind(spec: dict[str, Any]) -> str:
+    """char / word / bpe for tokenizers tokcli trains (recognised by their pre-tokenizer), else 'hf'."""
+    from . import char, word
+    from .bpe import GPT_PATTERN
+
+    patterns = _split_patterns(spec.get("pre_tokenizer"))
+    model_type = spec.get("model", {}).get("type")
+    if model_type == "WordLevel" and patterns == [char.CHAR_PATTERN]:
+        return "char"
+    if model_type == "WordLevel" and patterns == [word.WORD_PATTERN]:
+        return "word"
+    if model_type == "BPE" and patterns == [GPT_PATTERN]:
+        return "bpe"
+    return "hf"

@@ -1,0 +1,78 @@
+"""One way to name any tokenizer: a registry of lazy constructors, then paths.
+
+    bundled      char, word, bpe, ja-char     (tokenizers of the bundled models, inside the package)
+    encodings    o200k_base, cl100k_base, p50k_base, r50k_base, gpt2   (tiktoken)
+    model names  gpt-4o, gpt-4, gpt-3.5-turbo, ...                    (tiktoken's model table)
+    paths        tokenizer.json (HF), *.model (sentencepiece), a model directory holding tokenizer.json
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib import resources
+from pathlib import Path
+
+from .errors import TokenizerFileError, TokenizerNotFound
+from .pretrained import ENCODINGS, TiktokenEncoding, model_encoding
+from .tokenizer import Tokenizer
+
+EXAMPLE_MODELS = ("gpt-4o", "gpt-4o-mini", "gpt-4.1", "gpt-4", "gpt-3.5-turbo", "o1", "o3")
+
+
+def models_dir() -> Path:
+    """Where the bundled models (and so the bundled tokenizers) live inside the package."""
+    return Path(str(resources.files("tokcli") / "data" / "models"))
+
+
+def bundled_names() -> list[str]:
+    d = models_dir()
+    if not d.is_dir():
+        return []
+    return sorted(p.name for p in d.iterdir() if (p / "tokenizer.json").is_file())
+
+
+def known_names() -> list[str]:
+    return bundled_names() + list(ENCODINGS) + list(EXAMPLE_MODELS)
+
+
+def load(spec: str) -> Tokenizer:
+    """The tokenizer named by `spec` (see the module docstring). Raises TokenizerNotFound."""
+    return _load(spec)
+
+
+@cache
+def _load(spec: str) -> Tokenizer:
+    from .hf import HFTokenizer
+
+    looks_like_path = "/" in spec or spec.endswith((".json", ".model")) or spec.startswith(".")
+    if not looks_like_path:
+        if spec in bundled_names():
+            return HFTokenizer.from_file(models_dir() / spec / "tokenizer.json", name=spec)
+        if spec in ENCODINGS:
+            return TiktokenEncoding.load(spec)
+        if enc := model_encoding(spec):
+            return TiktokenEncoding.load(enc, name=spec)
+    path = Path(spec)
+    if path.is_dir() and (path / "tokenizer.json").is_file():
+        return HFTokenizer.from_file(path / "tokenizer.json", name=spec)
+    if path.is_file():
+        return load_file(path)
+    if path.exists():
+        raise TokenizerFileError(f"{spec}: not a tokenizer file; give a tokenizer.json, a .model or a model directory")
+    raise TokenizerNotFound(
+        f"unknown tokenizer {spec!r}: give a path to a tokenizer.json or .model file, or one of "
+        + ", ".join(known_names())
+        + " (or any OpenAI model name tiktoken knows)"
+    )
+
+
+def load_file(path: Path) -> Tokenizer:
+    from .hf import HFTokenizer
+    from .spm import SentencePiece
+
+    head = path.open("rb").read(64).lstrip()
+    if head.startswith(b"{"):
+        return HFTokenizer.from_file(path, name=str(path))
+    if path.suffix == ".model" or not head.startswith(b"{"):
+        return SentencePiece.from_file(path, name=str(path))
+    raise TokenizerFileError(f"{path}: unknown tokenizer format")

@@ -1,0 +1,125 @@
+"""SentencePiece models (`.model` files): unigram, and BPE with the sentencepiece backend.
+
+tokcli trains them lossless: identity normalization, no dummy prefix, whitespace kept as is, and byte
+fallback on, so a character outside the vocabulary becomes its UTF-8 bytes (<0xNN> tokens), never <unk>.
+Training reads the input one line at a time (sentencepiece's unit), so no piece spans a newline.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from .errors import TokenizerFileError, UsageError
+from .textio import atomic_write
+from .tokenizer import Tokenizer
+
+# Pieces never contain a space except as their first character ("▁word"), so cutting before a space
+# that follows a non-space gives the same pieces. Models with a dummy prefix drop that one space instead
+# (the prefix puts it back); see SentencePiece.__init__.
+SPM_CUT = r"(?<=\S)(?= \S)"
+SPM_CUT_DUMMY = r"(?<=\S) (?=\S)"
+
+
+class SentencePiece(Tokenizer):
+    def __init__(self, proto: bytes, name: str, kind: str = "sentencepiece") -> None:
+        import sentencepiece as spm
+
+        self.sp = spm.SentencePieceProcessor()
+        try:
+            self.sp.LoadFromSerializedProto(proto)
+        except Exception:
+            raise TokenizerFileError(
+                f"{name}: not a valid sentencepiece model; give a .model file written by sentencepiece"
+            ) from None
+        self.proto = proto
+        self.name = name
+        self.kind = kind
+        unk = self.sp.unk_id()
+        self.unk_id = unk if unk >= 0 else None
+        first = self.sp.encode("x", out_type=str)
+        self.dummy_prefix = bool(first) and first[0].startswith("▁")
+        self.cut_pattern = SPM_CUT_DUMMY if self.dummy_prefix else SPM_CUT
+        self.lossless = not self.dummy_prefix and self.sp.decode(self.sp.encode(" a  b\n")) == " a  b\n"
+
+    @classmethod
+    def from_file(cls, path: str | Path, name: str | None = None) -> SentencePiece:
+        return cls(Path(path).read_bytes(), name or str(path))
+
+    def encode(self, text: str) -> list[int]:
+        return self.sp.encode(text)
+
+    def encode_batch(self, texts: Sequence[str]) -> list[list[int]]:
+        return self.sp.encode(list(texts), num_threads=-1)
+
+    def decode(self, ids: Sequence[int]) -> str:
+        return self.sp.decode(list(ids))
+
+    def token_bytes(self, token_id: int) -> bytes:
+        if self.sp.is_byte(token_id):
+            return bytes([int(self.sp.id_to_piece(token_id)[3:5], 16)])
+        return self.sp.id_to_piece(token_id).replace("▁", " ").encode("utf-8")
+
+    def is_byte_fallback(self, token_id: int) -> bool:
+        return bool(self.sp.is_byte(token_id))
+
+    @property
+    def vocab_size(self) -> int:
+        return self.sp.get_piece_size()
+
+    def save(self, path: str) -> None:
+        atomic_write(path, self.proto)
+
+
+def _lines(texts: Iterable[str]) -> Iterator[str]:
+    rest = ""
+    for text in texts:
+        lines = (rest + text).split("\n")
+        rest = lines.pop()
+        yield from (line for line in lines if line)
+    if rest:
+        yield rest
+
+
+def train_spm(
+    texts: Iterable[str],
+    *,
+    model_type: str,
+    vocab_size: int | None = None,
+    character_coverage: float = 0.9995,
+    show_progress: bool = False,
+) -> SentencePiece:
+    import sentencepiece as spm
+
+    size = vocab_size or 8000
+    if size < 260 + 4:
+        raise UsageError(
+            f"--vocab-size {size} cannot work: a sentencepiece model with byte fallback needs 256 byte "
+            "pieces, <unk>, <s>, </s> and some pieces of its own (at least 264)"
+        )
+    if not 0 < character_coverage <= 1:
+        raise UsageError(f"--character-coverage {character_coverage} must be in (0, 1]")
+    spm.set_random_generator_seed(0)
+    out = io.BytesIO()
+    options: dict[str, Any] = dict(
+        model_type=model_type,
+        vocab_size=size,
+        character_coverage=character_coverage,
+        byte_fallback=True,
+        normalization_rule_name="identity",
+        remove_extra_whitespaces=False,
+        add_dummy_prefix=False,
+        split_digits=True,
+        allow_whitespace_only_pieces=True,
+        num_threads=1,  # training with several threads is not reproducible
+        minloglevel=0 if show_progress else 2,
+        max_sentence_length=1 << 16,
+    )
+    try:
+        spm.SentencePieceTrainer.train(sentence_iterator=_lines(texts), model_writer=out, **options)
+    except RuntimeError as e:
+        msg = str(e).splitlines()[-1] if str(e) else "training failed"
+        raise UsageError(f"sentencepiece could not train: {msg}") from None
+    return SentencePiece(out.getvalue(), name=model_type, kind="unigram" if model_type == "unigram" else "bpe")

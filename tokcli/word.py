@@ -1,0 +1,58 @@
+"""Word tokenizer: the most frequent words, numbers, punctuation marks and whitespace runs, plus <unk>.
+
+The split is Unicode-aware (`WORD_PATTERN`): a word is a run of letters and combining marks with an
+optional leading space (" the", so a single space between words costs nothing); Han, Hiragana and
+Katakana runs are words of their own, since Japanese and Chinese put no spaces between words; a number
+is a run of digits; every other symbol is one token; other whitespace runs are tokens.
+
+Where it is lossy: a word (or whitespace run) not in the vocabulary becomes <unk> and decodes as the
+literal "<unk>"; everything in the vocabulary round-trips exactly, whitespace included. Scripts written
+without spaces other than Japanese and Chinese (Thai, for one) get phrase-long words, mostly unknown.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+
+import regex
+
+from .char import UNK, word_level
+from .errors import UsageError
+from .hf import HFTokenizer
+
+_CJK = r"\p{Han}\p{Hiragana}\p{Katakana}ー"
+WORD_PATTERN = (
+    r"'(?:s|t|re|ve|m|ll|d)"  # English contractions
+    r"|\p{Han}+|\p{Hiragana}+|[\p{Katakana}ー]+"  # CJK: one run per script
+    rf"| ?[^\s\p{{N}}\p{{P}}\p{{S}}\p{{C}}{_CJK}]+"  # letters and marks, with one leading space
+    r"| ?\p{N}+"  # numbers
+    r"| ?[^\s\p{L}\p{N}\p{M}]"  # any other single character: punctuation, symbol, emoji
+    r"|\s+(?!\S)|\s+"  # whitespace, leaving one space for the next word
+)
+DEFAULT_VOCAB = 8000
+
+
+def split_words(text: str) -> list[str]:
+    """The pieces WORD_PATTERN cuts `text` into (the same pieces HF's Split pre-tokenizer makes)."""
+    return _WORD_RE.findall(text)
+
+
+_WORD_RE = regex.compile(WORD_PATTERN)
+
+
+def train_word(
+    texts: Iterable[str], *, vocab_size: int | None = None, min_frequency: int = 1
+) -> HFTokenizer:
+    """The `vocab_size - 1` most frequent pieces (ties broken by the piece itself) plus <unk>=0."""
+    size = vocab_size or DEFAULT_VOCAB
+    if size < 2:
+        raise UsageError(f"--vocab-size {size} cannot work: a word tokenizer needs <unk> and one word")
+    counts: Counter[str] = Counter()
+    for text in texts:
+        counts.update(_WORD_RE.findall(text))
+    words = sorted((w for w, n in counts.items() if n >= min_frequency), key=lambda w: (-counts[w], w))
+    if not words:
+        raise UsageError("no words to learn: the input is empty (or all below --min-frequency)")
+    vocab = {UNK: 0} | {w: i + 1 for i, w in enumerate(words[: size - 1])}
+    return HFTokenizer(word_level(vocab, WORD_PATTERN), name="word", kind="word")
