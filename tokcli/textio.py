@@ -125,6 +125,12 @@ def read_text(source: Source | str, *, errors: str = "strict") -> str:
     return "".join(iter_text(source, errors=errors))
 
 
+def split_holdout(text: str, fraction: float) -> tuple[str, str]:
+    """(first part, last `fraction` of the characters): the train/validation split nanoGPT makes."""
+    n = int(len(text) * (1 - fraction))
+    return text[:n], text[n:]
+
+
 def atomic_write(path: str | os.PathLike[str], data: bytes | str) -> None:
     """Write `data` to a temporary file beside `path`, then rename it over `path`.
 
@@ -139,6 +145,9 @@ def atomic_write(path: str | os.PathLike[str], data: bytes | str) -> None:
         raise InputError(f"{path}: directory {directory} does not exist; create it first")
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
     try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the file the mode open() would
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()

@@ -1,0 +1,86 @@
+"""Shared fixtures. The terminal is pinned so tests agree on every machine; the network is off."""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+CORPORA = SHARED / "corpora"
+TIKTOKEN_CACHE = SHARED / "tiktoken-cache"
+SAMPLES = ROOT / "corpora"
+
+# pinned for every test, before anything reads them
+os.environ["TOKCLI_OFFLINE"] = "1"  # never try a download
+os.environ.pop("FORCE_COLOR", None)
+os.environ.pop("GITHUB_ACTIONS", None)
+os.environ["NO_COLOR"] = "1"
+os.environ["COLUMNS"] = "100"
+os.environ["TERM"] = "dumb"
+
+
+def shared_corpus(name: str) -> Path:
+    """A file of ../shared/corpora, or skip: a user's fresh clone has no ../shared."""
+    path = CORPORA / name
+    if not path.exists():
+        pytest.skip(f"needs ../shared/corpora/{name}, which only the development checkout has")
+    return path
+
+
+@pytest.fixture
+def o200k_cache(tmp_path, monkeypatch):
+    """TIKTOKEN_CACHE_DIR pointing at a private copy of ../shared/tiktoken-cache (o200k_base, cl100k_base)."""
+    if not TIKTOKEN_CACHE.is_dir():
+        pytest.skip("needs ../shared/tiktoken-cache for o200k_base, which only the development checkout has")
+    cache = tmp_path / "tiktoken-cache"
+    shutil.copytree(TIKTOKEN_CACHE, cache)
+    monkeypatch.setenv("TIKTOKEN_CACHE_DIR", str(cache))
+    from tokcli.registry import _load
+
+    _load.cache_clear()
+    yield cache
+    _load.cache_clear()
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+
+class _Stdin(io.TextIOWrapper):
+    def __init__(self, data: bytes, tty: bool) -> None:
+        super().__init__(io.BytesIO(data), encoding="utf-8")
+        self._tty = tty
+
+    def isatty(self) -> bool:
+        return self._tty
+
+
+@pytest.fixture
+def cli(monkeypatch, capfd):
+    """Run `tokcli ARGS` in-process: cli("count", "-t", "char", input="text") -> Result(code, out, err).
+
+    stdin is the given input (piped), or a terminal with nothing on it when input is None.
+    """
+    from tokcli.cli import run
+
+    def invoke(*args: str, input: str | bytes | None = None) -> Result:
+        data = input.encode() if isinstance(input, str) else (input or b"")
+        monkeypatch.setattr(sys, "stdin", _Stdin(data, tty=input is None))
+        capfd.readouterr()
+        code = run([str(a) for a in args])
+        sys.stdout.flush()
+        sys.stderr.flush()
+        cap = capfd.readouterr()
+        return Result(code, cap.out, cap.err)
+
+    return invoke

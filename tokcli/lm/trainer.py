@@ -1,0 +1,258 @@
+"""`tokcli lm train`: train the Transformer with torch and export the numpy engine's model directory.
+
+Deterministic for a given seed on CPU: the batch of step s is drawn from numpy's Generator seeded with
+(seed, s) and dropout from torch seeded with seed + s, so a resumed run draws what an unbroken one would.
+Checkpoints (weights and AdamW moments in safetensors, the rest in JSON; no pickle) go to
+`<out>.ckpt/` every --checkpoint-every steps. The model directory is exported at the same time when the
+validation loss is the best so far, so a run that starts to overfit keeps its best model.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import BackendMissing, UsageError
+from ..model.config import GPTConfig
+from ..textio import split_holdout
+from ..tokenizer import Tokenizer
+
+LN2 = math.log(2)
+
+
+@dataclass(frozen=True)
+class TrainOptions:
+    n_layer: int = 4  # transformer blocks
+    n_head: int = 6  # attention heads
+    n_embd: int = 192  # width
+    block_size: int = 128  # context length in tokens
+    dropout: float = 0.1
+    steps: int = 2000  # optimizer steps in all (a resumed run continues up to this)
+    batch_size: int = 32  # sequences per step
+    lr: float = 2e-3  # peak learning rate
+    min_lr: float = 2e-4  # cosine decays to this at the last step
+    warmup: int = 100  # linear warm-up steps
+    schedule: str = "cosine"  # cosine | constant
+    weight_decay: float = 0.1  # AdamW, on matrices only
+    grad_clip: float = 1.0
+    val_fraction: float = 0.1  # the last part of the text, by characters, as nanoGPT splits
+    eval_every: int = 250
+    eval_batches: int = 20
+    checkpoint_every: int = 250
+    seed: int = 1337
+    threads: int = 0  # torch threads; 0 = all cores
+    dtype: str = "float16"  # weights in the exported model directory
+
+
+@dataclass
+class TrainReport:
+    step: int
+    train_loss: float
+    val_loss: float | None = None
+    val_bpc: float | None = None
+    elapsed_s: float = 0.0
+    history: list[dict[str, float]] = field(default_factory=list)
+
+
+def require_torch() -> Any:
+    try:
+        import torch
+    except ImportError:
+        raise BackendMissing(
+            "training needs torch: pip install 'tokcli[train]' (it pins torch==2.13.0, a CPU build)"
+        ) from None
+    return torch
+
+
+def lr_at(step: int, o: TrainOptions) -> float:
+    if step < o.warmup:
+        return o.lr * (step + 1) / o.warmup
+    if o.schedule == "constant":
+        return o.lr
+    progress = min(1.0, (step - o.warmup) / max(1, o.steps - o.warmup))
+    return o.min_lr + 0.5 * (o.lr - o.min_lr) * (1 + math.cos(math.pi * progress))
+
+
+def train_lm(
+    texts: list[str],
+    tokenizer: Tokenizer,
+    out_dir: str | Path,
+    options: TrainOptions,
+    *,
+    resume: bool = False,
+    on_progress: Callable[[TrainReport], None] | None = None,
+    source: str = "",
+) -> TrainReport:
+    torch = require_torch()
+    import numpy as np
+
+    from .torch_gpt import TorchGPT
+
+    o = options
+    if o.n_embd % o.n_head:
+        raise UsageError(f"--width {o.n_embd} must be a multiple of --heads {o.n_head}")
+    if o.schedule not in ("cosine", "constant"):
+        raise UsageError(f"--schedule {o.schedule!r}: choose cosine or constant")
+    if not 0 < o.val_fraction < 1:
+        raise UsageError(f"--val-fraction {o.val_fraction} must be between 0 and 1")
+    torch.set_num_threads(o.threads or os.cpu_count() or 1)
+    # the last val_fraction of each text is held out (nanoGPT's split, applied per document)
+    parts = [split_holdout(t, o.val_fraction) for t in texts]
+    train_text, val_text = "".join(p[0] for p in parts), "".join(p[1] for p in parts)
+    train_ids = np.array(tokenizer.encode(train_text), dtype=np.int64)
+    val_ids = np.array(tokenizer.encode(val_text), dtype=np.int64)
+    T = o.block_size
+    if len(train_ids) <= T + 1 or len(val_ids) <= T + 1:
+        raise UsageError(
+            f"the text is too short: {len(train_ids)} training and {len(val_ids)} validation tokens, "
+            f"each needs more than --context {T}"
+        )
+    cfg = GPTConfig(
+        vocab_size=tokenizer.vocab_size, block_size=T, n_layer=o.n_layer, n_head=o.n_head,
+        n_embd=o.n_embd, dropout=o.dropout,
+    )  # fmt: skip
+    torch.manual_seed(o.seed)
+    model = TorchGPT(cfg)
+    decay = [p for p in model.parameters() if p.dim() >= 2]
+    no_decay = [p for p in model.parameters() if p.dim() < 2]
+    opt = torch.optim.AdamW(
+        [{"params": decay, "weight_decay": o.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
+        lr=o.lr, betas=(0.9, 0.99),
+    )  # fmt: skip
+    out_dir = Path(out_dir)
+    ckpt = Path(str(out_dir).rstrip("/") + ".ckpt")
+    start, history, elapsed0 = 0, [], 0.0
+    best = float("inf")
+    if resume:
+        start, history, elapsed0 = _load_checkpoint(ckpt, model, opt, o)
+        best = min((h["val_loss"] for h in history), default=best)
+
+    def batch(ids: np.ndarray, rng: np.random.Generator) -> tuple[Any, Any]:
+        ix = rng.integers(0, len(ids) - T - 1, size=o.batch_size)
+        x = np.stack([ids[i : i + T] for i in ix])
+        y = np.stack([ids[i + 1 : i + T + 1] for i in ix])
+        return torch.from_numpy(x), torch.from_numpy(y)
+
+    val_chars_per_token = len(val_text) / len(val_ids)
+
+    @torch.no_grad()
+    def evaluate() -> float:
+        model.eval()
+        rng = np.random.default_rng([o.seed, 999_999])
+        losses = [model(*batch(val_ids, rng))[1].item() for _ in range(o.eval_batches)]
+        model.train()
+        return float(np.mean(losses))
+
+    report = TrainReport(step=start, train_loss=float("nan"), history=history)
+    t0 = time.perf_counter() - elapsed0
+    model.train()
+    for step in range(start, o.steps):
+        for g in opt.param_groups:
+            g["lr"] = lr_at(step, o)
+        torch.manual_seed(o.seed + step)
+        x, y = batch(train_ids, np.random.default_rng([o.seed, step]))
+        _, loss = model(x, y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), o.grad_clip)
+        opt.step()
+        report.step, report.train_loss = step + 1, loss.item()
+        report.elapsed_s = time.perf_counter() - t0
+        last = step + 1 == o.steps
+        evaluated = (step + 1) % o.eval_every == 0 or last
+        if evaluated:
+            report.val_loss = evaluate()
+            report.val_bpc = report.val_loss / val_chars_per_token / LN2
+            history.append({"step": step + 1, "train_loss": report.train_loss, "val_loss": report.val_loss,
+                            "val_bpc": report.val_bpc, "elapsed_s": report.elapsed_s})  # fmt: skip
+        if on_progress:
+            on_progress(report)
+        if evaluated and report.val_loss is not None and report.val_loss < best:
+            best = report.val_loss
+            meta = {
+                "trained_on": source, "steps": step + 1, "options": asdict(o), "n_params": model.n_params(),
+                "train_tokens": int(len(train_ids)), "val_tokens": int(len(val_ids)),
+                "train_seconds": round(report.elapsed_s, 1), "history": history,
+            }  # fmt: skip
+            export_model(model, cfg, tokenizer, out_dir, o.dtype, meta)
+        if (step + 1) % o.checkpoint_every == 0 or last:
+            _save_checkpoint(ckpt, model, opt, step + 1, history, report.elapsed_s, o)
+    return report
+
+
+def export_model(model: Any, cfg: GPTConfig, tokenizer: Tokenizer, out_dir: Path, dtype: str, meta: dict) -> None:
+    """Write config.json, model.safetensors and tokenizer.json to a temporary directory, then swap it in."""
+    import torch
+    from safetensors.torch import save_file
+
+    tdtype = {"float16": torch.float16, "float32": torch.float32}[dtype]
+    tmp = out_dir.with_name(f".{out_dir.name}.tmp")
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir(parents=True)
+    save_file({k: v.to(tdtype) for k, v in model.export_state().items()}, str(tmp / "model.safetensors"))
+    cfg = GPTConfig(**{**asdict(cfg), "meta": meta})
+    (tmp / "config.json").write_text(cfg.to_json(), encoding="utf-8")
+    tokenizer.save(str(tmp / "tokenizer.json"))
+    _swap_dir(tmp, out_dir)
+
+
+def _swap_dir(new: Path, target: Path) -> None:
+    old = target.with_name(f".{target.name}.old")
+    if old.exists():
+        shutil.rmtree(old)
+    if target.exists():
+        target.rename(old)
+    new.rename(target)
+    if old.exists():
+        shutil.rmtree(old)
+
+
+def _save_checkpoint(ckpt: Path, model: Any, opt: Any, step: int, history: list, elapsed: float, o: TrainOptions) -> None:
+    from safetensors.torch import save_file
+
+    tensors = {f"model.{k}": v.detach().clone() for k, v in model.state_dict().items()}
+    for i, p in enumerate(p for g in opt.param_groups for p in g["params"]):
+        st = opt.state.get(p, {})
+        for key in ("exp_avg", "exp_avg_sq"):
+            if key in st:
+                tensors[f"opt.{i}.{key}"] = st[key].detach().clone()
+    tmp = ckpt.with_name(f".{ckpt.name}.tmp")
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir(parents=True)
+    save_file(tensors, str(tmp / "state.safetensors"))
+    state = {"step": step, "history": history, "elapsed_s": elapsed, "options": asdict(o)}
+    (tmp / "state.json").write_text(json.dumps(state, indent=2), encoding="utf-8")
+    _swap_dir(tmp, ckpt)
+
+
+def _load_checkpoint(ckpt: Path, model: Any, opt: Any, o: TrainOptions) -> tuple[int, list, float]:
+    import torch
+    from safetensors.torch import load_file
+
+    if not (ckpt / "state.json").is_file():
+        raise UsageError(f"--resume: no checkpoint at {ckpt}; train without --resume first")
+    state = json.loads((ckpt / "state.json").read_text(encoding="utf-8"))
+    saved = state["options"]
+    for key in ("n_layer", "n_head", "n_embd", "block_size"):
+        if saved[key] != getattr(o, key):
+            raise UsageError(f"--resume: the checkpoint has {key}={saved[key]}, not {getattr(o, key)}")
+    tensors = load_file(str(ckpt / "state.safetensors"))
+    model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
+    params = [p for g in opt.param_groups for p in g["params"]]
+    for i, p in enumerate(params):
+        if f"opt.{i}.exp_avg" in tensors:
+            opt.state[p] = {
+                "step": torch.tensor(float(state["step"])),
+                "exp_avg": tensors[f"opt.{i}.exp_avg"],
+                "exp_avg_sq": tensors[f"opt.{i}.exp_avg_sq"],
+            }
+    return state["step"], state["history"], state["elapsed_s"]

@@ -1,0 +1,104 @@
+"""Everything the user sees goes through here; the only package that imports rich.
+
+stdout carries data, stderr carries talk. Colour, tables and progress bars only on a terminal;
+NO_COLOR is honoured, FORCE_COLOR forces colour.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import Any, TextIO
+
+
+def is_tty(stream: TextIO | None = None) -> bool:
+    stream = stream or sys.stdout
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def color_enabled(stream: TextIO | None = None) -> bool:
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    return is_tty(stream)
+
+
+def console(stderr: bool = False):  # -> rich.console.Console
+    from rich.console import Console
+
+    stream = sys.stderr if stderr else sys.stdout
+    return Console(file=stream, stderr=stderr, highlight=False, force_terminal=color_enabled(stream) or None,
+                   no_color=not color_enabled(stream), soft_wrap=not is_tty(stream))  # fmt: skip
+
+
+def out(text: str = "", end: str = "\n") -> None:
+    """A line of data on stdout."""
+    sys.stdout.write(text + end)
+
+
+def info(text: str) -> None:
+    """Talk on stderr (notes, summaries)."""
+    sys.stderr.write(text + "\n")
+
+
+def warn(text: str) -> None:
+    sys.stderr.write(f"warning: {text}\n")
+
+
+def error(text: str) -> None:
+    sys.stderr.write(f"error: {text}\n")
+
+
+def emit_json(obj: Any) -> None:
+    """One JSON document on stdout."""
+    sys.stdout.write(json.dumps(obj, ensure_ascii=False, indent=2) + "\n")
+
+
+def table(title: str | None, columns: list[str], rows: list[list[Any]], *, right: set[int] | None = None) -> None:
+    """A table on stdout: rich on a terminal, tab-separated lines (with a header) when piped."""
+    if is_tty(sys.stdout):
+        from rich.table import Table
+
+        t = Table(title=title, title_justify="left")
+        for i, c in enumerate(columns):
+            t.add_column(c, justify="right" if right and i in right else "left")
+        for r in rows:
+            t.add_row(*[str(x) for x in r])
+        console().print(t)
+    else:
+        out("\t".join(columns))
+        for r in rows:
+            out("\t".join(str(x) for x in r))
+
+
+class Progress:
+    """A progress bar on stderr, only when stderr is a terminal and not quiet; otherwise silent."""
+
+    def __init__(self, description: str, total: float | None = None, *, quiet: bool = False) -> None:
+        self.enabled = not quiet and is_tty(sys.stderr)
+        self._p: Any = None
+        self.description = description
+        self.total = total
+
+    def __enter__(self) -> Progress:
+        if self.enabled:
+            from rich.progress import BarColumn, Progress as RP, TextColumn, TimeElapsedColumn
+
+            self._p = RP(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[status]}"),
+                         TimeElapsedColumn(), console=console(stderr=True), transient=True)  # fmt: skip
+            self._p.__enter__()
+            self._task = self._p.add_task(self.description, total=self.total, status="")
+        return self
+
+    def update(self, completed: float | None = None, status: str = "") -> None:
+        if self._p is not None:
+            self._p.update(self._task, completed=completed, status=status)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._p is not None:
+            self._p.__exit__(*exc)
