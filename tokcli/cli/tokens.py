@@ -7,8 +7,19 @@ from typing import Annotated
 
 import typer
 
+from ..errors import UsageError
 from . import app
-from .common import ErrorsOpt, Errors, QuietOpt
+from .common import (
+    Errors,
+    ErrorsOpt,
+    Format,
+    FormatOpt,
+    InputsArg,
+    QuietOpt,
+    TokenizerOpt,
+    TokenizersOpt,
+    inputs_or_stdin,
+)
 
 
 class Kind(str, Enum):
@@ -45,7 +56,6 @@ def train(
     exact for any text.
     """
     from .. import output as o
-    from ..errors import UsageError
     from ..textio import expand_inputs, iter_text, read_text, split_holdout
     from ..training import train as train_tokenizer
 
@@ -70,3 +80,118 @@ def train(
     tok.save(output)
     if not quiet:
         o.info(f"trained {kind.value} tokenizer: {tok.vocab_size} tokens -> {output}")
+
+
+DEFAULT_TOKENIZER = "cl100k_base"
+
+
+@app.command()
+def encode(
+    inputs: InputsArg = None,
+    tokenizer: TokenizerOpt = DEFAULT_TOKENIZER,
+    tokens: Annotated[bool, typer.Option("--tokens", help="Token strings instead of ids, one per line (\\n, \\t escaped).")] = False,
+    text: Annotated[str | None, typer.Option("--text", help="Encode this text instead of reading inputs.")] = None,
+    format: FormatOpt = Format.text,
+    errors: ErrorsOpt = Errors.strict,
+) -> None:
+    """Encode text to token ids (a line of space-separated ids per input).
+
+    Streams: a long file is encoded a segment at a time, with exactly the ids of encoding it whole.
+    """
+    from .. import load
+    from ..output import emit_json, out
+    from ..output.tokens import escape_token
+    from ..textio import expand_inputs, iter_text
+
+    tok = load(tokenizer)
+    streams = [("<text>", [text])] if text is not None else [
+        (s.label, iter_text(s, errors=errors.value)) for s in expand_inputs(inputs_or_stdin(inputs))
+    ]  # fmt: skip
+    if format is Format.json:
+        docs = []
+        for label, chunks in streams:
+            ids = [i for seg in tok.encode_stream(chunks) for i in seg]
+            doc: dict = {"input": label, "ids": ids}
+            if tokens:
+                doc["tokens"] = [tok.id_to_token(i) for i in ids]
+            docs.append(doc)
+        emit_json({"tokenizer": tok.name, "inputs": docs})
+        return
+    for _, chunks in streams:
+        first = True
+        for seg in tok.encode_stream(chunks):
+            if tokens:
+                for i in seg:
+                    out(escape_token(tok.id_to_token(i)))
+            elif seg:
+                out(("" if first else " ") + " ".join(map(str, seg)), end="")
+                first = False
+        if not tokens:
+            out()
+
+
+@app.command()
+def decode(
+    ids: Annotated[list[str] | None, typer.Argument(help="Token ids; read from stdin when none are given.", show_default=False)] = None,
+    tokenizer: TokenizerOpt = DEFAULT_TOKENIZER,
+) -> None:
+    """Decode token ids (space- or comma-separated, or a JSON list) back to text."""
+    import sys
+
+    from .. import load
+    from ..inspect import parse_ids
+    from ..output import out
+
+    tok = load(tokenizer)
+    words = ids if ids else ([sys.stdin.read()] if not sys.stdin.isatty() else None)
+    if words is None:
+        raise UsageError("no ids: give them as arguments or pipe them into stdin")
+    out(tok.decode(parse_ids(words, tok.vocab_size, tok.name)), end="")
+
+
+@app.command()
+def count(
+    inputs: InputsArg = None,
+    tokenizer: TokenizersOpt = None,
+    format: FormatOpt = Format.text,
+    errors: ErrorsOpt = Errors.strict,
+) -> None:
+    """Count tokens per input and in total, under one or more tokenizers side by side.
+
+    With one input and one tokenizer and stdout not a terminal it prints the bare number, so
+    `n=$(tokcli count -t gpt-4o file.txt)` works in scripts. Counting streams in bounded memory.
+    """
+    from .. import load
+    from ..inspect import count_inputs
+    from ..output import is_tty
+    from ..output.tokens import counts
+    from ..textio import expand_inputs
+
+    toks = [load(t) for t in (tokenizer or [DEFAULT_TOKENIZER])]
+    sources = expand_inputs(inputs_or_stdin(inputs))
+    rows = count_inputs(toks, sources, errors=errors.value)
+    bare = len(rows) == 1 and len(toks) == 1 and not is_tty()
+    counts(rows, [t.name for t in toks], as_json=format is Format.json, bare=bare)
+
+
+@app.command()
+def show(
+    inputs: InputsArg = None,
+    tokenizer: TokenizerOpt = DEFAULT_TOKENIZER,
+    text: Annotated[str | None, typer.Option("--text", help="Show this text instead of reading inputs.")] = None,
+    ids: Annotated[bool, typer.Option("--ids", help="Also show each token's id.")] = False,
+    errors: ErrorsOpt = Errors.strict,
+) -> None:
+    """Show the text with its token boundaries: coloured alternately on a terminal, [bracketed] when piped.
+
+    Byte-level tokens that only together make up a character are shown as one span with all their ids.
+    """
+    from .. import load
+    from ..inspect import token_spans
+    from ..output.tokens import spans
+    from ..textio import expand_inputs, read_text
+
+    tok = load(tokenizer)
+    texts = [text] if text is not None else [read_text(s, errors=errors.value) for s in expand_inputs(inputs_or_stdin(inputs))]
+    for t in texts:
+        spans(token_spans(tok, t), show_ids=ids)

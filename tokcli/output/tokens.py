@@ -1,0 +1,55 @@
+"""Rendering for encode, count and show."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+from . import color_enabled, console, emit_json, is_tty, out, table
+
+# alternating backgrounds, as OpenAI's tokenizer page colours tokens
+_STYLES = ["on #3b4d7a", "on #6b4a2b", "on #2f6b4f", "on #6b2f5f", "on #5f5f2f"]
+
+
+def escape_token(s: str) -> str:
+    return s.replace("\\", "\\\\").replace("\n", "\\n").replace("\t", "\\t").replace("\r", "\\r")
+
+
+def counts(rows, names: Sequence[str], *, as_json: bool, bare: bool) -> None:
+    if as_json:
+        total = {n: sum(r.tokens[n] for r in rows) for n in names}
+        emit_json({
+            "tokenizers": list(names),
+            "inputs": [{"input": r.input, "chars": r.chars, "bytes": r.bytes, "tokens": r.tokens} for r in rows],
+            "total": {"chars": sum(r.chars for r in rows), "bytes": sum(r.bytes for r in rows), "tokens": total},
+        })  # fmt: skip
+        return
+    if bare:
+        out(str(rows[0].tokens[names[0]]))
+        return
+    body = [[r.input, f"{r.chars:,}"] + [f"{r.tokens[n]:,}" for n in names] for r in rows]
+    if len(rows) > 1:
+        body.append(["total", f"{sum(r.chars for r in rows):,}"] + [f"{sum(r.tokens[n] for r in rows):,}" for n in names])
+    if not is_tty(sys.stdout):  # plain numbers for pipes
+        body = [[c.replace(",", "") for c in row] for row in body]
+    table(None, ["input", "chars", *names], body, right=set(range(1, len(names) + 2)))
+
+
+def spans(spans_, *, show_ids: bool) -> None:
+    """Token boundaries: coloured on a terminal, [bracketed] when piped."""
+    if color_enabled(sys.stdout):
+        from rich.text import Text
+
+        t = Text()
+        for k, sp in enumerate(spans_):
+            t.append(sp.text, style=_STYLES[k % len(_STYLES)])
+        c = console()
+        c.print(t, end="\n" if not spans_ or not spans_[-1].text.endswith("\n") else "")
+        if show_ids:
+            c.print(" ".join(",".join(map(str, sp.ids)) for sp in spans_), style="dim")
+        return
+    parts = []
+    for sp in spans_:
+        label = escape_token(sp.text)
+        parts.append(f"[{label}|{','.join(map(str, sp.ids))}]" if show_ids else f"[{label}]")
+    out("".join(parts))
