@@ -1,0 +1,299 @@
+"""A loaded model: config, float32 weights and its own tokenizer, with the questions the CLI asks of it.
+
+>>> from tokcli.model import load_model
+>>> m = load_model("char")                     # bundled: char, word, bpe, ja-char; or a directory
+>>> logits = m.forward(m.encode("To be"))      # [T, V] float32, T <= m.block_size
+>>> m.next_distribution("To be").top(5)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import TokenizerFileError, TokenizerNotFound, UsageError
+from ..tokenizer import Tokenizer
+from .config import GPTConfig, param_names, read_config
+from .gpt import KVCache, gpt, nest_params
+from .sampling import Filtered, SamplingOptions, filter_logits
+
+
+def bundled_models() -> list[str]:
+    """Names of the bundled models that have weights (config.json and model.safetensors)."""
+    from ..registry import models_dir
+
+    d = models_dir()
+    if not d.is_dir():
+        return []
+    return sorted(
+        p.name for p in d.iterdir() if (p / "config.json").is_file() and (p / "model.safetensors").is_file()
+    )
+
+
+def resolve_model(spec: str) -> Path:
+    """The directory a bundled name or a path names. Raises TokenizerNotFound."""
+    from ..registry import models_dir
+
+    if "/" not in spec and not spec.startswith("."):
+        d = models_dir() / spec
+        if d.is_dir() and (d / "config.json").is_file():
+            return d
+        if d.is_dir() and (d / "tokenizer.json").is_file():
+            raise TokenizerNotFound(
+                f"bundled model {spec!r} has a tokenizer but no weights yet; "
+                f"train it with `tokcli lm train ... -o {d}` or give a model directory"
+            )
+    path = Path(spec)
+    if path.is_dir():
+        return path
+    names = ", ".join(bundled_models()) or "none installed"
+    raise TokenizerNotFound(
+        f"unknown model {spec!r}: give a bundled model ({names}) or a model directory "
+        "written by `tokcli lm train`"
+    )
+
+
+def load_model(spec: str) -> Model:
+    """A bundled model by name (char, word, bpe, ja-char) or a model directory."""
+    return Model.load(resolve_model(spec), name=spec)
+
+
+class Model:
+    """The numpy Transformer of one model directory. No torch needed."""
+
+    def __init__(
+        self, config: GPTConfig, weights: dict[str, np.ndarray], tokenizer: Tokenizer, name: str = "?"
+    ) -> None:
+        self.config = config
+        self.name = name
+        self.tokenizer = tokenizer
+        _check_weights(config, weights, name)
+        self.params = nest_params(weights, config.n_layer)  # float32, head = wte.T contiguous
+
+    @classmethod
+    def load(cls, path: str | Path, name: str | None = None) -> Model:
+        from safetensors import SafetensorError
+        from safetensors.numpy import load_file
+
+        from ..hf import HFTokenizer
+
+        path = Path(path)
+        cfg = read_config(path)
+        wfile, tfile = path / "model.safetensors", path / "tokenizer.json"
+        for f in (wfile, tfile):
+            if not f.is_file():
+                raise TokenizerFileError(
+                    f"{path}: no {f.name}; a model directory holds config.json, "
+                    "model.safetensors and tokenizer.json"
+                )
+        try:
+            weights = load_file(str(wfile))
+        except (SafetensorError, OSError, ValueError) as e:
+            raise TokenizerFileError(
+                f"{wfile}: not readable safetensors ({e}); the model directory is corrupt"
+            ) from None
+        tok = HFTokenizer.from_file(tfile, name=name or str(path))
+        if tok.vocab_size != cfg.vocab_size:
+            raise TokenizerFileError(
+                f"{path}: tokenizer has {tok.vocab_size} tokens, config says {cfg.vocab_size}"
+            )
+        return cls(cfg, weights, tok, name=name or str(path))
+
+    # -- the basics ------------------------------------------------------------------------------
+    @property
+    def block_size(self) -> int:
+        return self.config.block_size
+
+    @property
+    def vocab_size(self) -> int:
+        return self.config.vocab_size
+
+    def encode(self, text: str) -> list[int]:
+        return self.tokenizer.encode(text)
+
+    def new_cache(self) -> KVCache:
+        c = self.config
+        return KVCache.empty(c.n_layer, c.n_head, c.block_size, c.head_size)
+
+    def forward(self, ids: Sequence[int] | np.ndarray) -> np.ndarray:
+        """Logits [T, V] (float32) for a window of T token ids, 1 <= T <= block_size, starting at position 0.
+
+        Row t is the model's prediction of token t+1 given ids[0..t]; the log-softmax of row t at ids[t+1]
+        is what a perplexity evaluation needs. Longer texts: evaluate them window by window.
+        """
+        ids = self._ids(ids)
+        return gpt(ids, self.params, self.config.n_head, self.config.layer_norm_eps)
+
+    def forward_cached(self, ids: Sequence[int] | np.ndarray, cache: KVCache) -> np.ndarray:
+        """Logits [V] of the token after `ids`, which continue the window held in `cache` (which grows)."""
+        ids = np.asarray(ids, dtype=np.int64)
+        if cache.n + len(ids) > self.block_size:
+            raise UsageError(f"{cache.n + len(ids)} tokens do not fit the context of {self.block_size}")
+        return gpt(
+            ids, self.params, self.config.n_head, self.config.layer_norm_eps, cache=cache, last_only=True
+        )[0]
+
+    def attention(self, ids: Sequence[int] | np.ndarray) -> np.ndarray:
+        """Attention weights [L, H, T, T] of a window: [l, h, i, j] is how much token i looks at j <= i."""
+        ids = self._ids(ids)
+        weights: list[np.ndarray] = []
+        gpt(ids, self.params, self.config.n_head, self.config.layer_norm_eps, attn_out=weights)
+        return np.stack(weights)  # [L, H, T, T]
+
+    def crop(self, ids: Sequence[int]) -> list[int]:
+        """The last block_size ids (the window the model can see)."""
+        return list(ids[-self.block_size :])
+
+    def _ids(self, ids: Sequence[int] | np.ndarray) -> np.ndarray:
+        a = np.asarray(ids, dtype=np.int64)  # [T]
+        if a.ndim != 1 or not 1 <= a.size <= self.block_size:
+            raise UsageError(f"give 1 to {self.block_size} token ids (the context length), not {a.size}")
+        if a.min() < 0 or a.max() >= self.vocab_size:
+            raise UsageError(f"token ids must be in 0..{self.vocab_size - 1}")
+        return a
+
+    # -- questions the CLI asks ------------------------------------------------------------------
+    def unknown_words(self, text: str) -> list[str]:
+        """The pieces of `text` the tokenizer maps to its unknown token (words the word model never saw)."""
+        unk = self.tokenizer.unk_id
+        tok = getattr(self.tokenizer, "tok", None)
+        if unk is None or tok is None:
+            return []
+        enc = tok.encode(text, add_special_tokens=False)
+        return [text[s:e] for i, (s, e) in zip(enc.ids, enc.offsets, strict=True) if i == unk]
+
+    def next_distribution(
+        self, ids: Sequence[int], options: SamplingOptions | None = None
+    ) -> NextDistribution:
+        """The distribution of the token after `ids` (cropped to the context), and what the filters keep."""
+        if not ids:
+            raise UsageError("the prompt is empty: give some text to continue")
+        window = self.crop(ids)
+        logits = self.forward(window)[-1]  # [V]
+        o = options or SamplingOptions()
+        return NextDistribution(self, window, logits, o, filter_logits(logits, o, window))
+
+    def describe(self) -> dict[str, object]:
+        c = self.config
+        return {
+            "name": self.name,
+            "vocab_size": c.vocab_size,
+            "context": c.block_size,
+            "layers": c.n_layer,
+            "heads": c.n_head,
+            "width": c.n_embd,
+            "tokenizer": self.tokenizer.kind,
+        }
+
+    def __repr__(self) -> str:
+        c = self.config
+        return (
+            f"<Model {self.name!r} V={c.vocab_size} T={c.block_size} L={c.n_layer} H={c.n_head} C={c.n_embd}>"
+        )
+
+
+@dataclass
+class NextDistribution:
+    model: Model
+    window: list[int]  # the context the model saw
+    logits: np.ndarray  # [V] float32
+    options: SamplingOptions
+    filtered: Filtered
+
+    def top(self, n: int) -> list[dict[str, object]]:
+        """The n most likely tokens: rank, id, token, prob, cum_prob, kept, sample_prob."""
+        probs, f = self.filtered.probs, self.filtered
+        order = np.argsort(-probs, kind="stable")[: max(n, 0)]
+        cum = np.cumsum(probs[order])
+        return [
+            {
+                "rank": r + 1,
+                "id": int(i),
+                "token": self.model.tokenizer.id_to_token(int(i)),
+                "prob": float(probs[i]),
+                "cum_prob": float(cum[r]),
+                "kept": bool(f.keep[i]),
+                "sample_prob": float(f.sample_probs[i]),
+            }
+            for r, i in enumerate(order)
+        ]
+
+    @property
+    def kept_count(self) -> int:
+        return int(self.filtered.keep.sum())
+
+    @property
+    def kept_mass(self) -> float:
+        """How much of the model's (temperature 1) probability the surviving tokens carry."""
+        return float(self.filtered.probs[self.filtered.keep].sum())
+
+
+def _check_weights(cfg: GPTConfig, w: dict[str, np.ndarray], name: str) -> None:
+    C, V, T = cfg.n_embd, cfg.vocab_size, cfg.block_size
+    missing = [n for n in param_names(cfg.n_layer) if n not in w]
+    if missing:
+        raise TokenizerFileError(
+            f"{name}: model.safetensors lacks {', '.join(missing[:3])}"
+            f"{' ...' if len(missing) > 3 else ''}; the model directory is corrupt"
+        )
+    if C % cfg.n_head:
+        raise TokenizerFileError(f"{name}: n_embd {C} is not a multiple of n_head {cfg.n_head}")
+    expect = {
+        "wte": (V, C),
+        "wpe": (T, C),
+        "h.0.attn.c_attn.weight": (C, 3 * C),
+        "h.0.mlp.c_fc.weight": (C, 4 * C),
+    }
+    for k, shape in expect.items():
+        if k in w and tuple(w[k].shape) != shape:
+            raise TokenizerFileError(f"{name}: {k} is {tuple(w[k].shape)}, config says {shape}")
+
+
+def random_weights(cfg: GPTConfig, seed: int = 0, std: float = 0.02) -> dict[str, np.ndarray]:
+    """Randomly initialised float32 weights under the model-directory names (for tests and experiments).
+
+    Norm gains are 1 + noise and biases are noise too, so that every parameter matters in a test.
+    """
+    rng = np.random.default_rng(seed)
+    C, V, T = cfg.n_embd, cfg.vocab_size, cfg.block_size
+    shapes = {"wte": (V, C), "wpe": (T, C), "ln_f.weight": (C,), "ln_f.bias": (C,)}
+    for i in range(cfg.n_layer):
+        p = f"h.{i}."
+        shapes |= {
+            p + "ln_1.weight": (C,),
+            p + "ln_1.bias": (C,),
+            p + "ln_2.weight": (C,),
+            p + "ln_2.bias": (C,),
+            p + "attn.c_attn.weight": (C, 3 * C),
+            p + "attn.c_attn.bias": (3 * C,),
+            p + "attn.c_proj.weight": (C, C),
+            p + "attn.c_proj.bias": (C,),
+            p + "mlp.c_fc.weight": (C, 4 * C),
+            p + "mlp.c_fc.bias": (4 * C,),
+            p + "mlp.c_proj.weight": (4 * C, C),
+            p + "mlp.c_proj.bias": (C,),
+        }
+    out = {}
+    for name in param_names(cfg.n_layer):
+        w = rng.normal(0.0, std, shapes[name])
+        if name.endswith(("ln_1.weight", "ln_2.weight", "ln_f.weight")):
+            w += 1.0
+        out[name] = w.astype(np.float32)
+    return out
+
+
+def save_model_dir(
+    path: str | Path, cfg: GPTConfig, weights: dict[str, np.ndarray], tokenizer: Tokenizer
+) -> Path:
+    """Write a model directory (config.json, model.safetensors, tokenizer.json) with numpy only."""
+    from safetensors.numpy import save_file
+
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    (path / "config.json").write_text(cfg.to_json(), encoding="utf-8")
+    save_file({k: np.ascontiguousarray(v) for k, v in weights.items()}, str(path / "model.safetensors"))
+    tokenizer.save(str(path / "tokenizer.json"))
+    return path
