@@ -8,6 +8,7 @@ Training reads the input one line at a time (sentencepiece's unit), so no piece 
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -17,10 +18,9 @@ from .textio import atomic_write
 from .tokenizer import Tokenizer
 
 # Pieces never contain a space except as their first character ("▁word"), so cutting before a space
-# that follows a non-space gives the same pieces. Models with a dummy prefix drop that one space instead
-# (the prefix puts it back); see SentencePiece.__init__.
+# that follows a non-space gives the same pieces. Models with a dummy prefix and sentencepiece's default
+# normalization (most downloaded .model files) give no such guarantee: they are encoded whole.
 SPM_CUT = r"(?<=\S)(?= \S)"
-SPM_CUT_DUMMY = r"(?<=\S) (?=\S)"
 
 
 class SentencePiece(Tokenizer):
@@ -41,7 +41,7 @@ class SentencePiece(Tokenizer):
         self.unk_id = unk if unk >= 0 else None
         first = self.sp.encode("x", out_type=str)
         self.dummy_prefix = bool(first) and first[0].startswith("▁")
-        self.cut_pattern = SPM_CUT_DUMMY if self.dummy_prefix else SPM_CUT
+        self.cut_pattern = None if self.dummy_prefix else SPM_CUT
         self.lossless = not self.dummy_prefix and self.sp.decode(self.sp.encode(" a  b\n")) == " a  b\n"
 
     @classmethod
@@ -121,5 +121,10 @@ def train_spm(
         spm.SentencePieceTrainer.train(sentence_iterator=_lines(texts), model_writer=out, **options)
     except RuntimeError as e:
         msg = str(e).splitlines()[-1] if str(e) else "training failed"
+        if m := re.search(r"Vocabulary size is smaller than required_chars\. (\d+) vs (\d+)", msg):
+            raise UsageError(
+                f"--vocab-size {m[1]} cannot work: the input needs {m[2]} pieces for its characters at "
+                f"--character-coverage {character_coverage}; raise --vocab-size or lower --character-coverage"
+            ) from None
         raise UsageError(f"sentencepiece could not train: {msg}") from None
     return SentencePiece(out.getvalue(), name=model_type, kind="unigram" if model_type == "unigram" else "bpe")
