@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from . import app
-from .common import Errors, ErrorsOpt, QuietOpt
+from .common import Errors, ErrorsOpt, Format, FormatOpt, QuietOpt
 
 lm_app = typer.Typer(help="Train and evaluate the small Transformer language models.", no_args_is_help=True)
 app.add_typer(lm_app, name="lm")
@@ -64,3 +64,241 @@ def lm_train(
 
     report = train_lm(texts, tok, output, opts, resume=resume, on_progress=progress, source=" ".join(inputs))
     o.info(f"model written to {output} (step {report.step}, val {report.val_bpc:.3f} bits/char)")
+
+# -- inference: generate, next, attention (numpy only; no torch) ----------------------------------------
+ModelOpt = Annotated[
+    str, typer.Option("-m", "--model", help="A bundled model (char, word, bpe, ja-char) or a model directory.")
+]
+TemperatureOpt = Annotated[
+    float, typer.Option("--temperature", help="Divide the logits by this; 0 = greedy (always the most likely token).")
+]
+TopKOpt = Annotated[int, typer.Option("--top-k", help="Keep only the k most likely tokens; 0 = off.")]
+TopPOpt = Annotated[
+    float,
+    typer.Option("--top-p", help="Keep the most likely tokens until their probability reaches p, in (0, 1]; 1 = off."),
+]
+MinPOpt = Annotated[
+    float, typer.Option("--min-p", help="Drop tokens less likely than min-p x the most likely one, in [0, 1]; 0 = off.")
+]
+RepPenaltyOpt = Annotated[
+    float,
+    typer.Option(
+        "--repetition-penalty", help="> 1 makes tokens already in the context less likely (CTRL's rule); 1 = off."
+    ),
+]
+
+
+def _prompt(prompt: str | None, *, required: bool) -> str:
+    """The prompt argument, or stdin for '-' (and when none is given and stdin is piped)."""
+    import sys
+
+    from ..errors import UsageError
+    from ..textio import read_text
+
+    if prompt == "-" or (prompt is None and sys.stdin is not None and not sys.stdin.isatty()):
+        return read_text("-")
+    if prompt is None:
+        if required:
+            raise UsageError("no prompt: give some text, or - to read stdin")
+        return ""
+    return prompt
+
+
+def _load(spec: str, text: str):
+    """The model, with a warning naming the prompt words it does not know."""
+    from .. import output as o
+    from ..model.model import load_model
+
+    m = load_model(spec)
+    unknown = m.unknown_words(text)
+    if unknown:
+        names = ", ".join(dict.fromkeys(repr(w) for w in unknown))
+        o.warn(f"the {spec} model does not know {names}: each becomes {m.tokenizer.id_to_token(m.tokenizer.unk_id)}")
+    return m
+
+
+@app.command("generate")
+def generate_cmd(
+    prompt: Annotated[
+        str | None,
+        typer.Argument(
+            help="Text to continue, or - for stdin (the default when stdin is piped). "
+            "None on a terminal: start from a newline.",
+            show_default=False,
+        ),
+    ] = None,
+    model: ModelOpt = "char",
+    max_tokens: Annotated[int, typer.Option("--max-tokens", "-n", help="New tokens per sample at most.")] = 200,
+    temperature: TemperatureOpt = 0.8,
+    top_k: TopKOpt = 0,
+    top_p: TopPOpt = 1.0,
+    min_p: MinPOpt = 0.0,
+    repetition_penalty: RepPenaltyOpt = 1.0,
+    seed: Annotated[
+        int | None,
+        typer.Option("--seed", help="Same seed, model and options: same text on every run. Default: random."),
+    ] = None,
+    num_samples: Annotated[int, typer.Option("--num-samples", help="Independent continuations of the prompt.")] = 1,
+    stop: Annotated[
+        list[str] | None,
+        typer.Option("--stop", help="Stop a sample where this string appears (not printed); repeatable."),
+    ] = None,
+    echo: Annotated[bool, typer.Option("--echo", help="Print the prompt before the continuation.")] = False,
+    verbose: Annotated[
+        bool,
+        typer.Option(
+            "--verbose", "-v", help="Report prompt and generated tokens, context used and tokens/s on stderr."
+        ),
+    ] = False,
+    fmt: FormatOpt = Format.text,
+) -> None:
+    """Continue a prompt with a bundled Transformer, streaming tokens as they are sampled.
+
+    Each step the model gives a distribution over the next token; it is filtered in this order, as HF
+    transformers does: repetition penalty, temperature, top-k, top-p, min-p; one token is drawn, appended,
+    and the window slides on. The model sees at most its context length (128 tokens for the bundled ones):
+    a longer prompt is cropped, and when the window is full it jumps forward keeping its last 3/4.
+
+    Example: tokcli generate "ROMEO:" -m char --max-tokens 300 --temperature 0.8 --seed 1
+    """
+    from .. import output as o
+    from ..model.generate import GenerateOptions, generate, prompt_ids
+    from ..model.sampling import SamplingOptions
+    from ..output import lm as ol
+
+    sampling = SamplingOptions(
+        temperature=temperature, top_k=top_k, top_p=top_p, min_p=min_p, repetition_penalty=repetition_penalty
+    )
+    opts = GenerateOptions(
+        max_tokens=max_tokens, sampling=sampling, seed=seed, num_samples=num_samples, stop=tuple(stop or ())
+    )
+    text = _prompt(prompt, required=False)
+    m = _load(model, text)
+    ids, notes = prompt_ids(m, text)
+    for n in notes:
+        o.info(f"note: {n}")
+    samples = []
+    for g in generate(m, ids, opts):
+        if fmt == Format.text:
+            ol.sample_header(g.stats.sample, num_samples)
+            if echo:
+                ol.stream(text)
+            for piece in g:
+                ol.stream(piece)
+            ol.stream("\n")
+        else:
+            for _ in g:
+                pass
+        samples.append({"text": g.text, "ids": g.ids, **g.stats.to_dict()})
+        if verbose:
+            ol.generation_stats(g.stats.to_dict(), g.stats.seed)
+    if fmt == Format.json:
+        o.emit_json(
+            {
+                "model": m.describe(),
+                "prompt": text,
+                "prompt_ids": ids,
+                "seed": g.stats.seed,
+                "sampling": sampling.to_dict(),
+                "max_tokens": max_tokens,
+                "samples": samples,
+            }
+        )
+
+
+@app.command("next")
+def next_cmd(
+    prompt: Annotated[str, typer.Argument(help="Text whose next token to predict, or - for stdin.")],
+    model: ModelOpt = "char",
+    top: Annotated[int, typer.Option("--top", "-n", help="Show this many of the most likely tokens.")] = 10,
+    temperature: TemperatureOpt = 1.0,
+    top_k: TopKOpt = 0,
+    top_p: TopPOpt = 1.0,
+    min_p: MinPOpt = 0.0,
+    repetition_penalty: RepPenaltyOpt = 1.0,
+    fmt: FormatOpt = Format.text,
+) -> None:
+    """Show the distribution of the next token and which tokens survive the sampling settings.
+
+    Columns: prob is the model's probability (temperature 1), cum the running total, kept whether the token
+    survives repetition penalty, temperature, top-k, top-p and min-p (applied in that order, as HF
+    transformers does), and p(sample) the probability a draw with these settings gives it.
+
+    Example: tokcli next "To be or not to" -m word --top-p 0.9
+    """
+    from .. import output as o
+    from ..errors import UsageError
+    from ..model.sampling import ORDER, SamplingOptions
+    from ..output import lm as ol
+
+    if top < 1:
+        raise UsageError(f"--top {top}: give a number >= 1")
+    sampling = SamplingOptions(
+        temperature=temperature, top_k=top_k, top_p=top_p, min_p=min_p, repetition_penalty=repetition_penalty
+    )
+    text = _prompt(prompt, required=True)
+    m = _load(model, text)
+    ids = m.encode(text)
+    if len(ids) > m.block_size:
+        o.info(f"note: the prompt is {len(ids)} tokens; the model sees only the last {m.block_size}")
+    d = m.next_distribution(ids, sampling)
+    doc = {
+        "model": m.name,
+        "prompt": text,
+        "context_tokens": len(d.window),
+        "vocab_size": m.vocab_size,
+        "settings": sampling.to_dict(),
+        "order": list(ORDER),
+        "kept_count": d.kept_count,
+        "kept_mass": d.kept_mass,
+        "tokens": d.top(top),
+    }
+    if fmt == Format.json:
+        o.emit_json(doc)
+    else:
+        ol.next_tokens(doc)
+
+
+@app.command("attention")
+def attention_cmd(
+    text: Annotated[str, typer.Argument(help="Text to run through the model, or - for stdin.")],
+    model: ModelOpt = "word",
+    token: Annotated[
+        str | None,
+        typer.Option("--token", help="The token to look at (its first occurrence; spaces around it ignored)."),
+    ] = None,
+    index: Annotated[
+        int | None, typer.Option("--index", help="The token to look at by position (0-based; -1 = the last).")
+    ] = None,
+    html: Annotated[
+        str | None,
+        typer.Option("--html", help="Also write a self-contained page (no network) with every layer, head and token."),
+    ] = None,
+    fmt: FormatOpt = Format.text,
+) -> None:
+    """Show where one token looks: its attention weights over the earlier tokens, per layer and head.
+
+    A causal (decoder-only) model attends only to earlier tokens and itself, unlike the encoder in the
+    classic "The animal didn't cross the street because it was too tired" figure.
+
+    Example: tokcli attention "The animal didn't cross the street because it was too tired" --token it
+    """
+    from .. import output as o
+    from ..model.model import CAUSAL_NOTE, attention_report
+    from ..output import lm as ol
+
+    body = _prompt(text, required=True)
+    m = _load(model, body)
+    rep = attention_report(m, body, token=token, index=index)
+    for n in rep.notes:
+        o.info(f"note: {n}")
+    if html:
+        from ..model.attention_html import write_html
+
+        write_html(rep, html)
+        o.info(f"wrote {html}")
+    if fmt == Format.json:
+        o.emit_json(rep.to_dict())
+    else:
+        ol.attention(rep.to_dict())
+        o.info(f"note: {CAUSAL_NOTE}")

@@ -28,9 +28,7 @@ def bundled_models() -> list[str]:
     d = models_dir()
     if not d.is_dir():
         return []
-    return sorted(
-        p.name for p in d.iterdir() if (p / "config.json").is_file() and (p / "model.safetensors").is_file()
-    )
+    return sorted(p.name for p in d.iterdir() if (p / "config.json").is_file() and (p / "model.safetensors").is_file())
 
 
 def resolve_model(spec: str) -> Path:
@@ -51,8 +49,7 @@ def resolve_model(spec: str) -> Path:
         return path
     names = ", ".join(bundled_models()) or "none installed"
     raise TokenizerNotFound(
-        f"unknown model {spec!r}: give a bundled model ({names}) or a model directory "
-        "written by `tokcli lm train`"
+        f"unknown model {spec!r}: give a bundled model ({names}) or a model directory written by `tokcli lm train`"
     )
 
 
@@ -86,8 +83,7 @@ class Model:
         for f in (wfile, tfile):
             if not f.is_file():
                 raise TokenizerFileError(
-                    f"{path}: no {f.name}; a model directory holds config.json, "
-                    "model.safetensors and tokenizer.json"
+                    f"{path}: no {f.name}; a model directory holds config.json, model.safetensors and tokenizer.json"
                 )
         try:
             weights = load_file(str(wfile))
@@ -97,9 +93,7 @@ class Model:
             ) from None
         tok = HFTokenizer.from_file(tfile, name=name or str(path))
         if tok.vocab_size != cfg.vocab_size:
-            raise TokenizerFileError(
-                f"{path}: tokenizer has {tok.vocab_size} tokens, config says {cfg.vocab_size}"
-            )
+            raise TokenizerFileError(f"{path}: tokenizer has {tok.vocab_size} tokens, config says {cfg.vocab_size}")
         return cls(cfg, weights, tok, name=name or str(path))
 
     # -- the basics ------------------------------------------------------------------------------
@@ -132,9 +126,7 @@ class Model:
         ids = np.asarray(ids, dtype=np.int64)
         if cache.n + len(ids) > self.block_size:
             raise UsageError(f"{cache.n + len(ids)} tokens do not fit the context of {self.block_size}")
-        return gpt(
-            ids, self.params, self.config.n_head, self.config.layer_norm_eps, cache=cache, last_only=True
-        )[0]
+        return gpt(ids, self.params, self.config.n_head, self.config.layer_norm_eps, cache=cache, last_only=True)[0]
 
     def attention(self, ids: Sequence[int] | np.ndarray) -> np.ndarray:
         """Attention weights [L, H, T, T] of a window: [l, h, i, j] is how much token i looks at j <= i."""
@@ -165,9 +157,7 @@ class Model:
         enc = tok.encode(text, add_special_tokens=False)
         return [text[s:e] for i, (s, e) in zip(enc.ids, enc.offsets, strict=True) if i == unk]
 
-    def next_distribution(
-        self, ids: Sequence[int], options: SamplingOptions | None = None
-    ) -> NextDistribution:
+    def next_distribution(self, ids: Sequence[int], options: SamplingOptions | None = None) -> NextDistribution:
         """The distribution of the token after `ids` (cropped to the context), and what the filters keep."""
         if not ids:
             raise UsageError("the prompt is empty: give some text to continue")
@@ -190,9 +180,7 @@ class Model:
 
     def __repr__(self) -> str:
         c = self.config
-        return (
-            f"<Model {self.name!r} V={c.vocab_size} T={c.block_size} L={c.n_layer} H={c.n_head} C={c.n_embd}>"
-        )
+        return f"<Model {self.name!r} V={c.vocab_size} T={c.block_size} L={c.n_layer} H={c.n_head} C={c.n_embd}>"
 
 
 @dataclass
@@ -285,9 +273,7 @@ def random_weights(cfg: GPTConfig, seed: int = 0, std: float = 0.02) -> dict[str
     return out
 
 
-def save_model_dir(
-    path: str | Path, cfg: GPTConfig, weights: dict[str, np.ndarray], tokenizer: Tokenizer
-) -> Path:
+def save_model_dir(path: str | Path, cfg: GPTConfig, weights: dict[str, np.ndarray], tokenizer: Tokenizer) -> Path:
     """Write a model directory (config.json, model.safetensors, tokenizer.json) with numpy only."""
     from safetensors.numpy import save_file
 
@@ -297,3 +283,74 @@ def save_model_dir(
     save_file({k: np.ascontiguousarray(v) for k, v in weights.items()}, str(path / "model.safetensors"))
     tokenizer.save(str(path / "tokenizer.json"))
     return path
+
+
+CAUSAL_NOTE = (
+    "a causal (decoder-only) model attends only to earlier tokens and itself: unlike the encoder in the classic "
+    "\"The animal didn't cross the street because it was too tired\" figure, 'it' here cannot look at 'tired', "
+    "which comes after it"
+)
+
+
+@dataclass
+class AttentionReport:
+    """Attention weights of a text's window, and the token chosen to look at."""
+
+    model: str
+    tokens: list[str]  # printable tokens of the window
+    ids: list[int]
+    index: int  # the chosen token, 0-based in the window
+    weights: np.ndarray  # [L, H, T, T]
+    notes: list[str]
+
+    def to_dict(self, *, full: bool = False) -> dict[str, object]:
+        """JSON-ready: the chosen token's weights per layer and head; `full` adds every row (lower triangle)."""
+        i = self.index
+        doc: dict[str, object] = {
+            "model": self.model,
+            "tokens": self.tokens,
+            "ids": self.ids,
+            "index": i,
+            "token": self.tokens[i],
+            "note": CAUSAL_NOTE,
+            "layers": [
+                {"layer": li, "heads": [[round(float(w), 6) for w in head[i, : i + 1]] for head in layer]}
+                for li, layer in enumerate(self.weights)
+            ],
+        }
+        if full:
+            doc["matrix"] = [
+                [[[round(float(w), 4) for w in row[: r + 1]] for r, row in enumerate(head)] for head in layer]
+                for layer in self.weights
+            ]
+        return doc
+
+
+def attention_report(model: Model, text: str, *, token: str | None = None, index: int | None = None) -> AttentionReport:
+    """Attention of `text` (its last block_size tokens); the chosen token is `token` (its first occurrence,
+    matched with surrounding spaces stripped), `index` (negative counts from the end), or the last one."""
+    if token is not None and index is not None:
+        raise UsageError("give --token or --index, not both")
+    ids = model.encode(text)
+    if not ids:
+        raise UsageError("the text has no tokens: give some text")
+    notes = []
+    if len(ids) > model.block_size:
+        notes.append(f"the text is {len(ids)} tokens; showing its last {model.block_size} (the context length)")
+        ids = ids[-model.block_size :]
+    toks = [model.tokenizer.id_to_token(i) for i in ids]
+    if token is not None:
+        matches = [j for j, t in enumerate(toks) if t.strip() == token.strip() or t == token]
+        if not matches:
+            shown = ", ".join(repr(t) for t in toks[:20]) + (" ..." if len(toks) > 20 else "")
+            raise UsageError(f"--token {token!r} is not one of the text's tokens ({shown}); or give --index")
+        if len(matches) > 1:
+            notes.append(f"{token!r} occurs {len(matches)} times (indices {matches}); showing the first")
+        i = matches[0]
+    elif index is not None:
+        if not -len(ids) <= index < len(ids):
+            raise UsageError(f"--index {index}: the text has {len(ids)} tokens (0..{len(ids) - 1}, or -1 for the last)")
+        i = index % len(ids)
+    else:
+        i = len(ids) - 1
+    return AttentionReport(model.name, toks, ids, i, model.attention(ids), notes)

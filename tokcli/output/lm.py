@@ -1,0 +1,109 @@
+"""What `generate`, `next` and `attention` show: streamed text, the next-token table, attention strips."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from . import color_enabled, console, info, is_tty, table
+
+SHADES = " ░▒▓█"
+
+
+def show_token(s: str) -> str:
+    """A token made visible: spaces as ␣, newlines and tabs escaped."""
+    return s.replace(" ", "␣").replace("\n", "\\n").replace("\t", "\\t").replace("\r", "\\r") or "∅"
+
+
+def stream(piece: str) -> None:
+    """A piece of generated text on stdout, flushed at once on a terminal so it appears as it arrives."""
+    sys.stdout.write(piece)
+    if is_tty(sys.stdout):
+        sys.stdout.flush()
+
+
+def sample_header(i: int, n: int) -> None:
+    if n > 1:
+        sys.stdout.flush()
+        info(f"--- sample {i + 1}/{n} ---")
+
+
+def generation_stats(stats: dict[str, Any], seed: int) -> None:
+    """The --verbose report, on stderr."""
+    info(
+        f"prompt {stats['prompt_tokens']} tokens, generated {stats['generated_tokens']} tokens "
+        f"(stopped by {stats['stopped_by'].replace('_', '-')}), context used {stats['context_tokens']} tokens "
+        f"= {stats['context_chars']} characters, {stats['tokens_per_s']:.1f} tokens/s, seed {seed}"
+    )
+
+
+def next_tokens(doc: dict[str, Any]) -> None:
+    """The next-token table: rank, token, probability, cumulative probability, whether it survives."""
+    s = doc["settings"]
+    rows = [
+        [
+            r["rank"],
+            show_token(r["token"]),
+            r["id"],
+            f"{r['prob']:.4f}",
+            f"{r['cum_prob']:.4f}",
+            "yes" if r["kept"] else "no",
+            f"{r['sample_prob']:.4f}",
+        ]
+        for r in doc["tokens"]
+    ]
+    title = (
+        f"next token after {doc['context_tokens']} tokens: temperature {s['temperature']:g}, top-k {s['top_k']}, "
+        f"top-p {s['top_p']:g}, min-p {s['min_p']:g}, repetition penalty {s['repetition_penalty']:g}"
+    )
+    cols = ["rank", "token", "id", "prob", "cum", "kept", "p(sample)"]
+    if is_tty(sys.stdout):
+        from rich.table import Table
+
+        t = Table(title=title, title_justify="left")
+        for i, c in enumerate(cols):
+            t.add_column(c, justify="right" if i in (0, 2, 3, 4, 6) else "left")
+        for r, row in zip(doc["tokens"], rows, strict=True):
+            t.add_row(*[str(x) for x in row], style=None if r["kept"] else "dim")
+        console().print(t)
+    else:
+        table(None, cols, rows)
+    info(
+        f"{doc['kept_count']} of {doc['vocab_size']} tokens survive the filters, carrying "
+        f"{doc['kept_mass']:.1%} of the model's probability (order: {' -> '.join(doc['order'])}); "
+        "prob is at temperature 1, p(sample) is what a draw uses"
+    )
+
+
+def attention(doc: dict[str, Any]) -> None:
+    """Attention of one token over the tokens up to it: a shaded strip per layer and head on a terminal,
+    tab-separated weights (one row per layer and head) when piped."""
+    toks = [show_token(t) for t in doc["tokens"][: doc["index"] + 1]]
+    if not is_tty(sys.stdout):
+        table(
+            None,
+            ["layer", "head"] + toks,
+            [[L["layer"], h, *[f"{w:.4f}" for w in ws]] for L in doc["layers"] for h, ws in enumerate(L["heads"])],
+        )
+        return
+    from rich.text import Text
+
+    c = console()
+    c.print(f"attention of token {doc['index']} {show_token(doc['token'])!r} over the tokens up to it")
+    colour = color_enabled(sys.stdout)
+    for L in doc["layers"]:
+        for h, ws in enumerate(L["heads"]):
+            line = Text(f"L{L['layer']} H{h}  ")
+            for tok, w in zip(toks, ws, strict=True):
+                if colour:
+                    v = int(255 - 200 * w)
+                    line.append(f" {tok} ", style=f"black on rgb(255,{v},{v})" if w > 0.02 else "")
+                else:
+                    line.append(SHADES[min(len(SHADES) - 1, int(w * len(SHADES)))] * max(1, len(tok)))
+                    line.append(" ")
+            best = max(range(len(ws)), key=ws.__getitem__)
+            line.append(f"  max {ws[best]:.2f} on {toks[best]}", style="dim")
+            c.print(line, overflow="fold")
+    if not colour:
+        c.print("tokens: " + " ".join(toks))
+        c.print(f"shades: {SHADES!r} from 0 to 1")
