@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from conftest import shared_corpus
 
 import tokcli
 from tokcli.errors import EncodingUnavailable, TokenizerNotFound
 from tokcli.samples import sample_files
-
-from conftest import shared_corpus
 
 REAL = ["en_shakespeare.txt", "ja_aozora_botchan.txt", "code_cpython.py.txt", "udhr/hin.txt", "udhr/tha.txt"]
 

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from conftest import shared_corpus
 
 import tokcli
 from tokcli import tokenizer as base
 from tokcli.samples import sample_files
-
-from conftest import shared_corpus
 
 SAMPLE = "".join(p.read_text(encoding="utf-8") for p in sample_files())
 
@@ -77,7 +76,7 @@ def test_cutting_at_fixed_sizes_would_change_the_count():
 @pytest.mark.parametrize("name", ["cl100k_base", "bpe", "word", "char"])
 def test_stream_equals_whole_on_multi_megabyte_input(name, monkeypatch):
     monkeypatch.setattr(base, "SEGMENT_CHARS", 1 << 18)
-    text = shared_corpus("en_large.txt").read_text(encoding="utf-8")[: 3_000_000]
+    text = shared_corpus("en_large.txt").read_text(encoding="utf-8")[:3_000_000]
     text += shared_corpus("ja_aozora_kokoro.txt").read_text(encoding="utf-8")
     tok = TOKS[name]()
     assert tok.count_stream(_chunks(text, 1 << 20)) == len(tok.encode(text))

@@ -27,7 +27,9 @@ def _measured(chunks: Iterable[str], row: InputCount, first: bool) -> Iterable[s
         yield c
 
 
-def count_inputs(tokenizers: Sequence[Tokenizer], sources: Sequence[Source], *, errors: str = "strict") -> list[InputCount]:
+def count_inputs(
+    tokenizers: Sequence[Tokenizer], sources: Sequence[Source], *, errors: str = "strict"
+) -> list[InputCount]:
     """Token counts of every input under every tokenizer, streaming (bounded memory, exact counts).
 
     Files are read once per tokenizer; stdin, which can be read only once, is held in memory when
@@ -84,7 +86,9 @@ def parse_ids(words: Iterable[str], vocab_size: int, name: str) -> list[int]:
             try:
                 i = int(part)
             except ValueError:
-                raise UsageError(f"{part!r} is not a token id: give integers, e.g. `tokcli decode 15339 1917`") from None
+                raise UsageError(
+                    f"{part!r} is not a token id: give integers, e.g. `tokcli decode 15339 1917`"
+                ) from None
             if not 0 <= i < vocab_size:
                 raise UsageError(f"token id {i} is outside the vocabulary of {name} (0..{vocab_size - 1})")
             ids.append(i)

@@ -1,9 +1,9 @@
 """One way to name any tokenizer: a registry of lazy constructors, then paths.
 
-    bundled      char, word, bpe, ja-char     (tokenizers of the bundled models, inside the package)
-    encodings    o200k_base, cl100k_base, p50k_base, r50k_base, gpt2   (tiktoken)
-    model names  gpt-4o, gpt-4, gpt-3.5-turbo, ...                    (tiktoken's model table)
-    paths        tokenizer.json (HF), *.model (sentencepiece), a model directory holding tokenizer.json
+bundled      char, word, bpe, ja-char     (tokenizers of the bundled models, inside the package)
+encodings    o200k_base, cl100k_base, p50k_base, r50k_base, gpt2   (tiktoken)
+model names  gpt-4o, gpt-4, gpt-3.5-turbo, ...                    (tiktoken's model table)
+paths        tokenizer.json (HF), *.model (sentencepiece), a model directory holding tokenizer.json
 """
 
 from __future__ import annotations

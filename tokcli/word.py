@@ -41,9 +41,7 @@ def split_words(text: str) -> list[str]:
 _WORD_RE = regex.compile(WORD_PATTERN)
 
 
-def train_word(
-    texts: Iterable[str], *, vocab_size: int | None = None, min_frequency: int = 1
-) -> HFTokenizer:
+def train_word(texts: Iterable[str], *, vocab_size: int | None = None, min_frequency: int = 1) -> HFTokenizer:
     """The `vocab_size - 1` most frequent pieces (ties broken by the piece itself) plus <unk>=0."""
     size = vocab_size or DEFAULT_VOCAB
     if size < 2:

@@ -35,10 +35,15 @@ TokenizersOpt = Annotated[
 ]
 InputsArg = Annotated[
     list[str] | None,
-    typer.Argument(help="Files or directories to read, or - for stdin (the default when stdin is piped).", show_default=False),
+    typer.Argument(
+        help="Files or directories to read, or - for stdin (the default when stdin is piped).", show_default=False
+    ),
 ]
 ErrorsOpt = Annotated[
-    Errors, typer.Option("--errors", help="On bytes that are not UTF-8: strict stops with an error, replace goes on with U+FFFD.")
+    Errors,
+    typer.Option(
+        "--errors", help="On bytes that are not UTF-8: strict stops with an error, replace goes on with U+FFFD."
+    ),
 ]
 FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="text for people, json for programs.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")]

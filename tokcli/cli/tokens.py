@@ -37,13 +37,39 @@ class Backend(str, Enum):
 @app.command()
 def train(
     kind: Annotated[Kind, typer.Argument(help="char, word, bpe or unigram.")],
-    inputs: Annotated[list[str], typer.Argument(help="Files, directories (recursively, text files only) or - for stdin.")],
-    output: Annotated[str, typer.Option("-o", "--output", help="Where to write the tokenizer (.json, or .model for sentencepiece).")],
-    vocab_size: Annotated[int | None, typer.Option("--vocab-size", "-v", help="Vocabulary size (char: all characters seen; word, bpe, unigram: 8000).")] = None,
-    min_frequency: Annotated[int | None, typer.Option("--min-frequency", help="Ignore characters, words or pairs seen fewer times (hf backend).")] = None,
-    backend: Annotated[Backend, typer.Option("--backend", help="bpe only: hf (tokenizers, tokenizer.json) or sentencepiece (.model).")] = Backend.hf,
-    character_coverage: Annotated[float, typer.Option("--character-coverage", help="sentencepiece: share of characters the vocabulary covers; the rest fall back to bytes.")] = 0.9995,
-    holdout: Annotated[float, typer.Option("--holdout", help="Train on all but the last FRACTION of each input (the split `tokcli lm train` validates on).")] = 0.0,
+    inputs: Annotated[
+        list[str], typer.Argument(help="Files, directories (recursively, text files only) or - for stdin.")
+    ],
+    output: Annotated[
+        str, typer.Option("-o", "--output", help="Where to write the tokenizer (.json, or .model for sentencepiece).")
+    ],
+    vocab_size: Annotated[
+        int | None,
+        typer.Option(
+            "--vocab-size", "-v", help="Vocabulary size (char: all characters seen; word, bpe, unigram: 8000)."
+        ),
+    ] = None,
+    min_frequency: Annotated[
+        int | None,
+        typer.Option("--min-frequency", help="Ignore characters, words or pairs seen fewer times (hf backend)."),
+    ] = None,
+    backend: Annotated[
+        Backend, typer.Option("--backend", help="bpe only: hf (tokenizers, tokenizer.json) or sentencepiece (.model).")
+    ] = Backend.hf,
+    character_coverage: Annotated[
+        float,
+        typer.Option(
+            "--character-coverage",
+            help="sentencepiece: share of characters the vocabulary covers; the rest fall back to bytes.",
+        ),
+    ] = 0.9995,
+    holdout: Annotated[
+        float,
+        typer.Option(
+            "--holdout",
+            help="Train on all but the last FRACTION of each input (the split `tokcli lm train` validates on).",
+        ),
+    ] = 0.0,
     errors: ErrorsOpt = Errors.strict,
     quiet: QuietOpt = False,
 ) -> None:
@@ -89,7 +115,9 @@ DEFAULT_TOKENIZER = "cl100k_base"
 def encode(
     inputs: InputsArg = None,
     tokenizer: TokenizerOpt = DEFAULT_TOKENIZER,
-    tokens: Annotated[bool, typer.Option("--tokens", help="Token strings instead of ids, one per line (\\n, \\t escaped).")] = False,
+    tokens: Annotated[
+        bool, typer.Option("--tokens", help="Token strings instead of ids, one per line (\\n, \\t escaped).")
+    ] = False,
     text: Annotated[str | None, typer.Option("--text", help="Encode this text instead of reading inputs.")] = None,
     format: FormatOpt = Format.text,
     errors: ErrorsOpt = Errors.strict,
@@ -132,7 +160,9 @@ def encode(
 
 @app.command()
 def decode(
-    ids: Annotated[list[str] | None, typer.Argument(help="Token ids; read from stdin when none are given.", show_default=False)] = None,
+    ids: Annotated[
+        list[str] | None, typer.Argument(help="Token ids; read from stdin when none are given.", show_default=False)
+    ] = None,
     tokenizer: TokenizerOpt = DEFAULT_TOKENIZER,
 ) -> None:
     """Decode token ids (space- or comma-separated, or a JSON list) back to text."""
@@ -192,6 +222,10 @@ def show(
     from ..textio import expand_inputs, read_text
 
     tok = load(tokenizer)
-    texts = [text] if text is not None else [read_text(s, errors=errors.value) for s in expand_inputs(inputs_or_stdin(inputs))]
+    texts = (
+        [text]
+        if text is not None
+        else [read_text(s, errors=errors.value) for s in expand_inputs(inputs_or_stdin(inputs))]
+    )
     for t in texts:
         spans(token_spans(tok, t), show_ids=ids)

@@ -100,16 +100,25 @@ class TorchGPT(nn.Module):
     def from_exported(cls, cfg: GPTConfig, weights: dict[str, torch.Tensor]) -> TorchGPT:
         """Rebuild from model-directory weights (the reference the numpy engine is tested against)."""
         model = cls(cfg)
+        exported = model.export_state()  # the same names; matrices here are views transposed from torch's
+        own = dict(model.named_parameters())
         with torch.no_grad():
-            model.wte.weight.copy_(weights["wte"])
-            model.wpe.weight.copy_(weights["wpe"])
-            for i, b in enumerate(model.h):
-                p = f"h.{i}."
-                b.ln_1.weight.copy_(weights[p + "ln_1.weight"]); b.ln_1.bias.copy_(weights[p + "ln_1.bias"])
-                b.c_attn.weight.copy_(weights[p + "attn.c_attn.weight"].T); b.c_attn.bias.copy_(weights[p + "attn.c_attn.bias"])
-                b.attn_proj.weight.copy_(weights[p + "attn.c_proj.weight"].T); b.attn_proj.bias.copy_(weights[p + "attn.c_proj.bias"])
-                b.ln_2.weight.copy_(weights[p + "ln_2.weight"]); b.ln_2.bias.copy_(weights[p + "ln_2.bias"])
-                b.c_fc.weight.copy_(weights[p + "mlp.c_fc.weight"].T); b.c_fc.bias.copy_(weights[p + "mlp.c_fc.bias"])
-                b.mlp_proj.weight.copy_(weights[p + "mlp.c_proj.weight"].T); b.mlp_proj.bias.copy_(weights[p + "mlp.c_proj.bias"])
-            model.ln_f.weight.copy_(weights["ln_f.weight"]); model.ln_f.bias.copy_(weights["ln_f.bias"])
-        return model.eval()  # fmt: skip
+            for name in exported:
+                torch_name = _torch_name(name)
+                value = weights[name]
+                linear = value.dim() == 2 and name not in ("wte", "wpe")  # stored [in, out], torch has [out, in]
+                own[torch_name].copy_(value.T if linear else value)
+        return model.eval()
+
+
+def _torch_name(name: str) -> str:
+    """Model-directory tensor name -> this module's parameter name."""
+    for ours, theirs in (("wte", "wte.weight"), ("wpe", "wpe.weight")):
+        if name == ours:
+            return theirs
+    return (
+        name.replace("attn.c_attn", "c_attn")
+        .replace("attn.c_proj", "attn_proj")
+        .replace("mlp.c_fc", "c_fc")
+        .replace("mlp.c_proj", "mlp_proj")
+    )

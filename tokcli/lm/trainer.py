@@ -215,7 +215,9 @@ def _swap_dir(new: Path, target: Path) -> None:
         shutil.rmtree(old)
 
 
-def _save_checkpoint(ckpt: Path, model: Any, opt: Any, step: int, history: list, elapsed: float, o: TrainOptions) -> None:
+def _save_checkpoint(
+    ckpt: Path, model: Any, opt: Any, step: int, history: list, elapsed: float, o: TrainOptions
+) -> None:
     from safetensors.torch import save_file
 
     tensors = {f"model.{k}": v.detach().clone() for k, v in model.state_dict().items()}

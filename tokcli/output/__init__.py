@@ -87,7 +87,8 @@ class Progress:
 
     def __enter__(self) -> Progress:
         if self.enabled:
-            from rich.progress import BarColumn, Progress as RP, TextColumn, TimeElapsedColumn
+            from rich.progress import BarColumn, TextColumn, TimeElapsedColumn
+            from rich.progress import Progress as RP
 
             self._p = RP(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[status]}"),
                          TimeElapsedColumn(), console=console(stderr=True), transient=True)  # fmt: skip

@@ -29,7 +29,9 @@ def counts(rows, names: Sequence[str], *, as_json: bool, bare: bool) -> None:
         return
     body = [[r.input, f"{r.chars:,}"] + [f"{r.tokens[n]:,}" for n in names] for r in rows]
     if len(rows) > 1:
-        body.append(["total", f"{sum(r.chars for r in rows):,}"] + [f"{sum(r.tokens[n] for r in rows):,}" for n in names])
+        body.append(
+            ["total", f"{sum(r.chars for r in rows):,}"] + [f"{sum(r.tokens[n] for r in rows):,}" for n in names]
+        )
     if not is_tty(sys.stdout):  # plain numbers for pipes
         body = [[c.replace(",", "") for c in row] for row in body]
     table(None, ["input", "chars", *names], body, right=set(range(1, len(names) + 2)))
