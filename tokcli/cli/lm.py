@@ -302,3 +302,81 @@ def attention_cmd(
     else:
         ol.attention(rep.to_dict())
         o.info(f"note: {CAUSAL_NOTE}")
+
+
+# -- lm eval (tokcli/lm/evaluate.py) --------------------------------------------------------------------
+@lm_app.command("eval")
+def lm_eval(
+    inputs: Annotated[list[str], typer.Argument(help="Text to evaluate: files, directories or - for stdin.")],
+    model: Annotated[
+        str, typer.Option("-m", "--model", help="A bundled model (char, word, bpe, ja-char) or a model directory.")
+    ] = "char",
+    split: Annotated[
+        str,
+        typer.Option(
+            "--split",
+            help="all, val or train. all: the whole inputs. val: the last --val-fraction of each input (what `lm train` held out). train: the first part.",
+        ),
+    ] = "all",
+    val_fraction: Annotated[
+        float, typer.Option("--val-fraction", help="The held-out part of each input for --split.")
+    ] = 0.1,
+    stride: Annotated[
+        int | None,
+        typer.Option(
+            "--stride",
+            help="Tokens between window starts, 1 to the context; every token after the first is scored once. Default: half the context.",
+            show_default=False,
+        ),
+    ] = None,
+    baseline: Annotated[
+        str,
+        typer.Option(
+            "--baseline",
+            help="none, or ngram: add Kneser-Ney n-grams of orders 1 to --max-order over the model's tokens.",
+        ),
+    ] = "none",
+    train_text: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--train-text",
+            help="Text to train the n-grams on (the model's training split), used whole; repeat for several. Implies --baseline ngram. Default with --split val: the first part of the inputs.",
+            show_default=False,
+        ),
+    ] = None,
+    max_order: Annotated[int, typer.Option("--max-order", help="Highest n-gram order, 1 to 6.")] = 6,
+    fmt: FormatOpt = Format.text,
+    errors: ErrorsOpt = Errors.strict,
+    quiet: QuietOpt = False,
+) -> None:
+    """Score a text with a model: nats/token, bits/char, bits/byte, perplexity, tokens/s.
+
+    A deterministic pass with sliding windows of the model's context (not random batches). With --baseline
+    ngram, interpolated Kneser-Ney n-grams over the same tokens are scored in the same units, e.g.
+    `tokcli lm eval -m char corpus.txt --split val --baseline ngram`: evaluate on the last 10% and train
+    the n-grams on the first 90%, as `lm train` split it.
+    """  # fmt: skip
+    from .. import output as o
+    from ..errors import UsageError
+    from ..lm.evaluate import evaluate, split_texts
+    from ..model.model import load_model
+    from ..output.lmeval import eval_result
+    from ..textio import expand_inputs, read_text
+
+    if baseline not in ("none", "ngram"):
+        raise UsageError(f"--baseline {baseline!r}: choose none or ngram")
+    texts = [read_text(s, errors=errors.value) for s in expand_inputs(inputs)]
+    text, rest = split_texts(texts, split, val_fraction)
+    ngram_train = rest
+    if train_text:
+        ngram_train = "".join(read_text(s, errors=errors.value) for s in expand_inputs(train_text))
+    elif baseline == "ngram" and rest is None:
+        raise UsageError("--baseline ngram needs --train-text FILE (the model's training split), "
+                         "or --split val to train the n-grams on the first part of the inputs")  # fmt: skip
+    if baseline == "none" and not train_text:
+        ngram_train = None
+    m = load_model(model)
+    with o.Progress(f"evaluating {model}", total=100, quiet=quiet) as bar:
+        r = evaluate(m.forward, text, m.tokenizer, m.block_size, stride=stride, ngram_train=ngram_train,
+                     max_order=max_order, model_name=model, on_window=lambda i, n: bar.update(i / n * 100, f"{i}/{n}"))  # fmt: skip
+    eval_result(r, as_json=fmt == Format.json, inputs=inputs, split=split)

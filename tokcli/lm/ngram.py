@@ -232,3 +232,4 @@ class NgramResult:
     bits_per_byte: float
     perplexity: float
     tokens: int  # tokens scored
+    seconds: float = 0.0  # time to score them

@@ -1,0 +1,53 @@
+"""Rendering for `tokcli lm eval`: one table with the n-gram baselines and the Transformer side by side."""
+
+from __future__ import annotations
+
+import math
+import sys
+
+from . import emit_json, info, is_tty, table, warn
+
+_NAMES = {1: "unigram", 2: "bigram", 3: "trigram"}
+
+
+def eval_result(r, *, as_json: bool, inputs: list[str], split: str) -> None:  # r: tokcli.lm.evaluate.EvalResult
+    if as_json:
+        emit_json({"inputs": inputs, "split": split, **r.to_dict()})
+        return
+    tty = is_tty(sys.stdout)
+    t = r.text
+    if t.unk_tokens:
+        warn(f"{t.unk_tokens:,} of {t.tokens:,} tokens are the unknown token; the scores are optimistic "
+             "(predicting <unk> is easy)")  # fmt: skip
+    rows = []
+    for b in r.baselines:
+        name = _NAMES.get(b.order, f"{b.order}-gram")
+        ctx = f"{b.order - 1} tok" if tty else str(b.order - 1)
+        rows.append([f"{name} (Kneser-Ney)", ctx, *_units(b, tty), _rate(b.tokens, b.seconds, tty)])
+    ctx = f"{r.avg_context_tokens:.1f} tok / {r.avg_context_chars:.1f} ch" if tty else f"{r.avg_context_tokens:.2f}"
+    rows.append([f"transformer ({r.model})", ctx, *_units(r, tty), _rate(r.scored_tokens, r.seconds, tty)])
+    cols = ["model", "context", "nats/token", "bits/char", "bits/byte", "perplexity", "tokens/s"]
+    title = (f"{r.scored_tokens:,} tokens scored ({t.chars:,} chars, {t.bytes:,} bytes), tokenizer {r.tokenizer} "
+             f"(V={r.vocab_size}); windows of {r.block_size}, stride {r.stride}")  # fmt: skip
+    if not tty:
+        info(title)
+    table(title if tty else None, cols, rows, right=set(range(1, len(cols))))
+    info(f"transformer: {r.windows:,} windows, average context {r.avg_context_tokens:.1f} tokens "
+         f"({r.avg_context_chars:.1f} characters), {r.tokens_per_second:,.0f} tokens/s")  # fmt: skip
+    if r.ngram_train_tokens is not None:
+        info(f"n-grams trained on {r.ngram_train_tokens:,} tokens")
+
+
+def _units(x, tty: bool) -> list[str]:
+    p = x.perplexity
+    ppl = f"{p:.2f}" if math.isfinite(p) and p < 1e6 else f"{p:.3g}"
+    if not tty:
+        return [f"{x.nats_per_token:.6f}", f"{x.bits_per_char:.6f}", f"{x.bits_per_byte:.6f}", f"{p:.6g}"]
+    return [f"{x.nats_per_token:.4f}", f"{x.bits_per_char:.4f}", f"{x.bits_per_byte:.4f}", ppl]
+
+
+def _rate(tokens: int, seconds: float, tty: bool) -> str:
+    if seconds <= 0:
+        return "-"
+    rate = tokens / seconds
+    return f"{rate:,.0f}" if tty else f"{rate:.0f}"
