@@ -185,7 +185,8 @@ def generate_cmd(
                 ol.stream(text)
             for piece in g:
                 ol.stream(piece)
-            ol.stream("\n")
+            if not g.text.endswith("\n"):
+                ol.stream("\n")
         else:
             for _ in g:
                 pass

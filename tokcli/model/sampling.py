@@ -88,8 +88,7 @@ def top_p_mask(probs: np.ndarray, p: float) -> np.ndarray:
     if p >= 1.0:
         return probs > 0
     order = np.argsort(-probs, kind="stable")  # [V], most probable first; ties by id
-    cum = np.cumsum(probs[order])  # [V]
-    before = cum - probs[order]  # probability of the tokens ranked above each one
+    before = np.concatenate(([0.0], np.cumsum(probs[order])[:-1]))  # [V], mass of the tokens ranked above
     keep_sorted = before < p  # a token survives if the set above it has not yet reached p
     keep_sorted[0] = True
     keep = np.zeros(probs.size, dtype=bool)
