@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import UsageError
+from ._blas import single_thread
 from .model import Model
 from .sampling import SamplingOptions, sample
 
@@ -91,9 +92,10 @@ def generate_ids(
     def predict(new: Sequence[int]) -> np.ndarray:  # logits [V] of the token after tokens[start:]
         if state is not None:
             state["window"] = tokens[start:]
-        if cache is None:
-            return model.forward(tokens[start:])[-1]
-        return model.forward_cached(new, cache)
+        with single_thread():  # see tokcli/model/_blas.py
+            if cache is None:
+                return model.forward(tokens[start:])[-1]
+            return model.forward_cached(new, cache)
 
     logits = predict(tokens[start:])
     for i in range(max_tokens):
@@ -199,9 +201,7 @@ class Generation:
             s.context_chars = len(tok.decode(window)) if window else 0
 
 
-def generate(
-    model: Model, prompt: str | Sequence[int], options: GenerateOptions | None = None
-) -> Iterator[Generation]:
+def generate(model: Model, prompt: str | Sequence[int], options: GenerateOptions | None = None) -> Iterator[Generation]:
     """`num_samples` Generations of `prompt` (text or ids), each with its own Generator (see the module doc).
 
     Iterate each Generation to run it; sample i is the same for a seed whatever num_samples is.
@@ -221,14 +221,11 @@ def prompt_ids(model: Model, prompt: str) -> tuple[list[int], list[str]]:
     if not ids:
         ids = model.encode("\n")
         if not ids:
-            raise UsageError(
-                "the prompt is empty and the model has no newline token to start from: give a prompt"
-            )
+            raise UsageError("the prompt is empty and the model has no newline token to start from: give a prompt")
         notes.append("empty prompt: starting from a newline")
     if len(ids) > model.block_size:
         notes.append(
-            f"the prompt is {len(ids)} tokens; the model sees only the last {model.block_size} "
-            "(its context length)"
+            f"the prompt is {len(ids)} tokens; the model sees only the last {model.block_size} (its context length)"
         )
     return ids, notes
 
