@@ -89,21 +89,27 @@ def attention(doc: dict[str, Any]) -> None:
     from rich.text import Text
 
     c = console()
-    c.print(f"attention of token {doc['index']} {show_token(doc['token'])!r} over the tokens up to it")
+    c.print(
+        f"attention of token {doc['index']} {show_token(doc['token'])!r} over the tokens up to it "
+        "(shaded relative to each row's largest weight)"
+    )
     colour = color_enabled(sys.stdout)
+    label = max(len(f"L{L['layer']} H{len(L['heads']) - 1}") for L in doc["layers"]) + 2
+    if not colour:
+        c.print(" " * label + " ".join(toks), overflow="fold")
     for L in doc["layers"]:
         for h, ws in enumerate(L["heads"]):
-            line = Text(f"L{L['layer']} H{h}  ")
+            line = Text(f"L{L['layer']} H{h}".ljust(label))
+            top = max(ws) or 1.0
             for tok, w in zip(toks, ws, strict=True):
+                r = w / top  # 0..1 within this row
                 if colour:
-                    v = int(255 - 200 * w)
-                    line.append(f" {tok} ", style=f"black on rgb(255,{v},{v})" if w > 0.02 else "")
+                    v = int(255 - 215 * r)
+                    line.append(f" {tok} ", style=f"black on rgb(255,{v},{v})" if r > 0.05 else "")
                 else:
-                    line.append(SHADES[min(len(SHADES) - 1, int(w * len(SHADES)))] * max(1, len(tok)))
-                    line.append(" ")
+                    line.append(SHADES[min(len(SHADES) - 1, int(r * len(SHADES)))] * len(tok) + " ")
             best = max(range(len(ws)), key=ws.__getitem__)
             line.append(f"  max {ws[best]:.2f} on {toks[best]}", style="dim")
             c.print(line, overflow="fold")
     if not colour:
-        c.print("tokens: " + " ".join(toks))
-        c.print(f"shades: {SHADES!r} from 0 to 1")
+        c.print(f"shades {SHADES!r}: from 0 to the row's largest weight")
