@@ -181,3 +181,12 @@ def test_help_does_not_import_numpy():
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     assert "--temperature" in r.stdout and "--top-p" in r.stdout
+
+
+def test_generate_without_prompt_starts_from_a_newline(cli, char_model):
+    r = cli("generate", "-m", char_model, "-n", "10", "--seed", "2", "-f", "json")
+    assert r.code == 0, r.err
+    assert "empty prompt: starting from a newline" in r.err
+    doc = json.loads(r.out)
+    assert doc["prompt"] == "" and len(doc["prompt_ids"]) == 1
+    assert doc["samples"][0]["generated_tokens"] == 10

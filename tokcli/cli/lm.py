@@ -123,7 +123,7 @@ def generate_cmd(
         str | None,
         typer.Argument(
             help="Text to continue, or - for stdin (the default when stdin is piped). "
-            "None on a terminal: start from a newline.",
+            "With none, on a terminal, generation starts from a newline.",
             show_default=False,
         ),
     ] = None,
@@ -136,12 +136,17 @@ def generate_cmd(
     repetition_penalty: RepPenaltyOpt = 1.0,
     seed: Annotated[
         int | None,
-        typer.Option("--seed", help="Same seed, model and options: same text on every run. Default: random."),
+        typer.Option(
+            "--seed",
+            help="Same seed, model and options: same text on every run (--verbose shows the random default).",
+        ),
     ] = None,
     num_samples: Annotated[int, typer.Option("--num-samples", help="Independent continuations of the prompt.")] = 1,
     stop: Annotated[
         list[str] | None,
-        typer.Option("--stop", help="Stop a sample where this string appears (not printed); repeatable."),
+        typer.Option(
+            "--stop", metavar="STRING", help="Stop a sample where this string appears (not printed); repeatable."
+        ),
     ] = None,
     echo: Annotated[bool, typer.Option("--echo", help="Print the prompt before the continuation.")] = False,
     verbose: Annotated[

@@ -29,7 +29,8 @@ def sample_header(i: int, n: int) -> None:
 
 
 def generation_stats(stats: dict[str, Any], seed: int) -> None:
-    """The --verbose report, on stderr."""
+    """The --verbose report, on stderr (after the text so far, when both go to one terminal or file)."""
+    sys.stdout.flush()
     info(
         f"prompt {stats['prompt_tokens']} tokens, generated {stats['generated_tokens']} tokens "
         f"(stopped by {stats['stopped_by'].replace('_', '-')}), context used {stats['context_tokens']} tokens "
