@@ -23,9 +23,7 @@ def char_tok():
 
 
 def tiny(tok, tmp, *, block_size=16, n_layer=2, n_head=2, n_embd=16, std=0.3, seed=0) -> Model:
-    cfg = GPTConfig(
-        vocab_size=tok.vocab_size, block_size=block_size, n_layer=n_layer, n_head=n_head, n_embd=n_embd
-    )
+    cfg = GPTConfig(vocab_size=tok.vocab_size, block_size=block_size, n_layer=n_layer, n_head=n_head, n_embd=n_embd)
     save_model_dir(tmp, cfg, random_weights(cfg, seed, std=std), tok)
     return load_model(str(tmp))
 
@@ -140,9 +138,7 @@ def test_cached_and_uncached_generation_agree_past_the_context(model, keep, temp
 def test_window_slides_as_documented(model):
     """keep = T is nanoGPT's crop at every token: compare with a hand-written loop."""
     prompt = model.encode("the cat sat on the mat. the dog")  # 31 tokens > 16: cropped
-    got = list(
-        generate_ids(model, prompt, 25, SamplingOptions(temperature=0), np.random.default_rng(0), keep=16)
-    )
+    got = list(generate_ids(model, prompt, 25, SamplingOptions(temperature=0), np.random.default_rng(0), keep=16))
     toks = list(prompt)
     for _ in range(25):
         toks.append(int(np.argmax(model.forward(toks[-16:])[-1])))
@@ -158,9 +154,7 @@ def test_long_prompt_is_cropped(model):
 
 
 def test_seeded_generation_is_deterministic(model):
-    o = GenerateOptions(
-        max_tokens=30, seed=42, num_samples=3, sampling=SamplingOptions(temperature=1.2, top_k=10)
-    )
+    o = GenerateOptions(max_tokens=30, seed=42, num_samples=3, sampling=SamplingOptions(temperature=1.2, top_k=10))
     run1 = ["".join(g) for g in generate(model, "the ", o)]
     run2 = ["".join(g) for g in generate(model, "the ", o)]
     assert run1 == run2

@@ -58,9 +58,7 @@ def causal_mask(n: int) -> np.ndarray:
     return np.triu(np.full((n, n), -np.inf, dtype=np.float32), k=1)  # [n, n]
 
 
-def attention(
-    q: np.ndarray, k: np.ndarray, v: np.ndarray, mask: np.ndarray | None
-) -> tuple[np.ndarray, np.ndarray]:
+def attention(q: np.ndarray, k: np.ndarray, v: np.ndarray, mask: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
     """Scaled dot-product attention over H heads. Returns the output and the attention weights."""
     scale = np.float32(1.0 / np.sqrt(q.shape[-1]))
     scores = (q @ k.transpose(0, 2, 1)) * scale  # [H, Tq, hs] @ [H, hs, Tk] -> [H, Tq, Tk]
