@@ -65,6 +65,7 @@ def lm_train(
     report = train_lm(texts, tok, output, opts, resume=resume, on_progress=progress, source=" ".join(inputs))
     o.info(f"model written to {output} (step {report.step}, val {report.val_bpc:.3f} bits/char)")
 
+
 # -- inference: generate, next, attention (numpy only; no torch) ----------------------------------------
 ModelOpt = Annotated[
     str, typer.Option("-m", "--model", help="A bundled model (char, word, bpe, ja-char) or a model directory.")
