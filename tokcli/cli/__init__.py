@@ -38,6 +38,7 @@ def _root(
     """Train, load, inspect, compare and budget LLM tokenizers."""
 
 
+from . import compare as _compare  # noqa: E402,F401
 from . import lm as _lm  # noqa: E402,F401  (registers commands)
 from . import tokens as _tokens  # noqa: E402,F401
 

@@ -1,0 +1,124 @@
+"""Rendering of `tokcli check`: a human summary, JSON (schema below), GitHub annotations, JUnit XML.
+
+JSON schema "tokcli-check/1" (stable: fields are only ever added):
+
+    {"schema": "tokcli-check/1", "ok": bool, "warnings": [str],
+     "budgets": [{"tokenizer": str, "exact": bool, "ok": bool,
+                  "budget": {"limit": int, "scope": "file" | "total", "max_tokens": int | null,
+                             "model": str | null, "reserve": int, "paths": [str], "origin": str},
+                  "files": [{"path": str, "tokens": int, "limit": int | null, "status": "ok" | "over" | "counted"}],
+                  "total": {"tokens": int, "limit": int | null, "status": "ok" | "over"}}]}
+
+A file's limit is null and its status "counted" in a total budget, whose limit is on "total".
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+from . import console, is_tty
+
+SCHEMA = "tokcli-check/1"
+
+
+def to_json(report: Any) -> dict[str, Any]:
+    budgets = []
+    for r in report.results:
+        b = r.budget
+        budgets.append(
+            {
+                "tokenizer": b.tokenizer, "exact": b.exact, "ok": r.ok,
+                "budget": {"limit": b.limit, "scope": "total" if b.total else "file", "max_tokens": b.max_tokens,
+                           "model": b.model, "reserve": b.reserve, "paths": list(b.paths), "origin": b.origin},
+                "files": [{"path": f.path, "tokens": f.tokens, "limit": f.limit, "status": f.status} for f in r.files],
+                "total": {"tokens": r.tokens, "limit": b.limit if b.total else None, "status": "ok" if r.ok else "over"},
+            }
+        )  # fmt: skip
+    return {"schema": SCHEMA, "ok": report.ok, "warnings": list(report.warnings), "budgets": budgets}
+
+
+def _escape_data(s: str) -> str:
+    return s.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_prop(s: str) -> str:
+    return _escape_data(s).replace(":", "%3A").replace(",", "%2C")
+
+
+def github(report: Any) -> str:
+    """GitHub Actions workflow commands: an ::error per file (or total) over budget, a ::notice summary."""
+    lines = [f"::warning::{_escape_data(w)}" for w in report.warnings]
+    for r in report.results:
+        b = r.budget
+        est = "" if b.exact else ", an estimate"
+        if b.total and not r.ok:
+            msg = f"{r.tokens:,} tokens in {len(r.files)} files, over the total limit of {b.limit:,} by {r.tokens - b.limit:,} ({b.tokenizer}{est})"  # noqa: E501
+            lines.append(f"::error title=token budget::{_escape_data(msg)}")
+        for f in r.over:
+            msg = f"{f.tokens:,} tokens, over the limit of {f.limit:,} by {f.tokens - f.limit:,} ({b.tokenizer}{est})"
+            lines.append(f"::error file={_escape_prop(f.path)},title=token budget::{_escape_data(msg)}")
+    lines.append(f"::notice title=token budget::{_escape_data(report.summary())}")
+    return "\n".join(lines) + "\n"
+
+
+def junit(report: Any) -> str:
+    """JUnit XML: one testsuite per budget, one testcase per file (or one for the total)."""
+    import xml.etree.ElementTree as ET
+
+    root = ET.Element("testsuites", name="tokcli check")
+    for i, r in enumerate(report.results):
+        b = r.budget
+        name = f"token budget {i + 1}: {b.limit:,} tokens {'in total' if b.total else 'per file'} ({b.tokenizer})"
+        cases = [(f.path, f.tokens, f.limit, f.status == "over") for f in r.files] if not b.total else [
+            ("total: " + ", ".join(f.path for f in r.files), r.tokens, b.limit, not r.ok)
+        ]  # fmt: skip
+        suite = ET.SubElement(
+            root, "testsuite", name=name, tests=str(len(cases)), failures=str(sum(c[3] for c in cases))
+        )
+        for path, tokens, limit, failed in cases:
+            case = ET.SubElement(suite, "testcase", classname="tokcli.check", name=path)
+            ET.SubElement(case, "system-out").text = f"{tokens} tokens, limit {limit}"
+            if failed:
+                msg = f"{tokens} tokens, over the limit of {limit} by {tokens - limit}"
+                ET.SubElement(case, "failure", message=msg, type="TokenBudgetExceeded").text = msg
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def text(report: Any) -> str:
+    """One line per file: status, tokens / limit, path; a total line per total budget."""
+    lines = []
+    for r in report.results:
+        b = r.budget
+        est = "" if b.exact else f"; counted with {b.tokenizer}, an estimate"
+        head = f"{b.limit:,} tokens {'in total' if b.total else 'per file'}"
+        lines.append(f"budget: {head} ({b.model or b.tokenizer}{est})")
+        for f in r.files:
+            mark = "OVER" if f.status == "over" else "ok"
+            limit = f"/ {f.limit:,}" if f.limit is not None else ""
+            lines.append(f"  {mark:<4} {f.tokens:>9,} {limit:<11} {f.path}")
+        if b.total:
+            lines.append(f"  {'ok' if r.ok else 'OVER':<4} {r.tokens:>9,} / {b.limit:<9,} total")
+    return "\n".join(lines) + "\n"
+
+
+def render(report: Any, fmt: str, output: str | None = None) -> None:
+    from .compare import emit
+
+    if fmt == "json":
+        doc = json.dumps(to_json(report), ensure_ascii=False, indent=2) + "\n"
+    elif fmt == "github":
+        doc = github(report)
+    elif fmt == "junit":
+        doc = junit(report)
+    else:
+        doc = text(report)
+        if output is None and is_tty(sys.stdout):
+            c = console()
+            for line in doc.splitlines():
+                style = "bold red" if line.lstrip().startswith("OVER") else None
+                c.print(line, style=style, markup=False)
+            return
+    emit(doc, output)

@@ -1,0 +1,287 @@
+"""Rendering of `compare`, parity and `models`: rich tables with the best value of each column marked,
+a bar chart, and json / csv / tsv / markdown documents."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from . import console, is_tty, out
+
+FORMATS = ("table", "json", "csv", "tsv", "markdown")
+
+
+@dataclass(frozen=True)
+class Col:
+    key: str  # field of the row (also the csv/tsv/json name)
+    header: str  # short header for tables
+    fmt: Callable[[Any], str] = str
+    best: str | None = None  # "min" or "max": mark the best value per group; None: no mark
+    right: bool = True
+    exact_only: bool = False  # the best is chosen among rows that round-trip exactly, where any does
+
+
+def _num(digits: int) -> Callable[[Any], str]:
+    return lambda v: "-" if v is None else f"{v:,.{digits}f}"
+
+
+def _pct(v: Any) -> str:
+    return "-" if v is None else f"{100 * v:.1f}%"
+
+
+def _int(v: Any) -> str:
+    return "-" if v is None else f"{v:,}"
+
+
+COMPARE_COLS = [
+    Col("input", "input", right=False),
+    Col("tokenizer", "tokenizer", right=False),
+    Col("vocab_size", "|V|", _int),
+    Col("tokens", "tokens", _int, "min", exact_only=True),
+    Col("chars_per_token", "chars/tok", _num(2), "max", exact_only=True),
+    Col("bytes_per_token", "bytes/tok", _num(2), "max", exact_only=True),
+    Col("unit", "unit", right=False),
+    Col("fertility", "fertility", _num(2), "min", exact_only=True),
+    Col("continued", "continued", _pct, "min", exact_only=True),
+    Col("unk_rate", "unk", _pct, "min"),
+    Col("byte_fallback_rate", "byte fb", _pct, "min"),
+    Col("round_trip", "exact", lambda v: "yes" if v else "no", right=False),
+    Col("utilisation", "vocab used", _pct, "max", exact_only=True),
+    Col("renyi", "Rényi 2.5", _num(3), "max", exact_only=True),
+    Col("nsl", "NSL", _num(2), "min", exact_only=True),
+    Col("mb_per_s", "MB/s", _num(2), "max"),
+]
+CHART_METRICS = [c.key for c in COMPARE_COLS if c.fmt is not str and c.key not in ("round_trip",)] + ["seconds"]
+
+
+def _best(rows: Sequence[dict[str, Any]], cols: Sequence[Col], group: str | None) -> set[tuple[int, str]]:
+    """(row index, column key) of the best value in each column, within each group of rows."""
+    marked: set[tuple[int, str]] = set()
+    groups: dict[Any, list[int]] = {}
+    for i, r in enumerate(rows):
+        groups.setdefault(r.get(group) if group else None, []).append(i)
+    for idx in groups.values():
+        if len(idx) < 2:
+            continue
+        for c in cols:
+            pool = [i for i in idx if rows[i].get("round_trip")] if c.exact_only else idx
+            vals = [(rows[i][c.key], i) for i in pool or idx if isinstance(rows[i].get(c.key), int | float)]
+            if c.best is None or len(vals) < 2 or len({v for v, _ in vals}) < 2:
+                continue
+            target = (min if c.best == "min" else max)(v for v, _ in vals)
+            marked.update((i, c.key) for v, i in vals if v == target)
+    return marked
+
+
+def render(rows: Sequence[dict[str, Any]], cols: Sequence[Col], fmt: str, *, group: str | None = None,
+           title: str | None = None, rich: bool = False) -> str | None:  # fmt: skip
+    """A table as text in `fmt` (table, csv, tsv, markdown); rich=True prints it instead and returns None."""
+    best = _best(rows, cols, group)
+    cells = [[c.fmt(r.get(c.key)) for c in cols] for r in rows]
+    if fmt in ("csv", "tsv"):
+        buf = io.StringIO()
+        w = csv.writer(buf, delimiter="," if fmt == "csv" else "\t", lineterminator="\n")
+        w.writerow([c.key for c in cols])
+        for r in rows:
+            w.writerow(["" if r.get(c.key) is None else r.get(c.key) for c in cols])
+        return buf.getvalue()
+    if rich:
+        from rich.table import Table
+
+        t = Table(
+            title=title,
+            title_justify="left",
+            caption="bold: best in its column (compression among exact round trips)",
+            caption_justify="left",
+        )
+        for c in cols:
+            t.add_column(c.header, justify="right" if c.right else "left")
+        prev = None
+        for i, (r, row) in enumerate(zip(rows, cells, strict=True)):
+            if group and prev is not None and r.get(group) != prev:
+                t.add_section()
+            prev = r.get(group) if group else None
+            t.add_row(*[f"[bold green]{v}[/]" if (i, c.key) in best else v for c, v in zip(cols, row, strict=True)])
+        console().print(t)
+        return None
+    marked = [
+        [v + "*" if (i, c.key) in best else v for c, v in zip(cols, row, strict=True)] for i, row in enumerate(cells)
+    ]
+    if fmt == "markdown":
+        md = [[f"**{v[:-1]}**" if (i, c.key) in best else v for c, v in zip(cols, row, strict=True)]
+              for i, row in enumerate(marked)]  # fmt: skip
+        lines = ["| " + " | ".join(c.header for c in cols) + " |"]
+        lines.append("|" + "|".join("---:" if c.right else "---" for c in cols) + "|")
+        lines += ["| " + " | ".join(row) + " |" for row in md]
+        return (f"**{title}**\n\n" if title else "") + "\n".join(lines) + "\n"
+    widths = [max(len(c.header), *(len(row[j]) for row in marked)) for j, c in enumerate(cols)]
+    lines = [(title + "\n") if title else ""]
+    lines[0] += "  ".join(
+        c.header.rjust(w) if c.right else c.header.ljust(w) for c, w in zip(cols, widths, strict=True)
+    )
+    for row in marked:
+        lines.append(
+            "  ".join(v.rjust(w) if c.right else v.ljust(w) for c, v, w in zip(cols, row, widths, strict=True))
+        )
+    return (
+        "\n".join(line.rstrip() for line in lines)
+        + "\n"
+        + ("(* best in its column; compression columns among exact round trips)\n" if best else "")
+    )
+
+
+def bar_chart(rows: Sequence[dict[str, Any]], metric: str, labels: Sequence[str], width: int = 40) -> str:
+    """A horizontal bar chart of one metric, one bar per row, with unicode eighth blocks."""
+    vals = [r.get(metric) for r in rows]
+    top = max((v for v in vals if isinstance(v, int | float)), default=0) or 1
+    lw = max((len(s) for s in labels), default=0)
+    lines = [f"{metric}:"]
+    for label, v in zip(labels, vals, strict=True):
+        if not isinstance(v, int | float):
+            lines.append(f"{label.ljust(lw)}  -")
+            continue
+        eighths = round(max(v, 0) / top * width * 8)
+        bar = "█" * (eighths // 8) + ("", "▏", "▎", "▍", "▌", "▋", "▊", "▉")[eighths % 8]
+        lines.append(f"{label.ljust(lw)}  {bar} {v:,.4g}")
+    return "\n".join(lines) + "\n"
+
+
+def emit(text: str, output: str | None) -> None:
+    """A rendered document to stdout, or atomically to a file."""
+    if output:
+        from tokcli.textio import atomic_write
+
+        atomic_write(output, text)
+    else:
+        sys.stdout.write(text)
+
+
+def _fit_dict(f: Any) -> dict[str, Any]:
+    return asdict(f) if f is not None else {}
+
+
+def comparison(result: Any, fmt: str, *, chart: str | None = None, output: str | None = None) -> None:
+    """Render a tokcli.compare.Comparison."""
+    rows = [asdict(r) for r in result.rows]
+    fits = [{"input": m.input, **_fit_dict(m.fit)} for m in result.fits]
+    if fmt == "json":
+        doc = {
+            "reference": result.reference, "tokenizers": result.tokenizers, "inputs": result.inputs,
+            "holdout": result.holdout, "trained_on_chars": result.trained_on, "rows": rows, "models": fits,
+        }  # fmt: skip
+        emit(json.dumps(doc, ensure_ascii=False, indent=2) + "\n", output)
+        return
+    title = f"reference for NSL: {result.reference}; Rényi efficiency normalised by each tokenizer's |V|"
+    if result.holdout:
+        title += f"; measured on the held-out last {result.holdout:.0%} of each input"
+    tty = output is None and is_tty(sys.stdout) and fmt == "table"
+    text = render(rows, COMPARE_COLS, fmt, group="input", title=title, rich=tty)
+    parts = [text] if text else []
+    if fits and fmt in ("table", "markdown"):
+        ft = render(fits, FIT_COLS, fmt, title="context windows", rich=tty)
+        parts.append(("\n" + ft) if ft else "")
+    if chart:
+        if chart not in CHART_METRICS:
+            from tokcli.errors import UsageError
+
+            raise UsageError(f"--chart {chart}: not a metric; choose one of {', '.join(CHART_METRICS)}")
+        labels = [f"{r['input']}  {r['tokenizer']}" for r in rows]
+        parts.append("\n" + bar_chart(rows, chart, labels))
+    if parts:
+        emit("".join(parts), output)
+
+
+FIT_COLS = [
+    Col("input", "input", right=False),
+    Col("model", "model", right=False),
+    Col("tokenizer", "counted with", lambda v: v, right=False),
+    Col("exact", "count", lambda v: "exact" if v else "estimate", right=False),
+    Col("tokens", "tokens", _int),
+    Col("limit", "input limit", _int),
+    Col("share", "used", _pct),
+    Col("fits", "fits", lambda v: "yes" if v else "no", right=False),
+    Col("chunks", "chunks", _int),
+]
+
+
+def fits_table(fits: Sequence[Any], fmt: str = "table") -> None:
+    """Render tokcli.contexts.Fit objects (for `count --model`)."""
+    rows = [asdict(f) for f in fits]
+    if fmt == "json":
+        emit(json.dumps(rows, ensure_ascii=False, indent=2) + "\n", None)
+        return
+    cols = FIT_COLS[1:]
+    text = render(rows, cols, fmt, rich=fmt == "table" and is_tty(sys.stdout))
+    if text:
+        out(text, end="")
+
+
+def parity(result: Any, fmt: str, *, chart: str | None = None, output: str | None = None) -> None:
+    """Render a tokcli.compare.Parity: one row per language, tokens and premium per tokenizer."""
+    by = {(r.language, r.tokenizer): r for r in result.rows}
+    rows = []
+    for lang in result.languages:
+        row: dict[str, Any] = {"language": lang, "file": by[(lang, result.tokenizers[0])].file}
+        for t in result.tokenizers:
+            row[f"{t} tokens"] = by[(lang, t)].tokens
+            row[f"{t} premium"] = by[(lang, t)].premium
+        rows.append(row)
+    if fmt == "json":
+        doc = {
+            "pivot": result.pivot,
+            "tokenizers": result.tokenizers,
+            "rows": [asdict(r) for r in result.rows],
+        }
+        emit(json.dumps(doc, ensure_ascii=False, indent=2) + "\n", output)
+        return
+    cols = [Col("language", "language", right=False), Col("file", "file", right=False)]
+    for t in result.tokenizers:
+        cols += [Col(f"{t} tokens", f"{t} tokens", _int), Col(f"{t} premium", f"{t} premium", _num(2))]
+    title = f"tokenization premium: tokens relative to {result.pivot} (Petrov et al. 2023)"
+    tty = output is None and is_tty(sys.stdout) and fmt == "table"
+    text = render(rows, cols, fmt, title=title, rich=tty) or ""
+    if chart:
+        key = f"{result.tokenizers[0]} premium" if chart == "premium" else chart
+        if key not in rows[0]:
+            from tokcli.errors import UsageError
+
+            raise UsageError(f"--chart {chart}: with --parity choose premium or one of {', '.join(rows[0])}")
+        text += "\n" + bar_chart(rows, key, [r["language"] for r in rows])
+    if text:
+        emit(text, output)
+
+
+MODEL_COLS = [
+    Col("name", "model", right=False),
+    Col("context", "context", _int),
+    Col("input_limit", "input limit", _int),
+    Col("max_output", "max output", _int),
+    Col("counting", "tokenizer", right=False),
+    Col("count", "count", right=False),
+    Col("source", "source", right=False),
+    Col("as_of", "as of", right=False),
+    Col("note", "note", right=False),
+]
+
+
+def models(entries: Sequence[Any], fmt: str, *, output: str | None = None) -> None:
+    """Render the models table (tokcli.contexts.ModelEntry objects)."""
+    rows = []
+    for e in entries:
+        d = asdict(e)
+        d["counting"] = e.counting_tokenizer
+        d["count"] = "exact" if e.exact else f"estimate ({e.counting_tokenizer})"
+        d["exact"] = e.exact
+        rows.append(d)
+    if fmt == "json":
+        emit(json.dumps(rows, ensure_ascii=False, indent=2) + "\n", output)
+        return
+    tty = output is None and is_tty(sys.stdout) and fmt == "table"
+    text = render(rows, MODEL_COLS, fmt, rich=tty)
+    if text:
+        emit(text, output)
