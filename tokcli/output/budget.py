@@ -96,7 +96,7 @@ def text(report: Any) -> str:
         head = f"{b.limit:,} tokens {'in total' if b.total else 'per file'}"
         lines.append(f"budget: {head} ({b.model or b.tokenizer}{est})")
         for f in r.files:
-            mark = "OVER" if f.status == "over" else "ok"
+            mark = {"over": "OVER", "ok": "ok"}.get(f.status, "")
             limit = f"/ {f.limit:,}" if f.limit is not None else ""
             lines.append(f"  {mark:<4} {f.tokens:>9,} {limit:<11} {f.path}")
         if b.total:

@@ -1,0 +1,158 @@
+"""check: exit codes, the JSON schema, GitHub and JUnit output, .gitignore, pyproject budgets, pre-commit."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from tokcli.budget import GitIgnore, match_glob, walk
+
+ROOT = Path(__file__).resolve().parent.parent
+SHORT = "hello world\n"  # 3 tokens in cl100k_base
+LONG = "hello world " * 50 + "\n"
+
+
+@pytest.fixture
+def repo(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("TOKCLI_CONFIG", str(tmp_path / "no-config.toml"))
+    (tmp_path / "short.md").write_text(SHORT)
+    (tmp_path / "long.md").write_text(LONG)
+    return tmp_path
+
+
+def git(*args: str, cwd: Path) -> None:
+    env = os.environ | {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
+                        "GIT_COMMITTER_EMAIL": "t@t", "GIT_CONFIG_GLOBAL": os.devnull}  # fmt: skip
+    subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, env=env)
+
+
+def test_exit_codes(cli, repo):
+    assert cli("check", "-n", "1000", "short.md", "long.md").code == 0
+    over = cli("check", "-n", "10", "short.md", "long.md")
+    assert over.code == 1 and "OVER" in over.out and over.err == "error: 1 of 2 files over the limit of 10 tokens\n"
+    assert cli("check", "-n", "10", "missing.md").code == 2
+    assert cli("check", "-n", "0", "short.md").code == 2
+    assert cli("check", "short.md").code == 2  # no budget anywhere
+    assert cli("check", "-m", "no-such-model", "short.md").code == 2
+    (repo / "bad.md").write_bytes(b"caf\xe9\n")
+    bad = cli("check", "-n", "10", "bad.md")
+    assert bad.code == 2 and "not valid UTF-8" in bad.err
+
+
+def test_total_and_model_budgets(cli, repo):
+    assert cli("check", "-n", "102", "--total", "long.md").code == 0  # 101 tokens
+    assert cli("check", "-n", "102", "--total", "long.md", "short.md").code == 1  # 104
+    assert cli("check", "-m", "gpt-4", "long.md").code == 0
+    assert cli("check", "-m", "gpt-4", "--reserve", "8150", "long.md").code == 1  # 42 tokens left for input
+
+
+def test_json_schema(cli, repo):
+    r = cli("check", "-n", "10", "-f", "json", "short.md", "long.md")
+    doc = json.loads(r.out)
+    assert r.code == 1 and doc["schema"] == "tokcli-check/1" and doc["ok"] is False
+    (b,) = doc["budgets"]
+    assert b["tokenizer"] == "cl100k_base" and b["exact"] is True and b["ok"] is False
+    assert b["budget"] == {"limit": 10, "scope": "file", "max_tokens": 10, "model": None, "reserve": 0,
+                           "paths": ["short.md", "long.md"], "origin": "command line"}  # fmt: skip
+    assert b["files"][0] == {"path": "short.md", "tokens": 3, "limit": 10, "status": "ok"}
+    assert b["files"][1]["status"] == "over" and b["files"][1]["tokens"] > 10
+    assert b["total"] == {"tokens": b["files"][0]["tokens"] + b["files"][1]["tokens"], "limit": None, "status": "over"}
+
+
+def test_github_and_junit(cli, repo):
+    gh = cli("check", "-n", "10", "-f", "github", "short.md", "long.md").out.splitlines()
+    assert gh[0].startswith("::error file=long.md,title=token budget::") and "over the limit of 10" in gh[0]
+    assert gh[-1].startswith("::notice title=token budget::1 of 2 files")
+    xml = ET.fromstring(cli("check", "-n", "10", "-f", "junit", "short.md", "long.md").out)
+    suite = xml.find("testsuite")
+    assert suite.get("tests") == "2" and suite.get("failures") == "1"
+    assert [c.get("name") for c in suite.iter("testcase") if c.find("failure") is not None] == ["long.md"]
+
+
+def test_directory_walk_honours_gitignore_in_a_git_repo(cli, repo):
+    (repo / ".gitignore").write_text("build/\n*.log\n")
+    (repo / "build").mkdir()
+    (repo / "build" / "huge.md").write_text(LONG * 10)
+    (repo / "debug.log").write_text(LONG)
+    (repo / "img.bin").write_bytes(b"\x00\x01" * 10)
+    git("init", "-q", cwd=repo)
+    r = cli("check", "-n", "1000", "-f", "json", ".")
+    files = [f["path"] for f in json.loads(r.out)["budgets"][0]["files"]]
+    assert r.code == 0 and files == [".gitignore", "long.md", "short.md"]
+
+
+def test_directory_walk_honours_gitignore_without_git(cli, repo, monkeypatch):
+    monkeypatch.setenv("TOKCLI_NO_GIT", "1")
+    (repo / ".gitignore").write_text("build/\n*.log\n!keep.log\n/top.txt\n")
+    (repo / "build").mkdir()
+    (repo / "build" / "huge.md").write_text(LONG)
+    (repo / "sub").mkdir()
+    (repo / "sub" / "top.txt").write_text(SHORT)  # /top.txt is anchored: only the top-level one is ignored
+    (repo / "top.txt").write_text(SHORT)
+    (repo / "a.log").write_text(SHORT)
+    (repo / "keep.log").write_text(SHORT)
+    assert walk(repo) == [".gitignore", "keep.log", "long.md", "short.md", "sub/top.txt"]
+
+
+def test_gitignore_rules():
+    g = GitIgnore()
+    g.add("", ["# comment", "", "*.pyc", "docs/**/draft.md", "[ab].txt", "logs/"])
+    g.add("sub", ["x.md"])
+    assert g.ignored("a/b/c.pyc", False) and not g.ignored("c.py", False)
+    assert g.ignored("docs/draft.md", False) and g.ignored("docs/a/b/draft.md", False)
+    assert g.ignored("a.txt", False) and not g.ignored("c.txt", False)
+    assert g.ignored("logs", True) and not g.ignored("logs", False)
+    assert g.ignored("sub/x.md", False) and g.ignored("sub/deeper/x.md", False) and not g.ignored("x.md", False)
+    assert match_glob("prompts/**/*.md", "prompts/a/b.md") and match_glob("prompts/**/*.md", "prompts/b.md")
+    assert not match_glob("*.md", "a/b.md")
+
+
+def test_pyproject_budgets(cli, repo):
+    (repo / "prompts").mkdir()
+    (repo / "prompts" / "p.md").write_text(LONG)
+    (repo / "pyproject.toml").write_text(
+        '[tool.tokcli]\ntokenizer = "char"\n\n[[tool.tokcli.budget]]\npaths = ["prompts/**/*.md"]\nmax-tokens = 700\n\n'
+        '[[tool.tokcli.budget]]\npath = "*.md"\nmodel = "gpt-4"\ntotal = true\n'
+    )
+    r = cli("check", "-f", "json")
+    assert r.code == 0, r.err
+    doc = json.loads(r.out)
+    first, second = doc["budgets"]
+    assert first["tokenizer"] == "char" and [f["path"] for f in first["files"]] == ["prompts/p.md"]
+    assert first["files"][0]["tokens"] == len(LONG)
+    assert second["tokenizer"] == "cl100k_base" and second["budget"]["scope"] == "total"
+    assert [f["path"] for f in second["files"]] == ["long.md", "short.md"]
+    (repo / "prompts" / "p.md").write_text(LONG * 2)
+    assert cli("check").code == 1
+    assert cli("check", "short.md").code == 0  # paths restrict the configured budgets
+
+
+@pytest.mark.slow
+def test_pre_commit_hook_runs_for_real(repo):
+    """The hook of .pre-commit-hooks.yaml, run by pre-commit in a fresh repository. pre-commit would pip
+    install tokcli into a hook environment (network); the test runs the same entry as a local hook."""
+    if shutil.which("pre-commit") is None or shutil.which("tokcli") is None:
+        pytest.skip("needs pre-commit and tokcli on PATH (pip install pre-commit)")
+    import yaml
+
+    (hook,) = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())
+    local = {k: v for k, v in hook.items() if k not in ("language", "description")} | {"language": "system"}
+    config = {"repos": [{"repo": "local", "hooks": [local | {"args": ["--max-tokens", "10"]}]}]}
+    (repo / ".pre-commit-config.yaml").write_text(yaml.safe_dump(config))
+    git("init", "-q", cwd=repo)
+    git("add", "short.md", ".pre-commit-config.yaml", cwd=repo)
+    env = os.environ | {"PRE_COMMIT_HOME": str(repo / ".cache"), "GIT_CONFIG_GLOBAL": os.devnull}
+    run = subprocess.run(
+        ["pre-commit", "run", "--files", "short.md"], cwd=repo, capture_output=True, text=True, env=env
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    git("add", "long.md", cwd=repo)
+    run = subprocess.run(["pre-commit", "run", "--files", "long.md"], cwd=repo, capture_output=True, text=True, env=env)
+    assert run.returncode == 1 and "over the limit of 10" in run.stdout
