@@ -50,13 +50,13 @@ COMPARE_COLS = [
     Col("continued", "continued", _pct, "min", exact_only=True),
     Col("unk_rate", "unk", _pct, "min"),
     Col("byte_fallback_rate", "byte fb", _pct, "min"),
-    Col("round_trip", "exact", lambda v: "yes" if v else "no", right=False),
+    Col("exact", "exact", right=False),  # "yes", or "no@N": N is the first character that differs
     Col("utilisation", "vocab used", _pct, "max", exact_only=True),
     Col("renyi", "Rényi 2.5", _num(3), "max", exact_only=True),
     Col("nsl", "NSL", _num(2), "min", exact_only=True),
     Col("mb_per_s", "MB/s", _num(2), "max"),
 ]
-CHART_METRICS = [c.key for c in COMPARE_COLS if c.fmt is not str and c.key not in ("round_trip",)] + ["seconds"]
+CHART_METRICS = [c.key for c in COMPARE_COLS if c.fmt is not str] + ["seconds"]
 
 
 def _best(rows: Sequence[dict[str, Any]], cols: Sequence[Col], group: str | None) -> set[tuple[int, str]]:
@@ -86,28 +86,13 @@ def render(rows: Sequence[dict[str, Any]], cols: Sequence[Col], fmt: str, *, gro
     if fmt in ("csv", "tsv"):
         buf = io.StringIO()
         w = csv.writer(buf, delimiter="," if fmt == "csv" else "\t", lineterminator="\n")
-        w.writerow([c.key for c in cols])
+        keys = list(rows[0]) if rows else [c.key for c in cols]  # every field, not only the shown ones
+        w.writerow(keys)
         for r in rows:
-            w.writerow(["" if r.get(c.key) is None else r.get(c.key) for c in cols])
+            w.writerow(["" if r.get(k) is None else r.get(k) for k in keys])
         return buf.getvalue()
     if rich:
-        from rich.table import Table
-
-        t = Table(
-            title=title,
-            title_justify="left",
-            caption="bold: best in its column (compression among exact round trips)",
-            caption_justify="left",
-        )
-        for c in cols:
-            t.add_column(c.header, justify="right" if c.right else "left")
-        prev = None
-        for i, (r, row) in enumerate(zip(rows, cells, strict=True)):
-            if group and prev is not None and r.get(group) != prev:
-                t.add_section()
-            prev = r.get(group) if group else None
-            t.add_row(*[f"[bold green]{v}[/]" if (i, c.key) in best else v for c, v in zip(cols, row, strict=True)])
-        console().print(t)
+        _rich_tables(rows, cols, cells, best, group, title)
         return None
     marked = [
         [v + "*" if (i, c.key) in best else v for c, v in zip(cols, row, strict=True)] for i, row in enumerate(cells)
@@ -133,6 +118,40 @@ def render(rows: Sequence[dict[str, Any]], cols: Sequence[Col], fmt: str, *, gro
         + "\n"
         + ("(* best in its column; compression columns among exact round trips)\n" if best else "")
     )
+
+
+def _rich_tables(rows, cols, cells, best, group, title) -> None:  # type: ignore[no-untyped-def]
+    """Rich tables on a terminal: one per group (its value as the title), the columns split in two
+    tables (each with the first non-group column as the key) when they are wider than the terminal."""
+    from rich.table import Table
+    from rich.text import Text
+
+    c = console()
+    keep = [j for j, col in enumerate(cols) if col.key != group]
+    width = lambda js: sum(max(len(cols[j].header), *(len(row[j]) + 1 for row in cells)) + 3 for j in js) + 1  # noqa: E731
+    sets = [keep]
+    if width(keep) > c.width and len(keep) > 2:  # greedy: as many columns per table as fit, key first
+        head, sets = keep[:1], []
+        for j in keep[1:]:
+            if sets and width(sets[-1] + [j]) <= c.width:
+                sets[-1].append(j)
+            else:
+                sets.append(head + [j])
+    groups: dict[Any, list[int]] = {}
+    for i, r in enumerate(rows):
+        groups.setdefault(r.get(group) if group else None, []).append(i)
+    if title:
+        c.print(Text(title, style="italic"))
+    for g, idx in groups.items():
+        for js in sets:
+            t = Table(title=None if g is None else str(g), title_justify="left", title_style="bold")
+            for j in js:
+                t.add_column(cols[j].header, justify="right" if cols[j].right else "left", no_wrap=True)
+            for i in idx:
+                t.add_row(*[f"[bold green]{cells[i][j]}*[/]" if (i, cols[j].key) in best else cells[i][j] for j in js])
+            c.print(t)
+    if best:
+        c.print(Text("* best in its column (compression columns among exact round trips)", style="dim"))
 
 
 def bar_chart(rows: Sequence[dict[str, Any]], metric: str, labels: Sequence[str], width: int = 40) -> str:
@@ -168,11 +187,13 @@ def _fit_dict(f: Any) -> dict[str, Any]:
 def comparison(result: Any, fmt: str, *, chart: str | None = None, output: str | None = None) -> None:
     """Render a tokcli.compare.Comparison."""
     rows = [asdict(r) for r in result.rows]
+    for r in rows:
+        r["exact"] = "yes" if r["round_trip"] else f"no@{r['first_diff']}"
     fits = [{"input": m.input, **_fit_dict(m.fit)} for m in result.fits]
     if fmt == "json":
         doc = {
             "reference": result.reference, "tokenizers": result.tokenizers, "inputs": result.inputs,
-            "holdout": result.holdout, "trained_on_chars": result.trained_on, "rows": rows, "models": fits,
+            "holdout": result.holdout, "trained_on_chars": result.trained_on, "rows": [asdict(r) for r in result.rows], "models": fits,
         }  # fmt: skip
         emit(json.dumps(doc, ensure_ascii=False, indent=2) + "\n", output)
         return
