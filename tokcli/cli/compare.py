@@ -119,8 +119,8 @@ def compare(
     from tokcli.output import compare as render
 
     if parity:
-        result = c.parity(parity, tokenizer or ["cl100k_base"], pivot=pivot, errors=errors.value)
-        render.parity(result, format.value, chart=chart, output=output)
+        table = c.parity(parity, tokenizer or ["cl100k_base"], pivot=pivot, errors=errors.value)
+        render.parity(table, format.value, chart=chart, output=output)
         return
     specs = [c.TrainSpec.parse(s) for s in train or []]
     texts = c.read_inputs(inputs or [], errors=errors.value)
