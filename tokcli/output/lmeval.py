@@ -7,8 +7,6 @@ import sys
 
 from . import emit_json, info, is_tty, table, warn
 
-_NAMES = {1: "unigram", 2: "bigram", 3: "trigram"}
-
 
 def eval_result(r, *, as_json: bool, inputs: list[str], split: str) -> None:  # r: tokcli.lm.evaluate.EvalResult
     if as_json:
@@ -21,14 +19,13 @@ def eval_result(r, *, as_json: bool, inputs: list[str], split: str) -> None:  # 
              "(predicting <unk> is easy)")  # fmt: skip
     rows = []
     for b in r.baselines:
-        name = _NAMES.get(b.order, f"{b.order}-gram")
-        ctx = f"{b.order - 1} tok" if tty else str(b.order - 1)
-        rows.append([f"{name} (Kneser-Ney)", ctx, *_units(b, tty), _rate(b.tokens, b.seconds, tty)])
-    ctx = f"{r.avg_context_tokens:.1f} tok / {r.avg_context_chars:.1f} ch" if tty else f"{r.avg_context_tokens:.2f}"
-    rows.append([f"transformer ({r.model})", ctx, *_units(r, tty), _rate(r.scored_tokens, r.seconds, tty)])
-    cols = ["model", "context", "nats/token", "bits/char", "bits/byte", "perplexity", "tokens/s"]
-    title = (f"{r.scored_tokens:,} tokens scored ({t.chars:,} chars, {t.bytes:,} bytes), tokenizer {r.tokenizer} "
-             f"(V={r.vocab_size}); windows of {r.block_size}, stride {r.stride}")  # fmt: skip
+        rows.append([f"{b.order}-gram", str(b.order - 1), *_units(b, tty), _rate(b.tokens, b.seconds, tty)])
+    ctx = f"{r.avg_context_tokens:.1f}" if tty else f"{r.avg_context_tokens:.2f}"
+    rows.append(["transformer", ctx, *_units(r, tty), _rate(r.scored_tokens, r.seconds, tty)])
+    cols = ["model", "ctx", "nats/tok", "bits/char", "bits/byte", "ppl", "tok/s"]
+    title = (f"model {r.model}: {r.scored_tokens:,} tokens scored ({t.chars:,} chars, {t.bytes:,} bytes), "
+             f"tokenizer {r.tokenizer} (V={r.vocab_size}), windows of {r.block_size}, stride {r.stride}; "
+             "n-grams: interpolated modified Kneser-Ney; ctx: tokens of context")  # fmt: skip
     if not tty:
         info(title)
     table(title if tty else None, cols, rows, right=set(range(1, len(cols))))
@@ -50,4 +47,6 @@ def _rate(tokens: int, seconds: float, tty: bool) -> str:
     if seconds <= 0:
         return "-"
     rate = tokens / seconds
-    return f"{rate:,.0f}" if tty else f"{rate:.0f}"
+    if not tty:
+        return f"{rate:.0f}"
+    return f"{rate / 1e6:.1f}M" if rate >= 1e6 else f"{rate / 1e3:.1f}K" if rate >= 1e4 else f"{rate:,.0f}"
