@@ -154,7 +154,7 @@ def text_stats(text: str, tokenizer: Tokenizer, ids: np.ndarray) -> TextStats:
     return TextStats(chars=len(text), bytes=len(text.encode("utf-8")), tokens=len(ids), unk_tokens=unk)
 
 
-def _units(nats_per_token: float, t: TextStats) -> dict[str, float]:
+def _units(nats_per_token: float, t: TextStats) -> dict[str, Any]:
     return {
         "nats_per_token": nats_per_token,
         "bits_per_char": nats_per_token * t.tokens / t.chars / LN2,
@@ -205,7 +205,7 @@ def evaluate(
         model=model_name, tokenizer=tokenizer.name, vocab_size=tokenizer.vocab_size, block_size=block_size,
         stride=stride, text=stats, scored_tokens=len(nll), windows=n_windows, **_units(nats, stats),
         bits_per_token=nats / LN2, avg_context_tokens=float(ctx.mean()), avg_context_chars=float(ctx_chars.mean()),
-        seconds=seconds, tokens_per_second=len(nll) / seconds if seconds > 0 else float("inf"),
+        seconds=seconds, tokens_per_second=len(nll) / seconds if seconds > 0 else 0.0,
     )  # fmt: skip
     if ngram_train is not None:
         train_ids = tokenizer.encode(ngram_train)
