@@ -206,3 +206,20 @@ def test_python_api():
     assert tokcli.count("hello world") == 2 == tok.count("hello world")
     trained = tokcli.train("bpe", tokcli.read([str(corpora_dir())]), vocab_size=300)
     assert trained.decode(trained.encode("Grüße 👋")) == "Grüße 👋"
+
+
+def test_ctrl_c_ends_quietly_with_130_and_no_partial_output(tmp_path):
+    import signal
+    import time
+
+    big = tmp_path / "big.txt"
+    big.write_text("".join(p.read_text(encoding="utf-8") for p in corpora_dir().glob("*.txt")) * 1500)
+    out = tmp_path / "tok.json"
+    p = subprocess.Popen([sys.executable, "-m", "tokcli", "train", "word", str(big), "-o", str(out)],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    time.sleep(1.5)
+    p.send_signal(signal.SIGINT)
+    stdout, stderr = p.communicate(timeout=60)
+    assert p.returncode == 130
+    assert "Traceback" not in stderr and stdout == ""
+    assert list(tmp_path.iterdir()) == [big]  # no output, no temporary file
