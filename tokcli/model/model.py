@@ -16,6 +16,7 @@ import numpy as np
 
 from ..errors import TokenizerFileError, TokenizerNotFound, UsageError
 from ..tokenizer import Tokenizer
+from ._blas import single_thread
 from .config import GPTConfig, param_names, read_config
 from .gpt import KVCache, gpt, nest_params
 from .sampling import Filtered, SamplingOptions, filter_logits
@@ -119,7 +120,8 @@ class Model:
         is what a perplexity evaluation needs. Longer texts: evaluate them window by window.
         """
         ids = self._ids(ids)
-        return gpt(ids, self.params, self.config.n_head, self.config.layer_norm_eps)
+        with single_thread():  # small matrices: OpenBLAS threads cost more than they give (see _blas.py)
+            return gpt(ids, self.params, self.config.n_head, self.config.layer_norm_eps)
 
     def forward_cached(self, ids: Sequence[int] | np.ndarray, cache: KVCache) -> np.ndarray:
         """Logits [V] of the token after `ids`, which continue the window held in `cache` (which grows)."""
