@@ -223,3 +223,15 @@ def test_ctrl_c_ends_quietly_with_130_and_no_partial_output(tmp_path):
     assert p.returncode == 130
     assert "Traceback" not in stderr and stdout == ""
     assert list(tmp_path.iterdir()) == [big]  # no output, no temporary file
+
+
+def test_count_with_models_shows_the_share_of_the_context(cli):
+    text = open(EN, encoding="utf-8").read() * 20
+    n = tokcli.load("cl100k_base").count(text)
+    doc = json.loads(cli("count", "--format", "json", "-m", "gpt-4", "--reserve", "192", input=text).out)
+    assert doc["tokenizers"] == ["cl100k_base"]
+    (m,) = doc["models"]
+    assert (m["model"], m["tokens"], m["context"], m["limit"], m["exact"]) == ("gpt-4", n, 8192, 8000, True)
+    assert m["fits"] is (n <= 8000) and m["chunks"] == -(-n // 8000)
+    r = cli("count", "-m", "gpt-4", input="short")
+    assert r.code == 0 and "gpt-4" in r.out and r.out.count("\n") > 2  # a table, not a bare number

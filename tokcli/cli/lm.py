@@ -16,8 +16,18 @@ app.add_typer(lm_app, name="lm")
 @lm_app.command("train")
 def lm_train(
     inputs: Annotated[list[str], typer.Argument(help="Training text: files, directories or - for stdin.")],
-    tokenizer: Annotated[str, typer.Option("-t", "--tokenizer", help="The model's tokenizer (name or path); it is copied into the model directory.")],
-    output: Annotated[str, typer.Option("-o", "--output", help="Model directory to write (config.json, model.safetensors, tokenizer.json).")],
+    tokenizer: Annotated[
+        str,
+        typer.Option(
+            "-t", "--tokenizer", help="The model's tokenizer (name or path); it is copied into the model directory."
+        ),
+    ],
+    output: Annotated[
+        str,
+        typer.Option(
+            "-o", "--output", help="Model directory to write (config.json, model.safetensors, tokenizer.json)."
+        ),
+    ],
     layers: Annotated[int, typer.Option("--layers", help="Transformer blocks.")] = 4,
     heads: Annotated[int, typer.Option("--heads", help="Attention heads per block.")] = 6,
     width: Annotated[int, typer.Option("--width", help="Embedding width (a multiple of --heads).")] = 192,
@@ -29,9 +39,13 @@ def lm_train(
     min_lr: Annotated[float, typer.Option("--min-lr", help="Learning rate at the end of the cosine decay.")] = 2e-4,
     warmup: Annotated[int, typer.Option("--warmup", help="Linear warm-up steps.")] = 100,
     schedule: Annotated[str, typer.Option("--schedule", help="cosine or constant.")] = "cosine",
-    val_fraction: Annotated[float, typer.Option("--val-fraction", help="The last part of each input held out for validation.")] = 0.1,
+    val_fraction: Annotated[
+        float, typer.Option("--val-fraction", help="The last part of each input held out for validation.")
+    ] = 0.1,
     eval_every: Annotated[int, typer.Option("--eval-every")] = 250,
-    checkpoint_every: Annotated[int, typer.Option("--checkpoint-every", help="Also exports the model directory.")] = 250,
+    checkpoint_every: Annotated[
+        int, typer.Option("--checkpoint-every", help="Also exports the model directory.")
+    ] = 250,
     seed: Annotated[int, typer.Option("--seed")] = 1337,
     threads: Annotated[int, typer.Option("--threads", help="torch threads (0: all cores).")] = 0,
     resume: Annotated[bool, typer.Option("--resume", help="Continue from OUTPUT.ckpt/.")] = False,
@@ -39,7 +53,8 @@ def lm_train(
     quiet: QuietOpt = False,
 ) -> None:
     """Train a Transformer language model with torch (pip install 'tokcli[train]') and export it."""
-    from .. import load, output as o
+    from .. import load
+    from .. import output as o
     from ..lm.trainer import TrainOptions, require_torch, train_lm
     from ..textio import expand_inputs, read_text
 

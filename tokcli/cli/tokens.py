@@ -183,6 +183,15 @@ def decode(
 def count(
     inputs: InputsArg = None,
     tokenizer: TokenizersOpt = None,
+    model: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--model",
+            "-m",
+            help="A model from `tokcli models`: also show the share of its context window the total uses, whether it fits and in how many chunks; repeatable.",
+        ),
+    ] = None,
+    reserve: Annotated[int, typer.Option("--reserve", help="Tokens kept free for the answer (with --model).")] = 0,
     format: FormatOpt = Format.text,
     errors: ErrorsOpt = Errors.strict,
 ) -> None:
@@ -190,18 +199,25 @@ def count(
 
     With one input and one tokenizer and stdout not a terminal it prints the bare number, so
     `n=$(tokcli count -t gpt-4o file.txt)` works in scripts. Counting streams in bounded memory.
+    With --model, the total is also counted with each model's own tokenizer (or its stated proxy,
+    marked as an estimate) and set against its context window.
     """
     from .. import load
+    from ..contexts import fit, get_model
     from ..inspect import count_inputs
     from ..output import is_tty
     from ..output.tokens import counts
     from ..textio import expand_inputs
 
-    toks = [load(t) for t in (tokenizer or [DEFAULT_TOKENIZER])]
+    entries = [get_model(m) for m in model or []]
+    names = list(tokenizer or ([] if entries else [DEFAULT_TOKENIZER]))
+    names += [e.counting_tokenizer for e in entries if e.counting_tokenizer not in names]
+    toks = [load(t) for t in names]
     sources = expand_inputs(inputs_or_stdin(inputs))
     rows = count_inputs(toks, sources, errors=errors.value)
-    bare = len(rows) == 1 and len(toks) == 1 and not is_tty()
-    counts(rows, [t.name for t in toks], as_json=format is Format.json, bare=bare)
+    fits = [fit(sum(r.tokens[e.counting_tokenizer] for r in rows), e, reserve=reserve) for e in entries]
+    bare = len(rows) == 1 and len(toks) == 1 and not is_tty() and not fits
+    counts(rows, [t.name for t in toks], as_json=format is Format.json, bare=bare, fits=fits)
 
 
 @app.command()

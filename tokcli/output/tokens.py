@@ -15,14 +15,19 @@ def escape_token(s: str) -> str:
     return s.replace("\\", "\\\\").replace("\n", "\\n").replace("\t", "\\t").replace("\r", "\\r")
 
 
-def counts(rows, names: Sequence[str], *, as_json: bool, bare: bool) -> None:
+def counts(rows, names: Sequence[str], *, as_json: bool, bare: bool, fits: Sequence = ()) -> None:
     if as_json:
+        from dataclasses import asdict
+
         total = {n: sum(r.tokens[n] for r in rows) for n in names}
-        emit_json({
+        doc = {
             "tokenizers": list(names),
             "inputs": [{"input": r.input, "chars": r.chars, "bytes": r.bytes, "tokens": r.tokens} for r in rows],
             "total": {"chars": sum(r.chars for r in rows), "bytes": sum(r.bytes for r in rows), "tokens": total},
-        })  # fmt: skip
+        }  # fmt: skip
+        if fits:
+            doc["models"] = [asdict(f) for f in fits]
+        emit_json(doc)
         return
     if bare:
         out(str(rows[0].tokens[names[0]]))
@@ -35,6 +40,11 @@ def counts(rows, names: Sequence[str], *, as_json: bool, bare: bool) -> None:
     if not is_tty(sys.stdout):  # plain numbers for pipes
         body = [[c.replace(",", "") for c in row] for row in body]
     table(None, ["input", "chars", *names], body, right=set(range(1, len(names) + 2)))
+    if fits:
+        from .compare import fits_table
+
+        out()
+        fits_table(fits)
 
 
 def spans(spans_, *, show_ids: bool) -> None:
