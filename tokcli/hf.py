@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Sequence
 from functools import cached_property
 from pathlib import Path
@@ -59,10 +60,23 @@ class HFTokenizer(Tokenizer):
             ) from None
         return cls(tok, name or str(path))
 
+    @cached_property
+    def _fast(self) -> Any | None:
+        """tiktoken's core on the same vocabulary, for tokcli's own byte-level BPE (see tokcli.fastbpe)."""
+        if self.kind != "bpe":
+            return None
+        from .fastbpe import fast_encoding
+
+        return fast_encoding(self.tok, self.spec, self.name)
+
     def encode(self, text: str) -> list[int]:
+        if (fast := self._fast) is not None:
+            return fast.encode_ordinary(text)
         return self.tok.encode(text, add_special_tokens=False).ids
 
     def encode_batch(self, texts: Sequence[str]) -> list[list[int]]:
+        if (fast := self._fast) is not None:
+            return fast.encode_ordinary_batch(list(texts), num_threads=os.cpu_count() or 1)
         return [e.ids for e in self.tok.encode_batch(list(texts), add_special_tokens=False)]
 
     def decode(self, ids: Sequence[int]) -> str:

@@ -1,0 +1,88 @@
+"""tokcli's byte-level BPE through tiktoken's core gives exactly the ids `tokenizers` gives."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tokcli.bpe import train_bpe
+from tokcli.fastbpe import fast_encoding
+from tokcli.registry import load
+from tokcli.samples import sample_files
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "corpora"
+EXTRA = [
+    "emoji 👍🏽 👨‍👩‍👧 and flags 🇯🇵🇫🇷, ZWJ\u200djoined",
+    "中文字符和日本語のテキスト、한국어 텍스트。",
+    "tabs\t\tand\r\nCRLF\r\n\r\n  lines   \n\n\nend",
+    "don't I'LL we've 12345678 x=1.5e-3;// /* */",
+    "Ünïcödé COMBINING e\u0301 a\u0308 ǅ ǈ",
+    "",
+    " ",
+]
+
+
+def _texts() -> list[tuple[str, str]]:
+    out = [(p.name, p.read_text(encoding="utf-8")) for p in sample_files()]
+    out += [(f"extra{i}", t) for i, t in enumerate(EXTRA)]
+    return out
+
+
+def _shared() -> list[tuple[str, str]]:
+    if not SHARED.is_dir():
+        return []
+    files = sorted(SHARED.glob("*.txt")) + sorted((SHARED / "udhr").glob("*.txt"))
+    return [(p.name, p.read_text(encoding="utf-8")) for p in files]
+
+
+@pytest.fixture(scope="module")
+def trained():
+    return train_bpe([t for _, t in _texts()], vocab_size=1200)
+
+
+def _check(tok, texts) -> None:
+    assert tok._fast is not None
+    for name, text in texts:
+        want = tok.tok.encode(text, add_special_tokens=False).ids
+        assert tok.encode(text) == want, name
+        assert tok.decode(tok.encode(text)) == text, name
+    batch = [t for _, t in texts]
+    assert tok.encode_batch(batch) == [e.ids for e in tok.tok.encode_batch(batch, add_special_tokens=False)]
+
+
+def test_trained_bpe_matches_hf_on_samples(trained) -> None:
+    _check(trained, _texts())
+
+
+def test_bundled_bpe_matches_hf_on_samples() -> None:
+    _check(load("bpe"), _texts())
+
+
+def test_matches_hf_on_shared_corpora(trained) -> None:
+    texts = _shared()
+    if not texts:
+        pytest.skip(f"{SHARED} is absent (the shared English, Japanese, CPython and UDHR corpora)")
+    _check(trained, texts)
+    _check(load("bpe"), texts)
+
+
+def test_token_bytes_unchanged(trained) -> None:
+    for i in range(trained.vocab_size):
+        assert trained._fast.decode_single_token_bytes(i) == trained.token_bytes(i)
+
+
+def test_falls_back_when_rank_is_not_id(trained) -> None:
+    import json
+
+    spec = json.loads(trained.tok.to_str())
+    m = spec["model"]
+    m["merges"] = m["merges"][1:] + m["merges"][:1]  # merge order no longer matches the ids
+    assert fast_encoding(trained.tok, spec, "x") is None
+    spec = json.loads(trained.tok.to_str())
+    spec["normalizer"] = {"type": "NFC"}
+    assert fast_encoding(trained.tok, spec, "x") is None
+
+
+def test_other_kinds_keep_hf() -> None:
+    assert load("char")._fast is None
