@@ -1,0 +1,103 @@
+"""The reference programs tokcli is measured against, each run as its own process by run.py.
+
+    python benchmarks/refs.py count ENCODING FILE {lines|chunks}   tiktoken encode_ordinary_batch, all cores
+    python benchmarks/refs.py train-hf FILE VOCAB OUT              tokenizers' BpeTrainer, tokcli's pre-tokenizer
+    python benchmarks/refs.py train-spm FILE VOCAB TYPE OUT        sentencepiece's trainer (bpe or unigram)
+    python benchmarks/refs.py import-typer                         the start-up floor
+
+Each prints one line of JSON. These are what a user would write without tokcli: no streaming, the whole
+file in memory, the library called directly.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+
+def count(encoding: str, path: str, mode: str) -> None:
+    import tiktoken
+
+    from tokcli.pretrained import _install_loader  # only the offline file lookup, as tokcli does
+
+    _install_loader()
+    enc = tiktoken.get_encoding(encoding)
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    if mode == "lines":
+        pieces = text.splitlines(keepends=True)
+    else:  # pieces of about 256 K characters cut after a newline
+        pieces, start, size = [], 0, 1 << 18
+        while start < len(text):
+            end = text.find("\n", start + size)
+            end = len(text) if end < 0 else end + 1
+            pieces.append(text[start:end])
+            start = end
+    n = sum(len(ids) for ids in enc.encode_ordinary_batch(pieces, num_threads=os.cpu_count() or 1))
+    print(json.dumps({"tokens": n}))
+
+
+def train_hf(path: str, vocab: int, out: str) -> None:
+    from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, trainers
+
+    from tokcli.bpe import GPT_PATTERN
+
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.Sequence(
+        [
+            pre_tokenizers.Split(Regex(GPT_PATTERN), behavior="isolated"),
+            pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
+        ]
+    )
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab,
+        min_frequency=2,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        special_tokens=[],
+        show_progress=False,
+    )
+    tok.train(files=[path], trainer=trainer)
+    tok.save(out)
+    print(json.dumps({"vocab": tok.get_vocab_size()}))
+
+
+def train_spm(path: str, vocab: int, model_type: str, out: str) -> None:
+    import sentencepiece as spm
+
+    spm.SentencePieceTrainer.train(
+        input=path,
+        model_prefix=out,
+        model_type=model_type,
+        vocab_size=vocab,
+        character_coverage=0.9995,
+        byte_fallback=True,
+        normalization_rule_name="identity",
+        remove_extra_whitespaces=False,
+        add_dummy_prefix=False,
+        split_digits=True,
+        allow_whitespace_only_pieces=True,
+        num_threads=1,
+        minloglevel=2,
+        max_sentence_length=1 << 16,
+    )
+    print(json.dumps({"model": out + ".model"}))
+
+
+def main(argv: list[str]) -> None:
+    what, args = argv[0], argv[1:]
+    if what == "count":
+        count(args[0], args[1], args[2])
+    elif what == "train-hf":
+        train_hf(args[0], int(args[1]), args[2])
+    elif what == "train-spm":
+        train_spm(args[0], int(args[1]), args[2], args[3])
+    elif what == "import-typer":
+        import typer  # noqa: F401
+    else:
+        raise SystemExit(f"unknown reference {what!r}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

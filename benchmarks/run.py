@@ -1,0 +1,604 @@
+"""tokcli against the libraries it wraps, in one run: `python benchmarks/run.py --quick` or `--full`.
+
+Six targets (GitHub issue #6), each measured side by side with its reference in the same run:
+
+  1 count     `tokcli count -t cl100k_base` vs tiktoken's encode_ordinary_batch (all cores), whole processes;
+              peak memory of tokcli counting a big file (1 GB in --full)
+  2 encode    tokcli's own byte-level BPE vs the same tokenizer.json in `tokenizers` (encode_batch), same ids
+  3 train     `tokcli train bpe` vs tokenizers' BpeTrainer called directly; sentencepiece bpe/unigram beside
+  4 start-up  `tokcli --version`, `tokcli count -t char` on 1 KB vs `python -c "import typer"`
+  5 generate  numpy engine vs the same weights in torch (eager, batch 1, greedy), tokens per second
+  6 compare   `tokcli compare` with six tokenizers on every corpus: wall time, peak memory, slowest stage
+
+Times are medians of several runs, tokcli and its reference alternating; ratios are taken within this run.
+Peak memory is the operating system's maximum resident set size of the process (wait4's rusage).
+--quick uses small inputs (the bundled corpora/ when ../shared is absent) and finishes in well under a
+minute; it checks that every part still works and asserts nothing about time. --full writes RESULTS.md.
+Big generated files go to a temporary directory, never into the repository.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+SHARED = ROOT.parent / "shared"
+CORPORA = SHARED / "corpora"
+TIKTOKEN_CACHE = SHARED / "tiktoken-cache"
+PY = sys.executable
+TOKCLI = [PY, "-m", "tokcli"] if not (Path(PY).parent / "tokcli").is_file() else [str(Path(PY).parent / "tokcli")]
+MB = 1_000_000
+
+
+@dataclass
+class Row:
+    target: str  # "1", "2", ...
+    what: str
+    tokcli: str  # the figure for tokcli
+    reference: str  # the figure for the reference
+    ratio: float | None = None  # the figure the target is about
+    goal: str = ""  # e.g. ">= 0.95"
+    passed: bool | None = None  # None: reported only
+    note: str = ""
+
+
+@dataclass
+class Report:
+    mode: str
+    rows: list[Row] = field(default_factory=list)
+    notes: dict[str, list[str]] = field(default_factory=dict)
+
+    def add(self, row: Row) -> None:
+        self.rows.append(row)
+        mark = {True: "PASS", False: "MISS", None: "info"}[row.passed]
+        ratio = f"  ratio {row.ratio:.2f} (target {row.goal})" if row.ratio is not None else ""
+        print(f"[{row.target}] {row.what}: tokcli {row.tokcli} | reference {row.reference}{ratio}  {mark}", flush=True)
+
+    def note(self, target: str, line: str) -> None:
+        self.notes.setdefault(target, []).append(line)
+        print(f"    [{target}] {line}", flush=True)
+
+
+# -- measuring ------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Proc:
+    wall: float  # seconds
+    rss_mb: float  # peak resident set size, MB
+    out: str
+
+
+def run_proc(cmd: list[str], env: dict[str, str] | None = None) -> Proc:
+    """Run a command to completion; wall time and the peak RSS the kernel recorded for it."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        t0 = time.perf_counter()
+        p = subprocess.Popen(cmd, stdout=out, stderr=err, env=env)
+        _, status, usage = os.wait4(p.pid, 0)
+        wall = time.perf_counter() - t0
+        p.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        text = out.read().decode()
+        if p.returncode != 0:
+            raise RuntimeError(f"{' '.join(cmd)} exited {p.returncode}: {err.read().decode()[-2000:]}")
+    return Proc(wall, usage.ru_maxrss / 1024 * 1.048576, text)  # ru_maxrss is in KiB on Linux
+
+
+def alternate(cmds: dict[str, list[str]], repeats: int, env: dict[str, str] | None = None) -> dict[str, list[Proc]]:
+    """Run each command `repeats` times, in turn, so drift in the machine's speed hits them alike."""
+    runs: dict[str, list[Proc]] = {k: [] for k in cmds}
+    for _ in range(repeats):
+        for k, cmd in cmds.items():
+            runs[k].append(run_proc(cmd, env))
+    return runs
+
+
+def med(procs: list[Proc]) -> float:
+    return statistics.median(p.wall for p in procs)
+
+
+def timed(fn, repeats: int) -> tuple[float, object]:
+    times, result = [], None
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times), result
+
+
+# -- inputs ---------------------------------------------------------------------------------------------
+
+
+def corpus_files(full: bool = True) -> dict[str, list[Path]]:
+    """English, Japanese, code and UDHR texts: ../shared in --full, else (and when absent) the bundled samples."""
+    if full and CORPORA.is_dir():
+        return {
+            "en": [CORPORA / "en_large.txt"],
+            "ja": sorted(CORPORA.glob("ja_*.txt")),
+            "code": [CORPORA / "code_cpython.py.txt"],
+            "udhr": sorted((CORPORA / "udhr").glob("*.txt")),
+        }
+    c = ROOT / "corpora"
+    return {
+        "en": [c / "en_prose.txt"],
+        "ja": [c / "ja_prose.txt"],
+        "code": [c / "code_python.py.txt"],
+        "udhr": [c / "mixed_scripts.txt"],
+    }
+
+
+def repeated_file(src: Path, size: int, dest: Path) -> Path:
+    """`src` repeated (whole copies, then a cut at a line end) to about `size` bytes."""
+    data = src.read_bytes()
+    with open(dest, "wb") as f:
+        written = 0
+        while written + len(data) <= size:
+            f.write(data)
+            written += len(data)
+        rest = data[: max(0, size - written)]
+        rest = rest[: rest.rfind(b"\n") + 1]
+        f.write(rest)
+    return dest
+
+
+def pieces_of(text: str, size: int = 1 << 16) -> list[str]:
+    """The text cut after a newline about every `size` characters (what both encoders get in a batch)."""
+    out, start = [], 0
+    while start < len(text):
+        end = text.find("\n", start + size)
+        end = len(text) if end < 0 else end + 1
+        out.append(text[start:end])
+        start = end
+    return out
+
+
+def tiktoken_env() -> dict[str, str]:
+    env = dict(os.environ)
+    if TIKTOKEN_CACHE.is_dir():
+        env.setdefault("TIKTOKEN_CACHE_DIR", str(TIKTOKEN_CACHE))
+    env["TOKCLI_OFFLINE"] = "1"
+    return env
+
+
+# -- the targets ------------------------------------------------------------------------------------------
+
+
+def bench_count(rep: Report, tmp: Path, full: bool) -> None:
+    size, big, repeats = (100 * MB, 1000 * MB, 3) if full else (4 * MB, 16 * MB, 2)
+    src = corpus_files(full)["en"][0]
+    f = repeated_file(src, size, tmp / "count.txt")
+    env = tiktoken_env()
+    runs = alternate(
+        {
+            "tokcli": TOKCLI + ["count", "-t", "cl100k_base", str(f)],
+            "lines": [PY, str(HERE / "refs.py"), "count", "cl100k_base", str(f), "lines"],
+            "chunks": [PY, str(HERE / "refs.py"), "count", "cl100k_base", str(f), "chunks"],
+        },
+        repeats,
+        env,
+    )
+    n_tok = int(runs["tokcli"][0].out.split()[0])
+    n_ref = {k: json.loads(runs[k][0].out)["tokens"] for k in ("lines", "chunks")}
+    best = min(("lines", "chunks"), key=lambda k: med(runs[k]))
+    mb = f.stat().st_size / MB
+    t, r = med(runs["tokcli"]), med(runs[best])
+    ratio = r / t
+    rep.add(
+        Row(
+            "1",
+            f"count cl100k_base, {mb:.0f} MB, whole process",
+            f"{mb / t:.1f} MB/s ({t:.2f} s, {runs['tokcli'][0].rss_mb:.0f} MB RSS)",
+            f"{mb / r:.1f} MB/s ({r:.2f} s, {runs[best][0].rss_mb:.0f} MB RSS), tiktoken batch of {best}",
+            ratio,
+            ">= 0.95",
+            ratio >= 0.95,
+        )
+    )
+    other = "chunks" if best == "lines" else "lines"
+    rep.note("1", f"tiktoken with {other}: {mb / med(runs[other]):.1f} MB/s; medians of {repeats} runs each")
+    rep.note(
+        "1", f"tokens: tokcli {n_tok} (streamed), tiktoken {n_ref['chunks']} (256 K pieces), {n_ref['lines']} (lines)"
+    )
+    g = repeated_file(src, big, tmp / "big.txt")
+    f.unlink()
+    p = run_proc(TOKCLI + ["count", "-t", "cl100k_base", str(g)], env)
+    g.unlink()
+    rep.add(
+        Row(
+            "1",
+            f"peak memory counting {big / MB:.0f} MB",
+            f"{p.rss_mb:.0f} MB ({big / MB / p.wall:.1f} MB/s)",
+            f"tiktoken holds the whole text: about {runs[best][0].rss_mb / mb * big / MB:.0f} MB extrapolated",
+            p.rss_mb,
+            "<= 200 MB",
+            p.rss_mb <= 200,
+        )
+    )
+
+
+def bench_train(rep: Report, tmp: Path, full: bool) -> dict[str, Path]:
+    files = corpus_files(full)
+    src = files["en"][0]
+    vocab = 8000 if full else 1000
+    repeats = 3 if full else 1
+    if not full:  # a small corpus: the bundled samples together
+        src = tmp / "train.txt"
+        text = "".join(p.read_text(encoding="utf-8") for fs in files.values() for p in fs)
+        src.write_text(text * 4, encoding="utf-8")
+    out = {"tokcli": tmp / "bpe.json", "hf": tmp / "hf.json"}
+    runs = alternate(
+        {
+            "tokcli": TOKCLI + ["train", "bpe", str(src), "-v", str(vocab), "-q", "-o", str(out["tokcli"])],
+            "hf": [PY, str(HERE / "refs.py"), "train-hf", str(src), str(vocab), str(out["hf"])],
+        },
+        repeats,
+    )
+    t, r = med(runs["tokcli"]), med(runs["hf"])
+    same = json.loads(out["tokcli"].read_text())["model"] == json.loads(out["hf"].read_text())["model"]
+    mb = src.stat().st_size / MB
+    rep.add(
+        Row(
+            "3",
+            f"train bpe, {mb:.1f} MB {src.name}, vocab {vocab}, whole process",
+            f"{t:.2f} s ({runs['tokcli'][0].rss_mb:.0f} MB RSS)",
+            f"{r:.2f} s ({runs['hf'][0].rss_mb:.0f} MB RSS), BpeTrainer + train(files)",
+            t / r,
+            "<= 1.10",
+            t / r <= 1.10,
+            "same vocabulary and merges" if same else "vocabularies differ (tokcli trains on 1 MiB chunks)",
+        )
+    )
+    for kind in ("bpe", "unigram"):
+        o = tmp / f"spm_{kind}"
+        cmds = {
+            "tokcli": TOKCLI
+            + ["train", kind, str(src), "-v", str(vocab), "-q", "-o", str(o) + ".tokcli.model"]
+            + (["--backend", "sentencepiece"] if kind == "bpe" else []),
+            "spm": [PY, str(HERE / "refs.py"), "train-spm", str(src), str(vocab), kind, str(o)],
+        }
+        runs = alternate(cmds, 1)
+        t, r = med(runs["tokcli"]), med(runs["spm"])
+        rep.add(
+            Row(
+                "3",
+                f"train sentencepiece {kind}, vocab {vocab} (report)",
+                f"{t:.2f} s ({runs['tokcli'][0].rss_mb:.0f} MB RSS)",
+                f"{r:.2f} s ({runs['spm'][0].rss_mb:.0f} MB RSS), SentencePieceTrainer.train(input=file)",
+                t / r,
+                "report",
+            )
+        )
+        out[f"spm_{kind}"] = Path(str(o) + ".tokcli.model")
+    return out
+
+
+def bench_encode(rep: Report, tokenizer_json: Path, full: bool) -> None:
+    from tokenizers import Tokenizer as HFTok
+
+    from tokcli.registry import load
+
+    files = corpus_files(full)
+    texts = {k: "".join(p.read_text(encoding="utf-8") for p in fs) for k, fs in files.items()}
+    if not full:
+        texts = {k: v * 4 for k, v in texts.items()}
+    repeats = 5 if full else 2
+    t0 = time.perf_counter()
+    tok = load(str(tokenizer_json))
+    tok.encode("warm up")  # builds the fast path
+    load_s = time.perf_counter() - t0
+    hf = HFTok.from_file(str(tokenizer_json))
+    total_t = total_r = 0.0
+    total_mb = 0.0
+    mismatches = 0
+    for name, text in texts.items():
+        pieces = pieces_of(text)
+        mb = len(text.encode("utf-8")) / MB
+        t, ids = timed(lambda pieces=pieces: tok.encode_batch(pieces), repeats)
+        r, ref = timed(
+            lambda pieces=pieces: [e.ids for e in hf.encode_batch(pieces, add_special_tokens=False)], repeats
+        )
+        bad = sum(a != b for a, b in zip(ids, ref, strict=True))  # type: ignore[arg-type]
+        mismatches += bad
+        total_t, total_r, total_mb = total_t + t, total_r + r, total_mb + mb
+        rep.add(
+            Row(
+                "2",
+                f"encode {name} ({mb:.1f} MB, {len(pieces)} pieces)",
+                f"{mb / t:.1f} MB/s",
+                f"{mb / r:.1f} MB/s (tokenizers encode_batch)",
+                r / t,
+                ">= 3",
+                None,
+                f"{bad} pieces with different ids",
+            )
+        )
+    ratio = total_r / total_t
+    rep.add(
+        Row(
+            "2",
+            f"encode all ({total_mb:.1f} MB), ids identical: {mismatches == 0}",
+            f"{total_mb / total_t:.1f} MB/s",
+            f"{total_mb / total_r:.1f} MB/s",
+            ratio,
+            ">= 3, same ids",
+            ratio >= 3 and mismatches == 0,
+        )
+    )
+    rep.note("2", f"tokenizer {tokenizer_json.name}: {tok.vocab_size} tokens, trained by `tokcli train bpe`")
+    rep.note("2", f"tokcli load + fast-path check: {load_s * 1000:.0f} ms; medians of {repeats} runs in-process")
+    rep.note("2", f"fast path active: {getattr(tok, '_fast', None) is not None} (tiktoken's core on the same ranks)")
+
+
+def bench_startup(rep: Report, tmp: Path, full: bool) -> None:
+    repeats = 21 if full else 5
+    src = corpus_files(full)["en"][0].read_bytes()[:1000]
+    kb = tmp / "1k.txt"
+    kb.write_bytes(src[: src.rfind(b" ")])
+    runs = alternate(
+        {
+            "typer": [PY, "-c", "import typer"],
+            "version": TOKCLI + ["--version"],
+            "count": TOKCLI + ["count", "-t", "char", str(kb)],
+        },
+        repeats,
+    )
+    base = med(runs["typer"])
+    for key, goal, what in (("version", 1.5, "tokcli --version"), ("count", 3.0, "tokcli count -t char, 1 KB")):
+        t = med(runs[key])
+        rep.add(
+            Row(
+                "4",
+                what,
+                f"{t * 1000:.0f} ms",
+                f"{base * 1000:.0f} ms (python -c 'import typer')",
+                t / base,
+                f"<= {goal}",
+                t / base <= goal,
+            )
+        )
+    rep.note("4", f"medians of {repeats} runs each, alternating; entry point {' '.join(TOKCLI)}")
+
+
+def bench_generate(rep: Report, full: bool) -> None:
+    import numpy as np
+
+    from tokcli.model import load_model
+    from tokcli.model.generate import generate_ids
+    from tokcli.model.model import bundled_models
+    from tokcli.model.sampling import SamplingOptions
+
+    try:
+        import torch
+
+        from tokcli.lm.torch_gpt import TorchGPT
+    except ImportError:
+        rep.note("5", "torch is not installed: numpy figures only")
+        torch = None
+    n = 500 if full else 60
+    repeats = 3 if full else 1
+    names = bundled_models() if full else [m for m in bundled_models() if m == "char"]
+    greedy = SamplingOptions(temperature=0.0)
+    for name in names:
+        model = load_model(name)
+        prompt = model.encode("The ") or [0]
+
+        def numpy_run(model=model, prompt=prompt):
+            return list(generate_ids(model, prompt, n, greedy, np.random.default_rng(0)))
+
+        t_np, ids_np = timed(numpy_run, repeats)
+        ref, agree = "torch not installed", ""
+        ratio = None
+        if torch is not None:
+            from safetensors.numpy import load_file
+
+            from tokcli.model.model import resolve_model
+
+            weights = {
+                k: torch.from_numpy(v) for k, v in load_file(str(resolve_model(name) / "model.safetensors")).items()
+            }
+            tm = TorchGPT.from_exported(model.config, weights)
+            T = model.config.block_size
+
+            @torch.no_grad()
+            def torch_run(tm=tm, prompt=prompt, T=T):
+                idx = torch.tensor([prompt], dtype=torch.long)
+                out = []
+                for _ in range(n):
+                    logits, _ = tm(idx[:, -T:])  # nanoGPT: crop to the context, full forward pass
+                    nxt = torch.argmax(logits[:, -1, :], dim=-1, keepdim=True)
+                    idx = torch.cat([idx, nxt], dim=1)
+                    out.append(int(nxt))
+                return out
+
+            t_pt, ids_pt = timed(torch_run, repeats)
+            ratio = t_pt / t_np
+            ref = f"{n / t_pt:.0f} tok/s (torch {torch.__version__}, {torch.get_num_threads()} threads, no_grad)"
+            first = min(T - len(prompt), n)
+            same = sum(a == b for a, b in zip(ids_np[:first], ids_pt[:first], strict=True))  # type: ignore[index]
+            agree = f"greedy tokens agree {same}/{first} before the window first slides"
+        is_target = name == "char"
+        rep.add(
+            Row(
+                "5",
+                f"generate {n} tokens, {name} ({model.config.n_layer}x{model.config.n_embd}, ctx {model.config.block_size})",
+                f"{n / t_np:.0f} tok/s (numpy, KV cache, 1 BLAS thread)",
+                ref,
+                ratio,
+                ">= 1.5" if is_target else "report",
+                (ratio is not None and ratio >= 1.5) if is_target else None,
+                agree,
+            )
+        )
+
+
+def bench_compare(rep: Report, tmp: Path, spm_model: Path, full: bool) -> None:
+    env = tiktoken_env()
+    files = corpus_files(full)
+    inputs = [str(p) for k in ("en", "ja", "code") for p in files[k]]
+    if full and CORPORA.is_dir():
+        inputs += [str(p) for p in sorted(CORPORA.glob("*.txt")) if str(p) not in inputs]
+        inputs.append(str(CORPORA / "udhr"))
+    else:
+        inputs += [str(p) for p in files["udhr"]]
+    second = "o200k_base"
+    if not (TIKTOKEN_CACHE.is_dir() or os.environ.get("TIKTOKEN_CACHE_DIR")):
+        second = "bpe"  # o200k_base needs a cached file; quick mode must run anywhere
+    toks = ["char", "word", "bpe", "cl100k_base", second, str(spm_model)]
+    toks = list(dict.fromkeys(toks))
+    cmd = TOKCLI + ["compare", *inputs, "--format", "json", "-o", str(tmp / "compare.json")]
+    for t in toks:
+        cmd += ["-t", t]
+    repeats = 3 if full else 1
+    runs = [run_proc(cmd, env) for _ in range(repeats)]
+    mb = (
+        sum(
+            (Path(p).stat().st_size if Path(p).is_file() else sum(f.stat().st_size for f in Path(p).glob("*.txt")))
+            for p in inputs
+        )
+        / MB
+    )
+    rep.add(
+        Row(
+            "6",
+            f"compare, {len(toks)} tokenizers, {len(inputs)} inputs ({mb:.1f} MB)",
+            f"{med(runs):.2f} s, {max(r.rss_mb for r in runs):.0f} MB peak RSS",
+            "-",
+            None,
+            "report",
+        )
+    )
+    rep.note("6", "tokenizers: " + ", ".join(Path(t).name for t in toks))
+    # the slowest stage: profile one run
+    prof = tmp / "compare.prof"
+    run_proc([PY, "-m", "cProfile", "-o", str(prof), "-m", "tokcli", *cmd[len(TOKCLI) :]], env)
+    import pstats
+
+    st = pstats.Stats(str(prof))
+    total = max(v[3] for v in st.stats.values())  # type: ignore[attr-defined]
+    stages = []
+    for (fname, _, func), v in st.stats.items():  # type: ignore[attr-defined]
+        if "tokcli" in fname and "/cli/" not in fname and func not in ("compare", "<module>", "run", "main"):
+            stages.append((v[3], f"{Path(fname).parent.name}/{Path(fname).name}:{func}"))
+    stages.sort(reverse=True)
+    top = [f"{name} {cum:.2f} s ({cum / total:.0%})" for cum, name in stages[:6]]
+    rep.note("6", "slowest stages (cumulative, cProfile): " + "; ".join(top))
+
+
+# -- the report -------------------------------------------------------------------------------------------
+
+
+def machine() -> list[str]:
+    import importlib.metadata as md
+
+    cpu = platform.processor() or "?"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = "?"
+    try:
+        kb = int(Path("/proc/meminfo").read_text().split()[1])
+        mem = f"{kb / 1024 / 1024:.1f} GiB"
+    except (OSError, ValueError, IndexError):
+        pass
+    libs = []
+    for pkg in ("tokcli", "tiktoken", "tokenizers", "sentencepiece", "numpy", "torch", "typer", "regex"):
+        try:
+            libs.append(f"{pkg} {md.version(pkg)}")
+        except md.PackageNotFoundError:
+            libs.append(f"{pkg} -")
+    return [
+        f"CPU: {cpu}, {os.cpu_count()} logical cores; RAM {mem}",
+        f"OS: {platform.platform()}",
+        f"Python {platform.python_version()} ({platform.python_implementation()})",
+        "Libraries: " + ", ".join(libs),
+        "Corpora: " + (str(CORPORA) if CORPORA.is_dir() else "bundled corpora/ (../shared absent)"),
+    ]
+
+
+def write_markdown(rep: Report, path: Path, started: str, seconds: float, tried: str) -> None:
+    lines = [
+        "# tokcli benchmarks (issue #6)",
+        "",
+        f"Written by `python benchmarks/run.py --full` on {started} in {seconds:.0f} s. Every figure below was",
+        "measured in that one run, tokcli beside its reference; times are medians, ratios are within the run.",
+        "",
+        "## Machine",
+        "",
+        *[f"- {m}" for m in machine()],
+        "",
+        "## Figures",
+        "",
+        "| # | what | tokcli | reference | ratio | target | result |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in rep.rows:
+        res = {True: "**pass**", False: "**MISS**", None: ""}[r.passed]
+        ratio = "" if r.ratio is None else (f"{r.ratio:.0f} MB" if r.goal.endswith("MB") else f"{r.ratio:.2f}")
+        what = r.what + (f" ({r.note})" if r.note else "")
+        lines.append(f"| {r.target} | {what} | {r.tokcli} | {r.reference} | {ratio} | {r.goal} | {res} |")
+    lines += ["", "## Notes", ""]
+    for t in sorted(rep.notes):
+        lines += [f"- target {t}: {n}" for n in rep.notes[t]]
+    if tried:
+        lines += ["", tried.rstrip()]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    g = ap.add_mutually_exclusive_group(required=True)
+    g.add_argument("--quick", action="store_true", help="small inputs, well under a minute (CI)")
+    g.add_argument("--full", action="store_true", help="the real sizes; writes benchmarks/RESULTS.md")
+    ap.add_argument("--only", default="123456", help="targets to run, e.g. 14")
+    ap.add_argument("--results", default=str(HERE / "RESULTS.md"), help="where --full writes its report")
+    args = ap.parse_args(argv)
+    full = args.full
+    rep = Report("full" if full else "quick")
+    started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    t0 = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="tokcli-bench-") as d:
+        tmp = Path(d)
+        trained: dict[str, Path] = {}
+        if "3" in args.only or "2" in args.only or "6" in args.only:
+            trained = bench_train(rep, tmp, full)
+        if "2" in args.only:
+            bench_encode(rep, trained["tokcli"], full)
+        if "1" in args.only:
+            bench_count(rep, tmp, full)
+        if "4" in args.only:
+            bench_startup(rep, tmp, full)
+        if "5" in args.only:
+            bench_generate(rep, full)
+        if "6" in args.only:
+            bench_compare(rep, tmp, trained["spm_unigram"], full)
+    seconds = time.perf_counter() - t0
+    print(f"done in {seconds:.1f} s ({rep.mode})")
+    missed = [r for r in rep.rows if r.passed is False]
+    for r in missed:
+        print(f"missed target {r.target}: {r.what}")
+    if full:
+        tried_file = HERE / "TRIED.md"
+        tried = tried_file.read_text(encoding="utf-8") if tried_file.is_file() else ""
+        write_markdown(rep, Path(args.results), started, seconds, tried)
+        print(f"wrote {args.results}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
