@@ -288,9 +288,9 @@ def save_model_dir(path: str | Path, cfg: GPTConfig, weights: dict[str, np.ndarr
 
 
 CAUSAL_NOTE = (
-    "a causal (decoder-only) model attends only to earlier tokens and itself: unlike the encoder in the classic "
-    "\"The animal didn't cross the street because it was too tired\" figure, 'it' here cannot look at 'tired', "
-    "which comes after it"
+    "a causal (decoder-only) model attends only to earlier tokens and itself, unlike the encoder in the classic "
+    "\"The animal didn't cross the street because it was too tired\" figure: in that sentence its 'it' could not "
+    "look at 'tired', which comes after it"
 )
 
 
