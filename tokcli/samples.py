@@ -6,16 +6,11 @@ from pathlib import Path
 
 
 def corpora_dir() -> Path:
-    """Where the sample texts are: the installed package data, else the repository's corpora/."""
-    try:
-        from importlib import resources
-
-        p = Path(str(resources.files("tokcli.corpora")))
-        if p.is_dir():
-            return p
-    except ModuleNotFoundError:  # an editable install maps only the tokcli package itself
-        pass
-    return Path(__file__).resolve().parent.parent / "corpora"
+    """Where the sample texts are: inside the installed package (the wheel maps corpora/ to
+    tokcli/corpora/), else the repository's corpora/ beside the package (a checkout, an editable install)."""
+    here = Path(__file__).resolve().parent
+    installed = here / "corpora"
+    return installed if installed.is_dir() else here.parent / "corpora"
 
 
 def sample_files() -> list[Path]:
