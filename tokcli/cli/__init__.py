@@ -50,6 +50,9 @@ def main(argv: list[str] | None = None) -> None:
 def run(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit status (what `main` exits with)."""
     debug = os.environ.get("TOKCLI_DEBUG") == "1"
+    if (sys.argv[1:] if argv is None else argv) == ["--version"]:  # before typer builds every command
+        sys.stdout.write(f"tokcli {__version__}\n")
+        return 0
     try:
         rv = app(args=argv, prog_name="tokcli", standalone_mode=False)
         return rv if isinstance(rv, int) else 0

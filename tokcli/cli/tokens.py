@@ -203,12 +203,13 @@ def count(
     marked as an estimate) and set against its context window.
     """
     from .. import load
-    from ..contexts import fit, get_model
     from ..inspect import count_inputs
     from ..output import is_tty
     from ..output.tokens import counts
     from ..textio import expand_inputs
 
+    if model:  # contexts is only needed with --model (start-up time, issue #6)
+        from ..contexts import fit, get_model
     entries = [get_model(m) for m in model or []]
     names = list(tokenizer or ([] if entries else [DEFAULT_TOKENIZER]))
     names += [e.counting_tokenizer for e in entries if e.counting_tokenizer not in names]
