@@ -13,9 +13,7 @@ import hashlib
 import os
 import tempfile
 import threading
-from collections import deque
 from collections.abc import Iterable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -143,6 +141,9 @@ class TiktokenEncoding(Tokenizer):
 
         def n(segment: str) -> int:  # no special tokens allowed: exactly encode_ordinary's ids
             return memoryview(core.encode_to_tiktoken_buffer(segment, set())).nbytes // 4
+
+        from collections import deque
+        from concurrent.futures import Future, ThreadPoolExecutor
 
         workers = os.cpu_count() or 1
         total = 0

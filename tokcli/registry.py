@@ -9,7 +9,6 @@ paths        tokenizer.json (HF), *.model (sentencepiece), a model directory hol
 from __future__ import annotations
 
 from functools import cache
-from importlib import resources
 from pathlib import Path
 
 from .errors import TokenizerFileError, TokenizerNotFound
@@ -21,7 +20,7 @@ EXAMPLE_MODELS = ("gpt-4o", "gpt-4o-mini", "gpt-4.1", "gpt-4", "gpt-3.5-turbo", 
 
 def models_dir() -> Path:
     """Where the bundled models (and so the bundled tokenizers) live inside the package."""
-    return Path(str(resources.files("tokcli") / "data" / "models"))
+    return Path(__file__).resolve().parent / "data" / "models"  # importlib.resources costs start-up time
 
 
 def bundled_names() -> list[str]:

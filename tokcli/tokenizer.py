@@ -11,8 +11,10 @@ separately gives exactly the ids of encoding it whole (see `SAFE_CUT`).
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING
 
-import regex
+if TYPE_CHECKING:
+    import regex
 
 # Where a GPT-style pre-tokenizer always starts a new piece, whatever surrounds the cut:
 #   after a single newline that follows a non-space, before a non-space ("word.\nNext"), and
@@ -81,7 +83,7 @@ class Tokenizer:
         if self.cut_pattern is None:
             yield "".join(chunks)
             return
-        cut = _compiled_reverse(self.cut_pattern)
+        cut = None  # compiled when first needed: a short text never imports regex
         parts: list[str] = []
         size = 0
         yielded = False
@@ -91,6 +93,7 @@ class Tokenizer:
             if size < SEGMENT_CHARS:
                 continue
             text = "".join(parts)
+            cut = cut or _compiled_reverse(self.cut_pattern)
             # the last cut point; only the newest chunk (and one char before it) is searched
             m = cut.search(text, max(0, len(text) - len(chunk) - 1))
             if m is None or m.start() == 0:
@@ -128,5 +131,7 @@ _CUT_CACHE: dict[str, regex.Pattern[str]] = {}
 
 def _compiled_reverse(pattern: str) -> regex.Pattern[str]:
     if pattern not in _CUT_CACHE:
+        import regex
+
         _CUT_CACHE[pattern] = regex.compile(pattern, regex.REVERSE)
     return _CUT_CACHE[pattern]

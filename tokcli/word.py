@@ -14,8 +14,11 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
+from functools import cache
+from typing import TYPE_CHECKING
 
-import regex
+if TYPE_CHECKING:
+    import regex
 
 from .char import UNK, word_level
 from .errors import UsageError
@@ -35,10 +38,14 @@ DEFAULT_VOCAB = 8000
 
 def split_words(text: str) -> list[str]:
     """The pieces WORD_PATTERN cuts `text` into (the same pieces HF's Split pre-tokenizer makes)."""
-    return _WORD_RE.findall(text)
+    return _word_re().findall(text)
 
 
-_WORD_RE = regex.compile(WORD_PATTERN)
+@cache
+def _word_re() -> regex.Pattern[str]:  # compiled on first use: importing regex costs start-up time
+    import regex
+
+    return regex.compile(WORD_PATTERN)
 
 
 def train_word(texts: Iterable[str], *, vocab_size: int | None = None, min_frequency: int = 1) -> HFTokenizer:
@@ -48,7 +55,7 @@ def train_word(texts: Iterable[str], *, vocab_size: int | None = None, min_frequ
         raise UsageError(f"--vocab-size {size} cannot work: a word tokenizer needs <unk> and one word")
     counts: Counter[str] = Counter()
     for text in texts:
-        counts.update(_WORD_RE.findall(text))
+        counts.update(_word_re().findall(text))
     words = sorted((w for w, n in counts.items() if n >= min_frequency), key=lambda w: (-counts[w], w))
     if not words:
         raise UsageError("no words to learn: the input is empty (or all below --min-frequency)")

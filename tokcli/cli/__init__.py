@@ -6,6 +6,7 @@ rerun with TOKCLI_DEBUG=1 for the traceback); 130 interrupted.
 
 from __future__ import annotations
 
+import copy
 import os
 import sys
 
@@ -54,7 +55,7 @@ def run(argv: list[str] | None = None) -> int:
         sys.stdout.write(f"tokcli {__version__}\n")
         return 0
     try:
-        rv = app(args=argv, prog_name="tokcli", standalone_mode=False)
+        rv = _only_named(sys.argv[1:] if argv is None else argv)(args=argv, prog_name="tokcli", standalone_mode=False)
         return rv if isinstance(rv, int) else 0
     except TokcliError as e:
         if debug:
@@ -85,6 +86,23 @@ def run(argv: list[str] | None = None) -> int:
             raise
         _stderr(f"error: internal error: {type(e).__name__}: {e} (rerun with TOKCLI_DEBUG=1 and report it)")
         return 3
+
+
+def _only_named(args: list[str]) -> typer.Typer:
+    """`app` with only the command that args[0] names, when it names one.
+
+    Typer builds the click object of every command on each call (about 25 ms of start-up for the ones
+    not run); with the root callback kept it stays a group, so usage, help and errors read the same.
+    """
+    if not args or args[0].startswith("-"):
+        return app
+    cmds = [c for c in app.registered_commands if (c.name or c.callback.__name__.replace("_", "-")) == args[0]]  # type: ignore[union-attr]
+    groups = [g for g in app.registered_groups if g.name == args[0]]
+    if len(cmds) + len(groups) != 1:
+        return app
+    only = copy.copy(app)
+    only.registered_commands, only.registered_groups = cmds, groups
+    return only
 
 
 def _stderr(line: str) -> None:
