@@ -30,11 +30,12 @@ class Toy(Tokenizer):
         self.fallback = byte_fallback
         self.unk_id = None if byte_fallback else 0
         self.name = "toy"
+        self.longest = max(map(len, self.vocab))
 
     def encode(self, text: str) -> list[int]:
         ids, i = [], 0
         while i < len(text):
-            for n in range(len(text) - i, 0, -1):
+            for n in range(min(self.longest, len(text) - i), 0, -1):
                 if text[i : i + n] in self.vocab:
                     ids.append(self.vocab[text[i : i + n]])
                     i += n
@@ -142,3 +143,79 @@ def test_every_kind_measures(name):
         tok.decode(tok.encode("The cat sat. 猫が座った。 🎉\n")) == "The cat sat. 猫が座った。 🎉\n"
     )
     assert 0 <= (r.continued or 0) <= 1 and 0 < r.utilisation <= 1
+
+
+# -- the vectorised alignment against the plain loop it replaced ---------------------------------
+
+
+def _spans_by_loop(tok: Tokenizer, text: str, ids: Sequence[int]) -> list[tuple[int, int]]:
+    """token_spans' documented rule, one token at a time (the implementation before vectorising)."""
+    data = text.encode("utf-8")
+    pieces = [tok.token_bytes(i) for i in ids]
+    spans: list[tuple[int, int]] = []
+    pos, i = 0, 0
+    while i < len(pieces):
+        if data.startswith(pieces[i], pos):
+            spans.append((pos, pos + len(pieces[i])))
+            pos += len(pieces[i])
+            i += 1
+            continue
+        j, end = i + 1, len(data)
+        while j < len(pieces):
+            found = data.find(pieces[j], pos + 1) if pieces[j] else -1
+            if found >= 0:
+                end = found
+                break
+            j += 1
+        for _ in range(j - i - 1):  # one character each, the last one taking the rest
+            nxt = pos + 1 if pos < end else pos
+            while nxt < end and (data[nxt] & 0xC0) == 0x80:
+                nxt += 1
+            spans.append((pos, nxt))
+            pos = nxt
+        spans.append((pos, end))
+        pos, i = end, j
+    return spans
+
+
+def _continued_by_loop(units, tokens) -> int:
+    return sum(sum(1 for s, e in tokens if e > s and s < ue and e > us) >= 2 for us, ue in units)
+
+
+ALPHABET = "ab \n日本é🎉x"
+
+
+@pytest.mark.parametrize("fallback", [False, True])
+def test_token_spans_equal_the_plain_loop_on_random_texts(fallback):
+    import random
+
+    rng = random.Random(7)
+    tok = Toy(["a", "b", "ab", " a", " ", "日本", "\n"], byte_fallback=fallback)
+    for size in [0, 1, 5, 40, 300, 3000]:
+        for _ in range(20):
+            text = "".join(rng.choice(ALPHABET) for _ in range(size))
+            ids = tok.encode(text)
+            want = _spans_by_loop(tok, text, ids)
+            assert token_spans(tok, text, ids) == want, text
+            for unit in ("word", "char"):
+                units = unit_spans(text, unit)
+                assert continued_units(units, want) == _continued_by_loop(units, want)
+
+
+def test_token_spans_of_long_matching_runs_between_mismatches():
+    tok = Toy(["a", "b", " "])
+    text = ("ab " * 2000 + "xyz") * 3 + "ab" * 5000  # long runs go through the block comparison
+    ids = tok.encode(text)
+    assert token_spans(tok, text, ids) == _spans_by_loop(tok, text, ids)
+
+
+def test_unit_spans_by_regex():
+    import regex
+
+    text = "  héllo\u3000wörld\t日本語 x\u00a0y\u2028z  "
+    for unit, pattern in (("word", r"\S+"), ("char", r"\S")):
+        data_spans = []
+        for m in regex.finditer(pattern, text):
+            s = len(text[: m.start()].encode())
+            data_spans.append((s, s + len(m.group().encode())))
+        assert unit_spans(text, unit) == data_spans

@@ -16,14 +16,15 @@ from __future__ import annotations
 
 import math
 import time
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import regex
 
 from .tokenizer import Tokenizer
 
+Spans = Sequence[tuple[int, int]] | tuple[np.ndarray, np.ndarray]  # pairs, or arrays of starts and ends
 RENYI_ALPHA = 2.5
 # Scripts written without spaces between words: whitespace words mean nothing there, characters are the unit.
 NO_SPACE_SCRIPTS = r"\p{Han}\p{Hiragana}\p{Katakana}\p{Thai}\p{Lao}\p{Khmer}\p{Myanmar}\p{Tibetan}"
@@ -67,59 +68,131 @@ class Row:
 # -- the unit of fertility -------------------------------------------------------------------------
 
 
+def _codepoints(text: str) -> np.ndarray:
+    """The text's code points, [C] uint32."""
+    return np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+
+
+def _char_byte_offsets(cp: np.ndarray) -> np.ndarray:
+    """[C + 1] int64: the UTF-8 byte offset of every character, and the total at the end."""
+    n_bytes = 1 + (cp >= 0x80).astype(np.int64) + (cp >= 0x800) + (cp >= 0x10000)
+    return np.concatenate([[0], np.cumsum(n_bytes)])
+
+
+def _classify(cp: np.ndarray, pattern: regex.Pattern[str]) -> np.ndarray:
+    """[C] bool: whether each character matches `pattern`, tested once per distinct character."""
+    uniq, inverse = np.unique(cp, return_inverse=True)
+    hit = np.fromiter((pattern.fullmatch(chr(c)) is not None for c in uniq.tolist()), dtype=bool, count=len(uniq))
+    return hit[inverse]
+
+
 def unit_for(text: str) -> str:
     """'char' when over NO_SPACE_SHARE of the letters are in scripts written without spaces, else 'word'."""
-    letters = len(_LETTER.findall(text))
+    uniq, counts = np.unique(_codepoints(text), return_counts=True)
+    letters = no_space = 0
+    for c, k in zip(uniq.tolist(), counts.tolist(), strict=True):
+        ch = chr(c)
+        if _LETTER.fullmatch(ch):
+            letters += k
+            no_space += k if _NO_SPACE.fullmatch(ch) else 0
     if not letters:
         return "word"
-    return "char" if len(_NO_SPACE.findall(text)) / letters > NO_SPACE_SHARE else "word"
+    return "char" if no_space / letters > NO_SPACE_SHARE else "word"
+
+
+def unit_offsets(text: str, unit: str) -> tuple[np.ndarray, np.ndarray]:
+    """Byte starts and ends ([U] int64 each) of the units: whitespace-separated words, or non-space characters."""
+    cp = _codepoints(text)
+    off = _char_byte_offsets(cp)
+    solid = _classify(cp, _NONSPACE_CHAR)  # [C]
+    if unit != "word":
+        idx = np.flatnonzero(solid)
+        return off[idx], off[idx + 1]
+    edges = np.diff(np.concatenate([[False], solid, [False]]).astype(np.int8))  # +1 where a word starts, -1 after it
+    return off[np.flatnonzero(edges == 1)], off[np.flatnonzero(edges == -1)]
 
 
 def unit_spans(text: str, unit: str) -> list[tuple[int, int]]:
-    """Byte spans of the units: whitespace-separated words, or non-space characters."""
-    pattern = _WORD if unit == "word" else _NONSPACE_CHAR
-    spans = []
-    pos_b, pos_c = 0, 0
-    for m in pattern.finditer(text):
-        pos_b += len(text[pos_c : m.start()].encode("utf-8"))
-        end_b = pos_b + len(m.group().encode("utf-8"))
-        spans.append((pos_b, end_b))
-        pos_b, pos_c = end_b, m.end()
-    return spans
+    """Byte spans of the units (see unit_offsets)."""
+    starts, ends = unit_offsets(text, unit)
+    return list(zip(starts.tolist(), ends.tolist(), strict=True))
 
 
 # -- aligning tokens with the text -----------------------------------------------------------------
 
 
-def token_spans(tok: Tokenizer, text: str, ids: Sequence[int]) -> list[tuple[int, int]]:
-    """The byte span of the text each token covers.
+def token_offsets(tok: Tokenizer, text: str, ids: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+    """Byte starts and ends ([T] int64 each) of the text each token covers.
 
     Exact where a token's bytes are the text at that point (every lossless tokenizer). A token whose
     bytes are not there (<unk>, or a normalised piece) is given the text up to the next token that
     matches; a run of such tokens shares that gap one character each, the last taking the rest.
+
+    Runs of matching tokens are checked a block of bytes at a time with numpy (the block doubles while
+    the text keeps matching), so the Python loop runs once per mismatch, not once per token.
     """
     data = text.encode("utf-8")
-    pieces = [tok.token_bytes(i) for i in ids]
-    spans: list[tuple[int, int]] = []
-    pos, i, n = 0, 0, len(pieces)
+    table = {i: tok.token_bytes(i) for i in set(ids)}  # distinct ids only
+    pieces = list(map(table.__getitem__, ids))
+    n = len(pieces)
+    lengths = np.fromiter(map(len, pieces), dtype=np.int64, count=n)
+    cum = np.concatenate([[0], np.cumsum(lengths)])  # [T + 1] offsets into the concatenated pieces
+    joined = b"".join(pieces)
+    if joined == data:
+        return cum[:-1], cum[1:]
+    a = np.frombuffer(joined, dtype=np.uint8)
+    d = np.frombuffer(data, dtype=np.uint8)
+    starts = np.empty(n, dtype=np.int64)
+    ends = np.empty(n, dtype=np.int64)
+    next_at: dict[bytes, int] = {}  # piece -> its first occurrence at or after the last search (-1: none left)
+    pos, i, block = 0, 0, 0
     while i < n:
-        b = pieces[i]
-        if data.startswith(b, pos):
-            spans.append((pos, pos + len(b)))
-            pos += len(b)
-            i += 1
+        if block:
+            # a long run of matching tokens: find how far it goes, `block` bytes at a time
+            lo = int(cum[i])
+            w = min(block, len(a) - lo, len(d) - pos)
+            diff = np.flatnonzero(a[lo : lo + w] != d[pos : pos + w])
+            matched = int(diff[0]) if len(diff) else w
+            k = int(np.searchsorted(cum, lo + matched, side="right")) - 1  # tokens i..k-1 lie in the match
+            starts[i:k] = cum[i:k] + (pos - lo)
+            ends[i:k] = cum[i + 1 : k + 1] + (pos - lo)
+            pos += int(cum[k]) - lo
+            i = k
+            block = block * 2 if not len(diff) and w == block else 0  # all matched: look further at once
             continue
+        run = 0  # a few tokens in Python first: short runs between mismatches are common
+        while i < n and run < 16 and data.startswith(pieces[i], pos):
+            starts[i] = pos
+            pos += len(pieces[i])
+            ends[i] = pos
+            i += 1
+            run += 1
+        if run == 16:
+            block = 1024
+            continue
+        if i == n:
+            break
         # a run of tokens whose bytes are not the text here: it ends where a later token's bytes appear
         j, end = i + 1, len(data)
         while j < n:
-            found = data.find(pieces[j], pos + 1) if pieces[j] else -1
+            piece = pieces[j]
+            found = next_at.get(piece, 0) if piece else -1
+            if 0 <= found <= pos:  # cached from an earlier search, now behind us: search again
+                found = next_at[piece] = data.find(piece, pos + 1)
             if found >= 0:
                 end = found
                 break
             j += 1
-        spans.extend(_share(data, pos, end, j - i))
+        for t, (s, e) in enumerate(_share(data, pos, end, j - i), start=i):
+            starts[t], ends[t] = s, e
         pos, i = end, j
-    return spans
+    return starts, ends
+
+
+def token_spans(tok: Tokenizer, text: str, ids: Sequence[int]) -> list[tuple[int, int]]:
+    """The byte span of the text each token covers (see token_offsets)."""
+    starts, ends = token_offsets(tok, text, ids)
+    return list(zip(starts.tolist(), ends.tolist(), strict=True))
 
 
 def _share(data: bytes, start: int, end: int, k: int) -> list[tuple[int, int]]:
@@ -142,19 +215,25 @@ def ratio(a: float, b: float) -> float | None:
     return a / b if b else None
 
 
-def continued_units(units: Sequence[tuple[int, int]], tokens: Sequence[tuple[int, int]]) -> int:
-    """How many units overlap two or more token spans (both lists sorted by start)."""
-    continued, t = 0, 0
-    for us, ue in units:
-        while t < len(tokens) and tokens[t][1] <= us:
-            t += 1
-        k, j = 0, t
-        while j < len(tokens) and tokens[j][0] < ue and k < 2:
-            if tokens[j][1] > tokens[j][0]:
-                k += 1
-            j += 1
-        continued += k >= 2
-    return continued
+def continued_units(units: Spans, tokens: Spans) -> int:
+    """How many units overlap two or more non-empty token spans (spans in text order).
+
+    Token spans from token_offsets never go backwards, so the tokens overlapping [us, ue) are those
+    starting before ue less those ending at or before us: two binary searches per unit.
+    """
+    us, ue = _as_offsets(units)
+    ts, te = _as_offsets(tokens)
+    keep = te > ts
+    ts, te = ts[keep], te[keep]
+    overlapping = np.searchsorted(ts, ue, side="left") - np.searchsorted(te, us, side="right")
+    return int(np.count_nonzero(overlapping >= 2))
+
+
+def _as_offsets(spans: Spans) -> tuple[np.ndarray, np.ndarray]:
+    if isinstance(spans, tuple) and len(spans) == 2 and isinstance(spans[0], np.ndarray):
+        return spans[0], spans[1]
+    arr = np.asarray(spans, dtype=np.int64).reshape(-1, 2)
+    return arr[:, 0], arr[:, 1]
 
 
 def renyi_entropy(counts: Sequence[int], alpha: float = RENYI_ALPHA) -> float:
@@ -219,11 +298,13 @@ def measure(
     n_bytes = len(text.encode("utf-8"))
     t = len(ids)
     unit = unit or unit_for(text)
-    units = unit_spans(text, unit)
-    cont = continued_units(units, token_spans(tok, text, ids)) if units else 0
+    units = unit_offsets(text, unit)
+    n_units = len(units[0])
+    cont = continued_units(units, token_offsets(tok, text, ids)) if n_units else 0
     decoded = tok.decode(ids)
     diff = first_difference(text, decoded)
-    counts = Counter(ids)
+    distinct, freq = np.unique(np.asarray(ids, dtype=np.int64), return_counts=True)
+    counts = dict(zip(distinct.tolist(), freq.tolist(), strict=True))
     v = tok.vocab_size
     return Row(
         input=input_name,
@@ -235,9 +316,9 @@ def measure(
         chars_per_token=ratio(len(text), t),
         bytes_per_token=ratio(n_bytes, t),
         unit=unit,
-        units=len(units),
-        fertility=ratio(t, len(units)),
-        continued=ratio(cont, len(units)),
+        units=n_units,
+        fertility=ratio(t, n_units),
+        continued=ratio(cont, n_units),
         unk_rate=None if tok.unk_id is None else ratio(counts.get(tok.unk_id, 0), t) or 0.0,
         byte_fallback_rate=(ratio(sum(c for i, c in counts.items() if tok.is_byte_fallback(i)), t) or 0.0)
         if has_byte_fallback(tok)
