@@ -120,3 +120,33 @@ def test_missing_torch_names_the_extra(cli, monkeypatch, tmp_path):
     assert r.code == 2 and r.out == ""
     assert r.err.startswith("error:") and "pip install 'tokcli[train]'" in r.err
     assert not (tmp_path / "m").exists()
+
+
+def test_init_from_carries_the_blocks_over_to_another_tokenizer(torch, tok, tmp_path):
+    from tokcli.lm.torch_gpt import TorchGPT
+    from tokcli.lm.trainer import _init_from
+    from tokcli.model.config import GPTConfig
+
+    train_lm([TEXT], tok, tmp_path / "src", TrainOptions(steps=10, **TINY))
+    src = _weights(tmp_path / "src" / "model.safetensors")
+    other = tokcli.train("char", [TEXT.upper()])  # another vocabulary: wte cannot carry over
+    assert other.vocab_size != tok.vocab_size
+    cfg = GPTConfig(vocab_size=other.vocab_size, block_size=16, n_layer=1, n_head=2, n_embd=16, dropout=0.0)
+    model = TorchGPT(cfg)
+    fresh_wte = model.wte.weight.detach().clone()
+    copied = _init_from(model, str(tmp_path / "src"))
+    assert "wte" not in copied and "wpe" in copied and "h.0.attn.c_attn.weight" in copied
+    state = model.export_state()
+    for name in copied:
+        assert np.allclose(state[name].numpy(), src[name].astype(np.float32)), name
+    assert torch.equal(model.wte.weight, fresh_wte)
+    # a run given init_from trains from there and exports a model of its own vocabulary
+    train_lm([TEXT.upper()], other, tmp_path / "ft", TrainOptions(steps=10, init_from=str(tmp_path / "src"), **TINY))
+    assert _weights(tmp_path / "ft" / "model.safetensors")["wte"].shape == (other.vocab_size, 16)
+
+
+def test_init_from_a_model_of_another_shape_is_an_error(torch, tok, tmp_path):
+    train_lm([TEXT], tok, tmp_path / "src", TrainOptions(steps=10, **TINY))
+    wide = dict(TINY, n_embd=32, n_head=4)
+    with pytest.raises(tokcli.errors.UsageError, match="no tensor has the shape"):
+        train_lm([TEXT], tok, tmp_path / "b", TrainOptions(steps=10, init_from=str(tmp_path / "src"), **wide))

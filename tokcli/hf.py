@@ -62,7 +62,13 @@ class HFTokenizer(Tokenizer):
 
     @cached_property
     def _fast(self) -> Any | None:
-        """tiktoken's core on the same vocabulary, for tokcli's own byte-level BPE (see tokcli.fastbpe)."""
+        """The same ids without `tokenizers`, where tokcli knows a faster way to get them: tiktoken's core
+        for tokcli's own byte-level BPE (tokcli.fastbpe), a lookup table for its char tokenizer
+        (tokcli.fastchar)."""
+        if self.kind == "char":
+            from .fastchar import char_table
+
+            return char_table(self.spec)
         if self.kind != "bpe":
             return None
         from .fastbpe import fast_encoding

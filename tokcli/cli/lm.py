@@ -37,6 +37,9 @@ def lm_train(
     batch_size: Annotated[int, typer.Option("--batch-size")] = 32,
     lr: Annotated[float, typer.Option("--lr", help="Peak learning rate.")] = 2e-3,
     min_lr: Annotated[float, typer.Option("--min-lr", help="Learning rate at the end of the cosine decay.")] = 2e-4,
+    weight_decay: Annotated[
+        float, typer.Option("--weight-decay", help="AdamW weight decay on the weight matrices.")
+    ] = 0.1,
     warmup: Annotated[int, typer.Option("--warmup", help="Linear warm-up steps.")] = 100,
     schedule: Annotated[str, typer.Option("--schedule", help="cosine or constant.")] = "cosine",
     val_fraction: Annotated[
@@ -47,6 +50,13 @@ def lm_train(
         int, typer.Option("--checkpoint-every", help="Also exports the model directory.")
     ] = 250,
     seed: Annotated[int, typer.Option("--seed")] = 1337,
+    init_from: Annotated[
+        str | None,
+        typer.Option(
+            "--init-from",
+            help="Start from a model (name or directory): its tensors of the same shape, all but the token embedding when the tokenizer differs.",
+        ),
+    ] = None,
     threads: Annotated[int, typer.Option("--threads", help="torch threads (0: all cores).")] = 0,
     resume: Annotated[bool, typer.Option("--resume", help="Continue from OUTPUT.ckpt/.")] = False,
     errors: ErrorsOpt = Errors.strict,
@@ -63,9 +73,9 @@ def lm_train(
     texts = [read_text(s, errors=errors.value) for s in expand_inputs(inputs)]
     opts = TrainOptions(
         n_layer=layers, n_head=heads, n_embd=width, block_size=context, dropout=dropout, steps=steps,
-        batch_size=batch_size, lr=lr, min_lr=min_lr, warmup=warmup, schedule=schedule,
+        batch_size=batch_size, lr=lr, min_lr=min_lr, warmup=warmup, schedule=schedule, weight_decay=weight_decay,
         val_fraction=val_fraction, eval_every=eval_every, checkpoint_every=checkpoint_every, seed=seed,
-        threads=threads,
+        threads=threads, init_from=init_from,
     )  # fmt: skip
 
     def progress(r) -> None:

@@ -49,6 +49,7 @@ class TrainOptions:
     seed: int = 1337
     threads: int = 0  # torch threads; 0 = all cores
     dtype: str = "float16"  # weights in the exported model directory
+    init_from: str | None = None  # a model (name or directory) whose tensors of the same shape start the run
 
 
 @dataclass
@@ -120,6 +121,8 @@ def train_lm(
     )  # fmt: skip
     torch.manual_seed(o.seed)
     model = TorchGPT(cfg)
+    if o.init_from and not resume:
+        _init_from(model, o.init_from)
     decay = [p for p in model.parameters() if p.dim() >= 2]
     no_decay = [p for p in model.parameters() if p.dim() < 2]
     opt = torch.optim.AdamW(
@@ -234,6 +237,30 @@ def _save_checkpoint(
     state = {"step": step, "history": history, "elapsed_s": elapsed, "options": asdict(o)}
     (tmp / "state.json").write_text(json.dumps(state, indent=2), encoding="utf-8")
     _swap_dir(tmp, ckpt)
+
+
+def _init_from(model: Any, spec: str) -> list[str]:
+    """Copy every tensor of the model `spec` whose name and shape match into `model`; the names copied.
+
+    With a different tokenizer the token embedding (wte) does not match and starts fresh, while the
+    blocks, positions and final norm carry over: a fine-tune across vocabularies.
+    """
+    import numpy as np
+    import torch
+    from safetensors.numpy import load_file
+
+    from ..model.model import resolve_model
+
+    src = load_file(str(resolve_model(spec) / "model.safetensors"))
+    own = model.export_state()
+    weights = {k: torch.from_numpy(np.asarray(v, dtype=np.float32)) for k, v in src.items() if k in own}
+    copied = [k for k, v in weights.items() if tuple(v.shape) == tuple(own[k].shape)]
+    if not copied:
+        raise UsageError(f"--init-from {spec}: no tensor has the shape of this model's; use the same --layers/--width")
+    merged = {k: (weights[k] if k in copied else v) for k, v in own.items()}
+    rebuilt = type(model).from_exported(model.cfg, merged)
+    model.load_state_dict(rebuilt.state_dict())
+    return copied
 
 
 def _load_checkpoint(ckpt: Path, model: Any, opt: Any, o: TrainOptions) -> tuple[int, list, float]:
