@@ -84,5 +84,8 @@ def test_falls_back_when_rank_is_not_id(trained) -> None:
     assert fast_encoding(trained.tok, spec, "x") is None
 
 
-def test_other_kinds_keep_hf() -> None:
-    assert load("char")._fast is None
+def test_other_kinds_do_not_take_the_bpe_fast_path() -> None:
+    from tokcli.fastchar import CharTable
+
+    assert load("word")._fast is None
+    assert isinstance(load("char")._fast, CharTable)  # its own fast path (tests/test_fastchar.py)
