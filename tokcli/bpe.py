@@ -57,14 +57,29 @@ def train_bpe(
     return HFTokenizer(tok, name="bpe", kind="bpe")
 
 
-def _pieces(texts: Iterable[str]) -> Iterator[str]:
-    """Each text cut into lines where the cut is safe (see tokenizer.SAFE_CUT: after "x\n", before a non-space).
+def _pieces(texts: Iterable[str], size: int = 1 << 14) -> Iterator[str]:
+    """Each text cut where the cut is safe (see tokenizer.SAFE_CUT: after "x\n", before a non-space),
+    in pieces of about `size` characters.
 
     The pre-tokenizer gives the same pieces either way, so the merges are the same; but `tokenizers`
     spreads many short texts over its threads, where one 1 MiB chunk is one thread's work and all its
-    pieces are held at once (training was 1.5x slower than `tokenizers` reading the file itself; one
-    string at a time is also faster than lists of them).
+    pieces are held at once (training was 1.5x slower than `tokenizers` reading the file itself).
+    Single lines cost a Python round trip each; about 16 K characters was fastest (benchmarks/TRIED.md).
     """
+    buf: list[str] = []
+    n = 0
+    for line in _lines(texts):
+        buf.append(line)
+        n += len(line)
+        if n >= size:
+            yield "".join(buf)
+            buf, n = [], 0
+    if buf:
+        yield "".join(buf)
+
+
+def _lines(texts: Iterable[str]) -> Iterator[str]:
+    """Each text cut into lines where the cut is safe."""
     for text in texts:
         parts = text.split("\n")
         cur = parts[0]
