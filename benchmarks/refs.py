@@ -19,7 +19,7 @@ import sys
 def count(encoding: str, path: str, mode: str) -> None:
     import tiktoken
 
-    from tokcli.pretrained import _install_loader  # only the offline file lookup, as tokcli does
+    from tokcli.tokenizer.pretrained import _install_loader  # only the offline file lookup, as tokcli does
 
     _install_loader()
     enc = tiktoken.get_encoding(encoding)
@@ -41,7 +41,7 @@ def count(encoding: str, path: str, mode: str) -> None:
 def train_hf(path: str, vocab: int, out: str) -> None:
     from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, trainers
 
-    from tokcli.bpe import GPT_PATTERN
+    from tokcli.tokenizer.patterns import GPT_PATTERN
 
     tok = Tokenizer(models.BPE())
     tok.pre_tokenizer = pre_tokenizers.Sequence(

@@ -298,7 +298,7 @@ def bench_train(rep: Report, tmp: Path, full: bool) -> dict[str, Path]:
 def bench_encode(rep: Report, tokenizer_json: Path, full: bool) -> None:
     from tokenizers import Tokenizer as HFTok
 
-    from tokcli.registry import load
+    from tokcli.tokenizer.registry import load
 
     files = corpus_files(full)
     texts = {k: "".join(p.read_text(encoding="utf-8") for p in fs) for k, fs in files.items()}
@@ -385,9 +385,9 @@ def bench_startup(rep: Report, tmp: Path, full: bool) -> None:
 def bench_generate(rep: Report, full: bool) -> None:
     import numpy as np
 
+    from tokcli.bundled import model_names as bundled_models
     from tokcli.model import load_model
     from tokcli.model.generate import generate_ids
-    from tokcli.model.model import bundled_models
     from tokcli.model.sampling import SamplingOptions
 
     try:

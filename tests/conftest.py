@@ -42,7 +42,7 @@ def o200k_cache(tmp_path, monkeypatch):
     cache = tmp_path / "tiktoken-cache"
     shutil.copytree(TIKTOKEN_CACHE, cache)
     monkeypatch.setenv("TIKTOKEN_CACHE_DIR", str(cache))
-    from tokcli.registry import _load
+    from tokcli.tokenizer.registry import _load
 
     _load.cache_clear()
     yield cache

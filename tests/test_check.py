@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tokcli.budget import GitIgnore, match_glob, walk
+from tokcli.budget.check import GitIgnore, match_glob, walk
 
 ROOT = Path(__file__).resolve().parent.parent
 SHORT = "hello world\n"  # 3 tokens in cl100k_base

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import tokcli
-from tokcli.chunking import Truncator, chunk, token_cut
+from tokcli.analysis.chunking import Truncator, chunk, token_cut
 from tokcli.errors import UsageError
 
 TEXT = (

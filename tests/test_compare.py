@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from tokcli.compare import Input, TrainSpec, compare, parallel_files, parity
+from tokcli.analysis.compare import Input, TrainSpec, compare, parallel_files, parity
 from tokcli.errors import UsageError
 
 EN = "The quick brown fox jumps over the lazy dog. " * 20 + "\n\nIt was the best of times.\n" * 10
@@ -79,7 +79,9 @@ def test_cli_formats_and_chart(cli, texts, tmp_path):
     r = cli(*args, "-f", "json", "-o", str(out))
     assert r.out == "" and json.loads(out.read_text())["rows"]
     bad = cli(*args, "--chart", "nonsense")
-    assert bad.code == 2 and bad.err.startswith("error: --chart nonsense")
+    # a choice checked when the command line is parsed, before any tokenizer is loaded
+    assert bad.code == 2 and bad.out == ""
+    assert bad.err.startswith("error: Invalid value for '--chart'") and "'nonsense' is not one of" in bad.err
 
 
 def test_cli_train_and_model(cli, texts):

@@ -8,8 +8,8 @@ import re
 
 import pytest
 
-from tokcli import contexts
-from tokcli.contexts import BUILTIN, fit, get_model, load_models
+from tokcli.budget import models as contexts
+from tokcli.budget.models import BUILTIN, fit, get_model, load_models
 from tokcli.errors import InputError, UsageError
 
 

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from tokcli.bpe import train_bpe
-from tokcli.fastbpe import fast_encoding
-from tokcli.registry import load
-from tokcli.samples import sample_files
+from tokcli.bundled import sample_files
+from tokcli.tokenizer.bpe import train_bpe
+from tokcli.tokenizer.fastbpe import fast_encoding
+from tokcli.tokenizer.registry import load
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "corpora"
 EXTRA = [
@@ -85,7 +85,7 @@ def test_falls_back_when_rank_is_not_id(trained) -> None:
 
 
 def test_other_kinds_do_not_take_the_bpe_fast_path() -> None:
-    from tokcli.fastchar import CharTable
+    from tokcli.tokenizer.fastchar import CharTable
 
     assert load("word")._fast is None
     assert isinstance(load("char")._fast, CharTable)  # its own fast path (tests/test_fastchar.py)

@@ -7,10 +7,10 @@ import json
 import pytest
 from test_fastbpe import EXTRA, _shared
 
-from tokcli.char import train_char
-from tokcli.hf import HFTokenizer
-from tokcli.registry import load
-from tokcli.samples import sample_files
+from tokcli.bundled import sample_files
+from tokcli.tokenizer.char import train_char
+from tokcli.tokenizer.hf import HFTokenizer
+from tokcli.tokenizer.registry import load
 
 MORE = ["\x00nul \U0010ffff max \ud7ff \ue000 private", "\u2028\u2029\x85 separators", "z" * 1000]
 

@@ -53,8 +53,10 @@ def _app():
     ("args", "want"),
     [
         ([], (None, 3, 0.5, Color.red, [], False)),
-        (["a", "日本", "--n", "-12", "--x", "2", "--color", "blue", "--tag", "7", "--tag", "8", "--flag"],
-         (["a", "日本"], -12, 2.0, Color.blue, [7, 8], True)),  # fmt: skip
+        (
+            ["a", "日本", "--n", "-12", "--x", "2", "--color", "blue", "--tag", "7", "--tag", "8", "--flag"],
+            (["a", "日本"], -12, 2.0, Color.blue, [7, 8], True),
+        ),  # fmt: skip
         (["--x", "1.25"], (None, 3, 1.25, Color.red, [], False)),
         (["--x", "1e-3"], (None, 3, 0.001, Color.red, [], False)),  # not plain: pydantic parses it
         (["--n", "+4"], (None, 4, 0.5, Color.red, [], False)),

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import pytest
 
-from tokcli.metrics import (
+from tokcli.analysis.metrics import (
     continued_units,
     first_difference,
     measure,
@@ -17,7 +17,7 @@ from tokcli.metrics import (
     unit_for,
     unit_spans,
 )
-from tokcli.tokenizer import Tokenizer
+from tokcli.tokenizer.base import Tokenizer
 
 
 class Toy(Tokenizer):

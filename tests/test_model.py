@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import tokcli
-from tokcli.errors import TokenizerFileError, TokenizerNotFound, UsageError
+from tokcli.errors import ModelFileError, ModelNotFound, UsageError
 from tokcli.model.config import GPTConfig
 from tokcli.model.generate import GenerateOptions, generate, generate_ids
 from tokcli.model.model import Model, load_model, random_weights, save_model_dir
@@ -205,10 +205,10 @@ def test_byte_level_tokens_stream_whole_characters(tmp_path):
 
 
 def test_load_errors(tmp_path, model):
-    with pytest.raises(TokenizerNotFound, match="unknown model"):
+    with pytest.raises(ModelNotFound, match="unknown model"):
         load_model("no-such-model")
     (tmp_path / "empty").mkdir()
-    with pytest.raises(TokenizerFileError, match="config.json"):
+    with pytest.raises(ModelFileError, match="config.json"):
         load_model(str(tmp_path / "empty"))
     with pytest.raises(UsageError):
         model.forward([])
@@ -217,7 +217,7 @@ def test_load_errors(tmp_path, model):
 
 
 def test_bundled_models_load_when_present():
-    from tokcli.model.model import bundled_models
+    from tokcli.bundled import model_names as bundled_models
 
     names = bundled_models()
     if not names:

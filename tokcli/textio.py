@@ -6,11 +6,11 @@ import codecs
 import os
 import sys
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import InputError
+from .errors import InputError, UsageError
 
 CHUNK_BYTES = 1 << 20  # 1 MiB read at a time
 SNIFF_BYTES = 8192  # a NUL byte in the first 8 KiB marks a binary file (as git and grep decide)
@@ -129,6 +129,22 @@ def split_holdout(text: str, fraction: float) -> tuple[str, str]:
     """(first part, last `fraction` of the characters): the train/validation split nanoGPT makes."""
     n = int(len(text) * (1 - fraction))
     return text[:n], text[n:]
+
+
+def training_texts(sources: Sequence[Source], *, holdout: float = 0.0, errors: str = "strict") -> Iterator[str]:
+    """The text of each source as a stream of chunks, or with `holdout` all but its last fraction (what
+    `tokcli lm train` and `compare --train` hold out)."""
+    if not 0 <= holdout < 1:
+        raise UsageError(f"--holdout {holdout} must be in [0, 1)")
+    return _training_texts(sources, holdout, errors)
+
+
+def _training_texts(sources: Sequence[Source], holdout: float, errors: str) -> Iterator[str]:
+    for s in sources:
+        if holdout:
+            yield split_holdout(read_text(s, errors=errors), holdout)[0]
+        else:
+            yield from iter_text(s, errors=errors)
 
 
 def atomic_write(path: str | os.PathLike[str], data: bytes | str) -> None:

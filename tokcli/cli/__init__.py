@@ -12,8 +12,9 @@ import sys
 
 import typer
 
-from .. import __version__
-from ..errors import TokcliError
+from tokcli import __version__
+from tokcli.errors import TokcliError
+
 from . import fastparams
 
 fastparams.install()  # plain values without pydantic: ~90 ms of start-up (issue #6)
@@ -42,8 +43,12 @@ def _root(
     """Train, load, inspect, compare and budget LLM tokenizers."""
 
 
-from . import compare as _compare  # noqa: E402,F401
-from . import lm as _lm  # noqa: E402,F401  (registers commands)
+# one module per command family; importing a module registers its commands
+# (in this order: `tokcli --help` lists commands as they were registered)
+from . import compare as _compare  # noqa: E402,F401,I001
+from . import budget as _budget  # noqa: E402,F401
+from . import model as _model  # noqa: E402,F401
+from . import lm as _lm  # noqa: E402,F401
 from . import tokens as _tokens  # noqa: E402,F401
 
 

@@ -127,7 +127,11 @@ def install() -> None:
                 leaf = _leaf(typing.get_args(annotation)[0] if many else annotation, info)
                 if leaf is not None:
                     return PlainRuntimeParam(
-                        parameter_info=info, annotation=descriptor.annotation, leaf=leaf, many=many, descriptor=descriptor
+                        parameter_info=info,
+                        annotation=descriptor.annotation,
+                        leaf=leaf,
+                        many=many,
+                        descriptor=descriptor,
                     )
         except (AttributeError, IndexError, TypeError):
             pass

@@ -7,9 +7,11 @@ from typing import Annotated
 
 import typer
 
-from ..errors import UsageError
+from tokcli.errors import UsageError
+
 from . import app
 from .common import (
+    DEFAULT_TOKENIZER,
     Errors,
     ErrorsOpt,
     Format,
@@ -81,34 +83,22 @@ def train(
     regex, exact for any text. unigram (and bpe --backend sentencepiece): sentencepiece with byte fallback,
     exact for any text.
     """
-    from .. import output as o
-    from ..textio import expand_inputs, iter_text, read_text, split_holdout
-    from ..training import train as train_tokenizer
+    import sys
 
-    if not 0 <= holdout < 1:
-        raise UsageError(f"--holdout {holdout} must be in [0, 1)")
-    sources = expand_inputs(inputs)
+    from tokcli import output as o
+    from tokcli.textio import expand_inputs, training_texts
+    from tokcli.tokenizer.training import train as train_tokenizer
 
-    def texts():
-        for s in sources:
-            if holdout:
-                yield split_holdout(read_text(s, errors=errors.value), holdout)[0]
-            else:
-                yield from iter_text(s, errors=errors.value)
-
-    show = not quiet and o.is_tty(__import__("sys").stderr)
+    texts = training_texts(expand_inputs(inputs), holdout=holdout, errors=errors.value)
     with o.Progress(f"training {kind.value}", quiet=quiet) as bar:
         bar.update(status="reading and counting")
         tok = train_tokenizer(
-            kind.value, texts(), vocab_size=vocab_size, min_frequency=min_frequency, backend=backend.value,
-            character_coverage=character_coverage, show_progress=show,
+            kind.value, texts, vocab_size=vocab_size, min_frequency=min_frequency, backend=backend.value,
+            character_coverage=character_coverage, show_progress=not quiet and o.is_tty(sys.stderr),
         )  # fmt: skip
     tok.save(output)
     if not quiet:
         o.info(f"trained {kind.value} tokenizer: {tok.vocab_size} tokens -> {output}")
-
-
-DEFAULT_TOKENIZER = "cl100k_base"
 
 
 @app.command()
@@ -126,36 +116,16 @@ def encode(
 
     Streams: a long file is encoded a segment at a time, with exactly the ids of encoding it whole.
     """
-    from .. import load
-    from ..output import emit_json, out
-    from ..output.tokens import escape_token
-    from ..textio import expand_inputs, iter_text
+    from tokcli import load
+    from tokcli.output.tokens import encoded
+    from tokcli.textio import expand_inputs, iter_text
 
     tok = load(tokenizer)
     streams = [("<text>", [text])] if text is not None else [
         (s.label, iter_text(s, errors=errors.value)) for s in expand_inputs(inputs_or_stdin(inputs))
     ]  # fmt: skip
-    if format is Format.json:
-        docs = []
-        for label, chunks in streams:
-            ids = [i for seg in tok.encode_stream(chunks) for i in seg]
-            doc: dict = {"input": label, "ids": ids}
-            if tokens:
-                doc["tokens"] = [tok.id_to_token(i) for i in ids]
-            docs.append(doc)
-        emit_json({"tokenizer": tok.name, "inputs": docs})
-        return
-    for _, chunks in streams:
-        first = True
-        for seg in tok.encode_stream(chunks):
-            if tokens:
-                for i in seg:
-                    out(escape_token(tok.id_to_token(i)))
-            elif seg:
-                out(("" if first else " ") + " ".join(map(str, seg)), end="")
-                first = False
-        if not tokens:
-            out()
+    encoded(tok, [(label, tok.encode_stream(chunks)) for label, chunks in streams], tokens=tokens,
+            as_json=format is Format.json)  # fmt: skip
 
 
 @app.command()
@@ -168,9 +138,9 @@ def decode(
     """Decode token ids (space- or comma-separated, or a JSON list) back to text."""
     import sys
 
-    from .. import load
-    from ..inspect import parse_ids
-    from ..output import out
+    from tokcli import load
+    from tokcli.analysis.counting import parse_ids
+    from tokcli.output import out
 
     tok = load(tokenizer)
     words = ids if ids else ([sys.stdin.read()] if not sys.stdin.isatty() else None)
@@ -202,14 +172,14 @@ def count(
     With --model, the total is also counted with each model's own tokenizer (or its stated proxy,
     marked as an estimate) and set against its context window.
     """
-    from .. import load
-    from ..inspect import count_inputs
-    from ..output import is_tty
-    from ..output.tokens import counts
-    from ..textio import expand_inputs
+    from tokcli import load
+    from tokcli.analysis.counting import count_inputs
+    from tokcli.output import is_tty
+    from tokcli.output.tokens import counts
+    from tokcli.textio import expand_inputs
 
     if model:  # contexts is only needed with --model (start-up time, issue #6)
-        from ..contexts import fit, get_model
+        from tokcli.budget.models import fit, get_model
     entries = [get_model(m) for m in model or []]
     names = list(tokenizer or ([] if entries else [DEFAULT_TOKENIZER]))
     names += [e.counting_tokenizer for e in entries if e.counting_tokenizer not in names]
@@ -233,10 +203,10 @@ def show(
 
     Byte-level tokens that only together make up a character are shown as one span with all their ids.
     """
-    from .. import load
-    from ..inspect import token_spans
-    from ..output.tokens import spans
-    from ..textio import expand_inputs, read_text
+    from tokcli import load
+    from tokcli.analysis.counting import token_spans
+    from tokcli.output.tokens import spans
+    from tokcli.textio import expand_inputs, read_text
 
     tok = load(tokenizer)
     texts = (

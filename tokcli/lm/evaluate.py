@@ -33,9 +33,10 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import UsageError
-from ..textio import split_holdout
-from ..tokenizer import Tokenizer
+from tokcli.errors import UsageError
+from tokcli.textio import split_holdout
+from tokcli.tokenizer.base import Tokenizer
+
 from .ngram import MAX_ORDER, KneserNey, NgramResult
 
 LN2 = math.log(2)
@@ -249,3 +250,27 @@ def split_texts(texts: Sequence[str], split: str, val_fraction: float) -> tuple[
     parts = [split_holdout(t, val_fraction) for t in texts]
     train, val = "".join(p[0] for p in parts), "".join(p[1] for p in parts)
     return (val, train) if split == "val" else (train, None)
+
+
+def eval_texts(
+    texts: Sequence[str],
+    split: str,
+    val_fraction: float,
+    *,
+    baseline: str = "none",
+    train_text: Sequence[str] | None = None,
+) -> tuple[str, str | None]:
+    """(text to evaluate, text to train the n-grams on or None) for `lm eval`: the split of `texts`, and the
+    n-grams' training text: `train_text` whole when given (it implies the ngram baseline), else with
+    baseline 'ngram' the first part of the inputs, which only split 'val' leaves honest."""
+    if baseline not in ("none", "ngram"):
+        raise UsageError(f"--baseline {baseline!r}: choose none or ngram")
+    text, rest = split_texts(texts, split, val_fraction)
+    if train_text:
+        return text, "".join(train_text)
+    if baseline == "none":
+        return text, None
+    if rest is None:
+        raise UsageError("--baseline ngram needs --train-text FILE (the model's training split), "
+                         "or --split val to train the n-grams on the first part of the inputs")  # fmt: skip
+    return text, rest

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..errors import UsageError
+from tokcli.errors import UsageError
 
 MAX_ORDER = 6
 LN2 = float(np.log(2.0))
@@ -164,9 +164,7 @@ class KneserNey:
         padded = np.concatenate([np.full(h, -1, dtype=np.int64), toks])
         # row m: the h tokens before position start + m
         pos = np.arange(start, n)
-        history = (
-            np.stack([padded[pos + j] for j in range(h)], axis=1) if h else np.zeros((len(pos), 0), np.int64)
-        )
+        history = np.stack([padded[pos + j] for j in range(h)], axis=1) if h else np.zeros((len(pos), 0), np.int64)
         return np.log(self.probs(history, toks[start:], order))
 
     def distribution(self, context: list[int] | np.ndarray, order: int) -> np.ndarray:

@@ -11,7 +11,7 @@ import torch
 import torch.nn as nn
 from torch.nn import functional as F
 
-from ..model.config import GPTConfig, param_names
+from tokcli.model.config import GPTConfig, param_names
 
 
 class Block(nn.Module):

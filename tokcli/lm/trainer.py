@@ -19,10 +19,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import BackendMissing, UsageError
-from ..model.config import GPTConfig
-from ..textio import split_holdout
-from ..tokenizer import Tokenizer
+from tokcli.errors import BackendMissing, UsageError
+from tokcli.model.config import GPTConfig
+from tokcli.textio import split_holdout
+from tokcli.tokenizer.base import Tokenizer
 
 LN2 = math.log(2)
 
@@ -249,7 +249,7 @@ def _init_from(model: Any, spec: str) -> list[str]:
     import torch
     from safetensors.numpy import load_file
 
-    from ..model.model import resolve_model
+    from tokcli.model.model import resolve_model
 
     src = load_file(str(resolve_model(spec) / "model.safetensors"))
     own = model.export_state()

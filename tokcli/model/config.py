@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from ..errors import TokenizerFileError
+from tokcli.errors import ModelFileError
 
 FORMAT = "tokcli-gpt v1"
 
@@ -48,9 +48,9 @@ class GPTConfig:
         try:
             raw = json.loads(text)
         except json.JSONDecodeError as e:
-            raise TokenizerFileError(f"{source}: not valid JSON ({e}); the model directory is corrupt") from None
+            raise ModelFileError(f"{source}: not valid JSON ({e}); the model directory is corrupt") from None
         if raw.pop("format", None) != FORMAT:
-            raise TokenizerFileError(f"{source}: not a tokcli model config (expected format {FORMAT!r})")
+            raise ModelFileError(f"{source}: not a tokcli model config (expected format {FORMAT!r})")
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in raw.items() if k in known})
 
@@ -58,7 +58,7 @@ class GPTConfig:
 def read_config(model_dir: str | Path) -> GPTConfig:
     path = Path(model_dir) / "config.json"
     if not path.is_file():
-        raise TokenizerFileError(f"{model_dir}: no config.json; give a model directory written by `tokcli lm train`")
+        raise ModelFileError(f"{model_dir}: no config.json; give a model directory written by `tokcli lm train`")
     return GPTConfig.from_json(path.read_text(encoding="utf-8"), str(path))
 
 

@@ -30,10 +30,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..errors import UsageError
-from ._blas import single_thread
+from tokcli.errors import UsageError
+
 from .model import Model
 from .sampling import SamplingOptions, sample
+from .threads import single_thread
 
 
 @dataclass(frozen=True)
@@ -92,7 +93,7 @@ def generate_ids(
     def predict(new: Sequence[int]) -> np.ndarray:  # logits [V] of the token after tokens[start:]
         if state is not None:
             state["window"] = tokens[start:]
-        with single_thread():  # see tokcli/model/_blas.py
+        with single_thread():  # see tokcli/model/threads.py
             if cache is None:
                 return model.forward(tokens[start:])[-1]
             return model.forward_cached(new, cache)

@@ -14,42 +14,31 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import TokenizerFileError, TokenizerNotFound, UsageError
-from ..tokenizer import Tokenizer
-from ._blas import single_thread
+from tokcli import bundled
+from tokcli.errors import ModelFileError, ModelNotFound, UsageError
+from tokcli.tokenizer import Tokenizer
+
 from .config import GPTConfig, param_names, read_config
 from .gpt import KVCache, gpt, nest_params
 from .sampling import Filtered, SamplingOptions, filter_logits
-
-
-def bundled_models() -> list[str]:
-    """Names of the bundled models that have weights (config.json and model.safetensors)."""
-    from ..registry import models_dir
-
-    d = models_dir()
-    if not d.is_dir():
-        return []
-    return sorted(p.name for p in d.iterdir() if (p / "config.json").is_file() and (p / "model.safetensors").is_file())
+from .threads import single_thread
 
 
 def resolve_model(spec: str) -> Path:
-    """The directory a bundled name or a path names. Raises TokenizerNotFound."""
-    from ..registry import models_dir
-
-    if "/" not in spec and not spec.startswith("."):
-        d = models_dir() / spec
-        if d.is_dir() and (d / "config.json").is_file():
+    """The directory a bundled name or a path names. Raises ModelNotFound."""
+    if (d := bundled.model_path(spec)) is not None:
+        if (d / "config.json").is_file():
             return d
-        if d.is_dir() and (d / "tokenizer.json").is_file():
-            raise TokenizerNotFound(
+        if (d / "tokenizer.json").is_file():
+            raise ModelNotFound(
                 f"bundled model {spec!r} has a tokenizer but no weights yet; "
                 f"train it with `tokcli lm train ... -o {d}` or give a model directory"
             )
     path = Path(spec)
     if path.is_dir():
         return path
-    names = ", ".join(bundled_models()) or "none installed"
-    raise TokenizerNotFound(
+    names = ", ".join(bundled.model_names()) or "none installed"
+    raise ModelNotFound(
         f"unknown model {spec!r}: give a bundled model ({names}) or a model directory written by `tokcli lm train`"
     )
 
@@ -74,27 +63,25 @@ class Model:
     @classmethod
     def load(cls, path: str | Path, name: str | None = None) -> Model:
         from safetensors import SafetensorError
-        from safetensors.numpy import load_file
+        from safetensors.numpy import load_file as load_weights
 
-        from ..hf import HFTokenizer
+        from tokcli.tokenizer.registry import load_file
 
         path = Path(path)
         cfg = read_config(path)
         wfile, tfile = path / "model.safetensors", path / "tokenizer.json"
         for f in (wfile, tfile):
             if not f.is_file():
-                raise TokenizerFileError(
+                raise ModelFileError(
                     f"{path}: no {f.name}; a model directory holds config.json, model.safetensors and tokenizer.json"
                 )
         try:
-            weights = load_file(str(wfile))
+            weights = load_weights(str(wfile))
         except (SafetensorError, OSError, ValueError) as e:
-            raise TokenizerFileError(
-                f"{wfile}: not readable safetensors ({e}); the model directory is corrupt"
-            ) from None
-        tok = HFTokenizer.from_file(tfile, name=name or str(path))
+            raise ModelFileError(f"{wfile}: not readable safetensors ({e}); the model directory is corrupt") from None
+        tok = load_file(tfile, name=name or str(path))
         if tok.vocab_size != cfg.vocab_size:
-            raise TokenizerFileError(f"{path}: tokenizer has {tok.vocab_size} tokens, config says {cfg.vocab_size}")
+            raise ModelFileError(f"{path}: tokenizer has {tok.vocab_size} tokens, config says {cfg.vocab_size}")
         return cls(cfg, weights, tok, name=name or str(path))
 
     # -- the basics ------------------------------------------------------------------------------
@@ -120,7 +107,7 @@ class Model:
         is what a perplexity evaluation needs. Longer texts: evaluate them window by window.
         """
         ids = self._ids(ids)
-        with single_thread():  # small matrices: OpenBLAS threads cost more than they give (see _blas.py)
+        with single_thread():  # small matrices: BLAS threads cost more than they give (see threads.py)
             return gpt(ids, self.params, self.config.n_head, self.config.layer_norm_eps)
 
     def forward_cached(self, ids: Sequence[int] | np.ndarray, cache: KVCache) -> np.ndarray:
@@ -152,12 +139,7 @@ class Model:
     # -- questions the CLI asks ------------------------------------------------------------------
     def unknown_words(self, text: str) -> list[str]:
         """The pieces of `text` the tokenizer maps to its unknown token (words the word model never saw)."""
-        unk = self.tokenizer.unk_id
-        tok = getattr(self.tokenizer, "tok", None)
-        if unk is None or tok is None:
-            return []
-        enc = tok.encode(text, add_special_tokens=False)
-        return [text[s:e] for i, (s, e) in zip(enc.ids, enc.offsets, strict=True) if i == unk]
+        return self.tokenizer.unknown_pieces(text)
 
     def next_distribution(self, ids: Sequence[int], options: SamplingOptions | None = None) -> NextDistribution:
         """The distribution of the token after `ids` (cropped to the context), and what the filters keep."""
@@ -211,6 +193,22 @@ class NextDistribution:
             for r, i in enumerate(order)
         ]
 
+    def to_dict(self, top: int, prompt: str = "") -> dict[str, object]:
+        """JSON-ready: the settings, what survives the filters, and the `top` most likely tokens."""
+        from .sampling import ORDER
+
+        return {
+            "model": self.model.name,
+            "prompt": prompt,
+            "context_tokens": len(self.window),
+            "vocab_size": self.model.vocab_size,
+            "settings": self.options.to_dict(),
+            "order": list(ORDER),
+            "kept_count": self.kept_count,
+            "kept_mass": self.kept_mass,
+            "tokens": self.top(top),
+        }
+
     @property
     def kept_count(self) -> int:
         return int(self.filtered.keep.sum())
@@ -225,12 +223,12 @@ def _check_weights(cfg: GPTConfig, w: dict[str, np.ndarray], name: str) -> None:
     C, V, T = cfg.n_embd, cfg.vocab_size, cfg.block_size
     missing = [n for n in param_names(cfg.n_layer) if n not in w]
     if missing:
-        raise TokenizerFileError(
+        raise ModelFileError(
             f"{name}: model.safetensors lacks {', '.join(missing[:3])}"
             f"{' ...' if len(missing) > 3 else ''}; the model directory is corrupt"
         )
     if C % cfg.n_head:
-        raise TokenizerFileError(f"{name}: n_embd {C} is not a multiple of n_head {cfg.n_head}")
+        raise ModelFileError(f"{name}: n_embd {C} is not a multiple of n_head {cfg.n_head}")
     expect = {
         "wte": (V, C),
         "wpe": (T, C),
@@ -239,7 +237,7 @@ def _check_weights(cfg: GPTConfig, w: dict[str, np.ndarray], name: str) -> None:
     }
     for k, shape in expect.items():
         if k in w and tuple(w[k].shape) != shape:
-            raise TokenizerFileError(f"{name}: {k} is {tuple(w[k].shape)}, config says {shape}")
+            raise ModelFileError(f"{name}: {k} is {tuple(w[k].shape)}, config says {shape}")
 
 
 def random_weights(cfg: GPTConfig, seed: int = 0, std: float = 0.02) -> dict[str, np.ndarray]:
@@ -285,74 +283,3 @@ def save_model_dir(path: str | Path, cfg: GPTConfig, weights: dict[str, np.ndarr
     save_file({k: np.ascontiguousarray(v) for k, v in weights.items()}, str(path / "model.safetensors"))
     tokenizer.save(str(path / "tokenizer.json"))
     return path
-
-
-CAUSAL_NOTE = (
-    "a causal (decoder-only) model attends only to earlier tokens and itself, unlike the encoder in the classic "
-    "\"The animal didn't cross the street because it was too tired\" figure: in that sentence its 'it' could not "
-    "look at 'tired', which comes after it"
-)
-
-
-@dataclass
-class AttentionReport:
-    """Attention weights of a text's window, and the token chosen to look at."""
-
-    model: str
-    tokens: list[str]  # printable tokens of the window
-    ids: list[int]
-    index: int  # the chosen token, 0-based in the window
-    weights: np.ndarray  # [L, H, T, T]
-    notes: list[str]
-
-    def to_dict(self, *, full: bool = False) -> dict[str, object]:
-        """JSON-ready: the chosen token's weights per layer and head; `full` adds every row (lower triangle)."""
-        i = self.index
-        doc: dict[str, object] = {
-            "model": self.model,
-            "tokens": self.tokens,
-            "ids": self.ids,
-            "index": i,
-            "token": self.tokens[i],
-            "note": CAUSAL_NOTE,
-            "layers": [
-                {"layer": li, "heads": [[round(float(w), 6) for w in head[i, : i + 1]] for head in layer]}
-                for li, layer in enumerate(self.weights)
-            ],
-        }
-        if full:
-            doc["matrix"] = [
-                [[[round(float(w), 4) for w in row[: r + 1]] for r, row in enumerate(head)] for head in layer]
-                for layer in self.weights
-            ]
-        return doc
-
-
-def attention_report(model: Model, text: str, *, token: str | None = None, index: int | None = None) -> AttentionReport:
-    """Attention of `text` (its last block_size tokens); the chosen token is `token` (its first occurrence,
-    matched with surrounding spaces stripped), `index` (negative counts from the end), or the last one."""
-    if token is not None and index is not None:
-        raise UsageError("give --token or --index, not both")
-    ids = model.encode(text)
-    if not ids:
-        raise UsageError("the text has no tokens: give some text")
-    notes = []
-    if len(ids) > model.block_size:
-        notes.append(f"the text is {len(ids)} tokens; showing its last {model.block_size} (the context length)")
-        ids = ids[-model.block_size :]
-    toks = [model.tokenizer.id_to_token(i) for i in ids]
-    if token is not None:
-        matches = [j for j, t in enumerate(toks) if t.strip() == token.strip() or t == token]
-        if not matches:
-            shown = ", ".join(repr(t) for t in toks[:20]) + (" ..." if len(toks) > 20 else "")
-            raise UsageError(f"--token {token!r} is not one of the text's tokens ({shown}); or give --index")
-        if len(matches) > 1:
-            notes.append(f"{token!r} occurs {len(matches)} times (indices {matches}); showing the first")
-        i = matches[0]
-    elif index is not None:
-        if not -len(ids) <= index < len(ids):
-            raise UsageError(f"--index {index}: the text has {len(ids)} tokens (0..{len(ids) - 1}, or -1 for the last)")
-        i = index % len(ids)
-    else:
-        i = len(ids) - 1
-    return AttentionReport(model.name, toks, ids, i, model.attention(ids), notes)

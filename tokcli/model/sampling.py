@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from ..errors import UsageError
+from tokcli.errors import UsageError
 
 ORDER = ("repetition_penalty", "temperature", "top_k", "top_p", "min_p")
 

@@ -210,7 +210,7 @@ def comparison(result: Any, fmt: str, *, chart: str | None = None, output: str |
         if chart not in CHART_METRICS:
             from tokcli.errors import UsageError
 
-            raise UsageError(f"--chart {chart}: not a metric; choose one of {', '.join(CHART_METRICS)}")
+            raise UsageError(f"--chart {chart}: not a metric of compare; choose one of {', '.join(CHART_METRICS)}")
         labels = [f"{r['input']}  {r['tokenizer']}" for r in rows]
         parts.append("\n" + bar_chart(rows, chart, labels))
     if parts:
@@ -267,11 +267,11 @@ def parity(result: Any, fmt: str, *, chart: str | None = None, output: str | Non
     tty = output is None and is_tty(sys.stdout) and fmt == "table"
     text = render(rows, cols, fmt, title=title, rich=tty) or ""
     if chart:
-        key = f"{result.tokenizers[0]} premium" if chart == "premium" else chart
-        if key not in rows[0]:
+        if chart not in ("premium", "tokens"):
             from tokcli.errors import UsageError
 
-            raise UsageError(f"--chart {chart}: with --parity choose premium or one of {', '.join(rows[0])}")
+            raise UsageError(f"--chart {chart}: with --parity choose premium or tokens")
+        key = f"{result.tokenizers[0]} {chart}"
         text += "\n" + bar_chart(rows, key, [r["language"] for r in rows])
     if text:
         emit(text, output)

@@ -5,9 +5,15 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from . import color_enabled, console, info, is_tty, table
+from . import color_enabled, console, emit_json, info, is_tty, table
 
 SHADES = " ░▒▓█"
+
+CAUSAL_NOTE = (
+    "a causal (decoder-only) model attends only to earlier tokens and itself, unlike the encoder in the classic "
+    "\"The animal didn't cross the street because it was too tired\" figure: in that sentence its 'it' could not "
+    "look at 'tired', which comes after it"
+)
 
 
 def show_token(s: str) -> str:
@@ -36,6 +42,48 @@ def generation_stats(stats: dict[str, Any], seed: int) -> None:
         f"(stopped by {stats['stopped_by'].replace('_', '-')}), context used {stats['context_tokens']} tokens "
         f"= {stats['context_chars']} characters, {stats['tokens_per_s']:.1f} tokens/s, seed {seed}"
     )
+
+
+def train_progress(r: Any, steps: int) -> None:
+    """One line per evaluation (and every 50 steps) of `lm train`, on stderr."""
+    if r.val_loss is not None and r.history and r.history[-1]["step"] == r.step:
+        info(f"step {r.step}/{steps}  train loss {r.train_loss:.4f}  val loss {r.val_loss:.4f}  "
+             f"val {r.val_bpc:.3f} bits/char  {r.elapsed_s:.0f}s")  # fmt: skip
+    elif r.step % 50 == 0:
+        info(f"step {r.step}/{steps}  train loss {r.train_loss:.4f}  {r.elapsed_s:.0f}s")
+
+
+def generation(model: Any, prompt: str, prompt_ids: list[int], runs: Any, options: Any, *, echo: bool,
+               verbose: bool, as_json: bool) -> None:  # fmt: skip
+    """Samples as they are generated (text streamed on stdout), or one JSON document at the end."""
+    samples = []
+    seed = None
+    for g in runs:
+        if as_json:
+            for _ in g:
+                pass
+        else:
+            sample_header(g.stats.sample, options.num_samples)
+            if echo:
+                stream(prompt)
+            for piece in g:
+                stream(piece)
+            if not g.text.endswith("\n"):
+                stream("\n")
+        samples.append({"text": g.text, "ids": g.ids, **g.stats.to_dict()})
+        seed = g.stats.seed
+        if verbose:
+            generation_stats(g.stats.to_dict(), g.stats.seed)
+    if as_json:
+        emit_json({
+            "model": model.describe(), "prompt": prompt, "prompt_ids": prompt_ids, "seed": seed,
+            "sampling": options.sampling.to_dict(), "max_tokens": options.max_tokens, "samples": samples,
+        })  # fmt: skip
+
+
+def attention_doc(report: Any) -> dict[str, Any]:
+    """The JSON document of `attention`: the report with the causal-model note."""
+    return {**report.to_dict(), "note": CAUSAL_NOTE}
 
 
 def next_tokens(doc: dict[str, Any]) -> None:

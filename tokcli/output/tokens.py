@@ -15,6 +15,32 @@ def escape_token(s: str) -> str:
     return s.replace("\\", "\\\\").replace("\n", "\\n").replace("\t", "\\t").replace("\r", "\\r")
 
 
+def encoded(tok, streams: Sequence, *, tokens: bool, as_json: bool) -> None:
+    """Ids of each (label, segments of ids) stream: a line of ids per input, a token per line with
+    `tokens`, or one JSON document. Text output is written as the segments are encoded."""
+    if as_json:
+        docs = []
+        for label, segments in streams:
+            ids = [i for seg in segments for i in seg]
+            doc: dict = {"input": label, "ids": ids}
+            if tokens:
+                doc["tokens"] = [tok.id_to_token(i) for i in ids]
+            docs.append(doc)
+        emit_json({"tokenizer": tok.name, "inputs": docs})
+        return
+    for _, segments in streams:
+        first = True
+        for seg in segments:
+            if tokens:
+                for i in seg:
+                    out(escape_token(tok.id_to_token(i)))
+            elif seg:
+                out(("" if first else " ") + " ".join(map(str, seg)), end="")
+                first = False
+        if not tokens:
+            out()
+
+
 def counts(rows, names: Sequence[str], *, as_json: bool, bare: bool, fits: Sequence = ()) -> None:
     if as_json:
         from dataclasses import asdict

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import regex
 
-from .tokenizer import Tokenizer
+from tokcli.tokenizer.base import Tokenizer
 
 Spans = Sequence[tuple[int, int]] | tuple[np.ndarray, np.ndarray]  # pairs, or arrays of starts and ends
 RENYI_ALPHA = 2.5

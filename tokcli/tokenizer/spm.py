@@ -13,9 +13,10 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from .errors import TokenizerFileError, UsageError
-from .textio import atomic_write
-from .tokenizer import Tokenizer
+from tokcli.errors import TokenizerFileError, UsageError
+from tokcli.textio import atomic_write
+
+from .base import Tokenizer
 
 # Pieces never contain a space except as their first character ("▁word"), so cutting before a space
 # that follows a non-space gives the same pieces. Models with a dummy prefix and sentencepiece's default
@@ -64,6 +65,12 @@ class SentencePiece(Tokenizer):
 
     def is_byte_fallback(self, token_id: int) -> bool:
         return bool(self.sp.is_byte(token_id))
+
+    def unknown_pieces(self, text: str) -> list[str]:
+        if self.unk_id is None:
+            return []
+        proto = self.sp.encode(text, out_type="immutable_proto")
+        return [p.surface for p in proto.pieces if p.id == self.unk_id]
 
     @property
     def vocab_size(self) -> int:

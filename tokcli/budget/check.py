@@ -37,8 +37,8 @@ from typing import Any
 
 import regex
 
-from .errors import InputError, UsageError
-from .textio import Source, is_binary_file, iter_text
+from tokcli.errors import InputError, UsageError
+from tokcli.textio import Source, is_binary_file, iter_text
 
 DEFAULT_TOKENIZER = "cl100k_base"
 GLOB_CHARS = "*?["
@@ -132,7 +132,7 @@ def make_budget(
     exact = True
     limits = []
     if model is not None:
-        from .contexts import get_model, input_budget
+        from .models import get_model, input_budget
 
         entry = get_model(model)
         limits.append(input_budget(entry, reserve))
@@ -149,7 +149,7 @@ def make_budget(
 
 def pyproject_budgets(start: str | Path | None = None) -> list[Budget]:
     """The budgets of [[tool.tokcli.budget]] in the nearest pyproject.toml (see the module docstring)."""
-    from .contexts import pyproject_tool
+    from .models import pyproject_tool
 
     path, tool = pyproject_tool(start)
     entries = tool.get("budget", [])
@@ -386,7 +386,7 @@ def count_file(tok: Any, path: str, errors: str = "strict") -> int:
 
 def check(budgets: Sequence[Budget], *, restrict: Sequence[str] = (), errors: str = "strict") -> CheckReport:
     """Count every file of every budget and compare with its limit. Raises InputError for unreadable files."""
-    from .registry import load
+    from tokcli.tokenizer.registry import load
 
     if not budgets:
         raise UsageError(

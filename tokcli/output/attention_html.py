@@ -10,9 +10,11 @@ from __future__ import annotations
 import html
 import json
 from pathlib import Path
+from typing import Any
 
-from ..textio import atomic_write
-from .model import CAUSAL_NOTE, AttentionReport
+from tokcli.textio import atomic_write
+
+from .lm import CAUSAL_NOTE
 
 _PAGE = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
@@ -81,7 +83,7 @@ draw();
 """
 
 
-def render_html(report: AttentionReport) -> str:
+def render_html(report: Any) -> str:  # a tokcli.model.attention.AttentionReport
     """The page as a string; the data is embedded as JSON (with '<' escaped, so no text can end the script)."""
     doc = report.to_dict(full=True)
     data = json.dumps({"tokens": doc["tokens"], "index": doc["index"], "matrix": doc["matrix"]}, ensure_ascii=False)
@@ -94,5 +96,5 @@ def render_html(report: AttentionReport) -> str:
     )
 
 
-def write_html(report: AttentionReport, path: str | Path) -> None:
+def write_html(report: Any, path: str | Path) -> None:
     atomic_write(str(path), render_html(report))

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import InputError, UsageError
+from tokcli.errors import InputError, UsageError
 
 PROXY = "o200k_base"  # what private or not-yet-given tokenizers are counted with, as an estimate
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from .errors import UsageError
-from .tokenizer import Tokenizer
+from tokcli.errors import UsageError
+
+from .base import Tokenizer
 
 KINDS = ("char", "word", "bpe", "unigram")
 BACKENDS = ("hf", "sentencepiece")

@@ -17,8 +17,9 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from .errors import EncodingUnavailable
-from .tokenizer import Tokenizer
+from tokcli.errors import EncodingUnavailable
+
+from .base import Tokenizer
 
 ENCODINGS = ("o200k_base", "cl100k_base", "p50k_base", "r50k_base", "gpt2")
 CL100K_URL = "https://openaipublic.blob.core.windows.net/encodings/cl100k_base.tiktoken"
@@ -88,7 +89,7 @@ def _read_file_cached(blobpath: str, expected_hash: str | None = None) -> bytes:
     if expected_hash and hashlib.sha256(data).hexdigest() != expected_hash:
         raise EncodingUnavailable(f"{filename}: the download does not match sha256 {expected_hash}: {where}")
     try:
-        from .textio import atomic_write
+        from tokcli.textio import atomic_write
 
         cached.parent.mkdir(parents=True, exist_ok=True)
         atomic_write(cached, data)

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from .patterns import BYTE_DECODER, GPT_PATTERN, split_patterns
+
 _PLAIN_MODEL = {
     "dropout": None,
     "unk_token": None,
@@ -27,15 +29,12 @@ _PLAIN_MODEL = {
 
 def fast_encoding(tok: Any, spec: dict[str, Any], name: str) -> Any | None:
     """A `tiktoken.Encoding` giving exactly the ids of HF tokenizer `tok` (whose parsed JSON is `spec`), or None."""
-    from .bpe import GPT_PATTERN
-    from .hf import BYTE_DECODER, _split_patterns
-
     model = spec.get("model") or {}
     if model.get("type") != "BPE" or spec.get("normalizer") is not None or spec.get("added_tokens"):
         return None
     if any(model.get(k, v) not in (v, "", False) for k, v in _PLAIN_MODEL.items()):
         return None
-    if spec.get("post_processor") is not None or _split_patterns(spec.get("pre_tokenizer")) != [GPT_PATTERN]:
+    if spec.get("post_processor") is not None or split_patterns(spec.get("pre_tokenizer")) != [GPT_PATTERN]:
         return None
     pre = spec["pre_tokenizer"].get("pretokenizers") or []
     if len(pre) != 2 or pre[1].get("type") != "ByteLevel" or pre[1].get("use_regex", True):

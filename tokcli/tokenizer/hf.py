@@ -9,26 +9,11 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from .errors import TokenizerFileError
-from .textio import atomic_write
-from .tokenizer import SAFE_CUT, Tokenizer
+from tokcli.errors import TokenizerFileError
+from tokcli.textio import atomic_write
 
-
-def bytes_to_unicode() -> dict[int, str]:
-    """GPT-2's map of the 256 bytes to printable characters, as used by ByteLevel pre-tokenizers."""
-    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1))
-    bs += list(range(ord("®"), ord("ÿ") + 1))
-    cs = bs[:]
-    n = 0
-    for b in range(256):
-        if b not in bs:
-            bs.append(b)
-            cs.append(256 + n)
-            n += 1
-    return dict(zip(bs, (chr(c) for c in cs), strict=True))
-
-
-BYTE_DECODER = {c: b for b, c in bytes_to_unicode().items()}
+from .base import Tokenizer
+from .patterns import BYTE_DECODER, CHAR_PATTERN, GPT_PATTERN, SAFE_CUT, WORD_PATTERN, has_type, split_patterns
 
 
 class HFTokenizer(Tokenizer):
@@ -42,7 +27,7 @@ class HFTokenizer(Tokenizer):
         model = self.spec.get("model", {})
         unk = model.get("unk_token")
         self.unk_id = tok.token_to_id(unk) if unk is not None else None
-        self._byte_level = _has_type(self.spec.get("decoder"), "ByteLevel")
+        self._byte_level = has_type(self.spec.get("decoder"), "ByteLevel")
         self._byte_fallback = bool(model.get("byte_fallback"))
         self.lossless = self.unk_id is None and self.spec.get("normalizer") is None
         self.cut_pattern = SAFE_CUT if self.kind in ("char", "word", "bpe") or _gpt_style(self.spec) else None
@@ -110,6 +95,12 @@ class HFTokenizer(Tokenizer):
         s = self._id_to_str[token_id]
         return len(s) == 6 and s.startswith("<0x") and s.endswith(">")
 
+    def unknown_pieces(self, text: str) -> list[str]:
+        if self.unk_id is None:
+            return []
+        enc = self.tok.encode(text, add_special_tokens=False)
+        return [text[s:e] for i, (s, e) in zip(enc.ids, enc.offsets, strict=True) if i == self.unk_id]
+
     @property
     def vocab_size(self) -> int:
         return self.tok.get_vocab_size(with_added_tokens=True)
@@ -122,45 +113,21 @@ class HFTokenizer(Tokenizer):
         atomic_write(path, self.to_json())
 
 
-def _has_type(node: Any, type_name: str) -> bool:
-    """Whether a pre_tokenizer/decoder node (or a Sequence of them) contains `type_name`."""
-    if not isinstance(node, dict):
-        return False
-    if node.get("type") == type_name:
-        return True
-    return any(_has_type(n, type_name) for key in ("pretokenizers", "decoders") for n in node.get(key) or [])
-
-
-def _split_patterns(node: Any) -> list[str]:
-    if not isinstance(node, dict):
-        return []
-    found = []
-    if node.get("type") == "Split":
-        pat = node.get("pattern", {})
-        found.append(pat.get("Regex") or pat.get("String") or "")
-    for n in node.get("pretokenizers") or []:
-        found.extend(_split_patterns(n))
-    return found
-
-
 def _gpt_style(spec: dict[str, Any]) -> bool:
     """A byte-level BPE whose pre-tokenizer is GPT's (ByteLevel with its regex, or a Split regex before it)."""
     pre = spec.get("pre_tokenizer")
-    if spec.get("normalizer") is not None or not _has_type(pre, "ByteLevel"):
+    if spec.get("normalizer") is not None or not has_type(pre, "ByteLevel"):
         return False
     return True
 
 
 def detect_kind(spec: dict[str, Any]) -> str:
     """char / word / bpe for tokenizers tokcli trains (recognised by their pre-tokenizer), else 'hf'."""
-    from . import char, word
-    from .bpe import GPT_PATTERN
-
-    patterns = _split_patterns(spec.get("pre_tokenizer"))
+    patterns = split_patterns(spec.get("pre_tokenizer"))
     model_type = spec.get("model", {}).get("type")
-    if model_type == "WordLevel" and patterns == [char.CHAR_PATTERN]:
+    if model_type == "WordLevel" and patterns == [CHAR_PATTERN]:
         return "char"
-    if model_type == "WordLevel" and patterns == [word.WORD_PATTERN]:
+    if model_type == "WordLevel" and patterns == [WORD_PATTERN]:
         return "word"
     if model_type == "BPE" and patterns == [GPT_PATTERN]:
         return "bpe"

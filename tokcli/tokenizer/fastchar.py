@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from .char import CHAR_PATTERN
+from .patterns import CHAR_PATTERN
 
 _PRE = {"type": "Split", "pattern": {"Regex": CHAR_PATTERN}, "behavior": "Isolated", "invert": False}
 

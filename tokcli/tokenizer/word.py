@@ -20,19 +20,12 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import regex
 
-from .char import UNK, word_level
-from .errors import UsageError
-from .hf import HFTokenizer
+from tokcli.errors import UsageError
 
-_CJK = r"\p{Han}\p{Hiragana}\p{Katakana}ー"
-WORD_PATTERN = (
-    r"'(?:s|t|re|ve|m|ll|d)"  # English contractions
-    r"|\p{Han}+|\p{Hiragana}+|[\p{Katakana}ー]+"  # CJK: one run per script
-    rf"| ?[^\s\p{{N}}\p{{P}}\p{{S}}\p{{C}}{_CJK}]+"  # letters and marks, with one leading space
-    r"| ?\p{N}+"  # numbers
-    r"| ?[^\s\p{L}\p{N}\p{M}]"  # any other single character: punctuation, symbol, emoji
-    r"|\s+(?!\S)|\s+"  # whitespace, leaving one space for the next word
-)
+from .char import word_level
+from .hf import HFTokenizer
+from .patterns import UNK, WORD_PATTERN
+
 DEFAULT_VOCAB = 8000
 
 

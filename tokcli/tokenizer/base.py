@@ -13,15 +13,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
+from .patterns import SAFE_CUT
+
 if TYPE_CHECKING:
     import regex
-
-# Where a GPT-style pre-tokenizer always starts a new piece, whatever surrounds the cut:
-#   after a single newline that follows a non-space, before a non-space ("word.\nNext"), and
-#   between a non-space and " letter" ("word Next" -> "word" | " Next").
-# A cut after a *run* of newlines is not safe: GPT-2's `\s+(?!\S)` splits "\n\nX" as "\n","\n" in the
-# whole text but keeps "\n\n" together at the end of a piece. Tests check the equality on real corpora.
-SAFE_CUT = r"(?<=\S\n)(?=\S)|(?<=\S)(?= \p{L})"
 
 SEGMENT_CHARS = 1 << 18  # aim for segments of about 256 K characters
 BATCH_SEGMENTS = 8  # segments encoded together by encode_batch (threads in tiktoken and tokenizers)
@@ -72,6 +67,12 @@ class Tokenizer:
     def is_byte_fallback(self, token_id: int) -> bool:
         """True for a token that stands for one raw byte because the text was not in the vocabulary."""
         return False
+
+    def unknown_pieces(self, text: str) -> list[str]:
+        """The pieces of `text` that encode to the unknown token (none for a tokenizer without one)."""
+        if self.unk_id is None:
+            return []
+        raise NotImplementedError(f"{self.name}: this kind of tokenizer cannot say which pieces are unknown")
 
     # -- streaming ---------------------------------------------------------------------------------
     def segments(self, chunks: Iterable[str]) -> Iterator[str]:

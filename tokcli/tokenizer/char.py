@@ -11,11 +11,10 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 
-from .errors import UsageError
-from .hf import HFTokenizer
+from tokcli.errors import UsageError
 
-CHAR_PATTERN = r"[\s\S]"  # every code point on its own (HF's `.` skips nothing, but be explicit)
-UNK = "<unk>"
+from .hf import HFTokenizer
+from .patterns import CHAR_PATTERN, UNK
 
 
 def train_char(texts: Iterable[str], *, vocab_size: int | None = None, min_frequency: int = 1) -> HFTokenizer:

@@ -16,9 +16,10 @@ from dataclasses import dataclass
 
 import regex
 
-from .errors import UsageError
+from tokcli.errors import UsageError
+from tokcli.tokenizer.base import Tokenizer
+
 from .metrics import token_spans
-from .tokenizer import Tokenizer
 
 # boundaries, most preferred first; a piece ends right after the separator
 BOUNDARIES = (

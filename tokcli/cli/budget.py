@@ -1,0 +1,152 @@
+"""models, check, chunk, truncate: the model table, and keeping texts within token budgets."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Annotated
+
+import typer
+
+from . import app
+from .common import (
+    DEFAULT_TOKENIZER,
+    Errors,
+    ErrorsOpt,
+    InputArg,
+    MaxTokensOpt,
+    OutputOpt,
+    TableFormat,
+    TableFormatOpt,
+    TokenizerOpt,
+    inputs_or_stdin,
+)
+
+
+class CheckFormat(str, Enum):
+    text = "text"
+    json = "json"
+    github = "github"
+    junit = "junit"
+
+
+@app.command()
+def models(
+    format: TableFormatOpt = TableFormat.table,
+    output: OutputOpt = None,
+) -> None:
+    """List the models tokcli knows: context window, input limit, maximum output, the tokenizer counts are
+    made with (exact, or an estimate with a stated proxy), and the source and date of each entry.
+
+    Add or override entries in $TOKCLI_CONFIG (default ~/.config/tokcli/config.toml) under
+    [models.NAME], or in pyproject.toml under [tool.tokcli.models.NAME]: context, input-limit,
+    max-output, tokenizer (a name or a tokenizer.json path), proxy, source, as-of, note.
+    """
+    from tokcli.budget.models import load_models
+    from tokcli.output import compare as render
+
+    render.models(list(load_models().values()), format.value, output=output)
+
+
+@app.command()
+def check(
+    paths: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="Files, directories (walked honouring .gitignore) or globs. Default: the current directory, "
+            "or with no budget options the budgets of [tool.tokcli] in pyproject.toml.",
+            show_default=False,
+        ),
+    ] = None,
+    max_tokens: Annotated[int | None, typer.Option("--max-tokens", "-n", help="The limit in tokens.", min=1)] = None,
+    model: Annotated[
+        str | None, typer.Option("--model", "-m", help="Limit to this model's input budget (see `tokcli models`).")
+    ] = None,
+    reserve: Annotated[int, typer.Option("--reserve", help="Tokens kept free for the answer.", min=0)] = 0,
+    tokenizer: Annotated[
+        str | None,
+        typer.Option("-t", "--tokenizer", help="Count with this tokenizer (default: the model's, else cl100k_base)."),
+    ] = None,
+    total: Annotated[bool, typer.Option("--total", help="Apply the limit to all files together, not to each.")] = False,
+    format: Annotated[
+        CheckFormat,
+        typer.Option("--format", "-f", help="text, json (schema tokcli-check/1), github (annotations) or junit."),
+    ] = CheckFormat.text,
+    output: OutputOpt = None,
+    errors: ErrorsOpt = Errors.strict,
+) -> None:
+    """Check that files stay within a token budget: exit 0 when all are within it, 1 when any is over,
+    2 on a usage or input error.
+
+    Budgets come from --max-tokens, or --model with --reserve, applied to each file (or with --total to
+    their sum); without either, from [[tool.tokcli.budget]] tables in pyproject.toml (paths, max-tokens
+    or model and reserve, tokenizer, total), so `tokcli check` alone works in a repository.
+    """
+    from tokcli.budget import check as b
+    from tokcli.errors import CheckFailed
+    from tokcli.output import warn
+    from tokcli.output.budget import render
+
+    if max_tokens is None and model is None:
+        budgets, restrict = b.pyproject_budgets(), paths or []
+    else:
+        budgets, restrict = [b.make_budget(paths or ["."], max_tokens=max_tokens, model=model, reserve=reserve,
+                                           tokenizer=tokenizer, total=total)], []  # fmt: skip
+    report = b.check(budgets, restrict=restrict, errors=errors.value)
+    for w in report.warnings:
+        warn(w)
+    render(report, format.value, output)
+    if not report.ok:
+        raise CheckFailed(report.summary())
+
+
+@app.command()
+def chunk(
+    input: InputArg = None,
+    tokenizer: TokenizerOpt = DEFAULT_TOKENIZER,
+    max_tokens: MaxTokensOpt = 512,
+    overlap: Annotated[
+        int, typer.Option("--overlap", help="Start each piece with the last K tokens of the one before.")
+    ] = 0,
+    out_dir: Annotated[
+        str | None, typer.Option("--out-dir", help="Write the pieces as numbered files DIR/00001.txt, ... instead.")
+    ] = None,
+    errors: ErrorsOpt = Errors.strict,
+) -> None:
+    """Split text into pieces of at most N tokens, preferring paragraph, then line, then sentence
+    boundaries, and cutting between tokens (never inside a character) only when one piece is too long.
+
+    Writes JSON lines: {"text", "tokens", "start", "end"} per piece, start and end being character
+    offsets into the input. Without --overlap the pieces concatenate back to the input exactly.
+    """
+    from tokcli import load
+    from tokcli.analysis.chunking import chunk as split
+    from tokcli.output.chunks import pieces
+    from tokcli.textio import Source, iter_text
+
+    source = Source(inputs_or_stdin([input] if input else None)[0])
+    stream = split(load(tokenizer), iter_text(source, errors=errors.value), max_tokens, overlap=overlap)
+    pieces(stream, out_dir=out_dir)
+
+
+@app.command()
+def truncate(
+    input: InputArg = None,
+    tokenizer: TokenizerOpt = DEFAULT_TOKENIZER,
+    max_tokens: MaxTokensOpt = 512,
+    from_end: Annotated[bool, typer.Option("--from-end", help="Keep the last N tokens instead of the first.")] = False,
+    exit_code: Annotated[bool, typer.Option("--exit-code", help="Exit 1 when anything was cut.")] = False,
+    errors: ErrorsOpt = Errors.strict,
+) -> None:
+    """Keep the first (or --from-end the last) N tokens of the text, cut between tokens but never
+    inside a character. Says on stderr whether anything was cut; --exit-code also exits 1 then.
+    """
+    from tokcli import load
+    from tokcli.analysis.chunking import Truncator
+    from tokcli.output.chunks import truncated
+    from tokcli.textio import Source, iter_text
+
+    source = Source(inputs_or_stdin([input] if input else None)[0])
+    t = Truncator(load(tokenizer), max_tokens, from_end=from_end)
+    truncated(t, t.run(iter_text(source, errors=errors.value)))
+    if t.cut and exit_code:
+        raise typer.Exit(1)

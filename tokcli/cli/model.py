@@ -1,0 +1,167 @@
+"""generate, next, attention: what the bundled Transformer does with tokens (numpy only; no torch)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from . import app
+from .common import Format, FormatOpt, LMOpt, prompt_text, sampling_options
+
+if TYPE_CHECKING:
+    from tokcli.model.model import Model
+    from tokcli.model.sampling import SamplingOptions
+
+
+def _load(spec: str, text: str) -> Model:
+    """The model, with a warning naming the prompt words it does not know."""
+    from tokcli import output as o
+    from tokcli.model.model import load_model
+
+    m = load_model(spec)
+    unknown = m.unknown_words(text)
+    if unknown:
+        names = ", ".join(dict.fromkeys(repr(w) for w in unknown))
+        o.warn(f"the {spec} model does not know {names}: each becomes {m.tokenizer.id_to_token(m.tokenizer.unk_id)}")
+    return m
+
+
+@app.command("generate")
+@sampling_options(temperature=0.8)
+def generate_cmd(
+    prompt: Annotated[
+        str | None,
+        typer.Argument(
+            help="Text to continue, or - for stdin (the default when stdin is piped). "
+            "With none, on a terminal, generation starts from a newline.",
+            show_default=False,
+        ),
+    ] = None,
+    model: LMOpt = "char",
+    max_tokens: Annotated[int, typer.Option("--max-tokens", "-n", help="New tokens per sample at most.")] = 200,
+    seed: Annotated[
+        int | None,
+        typer.Option(
+            "--seed",
+            help="Same seed, model and options: same text on every run (--verbose shows the random default).",
+        ),
+    ] = None,
+    num_samples: Annotated[int, typer.Option("--num-samples", help="Independent continuations of the prompt.")] = 1,
+    stop: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--stop", metavar="STRING", help="Stop a sample where this string appears (not printed); repeatable."
+        ),
+    ] = None,
+    echo: Annotated[bool, typer.Option("--echo", help="Print the prompt before the continuation.")] = False,
+    verbose: Annotated[
+        bool,
+        typer.Option(
+            "--verbose", "-v", help="Report prompt and generated tokens, context used and tokens/s on stderr."
+        ),
+    ] = False,
+    format: FormatOpt = Format.text,
+    *,
+    sampling: SamplingOptions,
+) -> None:
+    """Continue a prompt with a bundled Transformer, streaming tokens as they are sampled.
+
+    Each step the model gives a distribution over the next token; it is filtered in this order, as HF
+    transformers does: repetition penalty, temperature, top-k, top-p, min-p; one token is drawn, appended,
+    and the window slides on. The model sees at most its context length (128 tokens for the bundled ones):
+    a longer prompt is cropped, and when the window is full it jumps forward keeping its last 3/4.
+
+    Example: tokcli generate "ROMEO:" -m char --max-tokens 300 --temperature 0.8 --seed 1
+    """
+    from tokcli import output as o
+    from tokcli.model.generate import GenerateOptions, generate, prompt_ids
+    from tokcli.output import lm as ol
+
+    opts = GenerateOptions(
+        max_tokens=max_tokens, sampling=sampling, seed=seed, num_samples=num_samples, stop=tuple(stop or ())
+    )
+    text = prompt_text(prompt, required=False)
+    m = _load(model, text)
+    ids, notes = prompt_ids(m, text)
+    for n in notes:
+        o.info(f"note: {n}")
+    ol.generation(m, text, ids, generate(m, ids, opts), opts, echo=echo, verbose=verbose,
+                  as_json=format is Format.json)  # fmt: skip
+
+
+@app.command("next")
+@sampling_options(temperature=1.0)
+def next_cmd(
+    prompt: Annotated[str, typer.Argument(help="Text whose next token to predict, or - for stdin.")],
+    model: LMOpt = "char",
+    top: Annotated[int, typer.Option("--top", "-n", help="Show this many of the most likely tokens.", min=1)] = 10,
+    format: FormatOpt = Format.text,
+    *,
+    sampling: SamplingOptions,
+) -> None:
+    """Show the distribution of the next token and which tokens survive the sampling settings.
+
+    Columns: prob is the model's probability (temperature 1), cum the running total, kept whether the token
+    survives repetition penalty, temperature, top-k, top-p and min-p (applied in that order, as HF
+    transformers does), and p(sample) the probability a draw with these settings gives it.
+
+    Example: tokcli next "To be or not to" -m word --top-p 0.9
+    """
+    from tokcli import output as o
+    from tokcli.output import lm as ol
+
+    text = prompt_text(prompt, required=True)
+    m = _load(model, text)
+    ids = m.encode(text)
+    if len(ids) > m.block_size:
+        o.info(f"note: the prompt is {len(ids)} tokens; the model sees only the last {m.block_size}")
+    doc = m.next_distribution(ids, sampling).to_dict(top, prompt=text)
+    if format is Format.json:
+        o.emit_json(doc)
+    else:
+        ol.next_tokens(doc)
+
+
+@app.command("attention")
+def attention_cmd(
+    text: Annotated[str, typer.Argument(help="Text to run through the model, or - for stdin.")],
+    model: LMOpt = "word",
+    token: Annotated[
+        str | None,
+        typer.Option("--token", help="The token to look at (its first occurrence; spaces around it ignored)."),
+    ] = None,
+    index: Annotated[
+        int | None, typer.Option("--index", help="The token to look at by position (0-based; -1 = the last).")
+    ] = None,
+    html: Annotated[
+        str | None,
+        typer.Option("--html", help="Also write a self-contained page (no network) with every layer, head and token."),
+    ] = None,
+    format: FormatOpt = Format.text,
+) -> None:
+    """Show where one token looks: its attention weights over the earlier tokens, per layer and head.
+
+    A causal (decoder-only) model attends only to earlier tokens and itself, unlike the encoder in the
+    classic "The animal didn't cross the street because it was too tired" figure.
+
+    Example: tokcli attention "The animal didn't cross the street because it was too tired" --token it
+    """
+    from tokcli import output as o
+    from tokcli.model.attention import attention_report
+    from tokcli.output import lm as ol
+
+    body = prompt_text(text, required=True)
+    rep = attention_report(_load(model, body), body, token=token, index=index)
+    for n in rep.notes:
+        o.info(f"note: {n}")
+    if html:
+        from tokcli.output.attention_html import write_html
+
+        write_html(rep, html)
+        o.info(f"wrote {html}")
+    if format is Format.json:
+        o.emit_json(ol.attention_doc(rep))
+    else:
+        ol.attention(ol.attention_doc(rep))
+        o.info(f"note: {ol.CAUSAL_NOTE}")
