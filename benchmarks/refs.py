@@ -17,12 +17,9 @@ import sys
 
 
 def count(encoding: str, path: str, mode: str) -> None:
-    import tiktoken
+    from tokcli.tokenizer.pretrained import tiktoken_encoding  # tiktoken's Encoding, files found as tokcli does
 
-    from tokcli.tokenizer.pretrained import _install_loader  # only the offline file lookup, as tokcli does
-
-    _install_loader()
-    enc = tiktoken.get_encoding(encoding)
+    enc = tiktoken_encoding(encoding)
     with open(path, encoding="utf-8") as f:
         text = f.read()
     if mode == "lines":

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tokcli.budget.check import GitIgnore, match_glob, walk
+from tokcli.budget.check import matcher
+from tokcli.walk import WalkOptions, walk_dir
 
 ROOT = Path(__file__).resolve().parent.parent
 SHORT = "hello world\n"  # 3 tokens in cl100k_base
@@ -84,34 +85,52 @@ def test_directory_walk_honours_gitignore_in_a_git_repo(cli, repo):
     (repo / "img.bin").write_bytes(b"\x00\x01" * 10)
     git("init", "-q", cwd=repo)
     r = cli("check", "-n", "1000", "-f", "json", ".")
-    files = [f["path"] for f in json.loads(r.out)["budgets"][0]["files"]]
-    assert r.code == 0 and files == [".gitignore", "long.md", "short.md"]
+    doc = json.loads(r.out)
+    files = [f["path"] for f in doc["budgets"][0]["files"]]
+    assert r.code == 0 and files == ["long.md", "short.md"]  # hidden files (.gitignore) need --hidden
+    assert doc["skipped"] == [{"path": "img.bin", "reason": "binary file (a NUL byte in its first 8 KiB)"}]
+    assert r.err == "warning: skipped img.bin: binary file (a NUL byte in its first 8 KiB)\n"
+    with_hidden = cli("check", "-n", "1000", "-f", "json", "--hidden", ".")
+    assert [f["path"] for f in json.loads(with_hidden.out)["budgets"][0]["files"]] == [".gitignore", "long.md", "short.md"]
 
 
-def test_directory_walk_honours_gitignore_without_git(cli, repo, monkeypatch):
-    monkeypatch.setenv("TOKCLI_NO_GIT", "1")
+def test_directory_walk_honours_gitignore_without_running_git(cli, repo):
+    """.gitignore files are read with pathspec, in and out of a repository; git is never run."""
     (repo / ".gitignore").write_text("build/\n*.log\n!keep.log\n/top.txt\n")
     (repo / "build").mkdir()
     (repo / "build" / "huge.md").write_text(LONG)
     (repo / "sub").mkdir()
     (repo / "sub" / "top.txt").write_text(SHORT)  # /top.txt is anchored: only the top-level one is ignored
+    (repo / "sub" / ".gitignore").write_text("!*.log\n")  # a deeper file overrides a shallower one
+    (repo / "sub" / "deep.log").write_text(SHORT)
     (repo / "top.txt").write_text(SHORT)
     (repo / "a.log").write_text(SHORT)
     (repo / "keep.log").write_text(SHORT)
-    assert walk(repo) == [".gitignore", "keep.log", "long.md", "short.md", "sub/top.txt"]
+    rel = [f.removeprefix(f"{repo}/") for f in walk_dir(str(repo))]
+    assert rel == ["keep.log", "long.md", "short.md", "sub/deep.log", "sub/top.txt"]
+    everything = [f.removeprefix(f"{repo}/") for f in walk_dir(str(repo), WalkOptions(no_ignore=True, hidden=True))]
+    assert everything == [".gitignore", "a.log", "build/huge.md", "keep.log", "long.md", "short.md",
+                          "sub/.gitignore", "sub/deep.log", "sub/top.txt", "top.txt"]  # fmt: skip
+    excluded = [f.removeprefix(f"{repo}/") for f in walk_dir(str(repo), WalkOptions(exclude=("sub/", "*.md")))]
+    assert excluded == ["keep.log"]
 
 
-def test_gitignore_rules():
-    g = GitIgnore()
-    g.add("", ["# comment", "", "*.pyc", "docs/**/draft.md", "[ab].txt", "logs/"])
-    g.add("sub", ["x.md"])
-    assert g.ignored("a/b/c.pyc", False) and not g.ignored("c.py", False)
-    assert g.ignored("docs/draft.md", False) and g.ignored("docs/a/b/draft.md", False)
-    assert g.ignored("a.txt", False) and not g.ignored("c.txt", False)
-    assert g.ignored("logs", True) and not g.ignored("logs", False)
-    assert g.ignored("sub/x.md", False) and g.ignored("sub/deeper/x.md", False) and not g.ignored("x.md", False)
-    assert match_glob("prompts/**/*.md", "prompts/a/b.md") and match_glob("prompts/**/*.md", "prompts/b.md")
-    assert not match_glob("*.md", "a/b.md")
+def test_check_never_runs_git_in_a_repository(cli, repo):
+    """A repository's core.fsmonitor runs a command whenever git looks at the work tree; tokcli must not."""
+    git("init", "-q", cwd=repo)
+    git("config", "core.fsmonitor", "touch pwned; echo", cwd=repo)
+    (repo / ".gitignore").write_text("long.md\n")
+    r = cli("check", "-n", "1000", "-f", "json", ".")
+    assert r.code == 0 and [f["path"] for f in json.loads(r.out)["budgets"][0]["files"]] == ["short.md"]
+    assert not (repo / "pwned").exists()
+
+
+def test_budget_globs_are_shell_like():
+    spec = matcher(["prompts/**/*.md", "*.txt", "docs"])
+    assert spec.match_file("prompts/a/b.md") and spec.match_file("prompts/b.md")
+    assert spec.match_file("a.txt") and not spec.match_file("sub/a.txt")  # `*` stays in one directory
+    assert spec.match_file("docs/x/y.rst")  # a directory matches everything under it
+    assert not spec.match_file("other/prompts/b.md")
 
 
 def test_pyproject_budgets(cli, repo):
@@ -156,3 +175,65 @@ def test_pre_commit_hook_runs_for_real(repo):
     git("add", "long.md", cwd=repo)
     run = subprocess.run(["pre-commit", "run", "--files", "long.md"], cwd=repo, capture_output=True, text=True, env=env)
     assert run.returncode == 1 and "over the limit of 10" in run.stdout
+
+
+@pytest.fixture
+def docs(repo):
+    """docs/ with Markdown at three depths, a text file, and Markdown in a hidden directory."""
+    (repo / "docs" / "a" / "b").mkdir(parents=True)
+    (repo / "docs" / ".cache").mkdir()
+    (repo / "docs" / "top.md").write_text(SHORT)
+    (repo / "docs" / "notes.txt").write_text(SHORT)
+    (repo / "docs" / "a" / "mid.md").write_text(LONG)
+    (repo / "docs" / "a" / "b" / "deep.md").write_text(SHORT)
+    (repo / "docs" / ".cache" / "hidden.md").write_text(LONG)
+    return repo
+
+
+def checked(r) -> list[tuple[str, str]]:
+    """(path, status) of each file a `check -f json` run counted."""
+    return [(f["path"], f["status"]) for f in json.loads(r.out)["budgets"][0]["files"]]
+
+
+def test_quoted_glob_is_expanded_by_tokcli(cli, docs):
+    r = cli("check", "-n", "10", "-f", "json", "docs/*.md")  # quoted: no shell expanded it
+    assert r.code == 0
+    assert r.err == ""
+    assert checked(r) == [("docs/top.md", "ok")]  # one level only: not a/mid.md, not notes.txt
+    r = cli("check", "-n", "10", "docs/?op.md", "docs/[mn]*.txt")
+    assert r.code == 0
+    assert r.err == ""
+    assert [line.split()[-1] for line in r.out.splitlines()[1:]] == ["docs/top.md", "docs/notes.txt"]
+
+
+def test_double_star_glob_crosses_directories(cli, docs):
+    r = cli("check", "-n", "10", "-f", "json", "docs/**/*.md")
+    assert r.code == 1  # a/mid.md is over
+    assert r.err == "error: 1 of 3 files over the limit of 10 tokens\n"
+    # ** matches no directory too (docs/top.md); a hidden directory is not entered
+    assert checked(r) == [("docs/a/b/deep.md", "ok"), ("docs/a/mid.md", "over"), ("docs/top.md", "ok")]
+    r = cli("check", "-n", "10", "-f", "json", "docs/a/**")
+    assert r.code == 1
+    assert checked(r) == [("docs/a/b/deep.md", "ok"), ("docs/a/mid.md", "over")]
+
+
+def test_glob_text_output_and_overlap_with_a_named_file(cli, docs):
+    r = cli("check", "-n", "10", "docs/**/*.md", "docs/top.md")
+    assert r.code == 1
+    assert r.err == "error: 1 of 3 files over the limit of 10 tokens\n"  # top.md counted once
+    lines = r.out.splitlines()
+    assert lines[0] == "budget: 10 tokens per file (cl100k_base)"
+    assert [line.split()[0] for line in lines[1:]] == ["ok", "OVER", "ok"]
+    assert [line.split()[-1] for line in lines[1:]] == ["docs/a/b/deep.md", "docs/a/mid.md", "docs/top.md"]
+
+
+def test_glob_matching_nothing_is_an_input_error(cli, docs):
+    r = cli("check", "-n", "10", "docs/*.rst")
+    assert r.code == 2
+    assert r.out == ""
+    assert r.err.startswith("error: docs/*.rst: no files match")
+    assert r.err.count("\n") == 1  # one line
+    r = cli("check", "-n", "10", "docs/*.md", "nowhere/**/*.md")  # one empty glob fails the run
+    assert r.code == 2
+    assert r.out == ""
+    assert r.err.startswith("error: nowhere/**/*.md: no files match")

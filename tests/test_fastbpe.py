@@ -84,8 +84,56 @@ def test_falls_back_when_rank_is_not_id(trained) -> None:
     assert fast_encoding(trained.tok, spec, "x") is None
 
 
+def _unreachable(trained):
+    """A tokenizer.json that passes every check but the last: HF merges "abc" into ab + c, never into "abc"."""
+    import json
+
+    from tokenizers import Tokenizer
+
+    spec = json.loads(trained.tok.to_str())
+    m = spec["model"]
+    m["vocab"] = {s: i for s, i in m["vocab"].items() if i < 256} | {"ab": 256, "bc": 257, "abc": 258}
+    m["merges"] = [["a", "b"], ["b", "c"], ["a", "bc"]]
+    tok = Tokenizer.from_str(json.dumps(spec))
+    assert tok.encode("abc").ids == [256, m["vocab"]["c"]]  # tiktoken would give [258]
+    return tok, spec
+
+
+def test_falls_back_when_a_token_is_unreachable(trained) -> None:
+    assert fast_encoding(*_unreachable(trained), "x") is None
+
+
 def test_other_kinds_do_not_take_the_bpe_fast_path() -> None:
     from tokcli.tokenizer.fastchar import CharTable
 
     assert load("word")._fast is None
     assert isinstance(load("char")._fast, CharTable)  # its own fast path (tests/test_fastchar.py)
+
+
+def test_without_tiktokens_private_single_piece_the_public_api_checks_the_same(trained, monkeypatch) -> None:
+    """`encode_single_piece` is private to tiktoken's core: a tiktoken without it still gets the fast path."""
+    import json
+
+    import tiktoken
+
+    class CoreWithout:  # tiktoken's core less encode_single_piece
+        def __init__(self, core) -> None:
+            self._core = core
+
+        def __getattr__(self, attr: str):
+            if attr == "encode_single_piece":
+                raise AttributeError(attr)
+            return getattr(self._core, attr)
+
+    class Encoding(tiktoken.Encoding):
+        def __init__(self, *args, **kwargs) -> None:
+            super().__init__(*args, **kwargs)
+            self._core_bpe = CoreWithout(self._core_bpe)
+
+    spec = json.loads(trained.tok.to_str())
+    monkeypatch.setattr(tiktoken, "Encoding", Encoding)
+    enc = fast_encoding(trained.tok, spec, "x")
+    assert isinstance(enc, Encoding) and not hasattr(enc._core_bpe, "encode_single_piece")
+    for name, text in _texts():
+        assert enc.encode_ordinary(text) == trained.tok.encode(text, add_special_tokens=False).ids, name
+    assert fast_encoding(*_unreachable(trained), "x") is None

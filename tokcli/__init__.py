@@ -6,8 +6,11 @@
     [15339, 1917]
     >>> tok.count("hello world"), tok.decode([15339, 1917])
     (2, 'hello world')
-    >>> bpe = tokcli.train("bpe", tokcli.read(["corpora/"]), vocab_size=1000)
-    >>> bpe.save("bpe.json")
+    >>> from tokcli.bundled import corpora_dir     # the sample texts: corpora/ in a checkout
+    >>> bpe = tokcli.train("bpe", tokcli.read([str(corpora_dir())]), vocab_size=1000)
+    >>> bpe.decode(bpe.encode("Grüße, 世界 👋"))     # byte-level BPE: exact for any text
+    'Grüße, 世界 👋'
+    >>> bpe.save("bpe.json")                        # doctest: +SKIP
 
 Everything heavy (tokenizers, tiktoken, sentencepiece, numpy) is imported on first use.
 """
@@ -48,9 +51,11 @@ def read(paths: Iterable[str], *, errors: str = "strict") -> Iterator[str]:
         yield from iter_text(source, errors=errors)
 
 
-def count(text: str, tokenizer: str = "cl100k_base") -> int:
-    """Number of tokens of `text` under a tokenizer name or path."""
-    return load(tokenizer).count(text)
+def count(text: str, tokenizer: str | None = None) -> int:
+    """Number of tokens of `text` under a tokenizer name or path (default: cl100k_base, DEFAULT_TOKENIZER)."""
+    from .tokenizer.registry import DEFAULT_TOKENIZER
+
+    return load(tokenizer or DEFAULT_TOKENIZER).count(text)
 
 
 def __getattr__(name: str) -> object:

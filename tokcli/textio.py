@@ -1,27 +1,26 @@
-"""Reading text inputs (files, directories, stdin) strictly as UTF-8, in chunks; writing outputs atomically."""
+"""Reading text inputs (files, directories, stdin) strictly as UTF-8, in chunks."""
 
 from __future__ import annotations
 
 import codecs
-import os
 import sys
-import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 from .errors import InputError, UsageError
+from .walk import WalkOptions, classify, expand
 
 CHUNK_BYTES = 1 << 20  # 1 MiB read at a time
 SNIFF_BYTES = 8192  # a NUL byte in the first 8 KiB marks a binary file (as git and grep decide)
-SKIP_DIRS = {".git", ".hg", ".svn", "__pycache__", "node_modules", ".venv", "venv", ".tox", ".mypy_cache"}
 
 
 @dataclass(frozen=True)
 class Source:
-    """One text input: a file path, or '-' for standard input."""
+    """One text input: a file path, '-' for standard input, or a stream (a FIFO, a character device)."""
 
     path: str
+    walked: bool = False  # found by walking a directory or a glob: skipped, with a warning, when unreadable
+    stream: bool = False  # read once, in order (stdin, a FIFO, /dev/stdin, <(cmd))
 
     @property
     def is_stdin(self) -> bool:
@@ -32,40 +31,32 @@ class Source:
         return "<stdin>" if self.is_stdin else self.path
 
 
-def is_binary_file(path: Path) -> bool:
-    with open(path, "rb") as f:
-        return b"\x00" in f.read(SNIFF_BYTES)
+class Inputs(list[Source]):
+    """The sources of command-line inputs, and what the walk skipped: (path, reason) pairs."""
+
+    skipped: list[tuple[str, str]]
 
 
-def expand_inputs(paths: Iterable[str]) -> list[Source]:
-    """Files as given, directories walked recursively (text files only, sorted), '-' for stdin."""
-    sources: list[Source] = []
-    for p in paths:
-        if p == "-":
-            sources.append(Source("-"))
-            continue
-        path = Path(p)
-        if path.is_dir():
-            found = [Source(str(f)) for f in walk_text_files(path)]
-            if not found:
-                raise InputError(f"{p}: directory has no text files; give a directory with UTF-8 text")
-            sources.extend(found)
-        elif path.is_file():
-            sources.append(Source(str(path)))
-        elif path.exists():
-            raise InputError(f"{p}: not a regular file or directory")
-        else:
-            raise InputError(f"{p}: no such file or directory")
+def expand_inputs(paths: Iterable[str], options: WalkOptions | None = None) -> Inputs:
+    """Files and streams as given, directories walked and globs expanded (see tokcli.walk), '-' for stdin."""
+    paths = list(paths)
+    w = expand(paths, options or WalkOptions())
+    sources = Inputs(Source(f.path, walked=f.walked, stream=f.stream) for f in w.found)
+    sources.skipped = w.skipped
+    if not sources:
+        raise InputError(
+            f"{', '.join(paths)}: has no text files to read (binary files are skipped; hidden and "
+            ".gitignored ones too, unless --hidden / --no-ignore)"
+        )
     return sources
 
 
-def walk_text_files(root: Path) -> Iterator[Path]:
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and not d.startswith("."))
-        for name in sorted(filenames):
-            f = Path(dirpath) / name
-            if f.is_file() and not name.startswith(".") and not is_binary_file(f):
-                yield f
+def one_input(path: str) -> Source:
+    """The one text input of chunk and truncate: a file, a stream or '-' (checked as every input is)."""
+    if path != "-" and classify(path) == "dir":
+        raise InputError(f"{path}: is a directory; give one file (or - for stdin)")
+    (source,) = expand_inputs([path])
+    return source
 
 
 def _open_binary(source: Source):
@@ -146,32 +137,3 @@ def _training_texts(sources: Sequence[Source], holdout: float, errors: str) -> I
         else:
             yield from iter_text(s, errors=errors)
 
-
-def atomic_write(path: str | os.PathLike[str], data: bytes | str) -> None:
-    """Write `data` to a temporary file beside `path`, then rename it over `path`.
-
-    An interrupted write never leaves a partial file at `path`, and an existing file survives until the
-    new one is complete.
-    """
-    path = Path(path)
-    if isinstance(data, str):
-        data = data.encode("utf-8")
-    directory = path.parent if str(path.parent) else Path(".")
-    if not directory.is_dir():
-        raise InputError(f"{path}: directory {directory} does not exist; create it first")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    try:
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the file the mode open() would
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise

@@ -1,8 +1,9 @@
 """Compare tokenizers on inputs (`compare`), train and compare (`TrainSpec`), multilingual parity (`parity`).
 
-    >>> from tokcli.compare import compare, read_inputs
-    >>> result = compare(read_inputs(["corpora/"]), ["bpe", "cl100k_base"])
-    >>> [(r.tokenizer, r.tokens) for r in result.rows]
+    >>> from tokcli.analysis.compare import compare, read_inputs
+    >>> result = compare(read_inputs([]), ["bpe", "cl100k_base"])  # no paths: the bundled sample texts
+    >>> [(r.tokenizer, r.tokens) for r in result.rows if r.input == "en_prose.txt"]
+    [('bpe', 1210), ('cl100k_base', 774)]
 
 Each input is one row per tokenizer (see `tokcli.metrics.Row`); the normalized sequence length is taken
 against a reference tokenizer (the first unless named). With `train`, tokenizers are trained on the first
@@ -19,10 +20,12 @@ from pathlib import Path
 from tokcli.errors import InputError, UsageError
 from tokcli.textio import expand_inputs, read_text, split_holdout
 from tokcli.tokenizer.base import Tokenizer
+from tokcli.tokenizer.registry import DEFAULT_TOKENIZER
+from tokcli.walk import WalkOptions
 
 from .metrics import Row, measure
 
-DEFAULT_TOKENIZERS = ("char", "word", "bpe", "cl100k_base")
+DEFAULT_TOKENIZERS = ("char", "word", "bpe", DEFAULT_TOKENIZER)
 DEFAULT_HOLDOUT = 0.1
 
 
@@ -94,15 +97,29 @@ def sample_inputs() -> list[Input]:
     return [Input(f.name, read_text(str(f))) for f in files]
 
 
-def read_inputs(paths: Sequence[str], *, errors: str = "strict") -> list[Input]:
-    """One input per path: a file, a directory with its text files joined in name order, or '-'."""
+def read_inputs(
+    paths: Sequence[str], *, errors: str = "strict", options: WalkOptions | None = None,
+    skipped: list[tuple[str, str]] | None = None,
+) -> list[Input]:  # fmt: skip
+    """One input per path: a file, a directory (or glob) with its text files joined in name order, or '-'.
+
+    A file a walk found that is binary or not UTF-8 is left out and added to `skipped` (path, reason)."""
     if not paths:
         return sample_inputs()
     inputs = []
     for p in paths:
-        sources = expand_inputs([p])
-        text = "".join(read_text(s, errors=errors) for s in sources)
-        inputs.append(Input("<stdin>" if p == "-" else p, text))
+        sources = expand_inputs([p], options)
+        if skipped is not None:
+            skipped += sources.skipped
+        texts = []
+        for s in sources:
+            try:
+                texts.append(read_text(s, errors=errors))
+            except InputError as e:
+                if not s.walked or skipped is None:
+                    raise
+                skipped.append((s.path, str(e).removeprefix(f"{s.path}: ")))
+        inputs.append(Input("<stdin>" if p == "-" else p, "".join(texts)))
     return inputs
 
 
@@ -216,11 +233,15 @@ def parallel_files(directory: str | Path) -> list[tuple[str, Path]]:
         raise InputError(f"{directory}: not a directory; give a directory of parallel texts, one file per language")
     index = d / "index.tsv"
     if index.is_file():
-        lines = [line.split("\t") for line in index.read_text(encoding="utf-8").splitlines() if line.strip()]
-        head = lines[0]
+        lines = [line.split("\t") for line in read_text(str(index)).splitlines() if line.strip()]
+        head = lines[0] if lines else []
         if "file" in head and "bcp47" in head:
             fi, li = head.index("file"), head.index("bcp47")
-            return [(row[li], d / row[fi]) for row in lines[1:] if len(row) > max(fi, li) and (d / row[fi]).is_file()]
+            rows = [row for row in lines[1:] if len(row) > max(fi, li)]
+            for row in rows:  # an index names files of its own directory, nothing else
+                if Path(row[fi]).is_absolute() or ".." in Path(row[fi]).parts:
+                    raise InputError(f"{index}: {row[fi]!r} is outside {directory}; name files of that directory")
+            return [(row[li], d / row[fi]) for row in rows if (d / row[fi]).is_file()]
     files = sorted(p for p in d.iterdir() if p.is_file() and p.suffix == ".txt")
     if not files:
         raise InputError(f"{directory}: no .txt files; give a directory of parallel texts, one file per language")
@@ -229,7 +250,7 @@ def parallel_files(directory: str | Path) -> list[tuple[str, Path]]:
 
 def parity(
     directory: str | Path,
-    tokenizers: Sequence[str] = ("cl100k_base",),
+    tokenizers: Sequence[str] = (DEFAULT_TOKENIZER,),
     *,
     pivot: str = "en",
     errors: str = "strict",
@@ -243,7 +264,7 @@ def parity(
         raise UsageError(f"--pivot {pivot}: no such language in {directory}; it has {', '.join(langs)}")
     texts = {lang: read_text(str(p), errors=errors) for lang, p in files}
     rows = []
-    toks = load_tokenizers(tokenizers or ["cl100k_base"])
+    toks = load_tokenizers(tokenizers or [DEFAULT_TOKENIZER])
     for name, tok in toks:
         counts = {lang: tok.count_stream([text]) for lang, text in texts.items()}
         base = counts[pivot_lang]

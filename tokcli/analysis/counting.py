@@ -1,12 +1,14 @@
-"""Counting and looking at tokens: per-input counts, token spans for `show`, id parsing for `decode`."""
+"""Counting and looking at tokens: per-input counts, token spans for `show`, id parsing for `decode`, and
+the text a tokenizer with an unknown token loses (`UnknownText`)."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
-from tokcli.errors import UsageError
+from tokcli.errors import InputError, UsageError
 from tokcli.textio import Source, iter_text
 from tokcli.tokenizer.base import Tokenizer
 
@@ -17,6 +19,7 @@ class InputCount:
     chars: int = 0
     bytes: int = 0
     tokens: dict[str, int] = field(default_factory=dict)  # tokenizer name -> count
+    unknown: dict[str, UnknownText] = field(default_factory=dict)  # tokenizer name -> text it lost (if it can)
 
 
 def _measured(chunks: Iterable[str], row: InputCount, first: bool) -> Iterable[str]:
@@ -28,22 +31,126 @@ def _measured(chunks: Iterable[str], row: InputCount, first: bool) -> Iterable[s
 
 
 def count_inputs(
-    tokenizers: Sequence[Tokenizer], sources: Sequence[Source], *, errors: str = "strict"
+    tokenizers: Sequence[Tokenizer], sources: Sequence[Source], *, errors: str = "strict", strict_unk: bool = False
 ) -> list[InputCount]:
     """Token counts of every input under every tokenizer, streaming (bounded memory, exact counts).
 
     Files are read once per tokenizer; stdin, which can be read only once, is held in memory when
-    several tokenizers need it.
+    several tokenizers need it. For a tokenizer with an unknown token, each row's `unknown` says what
+    text became it; with `strict_unk` the first such text raises InputError instead.
     """
     rows = []
     for src in sources:
         row = InputCount(src.label)
         held: list[str] | None = list(iter_text(src, errors=errors)) if src.is_stdin and len(tokenizers) > 1 else None
         for i, tok in enumerate(tokenizers):
-            chunks = held if held is not None else iter_text(src, errors=errors)
-            row.tokens[tok.name] = tok.count_stream(_measured(chunks, row, first=i == 0))
+            chunks = _measured(held if held is not None else iter_text(src, errors=errors), row, first=i == 0)
+            if tok.unk_id is None:
+                row.tokens[tok.name] = tok.count_stream(chunks)
+                continue
+            unknown = row.unknown[tok.name] = UnknownText.of(tok)
+            stream = checked_stream(tok, chunks, unknown, strict=strict_unk, label=src.label)
+            row.tokens[tok.name] = sum(len(ids) for ids in stream)
         rows.append(row)
     return rows
+
+
+MAX_DISTINCT = 10_000  # distinct unknown pieces remembered; the totals stay exact beyond
+
+
+@dataclass
+class UnknownText:
+    """Text a tokenizer could not represent: each of its pieces became the unknown token."""
+
+    tokenizer: str
+    unk_token: str
+    chars: int = 0
+    pieces: int = 0
+    distinct: Counter[str] = field(default_factory=Counter)  # piece -> times (the first MAX_DISTINCT pieces)
+    more_distinct: bool = False  # more distinct pieces were seen than `distinct` holds
+
+    @classmethod
+    def of(cls, tok: Tokenizer) -> UnknownText:
+        return cls(tok.name, tok.id_to_token(tok.unk_id) if tok.unk_id is not None else "<unk>")
+
+    def __bool__(self) -> bool:
+        return self.pieces > 0
+
+    def add(self, pieces: Iterable[str]) -> None:
+        for p in pieces:
+            self.chars += len(p)
+            self.pieces += 1
+            if p in self.distinct or len(self.distinct) < MAX_DISTINCT:
+                self.distinct[p] += 1
+            else:
+                self.more_distinct = True
+
+    def merge(self, other: UnknownText) -> None:
+        self.chars += other.chars
+        self.pieces += other.pieces
+        for p, n in other.distinct.items():
+            if p in self.distinct or len(self.distinct) < MAX_DISTINCT:
+                self.distinct[p] += n
+            else:
+                self.more_distinct = True
+        self.more_distinct |= other.more_distinct
+
+    def describe(self, became: str = "became") -> str:
+        """"3 characters (2 distinct: 'é', '漢') are not in char's vocabulary and became <unk>"."""
+        what = f"{self.chars} character{'' if self.chars == 1 else 's'}"
+        if self.pieces != self.chars:  # some pieces are longer than one character (words)
+            what += f" in {self.pieces} piece{'' if self.pieces == 1 else 's'}"
+        shown = ", ".join(_short_repr(p) for p, _ in self.distinct.most_common(5))
+        n = len(self.distinct)
+        if n == 1 and not self.more_distinct:
+            which = shown
+        else:
+            which = f"{'over ' if self.more_distinct else ''}{n} distinct: {shown}{', ...' if n > 5 else ''}"
+        verb = "is" if self.pieces == 1 and self.chars == 1 else "are"
+        return f"{what} ({which}) {verb} not in {self.tokenizer}'s vocabulary and {became} {self.unk_token}"
+
+
+def _short_repr(piece: str, limit: int = 24) -> str:
+    return repr(piece if len(piece) <= limit else piece[: limit - 1] + "…")
+
+
+def checked_stream(
+    tok: Tokenizer, chunks: Iterable[str], unknown: UnknownText, *, strict: bool = False, label: str = "<text>"
+) -> Iterator[list[int]]:
+    """`tok.encode_stream(chunks)`, adding to `unknown` the text that became the unknown token.
+
+    Only a segment whose ids hold the unknown id is looked at again (`unknown_pieces`), so text without
+    unknowns costs one scan of its ids. With `strict` the first such segment raises InputError before
+    its ids are yielded.
+    """
+    unk = tok.unk_id
+    if unk is None:
+        yield from tok.encode_stream(chunks)
+        return
+    for segment, ids in tok.encode_segments(chunks):
+        if unk in ids:
+            found = UnknownText(unknown.tokenizer, unknown.unk_token)
+            found.add(tok.unknown_pieces(segment))
+            if not found:  # a tokenizer that cannot say which: the ids still say how many
+                found.pieces = ids.count(unk)
+            if strict:
+                raise InputError(
+                    f"{label}: {found.describe(became='would become')} (--strict-unk); use a tokenizer "
+                    "without an unknown token (bpe, cl100k_base, ...), or leave out --strict-unk to go on"
+                )
+            unknown.merge(found)
+        yield ids
+
+
+def unknown_totals(rows: Iterable[InputCount]) -> list[UnknownText]:
+    """The unknown text of each tokenizer over all rows, for those that lost any."""
+    totals: dict[str, UnknownText] = {}
+    for row in rows:
+        for name, u in row.unknown.items():
+            if name not in totals:
+                totals[name] = UnknownText(u.tokenizer, u.unk_token)
+            totals[name].merge(u)
+    return [u for u in totals.values() if u]
 
 
 @dataclass(frozen=True)
@@ -76,8 +183,13 @@ def token_spans(tok: Tokenizer, text: str) -> list[Span]:
 _ID_SEP = re.compile(r"[\s,\[\]]+")
 
 
-def parse_ids(words: Iterable[str], vocab_size: int, name: str) -> list[int]:
-    """Ids from arguments or stdin: whitespace- or comma-separated, a JSON list works too."""
+def parse_ids(words: Iterable[str], tok: Tokenizer) -> list[int]:
+    """Ids from arguments or stdin: whitespace- or comma-separated, a JSON list works too.
+
+    Each must be a token of `tok`: inside its vocabulary, and assigned (tiktoken's encodings leave gaps
+    below their special tokens, cl100k_base 100261-100275 for one, which its decoder cannot decode).
+    """
+    vocab_size, name = tok.vocab_size, tok.name
     ids = []
     for word in words:
         for part in _ID_SEP.split(word):
@@ -92,4 +204,9 @@ def parse_ids(words: Iterable[str], vocab_size: int, name: str) -> list[int]:
             if not 0 <= i < vocab_size:
                 raise UsageError(f"token id {i} is outside the vocabulary of {name} (0..{vocab_size - 1})")
             ids.append(i)
+    for i in set(ids):
+        try:
+            tok.token_bytes(i)
+        except Exception:  # each library has its own (KeyError in tiktoken, IndexError, ValueError, ...)
+            raise UsageError(f"token id {i} is not assigned in {name}; give ids that `tokcli encode -t {name}` gives") from None
     return ids

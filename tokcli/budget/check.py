@@ -4,9 +4,9 @@ A budget is a limit (`max_tokens`, or a model's input budget less `reserve` toke
 under one tokenizer, applied to each file (default) or to their total. Files come from paths:
 
     a file        always checked
-    a directory   walked honouring .gitignore: `git ls-files --cached --others --exclude-standard` inside a
-                  git work tree, else tokcli's own reading of the .gitignore files (see `GitIgnore`)
-    a glob        expanded like a shell would (`**` crosses directories); nothing is ignored
+    a directory   walked as every command walks one (tokcli.walk): .gitignore honoured, hidden files
+                  left out unless --hidden, --exclude globs applied; git itself is never run
+    a glob        expanded like a shell would (`**` crosses directories), filtered the same way
 
 Budgets can live in pyproject.toml, so that `tokcli check` alone works in a repository:
 
@@ -15,33 +15,30 @@ Budgets can live in pyproject.toml, so that `tokcli check` alone works in a repo
 
     [[tool.tokcli.budget]]
     paths = ["prompts/**/*.md"]           # globs relative to pyproject.toml, over the files git does not ignore
-    max-tokens = 4000
+    max-tokens = 4000                     # (a directory matches everything under it)
 
     [[tool.tokcli.budget]]
     paths = ["docs/**/*.md"]
     model = "gpt-4o"                      # the model's input budget ...
     reserve = 2000                        # ... less tokens kept free for the answer
     total = true                          # all matching files together
+    allow-empty = true                    # pass when no file matches (else that is an error, exit 2)
+
+The configuration is checked by tokcli.budget.config before it is used.
 """
 
 from __future__ import annotations
 
-import glob as globmod
 import os
-import subprocess
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
 from typing import Any
 
-import regex
-
 from tokcli.errors import InputError, UsageError
-from tokcli.textio import Source, is_binary_file, iter_text
-
-DEFAULT_TOKENIZER = "cl100k_base"
-GLOB_CHARS = "*?["
+from tokcli.textio import Source, expand_inputs, iter_text
+from tokcli.tokenizer.registry import DEFAULT_TOKENIZER
+from tokcli.walk import WalkOptions, walk_dir
 
 
 @dataclass(frozen=True)
@@ -58,6 +55,7 @@ class Budget:
     exact: bool = True  # False: counted with a proxy tokenizer for a model whose tokenizer is private
     origin: str = "command line"
     root: str = "."  # what globs from a config file are relative to
+    allow_empty: bool = False  # True: matching no file passes (else an error)
 
 
 @dataclass(frozen=True)
@@ -87,6 +85,7 @@ class BudgetResult:
 class CheckReport:
     results: list[BudgetResult]
     warnings: list[str] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason): walked files not read
 
     @property
     def ok(self) -> bool:
@@ -118,6 +117,7 @@ def make_budget(
     default_tokenizer: str | None = None,
     origin: str = "command line",
     root: str = ".",
+    allow_empty: bool = False,
 ) -> Budget:
     """A Budget from command-line style options: --max-tokens N, or --model NAME [--reserve N], or both
     (the smaller limit wins). The tokenizer is the one given, else the model's, else the default."""
@@ -144,248 +144,79 @@ def make_budget(
         if limits[-1] < 1:
             raise UsageError(f"{origin}: reserve {reserve} leaves no room under max-tokens {max_tokens}")
     tok = tokenizer or default_tokenizer or DEFAULT_TOKENIZER
-    return Budget(tuple(paths), tok, min(limits), total, max_tokens, model, reserve, exact, origin, root)
+    return Budget(tuple(paths), tok, min(limits), total, max_tokens, model, reserve, exact, origin, root, allow_empty)
 
 
 def pyproject_budgets(start: str | Path | None = None) -> list[Budget]:
     """The budgets of [[tool.tokcli.budget]] in the nearest pyproject.toml (see the module docstring)."""
-    from .models import pyproject_tool
+    from .config import pyproject_tool
 
-    path, tool = pyproject_tool(start)
-    entries = tool.get("budget", [])
-    if path is None or not entries:
+    path, tool = pyproject_tool(start)  # checked: known keys, right types
+    if path is None:
         return []
-    if not isinstance(entries, list):
-        raise InputError(f"{path}: [tool.tokcli] budget must be an array of tables: [[tool.tokcli.budget]]")
-    known = {"paths", "path", "max-tokens", "model", "reserve", "tokenizer", "total"}
-    budgets = []
-    for i, e in enumerate(entries):
-        where = f"{path}: budget #{i + 1}"
-        if not isinstance(e, dict):
-            raise InputError(f"{where} must be a table")
-        keys = {k.replace("_", "-"): v for k, v in e.items()}
-        if unknown := sorted(set(keys) - known):
-            raise InputError(f"{where}: unknown key {unknown[0]!r}; use {', '.join(sorted(known))}")
-        paths = keys.get("paths", keys.get("path", ["**/*"]))
-        paths = [paths] if isinstance(paths, str) else paths
-        for k in ("max-tokens", "reserve"):
-            if k in keys and (not isinstance(keys[k], int) or isinstance(keys[k], bool)):
-                raise InputError(f"{where}: {k} must be an integer")
-        budgets.append(
-            make_budget(
-                [str(p) for p in paths], max_tokens=keys.get("max-tokens"), model=keys.get("model"),
-                reserve=keys.get("reserve", 0), tokenizer=keys.get("tokenizer"), total=bool(keys.get("total", False)),
-                default_tokenizer=tool.get("tokenizer"), origin=str(path), root=str(path.parent),
-            )
-        )  # fmt: skip
-    return budgets
+    return [
+        make_budget(
+            e.get("paths", e.get("path", ["**/*"])), max_tokens=e.get("max-tokens"), model=e.get("model"),
+            reserve=e.get("reserve", 0), tokenizer=e.get("tokenizer"), total=e.get("total", False),
+            default_tokenizer=tool.get("tokenizer"), origin=f"{path}: budget #{i + 1}", root=str(path.parent),
+            allow_empty=e.get("allow-empty", False),
+        )
+        for i, e in enumerate(tool.get("budget", []))
+    ]  # fmt: skip
 
 
 # -- finding files ------------------------------------------------------------------------------------
 
 
-def has_glob(p: str) -> bool:
-    return any(c in p for c in GLOB_CHARS)
+def matcher(patterns: Sequence[str]) -> Any:
+    """A pathspec for budget globs relative to their root: shell-like (`*` stays in one directory, `**`
+    crosses them), a directory matches everything under it."""
+    import pathspec
 
-
-def collect(paths: Sequence[str]) -> list[str]:
-    """The files of command-line paths: files as given, directories walked honouring .gitignore, globs expanded."""
-    files: list[str] = []
-    for p in paths:
-        if has_glob(p):
-            found = sorted(f for f in globmod.glob(p, recursive=True) if os.path.isfile(f) and not _in_git_dir(f))
-            if not found:
-                raise InputError(f"{p}: no files match")
-            files.extend(found)
-        elif os.path.isdir(p):
-            files.extend(_join(p, f) for f in walk(p))
-        elif os.path.isfile(p):
-            files.append(p)
-        elif os.path.exists(p):
-            raise InputError(f"{p}: not a regular file or directory")
-        else:
-            raise InputError(f"{p}: no such file or directory")
-    return list(dict.fromkeys(files))
-
-
-def _join(d: str, f: str) -> str:
-    return f if d in (".", "./") else os.path.join(d, f)
-
-
-def _in_git_dir(path: str) -> bool:
-    return ".git" in Path(path).parts
-
-
-def walk(directory: str | Path) -> list[str]:
-    """Text files under `directory` that git does not ignore, relative to it, sorted ('/' separated)."""
-    listed = _git_files(Path(directory))
-    if listed is None:
-        listed = list(GitIgnore.walk(Path(directory)))
-    out = []
-    for rel in sorted(set(listed)):
-        f = Path(directory) / rel
-        if f.is_file() and not f.is_symlink() and not is_binary_file(f):
-            out.append(rel)
-    return out
-
-
-def _git_files(directory: Path) -> list[str] | None:
-    """`git ls-files --cached --others --exclude-standard` in `directory`, or None outside a work tree."""
-    if os.environ.get("TOKCLI_NO_GIT") == "1":
-        return None
-    try:
-        inside = subprocess.run(["git", "rev-parse", "--is-inside-work-tree"], cwd=directory,
-                                capture_output=True, text=True, timeout=30)  # fmt: skip
-        if inside.returncode != 0 or inside.stdout.strip() != "true":
-            return None
-        res = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-                             cwd=directory, capture_output=True, timeout=120)  # fmt: skip
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    if res.returncode != 0:
-        return None
-    return [p for p in res.stdout.decode("utf-8", "surrogateescape").split("\0") if p]
-
-
-class GitIgnore:
-    """A small reading of .gitignore files, for directories outside a git work tree.
-
-    Handles: comments, blank lines, `!` negation, a trailing `/` (directories only), anchoring by a `/`
-    at the start or in the middle, `*`, `?`, `[...]` and `**`; each directory's .gitignore applies
-    below it, the last matching rule wins, and nothing inside an ignored directory is re-included.
-    Not handled: .git/info/exclude and the global excludes file (there is no git here to ask).
-    """
-
-    def __init__(self) -> None:
-        self.rules: list[tuple[str, regex.Pattern[str], bool, bool]] = []  # base, pattern, negate, dir_only
-
-    def add(self, base: str, lines: Sequence[str]) -> None:
-        for raw in lines:
-            line = raw.rstrip("\n")
-            if not line.strip() or line.startswith("#"):
-                continue
-            line = regex.sub(r"(?<!\\)\s+$", "", line)
-            negate = line.startswith("!")
-            if negate:
-                line = line[1:]
-            if line.startswith(("\\#", "\\!")):
-                line = line[1:]
-            dir_only = line.endswith("/")
-            line = line.rstrip("/")
-            if not line:
-                continue
-            anchored = "/" in line
-            line = line.lstrip("/")
-            rx = glob_regex(line)
-            pattern = regex.compile(rx if anchored else r"(?:.*/)?" + rx)
-            self.rules.append((base, pattern, negate, dir_only))
-
-    def ignored(self, rel: str, is_dir: bool) -> bool:
-        verdict = False
-        for base, pattern, negate, dir_only in self.rules:
-            if dir_only and not is_dir:
-                continue
-            if base:
-                if not rel.startswith(base + "/"):
-                    continue
-                sub = rel[len(base) + 1 :]
-            else:
-                sub = rel
-            if pattern.fullmatch(sub):
-                verdict = not negate
-        return verdict
-
-    @classmethod
-    def walk(cls, root: Path) -> Iterator[str]:
-        """Paths (relative to root, '/' separated) of the files not ignored, top-down."""
-        ign = cls()
-        for dirpath, dirnames, filenames in os.walk(root):
-            rel_dir = Path(dirpath).relative_to(root).as_posix()
-            rel_dir = "" if rel_dir == "." else rel_dir
-            gi = Path(dirpath) / ".gitignore"
-            if gi.is_file():
-                ign.add(rel_dir, gi.read_text(encoding="utf-8", errors="replace").splitlines())
-            keep = []
-            for d in sorted(dirnames):
-                rel = f"{rel_dir}/{d}" if rel_dir else d
-                if d != ".git" and not ign.ignored(rel, True):
-                    keep.append(d)
-            dirnames[:] = keep
-            for name in sorted(filenames):
-                rel = f"{rel_dir}/{name}" if rel_dir else name
-                if not ign.ignored(rel, False):
-                    yield rel
-
-
-@cache
-def glob_regex(pattern: str) -> str:
-    """A regex (for fullmatch on '/'-separated paths) for a gitignore-style glob."""
-    out, i, n = [], 0, len(pattern)
-    while i < n:
-        c = pattern[i]
-        if pattern.startswith("**/", i) and (i == 0 or pattern[i - 1] == "/"):
-            out.append(r"(?:.*/)?")
-            i += 3
-        elif pattern.startswith("**", i) and (i == 0 or pattern[i - 1] == "/") and i + 2 == n:
-            out.append(r".*")
-            i += 2
-        elif c == "*":
-            out.append(r"[^/]*")
-            i += 1
-        elif c == "?":
-            out.append(r"[^/]")
-            i += 1
-        elif c == "[" and (j := pattern.find("]", i + 2)) > 0:
-            body = pattern[i + 1 : j]
-            if body.startswith("!"):
-                body = "^" + body[1:]
-            out.append("[" + body.replace("\\", "\\\\") + "]")
-            i = j + 1
-        elif c == "\\" and i + 1 < n:
-            out.append(regex.escape(pattern[i + 1]))
-            i += 2
-        else:
-            out.append(regex.escape(c))
-            i += 1
-    return "".join(out)
-
-
-def match_glob(pattern: str, rel: str) -> bool:
-    """Whether a '/'-separated relative path matches a glob (`**` crosses directories; no leading ./)."""
-    pattern = pattern[2:] if pattern.startswith("./") else pattern
-    return regex.fullmatch(glob_regex(pattern), rel) is not None
+    return pathspec.GitIgnoreSpec.from_lines("/" + p.removeprefix("./").lstrip("/") for p in patterns)
 
 
 # -- checking -----------------------------------------------------------------------------------------
 
 
-def files_for(budget: Budget, restrict: Sequence[str] = ()) -> list[str]:
-    """The files a budget covers. Command-line budgets: `collect(paths)`. Config budgets: the files of the
-    project (honouring .gitignore) matching its globs, further limited to `restrict` when given."""
+def files_for(
+    budget: Budget, restrict: Sequence[str] = (), options: WalkOptions = WalkOptions()
+) -> tuple[list[Source], list[tuple[str, str]]]:
+    """(the files a budget covers, the walked files skipped and why). Command-line budgets: their paths,
+    walked as every command walks. Config budgets: the project's files (as a walk of its root finds them)
+    matching its globs, further limited to `restrict` when given."""
     if budget.origin == "command line":
-        return collect(budget.paths)
+        sources = expand_inputs(budget.paths, options)
+        return list(sources), sources.skipped
     root = Path(budget.root)
+    hidden = options.hidden or any(part.startswith(".") and part not in (".", "..")
+                                   for p in budget.paths for part in Path(p).parts)  # fmt: skip
+    spec = matcher(budget.paths)
     cwd = Path.cwd()
     found = []
-    for rel in walk(root):
-        if any(match_glob(p, rel) for p in budget.paths):
-            f = root / rel
+    for f in walk_dir(str(root), WalkOptions(options.no_ignore, hidden, options.exclude)):
+        if spec.match_file(Path(f).relative_to(root).as_posix()):
             try:
                 found.append(os.path.relpath(f, cwd))
             except ValueError:
                 found.append(str(f))
     if restrict:
-        wanted = {os.path.abspath(f) for f in collect(restrict)}
+        wanted = {os.path.abspath(s.path) for s in expand_inputs(restrict, options)}
         found = [f for f in found if os.path.abspath(f) in wanted]
-    return found
+    return [Source(f, walked=True) for f in found], []
 
 
-def count_file(tok: Any, path: str, errors: str = "strict") -> int:
-    return tok.count_stream(iter_text(Source(path), errors=errors))
+def count_file(tok: Any, source: Source, errors: str = "strict") -> int:
+    return tok.count_stream(iter_text(source, errors=errors))
 
 
-def check(budgets: Sequence[Budget], *, restrict: Sequence[str] = (), errors: str = "strict") -> CheckReport:
-    """Count every file of every budget and compare with its limit. Raises InputError for unreadable files."""
+def check(
+    budgets: Sequence[Budget], *, restrict: Sequence[str] = (), errors: str = "strict",
+    options: WalkOptions = WalkOptions(),
+) -> CheckReport:  # fmt: skip
+    """Count every file of every budget and compare with its limit. A budget that matches no file is an
+    InputError (unless it allows that); a file a walk found that is not UTF-8 is skipped and reported, a
+    file named on the command line that is not is an InputError."""
     from tokcli.tokenizer.registry import load
 
     if not budgets:
@@ -395,13 +226,32 @@ def check(budgets: Sequence[Budget], *, restrict: Sequence[str] = (), errors: st
     report = CheckReport([])
     for b in budgets:
         tok = load(b.tokenizer)
-        files = files_for(b, restrict)
-        if not files:
-            report.warnings.append(f"{b.origin}: no files match {', '.join(b.paths)}")
+        files, skipped = files_for(b, restrict, options)
+        report.skipped += skipped
+        if not files and not restrict:
+            if not b.allow_empty:
+                raise InputError(
+                    f"{b.origin}: no files match {', '.join(b.paths)}; fix the paths, or set "
+                    "allow-empty = true in its [[tool.tokcli.budget]] if that is expected"
+                )
+            report.warnings.append(f"{b.origin}: no files match {', '.join(b.paths)} (allow-empty)")
         results = []
         for f in files:
-            n = count_file(tok, f, errors)
+            try:
+                n = count_file(tok, f, errors)
+            except InputError as e:
+                if not f.walked:
+                    raise
+                report.skipped.append((f.path, str(e).removeprefix(f"{f.path}: ")))
+                continue
             status = "counted" if b.total else ("ok" if n <= b.limit else "over")
-            results.append(FileResult(f.replace(os.sep, "/"), n, None if b.total else b.limit, status))
+            results.append(FileResult(f.path.replace(os.sep, "/"), n, None if b.total else b.limit, status))
         report.results.append(BudgetResult(b, results, sum(r.tokens for r in results)))
+    if restrict and not any(r.files for r in report.results):
+        named = all(os.path.isfile(p) for p in restrict)  # pre-commit passes the changed files by name
+        if not named:
+            raise InputError(
+                f"{', '.join(restrict)}: no file there is covered by a [[tool.tokcli.budget]]; check their paths"
+            )
+        report.warnings.append(f"no budget covers {', '.join(restrict)}: nothing to check")
     return report

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -114,49 +113,7 @@ FIELDS = {  # config key -> ModelEntry field
 }  # fmt: skip
 
 
-# -- user configuration ------------------------------------------------------------------------------
-
-
-def _toml(path: Path) -> dict[str, Any]:
-    try:
-        import tomllib
-    except ModuleNotFoundError:  # Python 3.10
-        import tomli as tomllib  # type: ignore[no-redef]
-
-    try:
-        with open(path, "rb") as f:
-            return tomllib.load(f)
-    except OSError as e:
-        raise InputError(f"{path}: cannot read ({e.strerror})") from None
-    except tomllib.TOMLDecodeError as e:
-        raise InputError(f"{path}: not valid TOML ({e}); fix the file or remove it") from None
-
-
-def user_config_path() -> Path:
-    """$TOKCLI_CONFIG, else ~/.config/tokcli/config.toml (the file need not exist)."""
-    env = os.environ.get("TOKCLI_CONFIG")
-    if env:
-        return Path(env).expanduser()
-    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
-    return Path(base) / "tokcli" / "config.toml"
-
-
-def find_pyproject(start: str | Path | None = None) -> Path | None:
-    """The nearest pyproject.toml from `start` (default: the current directory) upward, or None."""
-    d = Path(start or Path.cwd()).resolve()
-    for p in [d, *d.parents]:
-        if (p / "pyproject.toml").is_file():
-            return p / "pyproject.toml"
-    return None
-
-
-def pyproject_tool(start: str | Path | None = None) -> tuple[Path | None, dict[str, Any]]:
-    """(the pyproject.toml found, its [tool.tokcli] table or {})."""
-    path = find_pyproject(start)
-    if path is None:
-        return None, {}
-    table = _toml(path).get("tool", {}).get("tokcli", {})
-    return path, table if isinstance(table, dict) else {}
+# -- user configuration (checked by tokcli.budget.config) ----------------------------------------------
 
 
 def apply_overrides(
@@ -164,20 +121,11 @@ def apply_overrides(
 ) -> dict[str, ModelEntry]:
     """`models` with the entries of a `[models]` table added or changed field by field."""
     out = dict(models)
-    for name, values in table.items():
-        if not isinstance(values, dict):
-            raise InputError(f"{origin}: models.{name} must be a table of fields ({', '.join(FIELDS)})")
-        unknown = [k for k in values if k.replace("_", "-") not in FIELDS]
-        if unknown:
-            raise InputError(f"{origin}: models.{name}: unknown field {unknown[0]!r}; use {', '.join(FIELDS)}")
-        changes = {FIELDS[k.replace("_", "-")]: v for k, v in values.items()}
+    for name, values in table.items():  # checked against config.MODEL: known keys, right types
+        changes = {FIELDS[k]: v for k, v in values.items()}
         tok = changes.get("tokenizer")
         if isinstance(tok, str) and base is not None and ("/" in tok or tok.endswith((".json", ".model"))):
             changes["tokenizer"] = str((base / Path(tok).expanduser()).resolve())
-        for key in ("context", "input_limit", "max_output"):
-            v = changes.get(key)
-            if v is not None and (not isinstance(v, int) or isinstance(v, bool) or v < 1):
-                raise InputError(f"{origin}: models.{name}.{key.replace('_', '-')} must be a positive integer")
         if name in out:
             out[name] = dataclasses.replace(out[name], origin=origin, **changes)
         else:
@@ -190,10 +138,12 @@ def apply_overrides(
 
 def load_models(start: str | Path | None = None) -> dict[str, ModelEntry]:
     """The built-in table with the user config file and pyproject.toml's [tool.tokcli.models] applied."""
+    from .config import pyproject_tool, user_config
+
     models = dict(BUILTIN)
-    cfg = user_config_path()
-    if cfg.is_file():
-        models = apply_overrides(models, _toml(cfg).get("models", {}), str(cfg), cfg.parent)
+    cfg, user = user_config()
+    if user.get("models"):
+        models = apply_overrides(models, user["models"], str(cfg), cfg.parent)
     path, tool = pyproject_tool(start)
     if path is not None and tool.get("models"):
         models = apply_overrides(models, tool["models"], str(path), path.parent)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from enum import Enum
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -19,19 +19,26 @@ from .common import (
     TableFormatOpt,
     TokenizerOpt,
     inputs_or_stdin,
+    walk_options,
 )
+
+if TYPE_CHECKING:
+    from tokcli.walk import WalkOptions
 
 
 class CheckFormat(str, Enum):
     text = "text"
     json = "json"
+    csv = "csv"
+    tsv = "tsv"
+    markdown = "markdown"
     github = "github"
     junit = "junit"
 
 
 @app.command()
 def models(
-    format: TableFormatOpt = TableFormat.table,
+    format: TableFormatOpt = TableFormat.text,
     output: OutputOpt = None,
 ) -> None:
     """List the models tokcli knows: context window, input limit, maximum output, the tokenizer counts are
@@ -48,6 +55,7 @@ def models(
 
 
 @app.command()
+@walk_options
 def check(
     paths: Annotated[
         list[str] | None,
@@ -69,21 +77,24 @@ def check(
     total: Annotated[bool, typer.Option("--total", help="Apply the limit to all files together, not to each.")] = False,
     format: Annotated[
         CheckFormat,
-        typer.Option("--format", "-f", help="text, json (schema tokcli-check/1), github (annotations) or junit."),
+        typer.Option("--format", "-f", help="text, json (schema tokcli-check/1), csv, tsv, markdown, github (annotations) or junit."),
     ] = CheckFormat.text,
     output: OutputOpt = None,
     errors: ErrorsOpt = Errors.strict,
+    *,
+    walk: WalkOptions,
 ) -> None:
     """Check that files stay within a token budget: exit 0 when all are within it, 1 when any is over,
     2 on a usage or input error.
 
     Budgets come from --max-tokens, or --model with --reserve, applied to each file (or with --total to
     their sum); without either, from [[tool.tokcli.budget]] tables in pyproject.toml (paths, max-tokens
-    or model and reserve, tokenizer, total), so `tokcli check` alone works in a repository.
+    or model and reserve, tokenizer, total, allow-empty), so `tokcli check` alone works in a repository.
+    A budget that matches no file is an error (exit 2) unless it sets allow-empty = true.
     """
     from tokcli.budget import check as b
     from tokcli.errors import CheckFailed
-    from tokcli.output import warn
+    from tokcli.output import skipped, warn
     from tokcli.output.budget import render
 
     if max_tokens is None and model is None:
@@ -91,9 +102,10 @@ def check(
     else:
         budgets, restrict = [b.make_budget(paths or ["."], max_tokens=max_tokens, model=model, reserve=reserve,
                                            tokenizer=tokenizer, total=total)], []  # fmt: skip
-    report = b.check(budgets, restrict=restrict, errors=errors.value)
+    report = b.check(budgets, restrict=restrict, errors=errors.value, options=walk)
     for w in report.warnings:
         warn(w)
+    skipped(report.skipped)
     render(report, format.value, output)
     if not report.ok:
         raise CheckFailed(report.summary())
@@ -108,7 +120,12 @@ def chunk(
         int, typer.Option("--overlap", help="Start each piece with the last K tokens of the one before.")
     ] = 0,
     out_dir: Annotated[
-        str | None, typer.Option("--out-dir", help="Write the pieces as numbered files DIR/00001.txt, ... instead.")
+        str | None,
+        typer.Option(
+            "--out-dir",
+            help="Write the pieces as numbered files DIR/00001.txt, ... instead; they replace the numbered "
+            "pieces of an earlier run, other files in DIR are left alone.",
+        ),
     ] = None,
     errors: ErrorsOpt = Errors.strict,
 ) -> None:
@@ -117,13 +134,17 @@ def chunk(
 
     Writes JSON lines: {"text", "tokens", "start", "end"} per piece, start and end being character
     offsets into the input. Without --overlap the pieces concatenate back to the input exactly.
+
+    With --out-dir, all or nothing: the pieces are written to a hidden directory inside DIR and moved in
+    once the last one is written, so an error or Ctrl-C leaves DIR as it was. Numbered pieces of an
+    earlier run (NNNNN.txt) are removed then, so DIR holds just the new set; other files are never touched.
     """
     from tokcli import load
     from tokcli.analysis.chunking import chunk as split
     from tokcli.output.chunks import pieces
-    from tokcli.textio import Source, iter_text
+    from tokcli.textio import iter_text, one_input
 
-    source = Source(inputs_or_stdin([input] if input else None)[0])
+    source = one_input(inputs_or_stdin([input] if input else None)[0])
     stream = split(load(tokenizer), iter_text(source, errors=errors.value), max_tokens, overlap=overlap)
     pieces(stream, out_dir=out_dir)
 
@@ -143,9 +164,9 @@ def truncate(
     from tokcli import load
     from tokcli.analysis.chunking import Truncator
     from tokcli.output.chunks import truncated
-    from tokcli.textio import Source, iter_text
+    from tokcli.textio import iter_text, one_input
 
-    source = Source(inputs_or_stdin([input] if input else None)[0])
+    source = one_input(inputs_or_stdin([input] if input else None)[0])
     t = Truncator(load(tokenizer), max_tokens, from_end=from_end)
     truncated(t, t.run(iter_text(source, errors=errors.value)))
     if t.cut and exit_code:

@@ -19,7 +19,7 @@ __all__ = ["DEFAULT_TOKENIZER"]
 
 class Errors(str, Enum):
     strict = "strict"
-    replace = "replace"
+    replace = "replace"  # type: ignore[assignment]  # the member shadows str.replace, as the option's value must read
 
 
 class Format(str, Enum):
@@ -28,24 +28,48 @@ class Format(str, Enum):
 
 
 class TableFormat(str, Enum):
-    table = "table"
+    text = "text"
     json = "json"
     csv = "csv"
     tsv = "tsv"
     markdown = "markdown"
 
 
+def complete_tokenizer(incomplete: str) -> list[str]:
+    """Shell completion of tokenizer names (bundled, tiktoken encodings and example models)."""
+    from tokcli.tokenizer.registry import known_names
+
+    return [n for n in known_names() if n.startswith(incomplete)]
+
+
+def complete_model(incomplete: str) -> list[str]:
+    """Shell completion of `tokcli models` names."""
+    from tokcli.budget.models import load_models
+
+    try:
+        return [n for n in load_models() if n.startswith(incomplete)]
+    except Exception:  # a broken config must not break the shell
+        return []
+
+
+def complete_lm(incomplete: str) -> list[str]:
+    """Shell completion of the bundled language models."""
+    from tokcli.bundled import model_names
+
+    return [n for n in model_names() if n.startswith(incomplete)]
+
+
 TokenizerOpt = Annotated[
     str,
     typer.Option(
-        "-t", "--tokenizer",
+        "-t", "--tokenizer", autocompletion=complete_tokenizer,
         help="A tokenizer: bundled (char, word, bpe), a tiktoken encoding (cl100k_base, o200k_base, ...), "
         "a model name (gpt-4o, ...), or a path to a tokenizer.json or .model file.",
     ),
 ]  # fmt: skip
 TokenizersOpt = Annotated[
     list[str] | None,
-    typer.Option("-t", "--tokenizer", help="A tokenizer (name or path); repeat to compare several."),
+    typer.Option("-t", "--tokenizer", autocompletion=complete_tokenizer, help="A tokenizer (name or path); repeat to compare several."),
 ]
 InputsArg = Annotated[
     list[str] | None,
@@ -68,6 +92,15 @@ TableFormatOpt = Annotated[
     ),
 ]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")]
+StrictUnkOpt = Annotated[
+    bool,
+    typer.Option(
+        "--strict-unk",
+        help="Text the tokenizer does not know (it would become its unknown token, <unk>) is an error, "
+        "not a warning. Only tokenizers with an unknown token (char, word, ja-char, some HF and "
+        "sentencepiece files) can lose text.",
+    ),
+]
 OutputOpt = Annotated[
     str | None, typer.Option("--output", "-o", help="Write to this file (atomically) instead of stdout.")
 ]
@@ -75,13 +108,16 @@ MaxTokensOpt = Annotated[int, typer.Option("--max-tokens", "-n", help="At most t
 ModelsOpt = Annotated[
     list[str] | None,
     typer.Option(
-        "--model", "-m",
+        "--model", "-m", autocompletion=complete_model,
         help="A model from `tokcli models`: show the share of its context window used, whether it fits and "
         "how many chunks it takes. Repeatable.",
     ),
 ]  # fmt: skip
 LMOpt = Annotated[
-    str, typer.Option("-m", "--model", help="A bundled model (char, word, bpe, ja-char) or a model directory.")
+    str,
+    typer.Option(
+        "-m", "--model", autocompletion=complete_lm, help="A bundled model (char, word, bpe, ja-char) or a model directory."
+    ),
 ]
 
 
@@ -104,7 +140,32 @@ def prompt_text(prompt: str | None, *, required: bool) -> str:
         if required:
             raise UsageError("no prompt: give some text, or - to read stdin")
         return ""
-    return prompt
+    return arg_text(prompt, "the prompt", fix="give it in UTF-8 (or pipe a UTF-8 file into stdin with -)")
+
+
+def arg_text(value: str, what: str, *, errors: str = "strict", fix: str | None = None) -> str:
+    """Text given on the command line, as valid Unicode.
+
+    Python decodes argv with surrogateescape: a byte that is not UTF-8 arrives as a lone surrogate
+    (U+DC80-U+DCFF), which no tokenizer can encode. errors='strict' refuses it with UsageError naming
+    the byte; 'replace' turns the bad bytes into U+FFFD, as reading a file with --errors replace does.
+    """
+    try:
+        value.encode("utf-8")
+        return value
+    except UnicodeEncodeError as e:
+        pos = e.start
+    if errors == "replace":
+        try:
+            return value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+        except UnicodeEncodeError:  # a surrogate that is no escaped byte (not from argv): replace it alone
+            return "".join("\ufffd" if "\ud800" <= c <= "\udfff" else c for c in value)
+    bad = value[pos]
+    byte = f"byte 0x{ord(bad) - 0xDC00:02X}" if 0xDC80 <= ord(bad) <= 0xDCFF else f"U+{ord(bad):04X}"
+    raise UsageError(
+        f"{what} is not valid UTF-8 ({byte} at character {pos}); "
+        + (fix or "convert it to UTF-8, or pass --errors replace to replace the bad bytes with U+FFFD")
+    )
 
 
 # -- the sampling options, shared by generate and next --------------------------------------------------
@@ -130,32 +191,60 @@ _SAMPLING: dict[str, tuple[Any, Any]] = {  # parameter -> (annotation, default);
 
 
 def sampling_options(*, temperature: float) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Give a command the sampling options: it declares `sampling` and receives a SamplingOptions.
+    """Give a command the sampling options: it declares `sampling` and receives a SamplingOptions."""
 
-    The options are appended to the command's signature (Typer reads `__signature__`), so their names,
-    help and order are defined once, here, for every command that samples.
-    """
+    def build(values: dict[str, Any]) -> Any:
+        from tokcli.model.sampling import SamplingOptions
+
+        return SamplingOptions(**values)
+
+    params = {name: (ann, temperature if name == "temperature" else default) for name, (ann, default) in _SAMPLING.items()}
+    return option_group("sampling", params, build)
+
+
+# -- how inputs are walked, shared by every command that reads files -------------------------------------
+_WALK: dict[str, tuple[Any, Any]] = {
+    "no_ignore": (Annotated[bool, typer.Option("--no-ignore", help="Also read files that .gitignore rules leave out.")], False),
+    "hidden": (Annotated[bool, typer.Option("--hidden", help="Also walk hidden files and directories (.name).")], False),
+    "exclude": (
+        Annotated[list[str] | None, typer.Option("--exclude", metavar="GLOB", help="Leave out files and directories matching this gitignore-style glob; repeatable.")],
+        None,
+    ),
+}  # fmt: skip
+
+
+def walk_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Give a command --no-ignore, --hidden and --exclude: it declares `walk` and receives a WalkOptions."""
+
+    def build(values: dict[str, Any]) -> Any:
+        from tokcli.walk import WalkOptions
+
+        return WalkOptions(values["no_ignore"], values["hidden"], tuple(values["exclude"] or ()))
+
+    return option_group("walk", _WALK, build)(fn)
+
+
+def option_group(
+    name: str, params: dict[str, tuple[Any, Any]], build: Callable[[dict[str, Any]], Any]
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Options defined once for several commands: each command declares one parameter `name` and receives
+    `build(values)`. The options are appended to the command's signature (Typer reads `__signature__`)."""
 
     def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
-        sig = inspect.signature(fn)  # annotations are strings (PEP 563); `sampling`'s is for type checkers only
+        sig = inspect.signature(fn)  # annotations are strings (PEP 563); `name`'s is for type checkers only
         own = [p.replace(annotation=eval(p.annotation, fn.__globals__) if isinstance(p.annotation, str) else p.annotation)
-               for p in sig.parameters.values() if p.name != "sampling"]  # fmt: skip
-        extra = [
-            inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=ann,
-                              default=temperature if name == "temperature" else default)
-            for name, (ann, default) in _SAMPLING.items()
-        ]  # fmt: skip
+               for p in sig.parameters.values() if p.name != name]  # fmt: skip
+        extra = [inspect.Parameter(k, inspect.Parameter.KEYWORD_ONLY, annotation=ann, default=default)
+                 for k, (ann, default) in params.items()]  # fmt: skip
 
         @functools.wraps(fn)
         def command(**kwargs: Any) -> Any:
-            from tokcli.model.sampling import SamplingOptions
-
-            sampling = SamplingOptions(**{name: kwargs.pop(name) for name in _SAMPLING})
-            return fn(**kwargs, sampling=sampling)
+            values = {k: kwargs.pop(k) for k in params}
+            return fn(**kwargs, **{name: build(values)})
 
         command.__signature__ = sig.replace(parameters=own + extra)  # type: ignore[attr-defined]
         command.__annotations__ = {p.name: p.annotation for p in own + extra}
-        del command.__wrapped__  # Typer must see the new signature, not fn's
+        del command.__wrapped__  # type: ignore[attr-defined]  # Typer must see the new signature, not fn's
         return command
 
     return decorate

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from enum import Enum
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -19,7 +19,11 @@ from .common import (
     TableFormat,
     TableFormatOpt,
     TokenizersOpt,
+    walk_options,
 )
+
+if TYPE_CHECKING:
+    from tokcli.walk import WalkOptions
 
 CompareInputs = Annotated[
     list[str] | None,
@@ -72,6 +76,7 @@ ChartOpt = Annotated[
 
 
 @app.command()
+@walk_options
 def compare(
     inputs: CompareInputs = None,
     tokenizer: TokenizersOpt = None,
@@ -82,9 +87,11 @@ def compare(
     parity: ParityOpt = None,
     pivot: PivotOpt = "en",
     chart: ChartOpt = None,
-    format: TableFormatOpt = TableFormat.table,
+    format: TableFormatOpt = TableFormat.text,
     output: OutputOpt = None,
     errors: ErrorsOpt = Errors.strict,
+    *,
+    walk: WalkOptions,
 ) -> None:
     """Compare tokenizers on the same inputs: compression, fertility, unknown and byte-fallback rates,
     exact round trip, vocabulary use, Rényi efficiency, normalized sequence length and speed.
@@ -93,6 +100,7 @@ def compare(
     corpora. The best value in each column is marked per input (compression among the tokenizers that
     round-trip the input exactly). Every formula is in docs/metrics.md.
     """
+    from tokcli import output as o
     from tokcli.analysis import compare as c
     from tokcli.output import compare as render
 
@@ -101,6 +109,8 @@ def compare(
         render.parity(table, format.value, chart=chart and chart.value, output=output)
         return
     specs = [c.TrainSpec.parse(s) for s in train or []]
-    texts = c.read_inputs(inputs or [], errors=errors.value)
+    skipped: list[tuple[str, str]] = []
+    texts = c.read_inputs(inputs or [], errors=errors.value, options=walk, skipped=skipped)
+    o.skipped(skipped)
     result = c.compare(texts, tokenizer or [], train=specs, holdout=holdout, reference=reference, models=model or [])
     render.comparison(result, format.value, chart=chart and chart.value, output=output)

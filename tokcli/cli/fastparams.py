@@ -115,6 +115,7 @@ def install() -> None:
                 if out is not _MISS:
                     return out
             if not self._typer:
+                assert original is not None  # install() returned early otherwise
                 self._typer.append(original(self.descriptor))
             return self._typer[0]._coerce_value(value, param=param, ctx=ctx)
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from enum import Enum
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from . import app
-from .common import Errors, ErrorsOpt, Format, FormatOpt, LMOpt, QuietOpt
+from .common import Errors, ErrorsOpt, LMOpt, QuietOpt, TableFormat, TableFormatOpt, walk_options
+
+if TYPE_CHECKING:
+    from tokcli.walk import WalkOptions
 
 
 class Schedule(str, Enum):
@@ -32,6 +35,7 @@ app.add_typer(lm_app, name="lm")
 
 
 @lm_app.command("train")
+@walk_options
 def lm_train(
     inputs: Annotated[list[str], typer.Argument(help="Training text: files, directories or - for stdin.")],
     tokenizer: Annotated[
@@ -79,6 +83,8 @@ def lm_train(
     resume: Annotated[bool, typer.Option("--resume", help="Continue from OUTPUT.ckpt/.")] = False,
     errors: ErrorsOpt = Errors.strict,
     quiet: QuietOpt = False,
+    *,
+    walk: WalkOptions,
 ) -> None:
     """Train a Transformer language model with torch (pip install 'tokcli[train]') and export it."""
     from tokcli import load
@@ -89,7 +95,7 @@ def lm_train(
 
     require_torch()
     tok = load(tokenizer)
-    texts = [read_text(s, errors=errors.value) for s in expand_inputs(inputs)]
+    texts = [read_text(s, errors=errors.value) for s in expand_inputs(inputs, walk)]
     opts = TrainOptions(
         n_layer=layers, n_head=heads, n_embd=width, block_size=context, dropout=dropout, steps=steps,
         batch_size=batch_size, lr=lr, min_lr=min_lr, warmup=warmup, schedule=schedule.value, weight_decay=weight_decay,
@@ -104,6 +110,7 @@ def lm_train(
 
 # -- lm eval (tokcli/lm/evaluate.py) --------------------------------------------------------------------
 @lm_app.command("eval")
+@walk_options
 def lm_eval(
     inputs: Annotated[list[str], typer.Argument(help="Text to evaluate: files, directories or - for stdin.")],
     model: LMOpt = "char",
@@ -141,9 +148,11 @@ def lm_eval(
         ),
     ] = None,
     max_order: Annotated[int, typer.Option("--max-order", help="Highest n-gram order, 1 to 6.")] = 6,
-    format: FormatOpt = Format.text,
+    format: TableFormatOpt = TableFormat.text,
     errors: ErrorsOpt = Errors.strict,
     quiet: QuietOpt = False,
+    *,
+    walk: WalkOptions,
 ) -> None:
     """Score a text with a model: nats/token, bits/char, bits/byte, perplexity, tokens/s.
 
@@ -159,7 +168,7 @@ def lm_eval(
     from tokcli.textio import expand_inputs, read_text
 
     def read(paths: list[str]) -> list[str]:
-        return [read_text(s, errors=errors.value) for s in expand_inputs(paths)]
+        return [read_text(s, errors=errors.value) for s in expand_inputs(paths, walk)]
 
     text, ngram_train = eval_texts(read(inputs), split.value, val_fraction, baseline=baseline.value,
                                    train_text=read(train_text) if train_text else None)  # fmt: skip
@@ -167,4 +176,4 @@ def lm_eval(
     with o.Progress(f"evaluating {model}", total=100, quiet=quiet) as bar:
         r = evaluate(m.forward, text, m.tokenizer, m.block_size, stride=stride, ngram_train=ngram_train,
                      max_order=max_order, model_name=model, on_window=lambda i, n: bar.update(i / n * 100, f"{i}/{n}"))  # fmt: skip
-    eval_result(r, as_json=format is Format.json, inputs=inputs, split=split.value)
+    eval_result(r, fmt=format.value, inputs=inputs, split=split.value)

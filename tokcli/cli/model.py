@@ -21,7 +21,7 @@ def _load(spec: str, text: str) -> Model:
 
     m = load_model(spec)
     unknown = m.unknown_words(text)
-    if unknown:
+    if unknown and m.tokenizer.unk_id is not None:
         names = ", ".join(dict.fromkeys(repr(w) for w in unknown))
         o.warn(f"the {spec} model does not know {names}: each becomes {m.tokenizer.id_to_token(m.tokenizer.unk_id)}")
     return m

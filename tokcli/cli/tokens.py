@@ -18,8 +18,10 @@ from .common import (
     FormatOpt,
     InputsArg,
     QuietOpt,
+    StrictUnkOpt,
     TokenizerOpt,
     TokenizersOpt,
+    arg_text,
     inputs_or_stdin,
 )
 
@@ -87,8 +89,10 @@ def train(
 
     from tokcli import output as o
     from tokcli.textio import expand_inputs, training_texts
+    from tokcli.tokenizer.training import check_output_path
     from tokcli.tokenizer.training import train as train_tokenizer
 
+    check_output_path(output, kind.value, backend.value)  # before reading: training can take minutes
     texts = training_texts(expand_inputs(inputs), holdout=holdout, errors=errors.value)
     with o.Progress(f"training {kind.value}", quiet=quiet) as bar:
         bar.update(status="reading and counting")
@@ -111,21 +115,30 @@ def encode(
     text: Annotated[str | None, typer.Option("--text", help="Encode this text instead of reading inputs.")] = None,
     format: FormatOpt = Format.text,
     errors: ErrorsOpt = Errors.strict,
+    strict_unk: StrictUnkOpt = False,
 ) -> None:
     """Encode text to token ids (a line of space-separated ids per input).
 
-    Streams: a long file is encoded a segment at a time, with exactly the ids of encoding it whole.
+    Streams: a long file is encoded a segment at a time, with exactly the ids of encoding it whole
+    (sentencepiece unigram models: each segment's own best segmentation, which may split a word
+    differently where two ways score the same). Text the tokenizer does not know (it becomes <unk>) is
+    reported on stderr, or with --strict-unk is an error.
     """
     from tokcli import load
+    from tokcli import output as o
+    from tokcli.analysis.counting import UnknownText, checked_stream
     from tokcli.output.tokens import encoded
     from tokcli.textio import expand_inputs, iter_text
 
     tok = load(tokenizer)
-    streams = [("<text>", [text])] if text is not None else [
+    streams = [("<text>", [arg_text(text, "--text", errors=errors.value)])] if text is not None else [
         (s.label, iter_text(s, errors=errors.value)) for s in expand_inputs(inputs_or_stdin(inputs))
     ]  # fmt: skip
-    encoded(tok, [(label, tok.encode_stream(chunks)) for label, chunks in streams], tokens=tokens,
-            as_json=format is Format.json)  # fmt: skip
+    unknown = UnknownText.of(tok)
+    encoded(tok, [(label, checked_stream(tok, chunks, unknown, strict=strict_unk, label=label))
+                  for label, chunks in streams], tokens=tokens, as_json=format is Format.json)  # fmt: skip
+    if unknown:
+        o.warn(unknown.describe())
 
 
 @app.command()
@@ -146,7 +159,7 @@ def decode(
     words = ids if ids else ([sys.stdin.read()] if not sys.stdin.isatty() else None)
     if words is None:
         raise UsageError("no ids: give them as arguments or pipe them into stdin")
-    out(tok.decode(parse_ids(words, tok.vocab_size, tok.name)), end="")
+    out(tok.decode(parse_ids(words, tok)), end="")
 
 
 @app.command()
@@ -164,16 +177,20 @@ def count(
     reserve: Annotated[int, typer.Option("--reserve", help="Tokens kept free for the answer (with --model).")] = 0,
     format: FormatOpt = Format.text,
     errors: ErrorsOpt = Errors.strict,
+    strict_unk: StrictUnkOpt = False,
 ) -> None:
     """Count tokens per input and in total, under one or more tokenizers side by side.
 
     With one input and one tokenizer and stdout not a terminal it prints the bare number, so
     `n=$(tokcli count -t gpt-4o file.txt)` works in scripts. Counting streams in bounded memory.
+    Text a tokenizer does not know (it becomes <unk>) is reported on stderr, or with --strict-unk is
+    an error.
     With --model, the total is also counted with each model's own tokenizer (or its stated proxy,
     marked as an estimate) and set against its context window.
     """
     from tokcli import load
-    from tokcli.analysis.counting import count_inputs
+    from tokcli import output as o
+    from tokcli.analysis.counting import count_inputs, unknown_totals
     from tokcli.output import is_tty
     from tokcli.output.tokens import counts
     from tokcli.textio import expand_inputs
@@ -185,10 +202,12 @@ def count(
     names += [e.counting_tokenizer for e in entries if e.counting_tokenizer not in names]
     toks = [load(t) for t in names]
     sources = expand_inputs(inputs_or_stdin(inputs))
-    rows = count_inputs(toks, sources, errors=errors.value)
+    rows = count_inputs(toks, sources, errors=errors.value, strict_unk=strict_unk)
     fits = [fit(sum(r.tokens[e.counting_tokenizer] for r in rows), e, reserve=reserve) for e in entries]
     bare = len(rows) == 1 and len(toks) == 1 and not is_tty() and not fits
     counts(rows, [t.name for t in toks], as_json=format is Format.json, bare=bare, fits=fits)
+    for unknown in unknown_totals(rows):
+        o.warn(unknown.describe())
 
 
 @app.command()
@@ -210,7 +229,7 @@ def show(
 
     tok = load(tokenizer)
     texts = (
-        [text]
+        [arg_text(text, "--text", errors=errors.value)]
         if text is not None
         else [read_text(s, errors=errors.value) for s in expand_inputs(inputs_or_stdin(inputs))]
     )

@@ -6,6 +6,7 @@ Only `tokcli lm train` imports this (extra `tokcli[train]`); inference never nee
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import torch
 import torch.nn as nn
@@ -82,7 +83,8 @@ class TorchGPT(nn.Module):
     def export_state(self) -> dict[str, torch.Tensor]:
         """Weights under the model-directory names, in the x @ W convention ([in, out])."""
         out: dict[str, torch.Tensor] = {"wte": self.wte.weight, "wpe": self.wpe.weight}
-        for i, b in enumerate(self.h):
+        for i, block in enumerate(self.h):
+            b: Any = block  # a Block (nn.ModuleList items are typed as Module)
             p = f"h.{i}."
             out |= {
                 p + "ln_1.weight": b.ln_1.weight, p + "ln_1.bias": b.ln_1.bias,

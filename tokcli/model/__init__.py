@@ -3,7 +3,8 @@ generation.
 
     >>> from tokcli.model import load_model
     >>> m = load_model("char")                 # or a directory written by `tokcli lm train`
-    >>> m.forward(m.encode("To be"))           # logits [T, V], float32
+    >>> m.forward(m.encode("To be")).shape     # logits [T, V], float32
+    (5, 66)
 
 Importing this package is cheap: numpy and the tokenizer load on first use.
 """

@@ -84,10 +84,6 @@ class KVCache:
         v = [np.zeros(shape, np.float32) for _ in range(n_layer)]
         return cls(k, v, 0, causal_mask(block_size))
 
-    @property
-    def capacity(self) -> int:
-        return self.k[0].shape[1] if self.k else 0
-
     def reset(self) -> None:
         self.n = 0  # the arrays are overwritten as positions are filled again
 

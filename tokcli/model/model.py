@@ -2,15 +2,24 @@
 
 >>> from tokcli.model import load_model
 >>> m = load_model("char")                     # bundled: char, word, bpe, ja-char; or a directory
->>> logits = m.forward(m.encode("To be"))      # [T, V] float32, T <= m.block_size
->>> m.next_distribution("To be").top(5)
+>>> ids = m.encode("To be")
+>>> logits = m.forward(ids)                    # [T, V] float32, T <= m.block_size
+>>> logits.shape == (len(ids), m.vocab_size), logits.dtype
+(True, dtype('float32'))
+>>> [t["token"] for t in m.next_distribution(ids).top(3)]   # the likeliest next characters
+[' ', 'a', 'd']
 """
 
 from __future__ import annotations
 
+import json
+import math
+import os
+import stat
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -18,7 +27,7 @@ from tokcli import bundled
 from tokcli.errors import ModelFileError, ModelNotFound, UsageError
 from tokcli.tokenizer import Tokenizer
 
-from .config import GPTConfig, param_names, read_config
+from .config import GPTConfig, param_names, param_shapes, read_config
 from .gpt import KVCache, gpt, nest_params
 from .sampling import Filtered, SamplingOptions, filter_logits
 from .threads import single_thread
@@ -62,9 +71,9 @@ class Model:
 
     @classmethod
     def load(cls, path: str | Path, name: str | None = None) -> Model:
-        from safetensors import SafetensorError
-        from safetensors.numpy import load_file as load_weights
-
+        """A model directory, checked before anything large is read: the config field by field, every
+        tensor's dtype, shape and place in model.safetensors against the config, the tokenizer's size; then
+        the weights, which must be finite. Raises ModelFileError."""
         from tokcli.tokenizer.registry import load_file
 
         path = Path(path)
@@ -75,14 +84,11 @@ class Model:
                 raise ModelFileError(
                     f"{path}: no {f.name}; a model directory holds config.json, model.safetensors and tokenizer.json"
                 )
-        try:
-            weights = load_weights(str(wfile))
-        except (SafetensorError, OSError, ValueError) as e:
-            raise ModelFileError(f"{wfile}: not readable safetensors ({e}); the model directory is corrupt") from None
+        check_weights_file(wfile, cfg)
         tok = load_file(tfile, name=name or str(path))
         if tok.vocab_size != cfg.vocab_size:
             raise ModelFileError(f"{path}: tokenizer has {tok.vocab_size} tokens, config says {cfg.vocab_size}")
-        return cls(cfg, weights, tok, name=name or str(path))
+        return cls(cfg, read_weights(wfile, cfg), tok, name=name or str(path))
 
     # -- the basics ------------------------------------------------------------------------------
     @property
@@ -220,24 +226,131 @@ class NextDistribution:
 
 
 def _check_weights(cfg: GPTConfig, w: dict[str, np.ndarray], name: str) -> None:
-    C, V, T = cfg.n_embd, cfg.vocab_size, cfg.block_size
     missing = [n for n in param_names(cfg.n_layer) if n not in w]
     if missing:
         raise ModelFileError(
             f"{name}: model.safetensors lacks {', '.join(missing[:3])}"
             f"{' ...' if len(missing) > 3 else ''}; the model directory is corrupt"
         )
-    if C % cfg.n_head:
-        raise ModelFileError(f"{name}: n_embd {C} is not a multiple of n_head {cfg.n_head}")
-    expect = {
-        "wte": (V, C),
-        "wpe": (T, C),
-        "h.0.attn.c_attn.weight": (C, 3 * C),
-        "h.0.mlp.c_fc.weight": (C, 4 * C),
-    }
-    for k, shape in expect.items():
-        if k in w and tuple(w[k].shape) != shape:
+    if cfg.n_embd % cfg.n_head:
+        raise ModelFileError(f"{name}: n_embd {cfg.n_embd} is not a multiple of n_head {cfg.n_head}")
+    for k, shape in param_shapes(cfg).items():
+        if tuple(w[k].shape) != shape:
             raise ModelFileError(f"{name}: {k} is {tuple(w[k].shape)}, config says {shape}")
+
+
+# safetensors dtypes tokcli reads (the trainer writes float16 or float32), with their sizes in bytes
+WEIGHT_DTYPES = {"F32": 4, "F16": 2}
+MAX_HEADER_BYTES = 100 << 20  # safetensors' own limit
+
+
+def _open_regular(path: Path) -> BinaryIO:
+    """`path` opened for reading, if it is a regular file (a FIFO would block a plain open). Raises ModelFileError."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError as e:
+        raise ModelFileError(f"{path}: cannot read it ({e.strerror or e})") from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise ModelFileError(f"{path}: not a regular file; the model directory is corrupt")
+    return os.fdopen(fd, "rb")
+
+
+def check_weights_file(path: str | Path, cfg: GPTConfig) -> None:
+    """Check a safetensors file against `cfg` from its header alone, before any tensor is read.
+
+    The header (8-byte little-endian length, then JSON) must fit in the file; it must name exactly the
+    tensors of param_shapes(cfg) (a tensor the config does not describe is an error: config and weights
+    do not belong together), each float16 or float32 of the config's shape, their bytes laid end to end
+    over the rest of the file. So what loading allocates is what the config says, and no more than the
+    file holds. Raises ModelFileError.
+    """
+    path = Path(path)
+    corrupt = f"{path}: not a safetensors file the config describes"
+    with _open_regular(path) as f:
+        size = os.fstat(f.fileno()).st_size
+        prefix = f.read(8)
+        n = int.from_bytes(prefix, "little") if len(prefix) == 8 else -1
+        if not 2 <= n <= min(size - 8, MAX_HEADER_BYTES):
+            what = "is too short for a safetensors header" if n < 0 else f"has a header length of {n} bytes"
+            raise ModelFileError(f"{path}: {what} in a file of {size} bytes; the model directory is corrupt")
+        raw = f.read(n)
+    try:
+        header = json.loads(raw.decode("utf-8"))
+    except (ValueError, RecursionError):  # not UTF-8, not JSON, too deep
+        raise ModelFileError(
+            f"{path}: its safetensors header is not valid JSON; the model directory is corrupt"
+        ) from None
+    if not isinstance(header, dict):
+        raise ModelFileError(f"{corrupt}: its header is not a JSON object")
+    header.pop("__metadata__", None)
+    shapes = param_shapes(cfg)
+    if extra := [k for k in header if k not in shapes]:
+        raise ModelFileError(
+            f"{path}: holds {_names(extra)}, which the config (n_layer {cfg.n_layer}) does not describe; "
+            "config.json and model.safetensors do not belong together"
+        )
+    if missing := [k for k in shapes if k not in header]:
+        raise ModelFileError(f"{path}: lacks {_names(missing)}; the model directory is corrupt")
+    spans = []
+    for k, shape in shapes.items():
+        info = header[k]
+        if not isinstance(info, dict):
+            raise ModelFileError(f"{corrupt}: {k} is {_show(info)}")
+        dtype: Any = info.get("dtype")
+        got: Any = info.get("shape")
+        offsets: Any = info.get("data_offsets")
+        if dtype not in WEIGHT_DTYPES:
+            raise ModelFileError(f"{path}: {k} is of dtype {_show(dtype)}; tokcli reads F16 or F32 weights")
+        if not _ints(got) or tuple(got) != shape:
+            raise ModelFileError(f"{path}: {k} has shape {_show(got)}, the config says {list(shape)}")
+        if (
+            not _ints(offsets)
+            or len(offsets) != 2
+            or offsets[1] - offsets[0] != math.prod(shape) * WEIGHT_DTYPES[dtype]
+        ):
+            raise ModelFileError(f"{corrupt}: {k} has data_offsets {_show(offsets)} for {dtype} {list(shape)}")
+        spans.append((offsets[0], offsets[1], k))
+    end = 0
+    for begin, stop, k in sorted(spans):
+        if begin != end:
+            raise ModelFileError(f"{corrupt}: {k} starts at byte {begin} of the data, not at {end}")
+        end = stop
+    if end != size - 8 - n:
+        raise ModelFileError(
+            f"{path}: the tensors take {end} bytes, the file holds {size - 8 - n} after its header; "
+            "the model directory is corrupt"
+        )
+
+
+def read_weights(path: str | Path, cfg: GPTConfig) -> dict[str, np.ndarray]:
+    """The tensors of a safetensors file that `check_weights_file` accepted, each checked to be finite."""
+    from safetensors import SafetensorError, safe_open
+
+    weights = {}
+    try:
+        with safe_open(str(path), framework="np") as f:
+            for k in param_names(cfg.n_layer):
+                w = weights[k] = f.get_tensor(k)
+                if not np.isfinite(w).all():
+                    what = "NaN" if np.isnan(w).any() else "infinite"
+                    raise ModelFileError(f"{path}: {k} holds {what} values; the model is corrupt")
+    except (SafetensorError, OSError, ValueError) as e:
+        raise ModelFileError(f"{path}: not readable safetensors ({e}); the model directory is corrupt") from None
+    return weights
+
+
+def _ints(v: object) -> bool:
+    return isinstance(v, list) and all(isinstance(x, int) and not isinstance(x, bool) and x >= 0 for x in v)
+
+
+def _names(names: list[str]) -> str:
+    return ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+
+
+def _show(value: object) -> str:
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def random_weights(cfg: GPTConfig, seed: int = 0, std: float = 0.02) -> dict[str, np.ndarray]:

@@ -50,8 +50,10 @@ def warn(text: str) -> None:
     sys.stderr.write(f"warning: {text}\n")
 
 
-def error(text: str) -> None:
-    sys.stderr.write(f"error: {text}\n")
+def skipped(items: list[tuple[str, str]]) -> None:
+    """One warning line per input a walk found but could not read as text (binary, not UTF-8)."""
+    for path, reason in items:
+        warn(f"skipped {path}: {reason}")
 
 
 def emit_json(obj: Any) -> None:

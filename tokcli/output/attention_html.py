@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from tokcli.textio import atomic_write
+from tokcli.atomic import atomic_write
 
 from .lm import CAUSAL_NOTE
 

@@ -36,7 +36,8 @@ def to_json(report: Any) -> dict[str, Any]:
                 "total": {"tokens": r.tokens, "limit": b.limit if b.total else None, "status": "ok" if r.ok else "over"},
             }
         )  # fmt: skip
-    return {"schema": SCHEMA, "ok": report.ok, "warnings": list(report.warnings), "budgets": budgets}
+    skipped = [{"path": path, "reason": reason} for path, reason in report.skipped]
+    return {"schema": SCHEMA, "ok": report.ok, "warnings": list(report.warnings), "skipped": skipped, "budgets": budgets}
 
 
 def _escape_data(s: str) -> str:
@@ -104,11 +105,28 @@ def text(report: Any) -> str:
     return "\n".join(lines) + "\n"
 
 
+def table(report: Any, fmt: str) -> str:
+    """One row per file and budget: csv, tsv or markdown."""
+    from .compare import Col, render
+
+    rows = [
+        {"path": f.path, "tokens": f.tokens, "limit": f.limit if f.limit is not None else r.budget.limit,
+         "scope": "total" if r.budget.total else "file", "status": f.status, "tokenizer": r.budget.tokenizer,
+         "budget": r.budget.origin}
+        for r in report.results for f in r.files
+    ]  # fmt: skip
+    cols = [Col(k, k, lambda v: "" if v is None else str(v), right=k in ("tokens", "limit")) for k in
+            ("path", "tokens", "limit", "scope", "status", "tokenizer", "budget")]  # fmt: skip
+    return render(rows, cols, fmt) or ""
+
+
 def render(report: Any, fmt: str, output: str | None = None) -> None:
     from .compare import emit
 
     if fmt == "json":
         doc = json.dumps(to_json(report), ensure_ascii=False, indent=2) + "\n"
+    elif fmt in ("csv", "tsv", "markdown"):
+        doc = table(report, fmt)
     elif fmt == "github":
         doc = github(report)
     elif fmt == "junit":

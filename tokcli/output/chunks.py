@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
+import re
+import shutil
+import stat
 import sys
+import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -12,24 +17,70 @@ from . import info
 
 
 def pieces(stream: Iterable[Any], *, out_dir: str | None = None) -> None:
-    """One JSON object per piece on stdout, or each piece's text in DIR/00001.txt, ... (written atomically)."""
-    from tokcli.textio import atomic_write
+    """One JSON object per piece on stdout, or each piece's text in DIR/00001.txt, DIR/00002.txt, ...
 
-    if out_dir is not None:
-        d = Path(out_dir)
-        if not d.is_dir():
-            from tokcli.errors import InputError
-
-            raise InputError(f"--out-dir {out_dir}: not a directory; create it first")
-    n, tokens = 0, 0
-    for n, p in enumerate(stream, 1):  # noqa: B007
-        tokens += p.tokens
-        if out_dir is None:
+    With `out_dir`, all or nothing: the pieces go to a hidden temporary directory inside DIR
+    (DIR/.tokcli-chunks.XXXX/) and are moved in only once the last one is written. Then the numbered
+    pieces of an earlier run (regular files named like 00001.txt: five or more digits, .txt) that the
+    new set does not replace are removed, so DIR holds exactly the new set; any other file in DIR is
+    left alone. On an error, Ctrl-C or SIGTERM the temporary directory is removed and DIR is as before.
+    """
+    if out_dir is None:
+        n, tokens = 0, 0
+        for n, p in enumerate(stream, 1):  # noqa: B007
+            tokens += p.tokens
             line = {"text": p.text, "tokens": p.tokens, "start": p.start, "end": p.end}
             sys.stdout.write(json.dumps(line, ensure_ascii=False) + "\n")
-        else:
-            atomic_write(Path(out_dir) / f"{n:05d}.txt", p.text)
+    else:
+        n, tokens = _to_dir(stream, Path(out_dir))
     info(f"{n} piece{'s' if n != 1 else ''}, {tokens:,} tokens" + (f" -> {out_dir}/" if out_dir else ""))
+
+
+PIECE = re.compile(r"[0-9]{5,}\.txt")  # the names pieces() gives: 00001.txt, ..., 123456.txt
+
+
+def _to_dir(stream: Iterable[Any], d: Path) -> tuple[int, int]:
+    from tokcli.errors import InputError, UsageError
+
+    if not d.is_dir():
+        raise InputError(f"--out-dir {d}: not a directory; create it first")
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=".tokcli-chunks.", dir=d))
+    except OSError as e:
+        raise InputError(f"--out-dir {d}: cannot write in it: {e.strerror}") from None
+    try:
+        n, tokens = 0, 0
+        try:
+            for n, p in enumerate(stream, 1):  # noqa: B007
+                tokens += p.tokens
+                with open(tmp / f"{n:05d}.txt", "wb") as f:
+                    f.write(p.text.encode("utf-8"))
+                    f.flush()
+                    os.fsync(f.fileno())
+        except OSError as e:
+            raise InputError(f"--out-dir {d}: cannot write the pieces: {e.strerror}") from None
+        new = sorted(os.listdir(tmp))
+        # what the new set would replace, and what an earlier run left, must be plain files
+        old = [name for name in os.listdir(d) if PIECE.fullmatch(name)]
+        for name in sorted(set(new) | set(old)):
+            try:
+                st = os.lstat(d / name)
+            except FileNotFoundError:
+                continue
+            if not stat.S_ISREG(st.st_mode):
+                raise UsageError(
+                    f"--out-dir {d}: {name} is not a regular file, so not a piece tokcli wrote; "
+                    "move it away or choose another directory"
+                )
+        for name in new:
+            os.replace(tmp / name, d / name)
+        for name in sorted(set(old) - set(new)):
+            os.unlink(d / name)
+    except OSError as e:
+        raise InputError(f"--out-dir {d}: cannot move the pieces in: {e.strerror}") from None
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return n, tokens
 
 
 def truncated(t: Any, parts: Iterable[str]) -> None:

@@ -13,8 +13,6 @@ from typing import Any
 
 from . import console, is_tty, out
 
-FORMATS = ("table", "json", "csv", "tsv", "markdown")
-
 
 @dataclass(frozen=True)
 class Col:
@@ -80,7 +78,7 @@ def _best(rows: Sequence[dict[str, Any]], cols: Sequence[Col], group: str | None
 
 def render(rows: Sequence[dict[str, Any]], cols: Sequence[Col], fmt: str, *, group: str | None = None,
            title: str | None = None, rich: bool = False) -> str | None:  # fmt: skip
-    """A table as text in `fmt` (table, csv, tsv, markdown); rich=True prints it instead and returns None."""
+    """A table as text in `fmt` (text, csv, tsv, markdown); rich=True prints it instead and returns None."""
     best = _best(rows, cols, group)
     cells = [[c.fmt(r.get(c.key)) for c in cols] for r in rows]
     if fmt in ("csv", "tsv"):
@@ -100,9 +98,9 @@ def render(rows: Sequence[dict[str, Any]], cols: Sequence[Col], fmt: str, *, gro
     if fmt == "markdown":
         md = [[f"**{v[:-1]}**" if (i, c.key) in best else v for c, v in zip(cols, row, strict=True)]
               for i, row in enumerate(marked)]  # fmt: skip
-        lines = ["| " + " | ".join(c.header for c in cols) + " |"]
+        lines = ["| " + " | ".join(md_cell(c.header) for c in cols) + " |"]
         lines.append("|" + "|".join("---:" if c.right else "---" for c in cols) + "|")
-        lines += ["| " + " | ".join(row) + " |" for row in md]
+        lines += ["| " + " | ".join(md_cell(v) for v in row) + " |" for row in md]
         return (f"**{title}**\n\n" if title else "") + "\n".join(lines) + "\n"
     widths = [max(len(c.header), *(len(row[j]) for row in marked)) for j, c in enumerate(cols)]
     lines = [(title + "\n") if title else ""]
@@ -118,6 +116,11 @@ def render(rows: Sequence[dict[str, Any]], cols: Sequence[Col], fmt: str, *, gro
         + "\n"
         + ("(* best in its column; compression columns among exact round trips)\n" if best else "")
     )
+
+
+def md_cell(v: str) -> str:
+    """A markdown table cell: `|` escaped (GitHub's rule), newlines as spaces."""
+    return v.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
 
 
 def _rich_tables(rows, cols, cells, best, group, title) -> None:  # type: ignore[no-untyped-def]
@@ -173,7 +176,7 @@ def bar_chart(rows: Sequence[dict[str, Any]], metric: str, labels: Sequence[str]
 def emit(text: str, output: str | None) -> None:
     """A rendered document to stdout, or atomically to a file."""
     if output:
-        from tokcli.textio import atomic_write
+        from tokcli.atomic import atomic_write
 
         atomic_write(output, text)
     else:
@@ -200,10 +203,10 @@ def comparison(result: Any, fmt: str, *, chart: str | None = None, output: str |
     title = f"reference for NSL: {result.reference}; Rényi efficiency normalised by each tokenizer's |V|"
     if result.holdout:
         title += f"; measured on the held-out last {result.holdout:.0%} of each input"
-    tty = output is None and is_tty(sys.stdout) and fmt == "table"
+    tty = output is None and is_tty(sys.stdout) and fmt == "text"
     text = render(rows, COMPARE_COLS, fmt, group="input", title=title, rich=tty)
     parts = [text] if text else []
-    if fits and fmt in ("table", "markdown"):
+    if fits and fmt in ("text", "markdown"):
         ft = render(fits, FIT_COLS, fmt, title="context windows", rich=tty)
         parts.append(("\n" + ft) if ft else "")
     if chart:
@@ -230,14 +233,14 @@ FIT_COLS = [
 ]
 
 
-def fits_table(fits: Sequence[Any], fmt: str = "table") -> None:
+def fits_table(fits: Sequence[Any], fmt: str = "text") -> None:
     """Render tokcli.contexts.Fit objects (for `count --model`)."""
     rows = [asdict(f) for f in fits]
     if fmt == "json":
         emit(json.dumps(rows, ensure_ascii=False, indent=2) + "\n", None)
         return
     cols = FIT_COLS[1:]
-    text = render(rows, cols, fmt, rich=fmt == "table" and is_tty(sys.stdout))
+    text = render(rows, cols, fmt, rich=fmt == "text" and is_tty(sys.stdout))
     if text:
         out(text, end="")
 
@@ -264,7 +267,7 @@ def parity(result: Any, fmt: str, *, chart: str | None = None, output: str | Non
     for t in result.tokenizers:
         cols += [Col(f"{t} tokens", f"{t} tokens", _int), Col(f"{t} premium", f"{t} premium", _num(2))]
     title = f"tokenization premium: tokens relative to {result.pivot} (Petrov et al. 2023)"
-    tty = output is None and is_tty(sys.stdout) and fmt == "table"
+    tty = output is None and is_tty(sys.stdout) and fmt == "text"
     text = render(rows, cols, fmt, title=title, rich=tty) or ""
     if chart:
         if chart not in ("premium", "tokens"):
@@ -302,7 +305,7 @@ def models(entries: Sequence[Any], fmt: str, *, output: str | None = None) -> No
     if fmt == "json":
         emit(json.dumps(rows, ensure_ascii=False, indent=2) + "\n", output)
         return
-    tty = output is None and is_tty(sys.stdout) and fmt == "table"
+    tty = output is None and is_tty(sys.stdout) and fmt == "text"
     text = render(rows, MODEL_COLS, fmt, rich=tty)
     if text:
         emit(text, output)

@@ -8,9 +8,21 @@ import sys
 from . import emit_json, info, is_tty, table, warn
 
 
-def eval_result(r, *, as_json: bool, inputs: list[str], split: str) -> None:  # r: tokcli.lm.evaluate.EvalResult
-    if as_json:
+def eval_result(r, *, fmt: str, inputs: list[str], split: str) -> None:  # r: tokcli.lm.evaluate.EvalResult
+    """text (a table), json (the whole result), csv / tsv / markdown (the table's rows, full precision)."""
+    if fmt == "json":
         emit_json({"inputs": inputs, "split": split, **r.to_dict()})
+        return
+    if fmt in ("csv", "tsv", "markdown"):
+        from .compare import Col, render
+
+        keys = ["model", "ctx", "nats_per_token", "bits_per_char", "bits_per_byte", "perplexity", "tokens_per_s"]
+        records = [dict(zip(keys, [f"{b.order}-gram", b.order - 1, *_values(b), _per_s(b.tokens, b.seconds)],
+                            strict=True)) for b in r.baselines]  # fmt: skip
+        records.append(dict(zip(keys, ["transformer", round(r.avg_context_tokens, 2), *_values(r),
+                                       _per_s(r.scored_tokens, r.seconds)], strict=True)))  # fmt: skip
+        columns = [Col(k, k, (lambda v: "" if v is None else str(v)), right=k != "model") for k in keys]
+        sys.stdout.write(render(records, columns, fmt) or "")
         return
     tty = is_tty(sys.stdout)
     t = r.text
@@ -33,6 +45,15 @@ def eval_result(r, *, as_json: bool, inputs: list[str], split: str) -> None:  # 
          f"({r.avg_context_chars:.1f} characters), {r.tokens_per_second:,.0f} tokens/s")  # fmt: skip
     if r.ngram_train_tokens is not None:
         info(f"n-grams trained on {r.ngram_train_tokens:,} tokens")
+
+
+def _values(x) -> list[float | None]:
+    p = x.perplexity
+    return [x.nats_per_token, x.bits_per_char, x.bits_per_byte, p if math.isfinite(p) else None]
+
+
+def _per_s(tokens: int, seconds: float) -> int | None:
+    return round(tokens / seconds) if seconds > 0 else None
 
 
 def _units(x, tty: bool) -> list[str]:

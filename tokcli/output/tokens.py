@@ -7,8 +7,10 @@ from collections.abc import Sequence
 
 from . import color_enabled, console, emit_json, is_tty, out, table
 
-# alternating backgrounds, as OpenAI's tokenizer page colours tokens
-_STYLES = ["on #3b4d7a", "on #6b4a2b", "on #2f6b4f", "on #6b2f5f", "on #5f5f2f"]
+# alternating backgrounds, as OpenAI's tokenizer page colours tokens. The 16 standard colours, each with
+# a foreground that reads on it: rich writes them as the same codes at every colour depth, where hex
+# colours fall to one grey on a 16-colour terminal (TERM=xterm, linux) and the boundaries vanish.
+_STYLES = ["white on blue", "black on yellow", "white on magenta", "black on cyan", "black on green"]
 
 
 def escape_token(s: str) -> str:
@@ -74,14 +76,15 @@ def counts(rows, names: Sequence[str], *, as_json: bool, bare: bool, fits: Seque
 
 
 def spans(spans_, *, show_ids: bool) -> None:
-    """Token boundaries: coloured on a terminal, [bracketed] when piped."""
-    if color_enabled(sys.stdout):
+    """Token boundaries: coloured on a terminal that shows colour, [bracketed] otherwise (piped, NO_COLOR,
+    or a terminal without colours such as TERM=dumb)."""
+    c = console() if color_enabled(sys.stdout) else None
+    if c is not None and c.color_system is not None:
         from rich.text import Text
 
         t = Text()
         for k, sp in enumerate(spans_):
             t.append(sp.text, style=_STYLES[k % len(_STYLES)])
-        c = console()
         c.print(t, end="\n" if not spans_ or not spans_[-1].text.endswith("\n") else "")
         if show_ids:
             c.print(" ".join(",".join(map(str, sp.ids)) for sp in spans_), style="dim")

@@ -78,47 +78,60 @@ class Tokenizer:
     def segments(self, chunks: Iterable[str]) -> Iterator[str]:
         """Re-cut a stream of text chunks into segments that encode independently.
 
-        Memory is bounded by SEGMENT_CHARS plus the longest stretch of text without a safe cut point
-        (in practice a line or a paragraph). A tokenizer with no `cut_pattern` gets one segment.
+        A segment ends at the last cut point within SEGMENT_CHARS characters, or, where there is none, at
+        the first one after. Memory is bounded by the chunk being read, SEGMENT_CHARS and the longest
+        stretch of text without a cut point (in practice a line or a paragraph). A tokenizer with no
+        `cut_pattern` gets one segment: the whole text.
         """
         if self.cut_pattern is None:
             yield "".join(chunks)
             return
-        cut = None  # compiled when first needed: a short text never imports regex
-        parts: list[str] = []
-        size = 0
+        back = ahead = None  # compiled when first needed: a short text never imports regex
+        buf = ""
+        searched = 0  # buf[:searched] holds no cut point (after a search that found none)
         yielded = False
         for chunk in chunks:
-            parts.append(chunk)
-            size += len(chunk)
-            if size < SEGMENT_CHARS:
-                continue
-            text = "".join(parts)
-            cut = cut or _compiled_reverse(self.cut_pattern)
-            # the last cut point; only the newest chunk (and one char before it) is searched
-            m = cut.search(text, max(0, len(text) - len(chunk) - 1))
-            if m is None or m.start() == 0:
-                parts, size = [text], len(text)
-                continue
-            yield text[: m.start()]
-            yielded = True
-            rest = text[m.end() :]
-            parts, size = [rest], len(rest)
-        if parts or not yielded:
-            tail = "".join(parts)
-            if tail or not yielded:
-                yield tail
+            buf += chunk
+            while len(buf) > SEGMENT_CHARS:
+                back = back or _compiled(self.cut_pattern, reverse=True)
+                ahead = ahead or _compiled(self.cut_pattern)
+                # the last cut point up to SEGMENT_CHARS, searched backwards from a little beyond it (lookarounds
+                # see only up to endpos), else the first one after it
+                m = None
+                if searched < SEGMENT_CHARS:
+                    found = back.finditer(buf, max(1, searched), SEGMENT_CHARS + _LOOKAHEAD)
+                    m = next((c for c in found if c.start() <= SEGMENT_CHARS), None)
+                m = m or ahead.search(buf, max(1, searched, SEGMENT_CHARS))
+                if m is None or m.start() == 0:
+                    searched = max(0, len(buf) - _LOOKAHEAD)  # a cut near the end may need the next chunk
+                    break
+                yield buf[: m.start()]
+                yielded = True
+                buf, searched = buf[m.end() :], 0
+        if buf or not yielded:
+            yield buf
 
-    def encode_stream(self, chunks: Iterable[str]) -> Iterator[list[int]]:
-        """Ids of a long text, a segment at a time; concatenated they equal encode(whole text)."""
+    def encode_segments(self, chunks: Iterable[str]) -> Iterator[tuple[str, list[int]]]:
+        """Each segment of a long text with its ids, BATCH_SEGMENTS segments encoded together."""
         batch: list[str] = []
         for seg in self.segments(chunks):
             batch.append(seg)
             if len(batch) == BATCH_SEGMENTS:
-                yield from self.encode_batch(batch)
+                yield from zip(batch, self.encode_batch(batch), strict=True)
                 batch = []
         if batch:
-            yield from self.encode_batch(batch)
+            yield from zip(batch, self.encode_batch(batch), strict=True)
+
+    def encode_stream(self, chunks: Iterable[str]) -> Iterator[list[int]]:
+        """Ids of a long text, a segment at a time; concatenated they are what encoding each segment gives.
+
+        For every tokenizer with a `cut_pattern` but sentencepiece unigram models, that is exactly the ids
+        of encoding the whole text; a unigram model gives each segment its own best segmentation, which
+        scores the same as the whole text's but may split a word differently where two ways tie (see
+        tokcli.tokenizer.spm.SPM_CUT).
+        """
+        for _, ids in self.encode_segments(chunks):
+            yield ids
 
     def count_stream(self, chunks: Iterable[str]) -> int:
         return sum(len(ids) for ids in self.encode_stream(chunks))
@@ -127,12 +140,13 @@ class Tokenizer:
         return f"<{type(self).__name__} {self.name!r} kind={self.kind} vocab={self.vocab_size}>"
 
 
-_CUT_CACHE: dict[str, regex.Pattern[str]] = {}
+_LOOKAHEAD = 16  # characters a cut pattern may look past its cut point (SAFE_CUT and SPM_CUT: 2)
+_CUT_CACHE: dict[tuple[str, bool], regex.Pattern[str]] = {}
 
 
-def _compiled_reverse(pattern: str) -> regex.Pattern[str]:
-    if pattern not in _CUT_CACHE:
+def _compiled(pattern: str, *, reverse: bool = False) -> regex.Pattern[str]:
+    if (pattern, reverse) not in _CUT_CACHE:
         import regex
 
-        _CUT_CACHE[pattern] = regex.compile(pattern, regex.REVERSE)
-    return _CUT_CACHE[pattern]
+        _CUT_CACHE[pattern, reverse] = regex.compile(pattern, regex.REVERSE if reverse else 0)
+    return _CUT_CACHE[pattern, reverse]

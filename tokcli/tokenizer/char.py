@@ -19,11 +19,11 @@ from .patterns import CHAR_PATTERN, UNK
 
 def train_char(texts: Iterable[str], *, vocab_size: int | None = None, min_frequency: int = 1) -> HFTokenizer:
     """All characters seen (or the `vocab_size - 1` most frequent), ids in code-point order after <unk>=0."""
+    if vocab_size is not None and vocab_size < 2:  # before reading: the input may be large
+        raise UsageError(f"--vocab-size {vocab_size} cannot work: a char tokenizer needs <unk> and one character")
     counts: Counter[str] = Counter()
     for text in texts:
         counts.update(text)
-    if vocab_size is not None and vocab_size < 2:
-        raise UsageError(f"--vocab-size {vocab_size} cannot work: a char tokenizer needs <unk> and one character")
     chars = [c for c, n in counts.items() if n >= min_frequency]
     if vocab_size is not None and len(chars) > vocab_size - 1:
         chars = sorted(chars, key=lambda c: (-counts[c], c))[: vocab_size - 1]

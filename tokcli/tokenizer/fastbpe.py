@@ -69,11 +69,14 @@ def fast_encoding(tok: Any, spec: dict[str, Any], name: str) -> Any | None:
     import tiktoken
 
     enc = tiktoken.Encoding(name, pat_str=GPT_PATTERN, mergeable_ranks=ranks, special_tokens={})
-    # no token is reached by a different split of its bytes: both encode every token's bytes alike
-    core, hf_model = enc._core_bpe, tok.model
+    # no token is reached by a different split of its bytes: both encode every token's bytes alike.
+    # encode_single_piece is private to tiktoken's core; where it is missing, the public encode_single_token
+    # gives the same answer (tiktoken encodes a piece that is a whole token as that token).
+    single_piece = getattr(getattr(enc, "_core_bpe", None), "encode_single_piece", None)
+    if single_piece is None:
+        single_piece = lambda piece: [enc.encode_single_token(piece)]  # noqa: E731
+    hf_model = tok.model
     for s, i in vocab.items():
-        if i >= 256 and core.encode_single_piece(bytes(BYTE_DECODER[c] for c in s)) != [
-            t.id for t in hf_model.tokenize(s)
-        ]:
+        if i >= 256 and single_piece(bytes(BYTE_DECODER[c] for c in s)) != [t.id for t in hf_model.tokenize(s)]:
             return None
     return enc

@@ -9,8 +9,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from tokcli.atomic import atomic_write
 from tokcli.errors import TokenizerFileError
-from tokcli.textio import atomic_write
 
 from .base import Tokenizer
 from .patterns import BYTE_DECODER, CHAR_PATTERN, GPT_PATTERN, SAFE_CUT, WORD_PATTERN, has_type, split_patterns
@@ -22,7 +22,9 @@ class HFTokenizer(Tokenizer):
     def __init__(self, tok: Any, name: str, kind: str | None = None) -> None:
         self.tok = tok
         self.name = name
-        self.spec = json.loads(tok.to_str())
+        # the parsed tokenizer.json without the model's vocabulary and merges, which `tok` holds already (a
+        # copy here took 1.5x tokenizers' own memory); _fast parses them again for the kinds that need them
+        self.spec = _without_vocab(json.loads(tok.to_str()))
         self.kind = kind or detect_kind(self.spec)
         model = self.spec.get("model", {})
         unk = model.get("unk_token")
@@ -30,35 +32,53 @@ class HFTokenizer(Tokenizer):
         self._byte_level = has_type(self.spec.get("decoder"), "ByteLevel")
         self._byte_fallback = bool(model.get("byte_fallback"))
         self.lossless = self.unk_id is None and self.spec.get("normalizer") is None
-        self.cut_pattern = SAFE_CUT if self.kind in ("char", "word", "bpe") or _gpt_style(self.spec) else None
+        self.cut_pattern = SAFE_CUT if _streams_exactly(self.spec) else None
 
     @classmethod
     def from_file(cls, path: str | Path, name: str | None = None) -> HFTokenizer:
+        """A tokenizer.json: a regular file within TOKCLI_MAX_TOKENIZER_BYTES (see tokcli.tokenizer.fileread)."""
+        from .fileread import read_tokenizer_file
+
+        return cls.from_bytes(read_tokenizer_file(path), name or str(path), source=str(path))
+
+    @classmethod
+    def from_bytes(cls, data: bytes, name: str, source: str | None = None) -> HFTokenizer:
+        """The tokenizer a tokenizer.json's bytes describe; `source` names them in errors."""
         from tokenizers import Tokenizer as _Tok
 
+        source = source or name
+        fix = "give a file saved by tokenizers or by `tokcli train`"
+        if not data.lstrip(b" \t\r\n\xef\xbb\xbf").startswith(b"{"):
+            raise TokenizerFileError(f"{source}: not a tokenizer.json (not a JSON object); {fix}")
         try:
-            tok = _Tok.from_file(str(path))
+            tok = _Tok.from_buffer(data)
         except Exception as e:  # the Rust side raises plain Exception subclasses
-            raise TokenizerFileError(
-                f"{path}: not a valid tokenizer.json ({str(e).splitlines()[0][:120]}); "
-                "give a file saved by tokenizers or by `tokcli train`"
-            ) from None
-        return cls(tok, name or str(path))
+            msg = (str(e).splitlines() or [type(e).__name__])[0]
+            msg = msg.removeprefix("Cannot instantiate Tokenizer from buffer: ")
+            msg = msg if len(msg) <= 160 else msg[:157] + "..."
+            raise TokenizerFileError(f"{source}: not a valid tokenizer.json ({msg}); {fix}") from None
+        del data  # the file's bytes are not needed while __init__ parses the canonical JSON
+        return cls(tok, name)
 
     @cached_property
     def _fast(self) -> Any | None:
         """The same ids without `tokenizers`, where tokcli knows a faster way to get them: tiktoken's core
         for tokcli's own byte-level BPE (tokcli.fastbpe), a lookup table for its char tokenizer
-        (tokcli.fastchar)."""
+        (tokcli.fastchar), `regex` and a dict for its word tokenizer (tokcli.fastword)."""
+        if self.kind not in ("char", "bpe", "word"):
+            return None
+        if self.kind == "word":
+            from .fastword import word_table
+
+            return word_table(self.tok, self.spec)
+        spec = json.loads(self.tok.to_str())  # with the vocabulary, which self.spec leaves out
         if self.kind == "char":
             from .fastchar import char_table
 
-            return char_table(self.spec)
-        if self.kind != "bpe":
-            return None
+            return char_table(spec)
         from .fastbpe import fast_encoding
 
-        return fast_encoding(self.tok, self.spec, self.name)
+        return fast_encoding(self.tok, spec, self.name)
 
     def encode(self, text: str) -> list[int]:
         if (fast := self._fast) is not None:
@@ -98,6 +118,11 @@ class HFTokenizer(Tokenizer):
     def unknown_pieces(self, text: str) -> list[str]:
         if self.unk_id is None:
             return []
+        fast = self._fast
+        if self.kind == "char" and fast is not None:  # one id per code point
+            return [text[i] for i in (fast.ids(text) == self.unk_id).nonzero()[0].tolist()]
+        if self.kind == "word" and fast is not None:
+            return fast.unknown_pieces(text)
         enc = self.tok.encode(text, add_special_tokens=False)
         return [text[s:e] for i, (s, e) in zip(enc.ids, enc.offsets, strict=True) if i == self.unk_id]
 
@@ -113,12 +138,63 @@ class HFTokenizer(Tokenizer):
         atomic_write(path, self.to_json())
 
 
-def _gpt_style(spec: dict[str, Any]) -> bool:
-    """A byte-level BPE whose pre-tokenizer is GPT's (ByteLevel with its regex, or a Split regex before it)."""
-    pre = spec.get("pre_tokenizer")
-    if spec.get("normalizer") is not None or not has_type(pre, "ByteLevel"):
+# Split regexes that start a new piece at every SAFE_CUT, whatever surrounds the cut (tests/test_streaming.py
+# checks each on the shared corpora): tokcli's char, word and bpe, GPT-2's (what ByteLevel uses when
+# use_regex is on), cl100k_base's as Llama 3 writes it, and Qwen2's (the same with one digit a piece).
+GPT2_PATTERN = r"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"
+LLAMA3_PATTERN = (
+    r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"
+)
+QWEN2_PATTERN = LLAMA3_PATTERN.replace(r"\p{N}{1,3}", r"\p{N}")
+CUT_SAFE_SPLITS = frozenset({CHAR_PATTERN, WORD_PATTERN, GPT_PATTERN, GPT2_PATTERN, LLAMA3_PATTERN, QWEN2_PATTERN})
+# pre-tokenizers that only cut each piece further, the same way wherever the piece was cut from
+_WITHIN_PIECES = frozenset(
+    {"ByteLevel", "Split", "Digits", "Punctuation", "Whitespace", "WhitespaceSplit", "UnicodeScripts", "CharDelimiterSplit"}
+)
+
+
+def _streams_exactly(spec: dict[str, Any]) -> bool:
+    """Whether encoding the pieces of a text cut at SAFE_CUT gives exactly the ids of encoding it whole.
+
+    So it is when the first pre-tokenizer always starts a new piece there (a Split with one of
+    CUT_SAFE_SPLITS, or ByteLevel with its own regex and no prefix space), everything after it works within
+    those pieces, no normalizer sees the text first, and no added token can straddle a cut or swallow the
+    whitespace beside it. Anything else (a ByteLevel without its regex and no Split before it: the whole
+    text is one piece) is encoded whole.
+    """
+    if spec.get("normalizer") is not None:
         return False
-    return True
+    pre = spec.get("pre_tokenizer")
+    steps = pre.get("pretokenizers") if isinstance(pre, dict) and pre.get("type") == "Sequence" else [pre]
+    if not steps or not all(isinstance(p, dict) for p in steps):
+        return False
+    first, rest = steps[0], steps[1:]
+    if first.get("type") == "Split":
+        pattern = first.get("pattern") or {}
+        if pattern.get("Regex") not in CUT_SAFE_SPLITS or first.get("behavior") != "Isolated" or first.get("invert"):
+            return False
+    elif first.get("type") == "ByteLevel":
+        if not first.get("use_regex", True) or first.get("add_prefix_space"):
+            return False
+    else:
+        return False
+    if any(p.get("type") not in _WITHIN_PIECES for p in rest):
+        return False
+    return all(_added_token_is_cut_safe(t) for t in spec.get("added_tokens") or [])
+
+
+def _added_token_is_cut_safe(token: dict[str, Any]) -> bool:
+    """An added token is matched before pre-tokenization: no SAFE_CUT may fall inside it, and it may not
+    take the whitespace on either side of it (lstrip/rstrip), which a cut can move to another segment."""
+    if token.get("lstrip") or token.get("rstrip"):
+        return False
+    content = token.get("content") or ""
+    if not any(c.isspace() for c in content):  # every SAFE_CUT has whitespace on one side
+        return True
+    import regex
+
+    padded = f"a{content}a"  # letters around it: the surroundings that allow the most cuts
+    return not any(1 < m.start() < len(content) + 1 for m in regex.finditer(SAFE_CUT, padded))
 
 
 def detect_kind(spec: dict[str, Any]) -> str:
@@ -132,3 +208,11 @@ def detect_kind(spec: dict[str, Any]) -> str:
     if model_type == "BPE" and patterns == [GPT_PATTERN]:
         return "bpe"
     return "hf"
+
+
+def _without_vocab(spec: dict[str, Any]) -> dict[str, Any]:
+    """`spec` (a parsed tokenizer.json) with its model's vocab and merges dropped (their bulk)."""
+    model = spec.get("model")
+    if isinstance(model, dict):
+        spec["model"] = {k: v for k, v in model.items() if k not in ("vocab", "merges")}
+    return spec

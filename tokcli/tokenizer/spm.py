@@ -10,17 +10,25 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Iterable, Iterator, Sequence
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from tokcli.atomic import atomic_write
 from tokcli.errors import TokenizerFileError, UsageError
-from tokcli.textio import atomic_write
 
 from .base import Tokenizer
 
-# Pieces never contain a space except as their first character ("▁word"), so cutting before a space
-# that follows a non-space gives the same pieces. Models with a dummy prefix and sentencepiece's default
-# normalization (most downloaded .model files) give no such guarantee: they are encoded whole.
+# Where no piece can span a cut: before a space that follows a non-space, in a model that keeps whitespace
+# as it is (no dummy prefix, extra whitespace not removed) and has no piece with a space mark after other
+# text ("▁word" and "▁▁" are fine, "word▁" is not). tokcli trains such models; most downloaded .model files
+# (sentencepiece's defaults: a dummy prefix, extra whitespace removed) are not, and are encoded whole.
+#
+# Streamed, each segment gets its own best segmentation. For BPE models that is exactly the whole text's.
+# For unigram models it is as good a segmentation (the same total score) but not always the same ids:
+# where two segmentations of a word score the same, which one sentencepiece's Viterbi search keeps depends
+# on the float rounding of the scores before it, so a long text encoded whole can split a word one way and
+# the same word in its segment the other way (and the count differ by a token or so in a million).
 SPM_CUT = r"(?<=\S)(?= \S)"
 
 
@@ -42,12 +50,19 @@ class SentencePiece(Tokenizer):
         self.unk_id = unk if unk >= 0 else None
         first = self.sp.encode("x", out_type=str)
         self.dummy_prefix = bool(first) and first[0].startswith("▁")
-        self.cut_pattern = None if self.dummy_prefix else SPM_CUT
-        self.lossless = not self.dummy_prefix and self.sp.decode(self.sp.encode(" a  b\n")) == " a  b\n"
+        probe = " a  b\n\u2581c"  # U+2581 is sentencepiece's own space mark: it comes back as a space
+        self.lossless = not self.dummy_prefix and self.sp.decode(self.sp.encode(probe)) == probe
 
     @classmethod
     def from_file(cls, path: str | Path, name: str | None = None) -> SentencePiece:
-        return cls(Path(path).read_bytes(), name or str(path))
+        """A .model file: a regular file within TOKCLI_MAX_TOKENIZER_BYTES (see tokcli.tokenizer.fileread)."""
+        from .fileread import read_tokenizer_file
+
+        return cls(read_tokenizer_file(path), name or str(path))
+
+    @cached_property
+    def cut_pattern(self) -> str | None:  # type: ignore[override]  # computed on first use (a pass over the vocabulary)
+        return SPM_CUT if _keeps_pieces_apart(self.sp) else None
 
     def encode(self, text: str) -> list[int]:
         return self.sp.encode(text)
@@ -69,8 +84,8 @@ class SentencePiece(Tokenizer):
     def unknown_pieces(self, text: str) -> list[str]:
         if self.unk_id is None:
             return []
-        proto = self.sp.encode(text, out_type="immutable_proto")
-        return [p.surface for p in proto.pieces if p.id == self.unk_id]
+        enc: dict = self.sp.encode(text, out_type="offset_mapping")  # type: ignore[assignment]  # ids, pieces, offsets
+        return [text[s:e] for i, (s, e) in zip(enc["ids"], enc["offsets"], strict=True) if i == self.unk_id]
 
     @property
     def vocab_size(self) -> int:
@@ -78,6 +93,19 @@ class SentencePiece(Tokenizer):
 
     def save(self, path: str) -> None:
         atomic_write(path, self.proto)
+
+
+def _keeps_pieces_apart(sp: Any) -> bool:
+    """Whether no piece of this model can span an SPM_CUT (see there)."""
+    normalize = getattr(sp, "normalize", None)  # sentencepiece >= 0.2
+    if normalize is None or normalize(" a  b ") != "\u2581a\u2581\u2581b\u2581":
+        return False
+    inner_space = re.compile("[^\u2581]\u2581")
+    return not any(
+        inner_space.search(sp.id_to_piece(i))
+        for i in range(sp.get_piece_size())
+        if not (sp.is_byte(i) or sp.is_control(i) or sp.is_unknown(i))
+    )
 
 
 def _lines(texts: Iterable[str]) -> Iterator[str]:
@@ -132,6 +160,11 @@ def train_spm(
             raise UsageError(
                 f"--vocab-size {m[1]} cannot work: the input needs {m[2]} pieces for its characters at "
                 f"--character-coverage {character_coverage}; raise --vocab-size or lower --character-coverage"
+            ) from None
+        if m := re.search(r"Vocabulary size too high \((\d+)\)\. Please set it to a value <= (\d+)", msg):
+            raise UsageError(
+                f"--vocab-size {m[1]} is too large for this text: at most {m[2]} pieces can be learned from it; "
+                f"give --vocab-size {m[2]} or less, or more text"
             ) from None
         raise UsageError(f"sentencepiece could not train: {msg}") from None
     return SentencePiece(out.getvalue(), name=model_type, kind="unigram" if model_type == "unigram" else "bpe")

@@ -1,8 +1,16 @@
-"""`train(kind, texts)`: one entry point over the four kinds and two backends."""
+"""`train(kind, texts)`: one entry point over the four kinds and two backends.
+
+The trainer runs in a worker thread while the calling (main) thread waits on it, so Ctrl-C is acted on at
+once: `tokenizers` and sentencepiece train in native code for seconds to minutes and would otherwise
+see the interrupt only when they return.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import TypeVar
 
 from tokcli.errors import UsageError
 
@@ -10,6 +18,14 @@ from .base import Tokenizer
 
 KINDS = ("char", "word", "bpe", "unigram")
 BACKENDS = ("hf", "sentencepiece")
+
+# The largest vocabulary tokcli trains: 4,194,304 tokens, 16 times the largest in use (Gemma's 262,144).
+# The libraries' own limits are far above (u32 ids in `tokenizers`, int32 in sentencepiece) but they do not
+# check them before allocating: --vocab-size 10**12 aborted `tokenizers` with a Rust panic.
+MAX_VOCAB = 1 << 22
+MAX_CHAR_VOCAB = 0x110000 + 1  # a char tokenizer: every Unicode code point, and <unk>
+
+T = TypeVar("T")
 
 
 def train(
@@ -31,11 +47,26 @@ def train(
         raise UsageError(f"unknown kind {kind!r}: choose one of {', '.join(KINDS)}")
     if backend not in BACKENDS:
         raise UsageError(f"unknown backend {backend!r}: choose one of {', '.join(BACKENDS)}")
-    if vocab_size is not None and vocab_size < 1:
-        raise UsageError(f"--vocab-size {vocab_size} cannot work: it must be positive")
-    if kind == "unigram" or (kind == "bpe" and backend == "sentencepiece"):
-        if min_frequency is not None:
-            raise UsageError("--min-frequency applies to the hf backend only")
+    if backend == "sentencepiece" and kind not in ("bpe", "unigram"):
+        raise UsageError(f"--backend sentencepiece trains bpe and unigram only, not {kind}")
+    if saves_as_sentencepiece(kind, backend) and min_frequency is not None:
+        raise UsageError("--min-frequency applies to the hf backend only")
+    check_vocab_size(kind, vocab_size)
+    return _interruptible(_train, kind, texts, vocab_size=vocab_size, min_frequency=min_frequency, backend=backend,
+                          character_coverage=character_coverage, show_progress=show_progress)  # fmt: skip
+
+
+def _train(
+    kind: str,
+    texts: Iterable[str],
+    *,
+    vocab_size: int | None,
+    min_frequency: int | None,
+    backend: str,
+    character_coverage: float,
+    show_progress: bool,
+) -> Tokenizer:
+    if saves_as_sentencepiece(kind, backend):
         from .spm import train_spm
 
         return train_spm(
@@ -45,8 +76,6 @@ def train(
             character_coverage=character_coverage,
             show_progress=show_progress,
         )
-    if backend == "sentencepiece":
-        raise UsageError(f"--backend sentencepiece trains bpe and unigram only, not {kind}")
     if kind == "char":
         from .char import train_char
 
@@ -60,5 +89,93 @@ def train(
     return train_bpe(texts, vocab_size=vocab_size, min_frequency=min_frequency or 2, show_progress=show_progress)
 
 
-def default_filename(kind: str, backend: str = "hf") -> str:
-    return "tokenizer.model" if kind == "unigram" or backend == "sentencepiece" else "tokenizer.json"
+def check_vocab_size(kind: str, vocab_size: int | None) -> None:
+    """Refuse a vocabulary size no tokenizer of `kind` can have, before any text is read.
+
+    Lower bounds that depend on the kind's own tokens (bpe's 256 bytes, sentencepiece's byte pieces) are
+    checked by the trainers; one too large for the text is reported by sentencepiece after training.
+    """
+    if vocab_size is None:
+        return
+    if vocab_size < 1:
+        raise UsageError(f"--vocab-size {vocab_size} cannot work: it must be positive")
+    if kind == "char" and vocab_size > MAX_CHAR_VOCAB:
+        raise UsageError(
+            f"--vocab-size {vocab_size} is too large: a char tokenizer has at most {MAX_CHAR_VOCAB} tokens "
+            "(every Unicode code point and <unk>); leave --vocab-size out to keep every character seen"
+        )
+    if vocab_size > MAX_VOCAB:
+        raise UsageError(
+            f"--vocab-size {vocab_size} is too large: tokcli trains at most {MAX_VOCAB} tokens (2**22); "
+            "the largest vocabularies in use have about 262,000"
+        )
+
+
+def saves_as_sentencepiece(kind: str, backend: str = "hf") -> bool:
+    """Whether `train(kind, backend=backend)` gives a sentencepiece model (saved as a binary .model file)
+    rather than an HF tokenizer (saved as a tokenizer.json)."""
+    return kind == "unigram" or backend == "sentencepiece"
+
+
+def check_output_path(path: str, kind: str, backend: str = "hf") -> None:
+    """Refuse an output name whose suffix says the other format: a sentencepiece model written to a .json
+    file, or an HF tokenizer.json to a .model file. Any other suffix (or none) is the caller's choice;
+    `tokcli.load` tells the two formats apart by their content."""
+    suffix = Path(path).suffix.lower()
+    if saves_as_sentencepiece(kind, backend) and suffix == ".json":
+        what = "unigram" if kind == "unigram" else "bpe --backend sentencepiece"
+        raise UsageError(
+            f"-o {path}: {what} gives a sentencepiece model, a binary file, not JSON; "
+            f"name it {Path(path).with_suffix('.model')} (or train bpe with the hf backend for a tokenizer.json)"
+        )
+    if not saves_as_sentencepiece(kind, backend) and suffix == ".model":
+        raise UsageError(
+            f"-o {path}: a {kind} tokenizer is saved as an HF tokenizer.json, not a sentencepiece .model; "
+            f"name it {Path(path).with_suffix('.json')} (or train unigram, or bpe --backend sentencepiece, for a .model)"
+        )
+
+
+def _interruptible(fn: Callable[..., T], kind: str, texts: Iterable[str], **options: object) -> T:
+    """fn(kind, texts, **options) in a daemon worker thread, waited on here in short steps.
+
+    Python delivers Ctrl-C (KeyboardInterrupt) to the main thread only, and only between bytecodes: a
+    trainer in native code would hold it until it returns. Waiting here instead, the interrupt ends the
+    wait within a tenth of a second; the texts stop flowing to the abandoned trainer, which the process
+    exit then ends (a program that goes on after the interrupt has it running until then). Nothing is
+    written: saving is the caller's next step. Off the main thread there is no interrupt to wait for, and
+    `fn` runs right here.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return fn(kind, texts, **options)
+    stop = threading.Event()
+    outcome: list[object] = []
+    failure: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            outcome.append(fn(kind, _until(stop, texts), **options))
+        except BaseException as e:  # handed to the waiting thread, which raises it
+            failure.append(e)
+
+    worker = threading.Thread(target=work, name=f"tokcli-train-{kind}", daemon=True)
+    worker.start()
+    try:
+        while worker.is_alive():
+            worker.join(0.1)
+    except BaseException:
+        stop.set()
+        raise
+    if failure:
+        raise failure[0].with_traceback(failure[0].__traceback__)
+    return outcome[0]  # type: ignore[return-value]
+
+
+class _Stopped(Exception):
+    """Raised into an abandoned trainer's input so that it stops reading."""
+
+
+def _until(stop: threading.Event, texts: Iterable[str]) -> Iterator[str]:
+    for text in texts:
+        if stop.is_set():
+            raise _Stopped("training was interrupted")
+        yield text

@@ -1,0 +1,164 @@
+"""One way to walk inputs for every command: files, directories, globs, '-', streams; .gitignore through
+pathspec; hidden files; --exclude; unreadable files inside a walk skipped with a warning; options that
+take one value given once; the same --format choices for every table."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+import threading
+
+import pytest
+
+JA = "吾輩は猫である。名前はまだ無い。\n"
+EN = "hello world\n"
+
+
+@pytest.fixture
+def tree(tmp_path, monkeypatch):
+    """docs/a.md, docs/ja.md, docs/.hidden.md, docs/build/x.md (gitignored), docs/latin1.txt (not UTF-8)."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("TOKCLI_CONFIG", str(tmp_path / "none.toml"))
+    d = tmp_path / "docs"
+    (d / "build").mkdir(parents=True)
+    (d / "a.md").write_text(EN)
+    (d / "ja.md").write_text(JA)
+    (d / ".hidden.md").write_text(EN)
+    (d / "build" / "x.md").write_text(EN * 3)
+    (d / "latin1.txt").write_bytes("café\n".encode("latin-1"))
+    (tmp_path / ".gitignore").write_text("build/\n")
+    (tmp_path / ".git").mkdir()  # the top of a repository, for .gitignore (git itself is never run)
+    return tmp_path
+
+
+def counted(r) -> list[str]:
+    return [row["input"] for row in json.loads(r.out)["inputs"]]
+
+
+def test_count_and_check_walk_a_tree_alike(cli, tree):
+    r = cli("count", "-t", "char", "-f", "json", "docs")
+    assert r.code == 0
+    assert counted(r) == ["docs/a.md", "docs/ja.md"]
+    assert r.err == "warning: skipped docs/latin1.txt: not valid UTF-8 at byte 3; convert it to UTF-8, or pass --errors replace to go on\n"
+    assert json.loads(r.out)["skipped"] == [
+        {"path": "docs/latin1.txt", "reason": "not valid UTF-8 at byte 3; convert it to UTF-8, or pass --errors replace to go on"}
+    ]
+    c = cli("check", "-n", "100", "-f", "json", "docs")
+    assert c.code == 0 and [f["path"] for f in json.loads(c.out)["budgets"][0]["files"]] == ["docs/a.md", "docs/ja.md"]
+    assert json.loads(c.out)["skipped"] == json.loads(r.out)["skipped"]
+
+
+def test_hidden_ignored_and_excluded_files(cli, tree):
+    every = cli("count", "-t", "char", "-f", "json", "--hidden", "--no-ignore", "--errors", "replace", "docs")
+    assert every.code == 0 and every.err == ""
+    assert counted(every) == ["docs/.hidden.md", "docs/a.md", "docs/build/x.md", "docs/ja.md", "docs/latin1.txt"]
+    some = cli("count", "-t", "char", "-f", "json", "--exclude", "*.md", "--exclude", "latin1.txt", "--no-ignore", "docs")
+    assert some.code == 0 and counted(some) == []
+    named = cli("count", "-t", "char", "docs/.hidden.md", "docs/build/x.md")  # named files are always read
+    assert named.code == 0 and named.out.splitlines()[-1].split() == ["total", str(len(EN) * 4), str(len(EN) * 4)]
+
+
+def test_a_file_named_explicitly_that_is_not_utf8_stays_an_error(cli, tree):
+    r = cli("count", "-t", "char", "docs/latin1.txt")
+    assert r.code == 2 and r.out == ""
+    assert r.err == "error: docs/latin1.txt: not valid UTF-8 at byte 3; convert it to UTF-8, or pass --errors replace to go on\n"
+
+
+def test_globs_are_expanded_by_tokcli(cli, tree):
+    r = cli("count", "-t", "char", "-f", "json", "docs/*.md")
+    assert r.code == 0 and counted(r) == ["docs/a.md", "docs/ja.md"]
+    deep = cli("count", "-t", "char", "-f", "json", "--no-ignore", "docs/**/*.md")
+    assert counted(deep) == ["docs/a.md", "docs/build/x.md", "docs/ja.md"]
+    none = cli("count", "-t", "char", "docs/*.rst")
+    assert none.code == 2 and none.out == "" and none.err.startswith("error: docs/*.rst: no files match")
+
+
+def test_dev_null_is_an_empty_input(cli, tree):
+    r = cli("count", "-t", "char", "/dev/null")
+    assert (r.code, r.out, r.err) == (0, "0\n", "")
+
+
+def test_a_fifo_is_read_as_a_stream(tree):
+    fifo = tree / "pipe"
+    os.mkfifo(fifo)
+
+    def feed() -> None:
+        with open(fifo, "w", encoding="utf-8") as f:
+            f.write(JA)
+
+    t = threading.Thread(target=feed)
+    t.start()
+    r = subprocess.run([sys.executable, "-m", "tokcli", "count", "-t", "char", str(fifo)], capture_output=True,
+                       text=True, timeout=60)  # fmt: skip
+    t.join(timeout=10)
+    assert (r.returncode, r.stdout, r.stderr) == (0, f"{len(JA)}\n", "")
+
+
+def test_process_substitution_and_dev_stdin(tree):
+    r = subprocess.run(["bash", "-c", f"{sys.executable} -m tokcli count -t char <(printf '{EN.strip()}')"],
+                       capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert (r.returncode, r.stdout, r.stderr) == (0, f"{len(EN) - 1}\n", "")
+    s = subprocess.run([sys.executable, "-m", "tokcli", "count", "-t", "char", "/dev/stdin"], input=JA,
+                       capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert (s.returncode, s.stdout, s.stderr) == (0, f"{len(JA)}\n", "")
+
+
+def test_a_symlink_loop_is_named_as_such(cli, tree):
+    (tree / "loop1").symlink_to(tree / "loop2")
+    (tree / "loop2").symlink_to(tree / "loop1")
+    for args in (["count"], ["chunk"], ["truncate"]):
+        r = cli(*args, "loop1")
+        assert r.code == 2 and r.out == ""
+        assert r.err == "error: loop1: a loop of symbolic links; point the link at a real file\n"
+
+
+def test_chunk_and_truncate_refuse_a_directory(cli, tree):
+    for cmd in ("chunk", "truncate"):
+        r = cli(cmd, "docs")
+        assert (r.code, r.out, r.err) == (2, "", "error: docs: is a directory; give one file (or - for stdin)\n")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["encode", "-t", "bpe", "-t", "cl100k_base", "--text", "x"],
+        ["encode", "--text", "a", "--text=b"],
+        ["show", "-t", "char", "--tokenizer=bpe", "--text", "x"],
+        ["lm", "eval", "-m", "char", "-m", "word", "x.txt"],
+        ["check", "-n", "10", "-n", "20", "x.md"],
+    ],
+)
+def test_a_single_valued_option_given_twice_is_an_error(cli, tree, args):
+    r = cli(*args)
+    assert r.code == 2 and r.out == ""
+    assert r.err.startswith("error: ") and "is given twice; it takes one value" in r.err
+
+
+def test_repeatable_options_may_repeat(cli, tree):
+    r = cli("count", "-t", "char", "-t", "bpe", "docs/a.md")
+    assert r.code == 0 and r.out.splitlines()[0].split() == ["input", "chars", "char", "bpe"]
+
+
+def test_markdown_tables_escape_the_pipe(cli, tree):
+    md = cli("compare", "-t", "char", "docs/a.md", "-f", "markdown").out
+    header = md.splitlines()[md.splitlines().index(next(line for line in md.splitlines() if line.startswith("| input")))]
+    cells = header.strip("|").split(" | ")
+    assert r"\|V\|" in header and all("|" not in c.replace(r"\|", "") for c in cells)
+
+
+@pytest.mark.parametrize("fmt", ["csv", "tsv", "markdown", "json", "text"])
+def test_every_table_takes_the_same_formats(cli, tree, fmt):
+    for args in (["count", "-t", "char", "docs/a.md"], ["compare", "-t", "char", "docs/a.md"], ["models"],
+                 ["check", "-n", "100", "docs/a.md"]):  # fmt: skip
+        r = cli(*args, "-f", fmt)
+        assert r.code == 0, (args, r.err)
+        if fmt == "csv":
+            assert len(list(csv.reader(io.StringIO(r.out)))) >= 2
+        elif fmt == "json":
+            json.loads(r.out)
+        elif fmt == "markdown":
+            assert r.out.lstrip().startswith(("|", "**"))

@@ -1,0 +1,267 @@
+"""Finding the files of command-line inputs, the same way for every command that reads files.
+
+    a file       read as given: an explicit file is always read (hidden, ignored or not)
+    -            standard input
+    a stream     a FIFO, a character device, /dev/stdin, a process substitution <(cmd): read as a stream
+    a directory  walked: regular files only, sorted; hidden files and directories (.name) are skipped
+                 unless `hidden`; .gitignore rules honoured unless `no_ignore`; `exclude` globs applied;
+                 symbolic links are not followed; binary files (a NUL byte in the first 8 KiB) skipped
+    a glob       expanded like a shell would (`**` crosses directories; a hidden name must be spelt with
+                 its dot, as in a shell), then filtered like a walk
+
+.gitignore rules are matched with `pathspec` (git's wildmatch rules): every .gitignore from the top of
+the repository (the nearest directory above holding .git) down to the file, and .git/info/exclude; a
+deeper file's rules override a shallower one's, and nothing inside an ignored directory comes back.
+git itself is never run, so a repository's configuration (core.fsmonitor, hooks) cannot run code.
+Not read: the user's global excludes file (core.excludesFile), which only git's config names.
+"""
+
+from __future__ import annotations
+
+import errno
+import glob as globmod
+import os
+import stat
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from .errors import InputError
+
+GLOB_CHARS = "*?["
+SNIFF_BYTES = 8192  # a NUL byte in the first 8 KiB marks a binary file (as git and grep decide)
+
+
+@dataclass(frozen=True)
+class WalkOptions:
+    """How directories and globs are walked (the --no-ignore, --hidden and --exclude options)."""
+
+    no_ignore: bool = False  # True: .gitignore rules are not applied
+    hidden: bool = False  # True: hidden files and directories are walked too
+    exclude: tuple[str, ...] = ()  # gitignore-style globs of files and directories to leave out
+
+
+@dataclass(frozen=True)
+class Found:
+    """One input: a path (or '-'), whether the user named it or a walk found it, and whether it is a stream."""
+
+    path: str
+    walked: bool = False  # found by walking a directory or expanding a glob (skippable when unreadable)
+    stream: bool = False  # stdin, a FIFO or a character device: read once, in order
+
+
+@dataclass
+class Walk:
+    """What a walk found, and what it left out and why (for warnings and JSON reports)."""
+
+    found: list[Found] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+
+
+def has_glob(p: str) -> bool:
+    return any(c in p for c in GLOB_CHARS)
+
+
+def classify(path: str) -> str:
+    """'file', 'dir', 'stream' (FIFO, character device, socket-less streams) or raise InputError."""
+    try:
+        st = os.stat(path)  # follows symlinks: /dev/stdin and <(cmd) are links to pipes
+    except FileNotFoundError:
+        if os.path.islink(path):
+            raise InputError(f"{path}: a symbolic link to a missing file") from None
+        raise InputError(f"{path}: no such file or directory") from None
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            raise InputError(f"{path}: a loop of symbolic links; point the link at a real file") from None
+        if e.errno in (errno.EACCES, errno.EPERM):
+            raise InputError(f"{path}: permission denied") from None
+        raise InputError(f"{path}: cannot be read ({e.strerror})") from None
+    if stat.S_ISREG(st.st_mode):
+        return "file"
+    if stat.S_ISDIR(st.st_mode):
+        return "dir"
+    if stat.S_ISFIFO(st.st_mode) or stat.S_ISCHR(st.st_mode):
+        return "stream"
+    raise InputError(f"{path}: not a regular file, directory or stream (a socket or block device); give a text file")
+
+
+def expand(paths: Sequence[str], options: WalkOptions = WalkOptions()) -> Walk:
+    """The inputs `paths` stand for (see the module docstring), in order, each once."""
+    w = Walk()
+    seen: set[str] = set()
+
+    def add(f: Found) -> None:
+        key = f.path if f.path == "-" else os.path.abspath(f.path)
+        if f.stream or key not in seen:
+            seen.add(key)
+            w.found.append(f)
+
+    for p in paths:
+        if p == "-":
+            add(Found("-", stream=True))
+        elif has_glob(p) and not os.path.lexists(p):
+            matches = _glob(p, options, w)
+            if not matches:
+                raise InputError(f"{p}: no files match (quote a glob so tokcli expands it; `**` crosses directories)")
+            for m in matches:
+                add(Found(m, walked=True))
+        else:
+            kind = classify(p)
+            if kind == "dir":
+                for f in walk_dir(p, options, w):
+                    add(Found(f, walked=True))
+            else:
+                add(Found(p, stream=kind == "stream"))
+    return w
+
+
+def walk_dir(directory: str, options: WalkOptions = WalkOptions(), report: Walk | None = None) -> list[str]:
+    """The text files under `directory` (paths joined to it), sorted, as `expand` walks them."""
+    rules = _Rules(Path(directory), options)
+    out: list[str] = []
+    for dirpath, dirnames, filenames in os.walk(directory):
+        keep = []
+        for d in sorted(dirnames):
+            full = os.path.join(dirpath, d)
+            if d == ".git" or os.path.islink(full) or not rules.keep(full, is_dir=True):
+                continue
+            keep.append(d)
+        dirnames[:] = keep
+        for name in sorted(filenames):
+            full = os.path.join(dirpath, name)
+            if not rules.keep(full, is_dir=False):
+                continue
+            try:
+                st = os.lstat(full)
+            except OSError:
+                continue
+            if not stat.S_ISREG(st.st_mode):
+                continue  # symbolic links, FIFOs, sockets, devices: only named ones are read
+            if is_binary_file(full):
+                if report is not None:
+                    report.skipped.append((_clean(full), "binary file (a NUL byte in its first 8 KiB)"))
+                continue
+            out.append(_clean(full))
+    return sorted(out)
+
+
+def _glob(pattern: str, options: WalkOptions, report: Walk) -> list[str]:
+    hidden_named = any(part.startswith(".") and part not in (".", "..") for part in Path(pattern).parts)
+    if sys.version_info >= (3, 11):
+        found = globmod.glob(pattern, recursive=True, include_hidden=options.hidden or hidden_named)
+    else:  # Python 3.10's glob never expands a wildcard to a hidden name
+        found = globmod.glob(pattern, recursive=True)
+    out = []
+    for f in sorted(found):
+        if ".git" in Path(f).parts or os.path.islink(f) or not os.path.isfile(f):
+            continue
+        rules = _Rules(Path(f).parent, options)
+        if not rules.keep(f, is_dir=False) or any(not rules.keep(str(a), is_dir=True) for a in _dirs_of(f)):
+            continue
+        if is_binary_file(f):
+            report.skipped.append((_clean(f), "binary file (a NUL byte in its first 8 KiB)"))
+            continue
+        out.append(_clean(f))
+    return out
+
+
+def _dirs_of(f: str) -> list[Path]:
+    """The directories between the current one and a relative path's file (for ignored directories)."""
+    parts = Path(f).parts[:-1]
+    return [Path(*parts[: i + 1]) for i in range(len(parts)) if parts[i] not in (".", "..")]
+
+
+def _clean(p: str) -> str:
+    return p[2:] if p.startswith("./") else p
+
+
+def is_binary_file(path: str | Path) -> bool:
+    try:
+        with open(path, "rb") as f:
+            return b"\x00" in f.read(SNIFF_BYTES)
+    except OSError:
+        return False  # reported when it is read
+
+
+def repository_root(start: Path) -> Path | None:
+    """The nearest directory at or above `start` holding .git (a directory, or a file for worktrees)."""
+    p = start.resolve()
+    for d in (p, *p.parents):
+        if (d / ".git").exists():
+            return d
+    return None
+
+
+class _Rules:
+    """Hidden, --exclude and .gitignore rules for paths under one walk (each .gitignore read once)."""
+
+    def __init__(self, start: Path, options: WalkOptions) -> None:
+        self.options = options
+        self.start = start.resolve()
+        self.root = repository_root(self.start) or self.start
+        self.specs: dict[Path, Any] = {}
+
+    @cached_property
+    def exclude(self) -> Any:
+        import pathspec
+
+        return pathspec.GitIgnoreSpec.from_lines(self.options.exclude) if self.options.exclude else None
+
+    def keep(self, path: str, *, is_dir: bool) -> bool:
+        name = os.path.basename(path)
+        if name.startswith(".") and not self.options.hidden and name not in (".", ".."):
+            return False
+        absolute = Path(os.path.abspath(path))
+        if self.exclude is not None:
+            rel = os.path.relpath(absolute, self.start).replace(os.sep, "/")
+            if self.exclude.match_file(rel + "/" if is_dir else rel) or self.exclude.match_file(
+                name + "/" if is_dir else name
+            ):
+                return False
+        return self.options.no_ignore or not self.ignored(absolute, is_dir)
+
+    def ignored(self, path: Path, is_dir: bool) -> bool:
+        try:
+            rel = path.relative_to(self.root)
+        except ValueError:
+            return False
+        verdict = False
+        base = self.root
+        for part in ("", *rel.parts[:-1]):
+            base = base / part if part else base
+            spec = self._spec(base)
+            if spec is None:
+                continue
+            sub = path.relative_to(base).as_posix() + ("/" if is_dir else "")
+            result = spec.check_file(sub)
+            if result.include is not None:
+                verdict = result.include
+        return verdict
+
+    def _spec(self, directory: Path) -> Any:
+        if directory not in self.specs:
+            lines: list[str] = []
+            if directory == self.root:
+                lines += _read_lines(directory / ".git" / "info" / "exclude")
+            lines += _read_lines(directory / ".gitignore")
+            if lines:
+                import pathspec
+
+                self.specs[directory] = pathspec.GitIgnoreSpec.from_lines(lines)
+            else:
+                self.specs[directory] = None
+        return self.specs[directory]
+
+
+def _read_lines(path: Path) -> list[str]:
+    try:
+        if not path.is_file():
+            return []
+        with open(path, "rb") as f:
+            data = f.read(1 << 20)  # a .gitignore larger than 1 MiB is read in part
+        return data.decode("utf-8", "replace").splitlines()
+    except OSError:
+        return []
