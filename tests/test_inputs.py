@@ -14,6 +14,8 @@ import threading
 
 import pytest
 
+import tokcli
+
 JA = "吾輩は猫である。名前はまだ無い。\n"
 EN = "hello world\n"
 
@@ -40,7 +42,7 @@ def counted(r) -> list[str]:
 
 
 def test_count_and_check_walk_a_tree_alike(cli, tree):
-    r = cli("count", "-t", "char", "-f", "json", "docs")
+    r = cli("count", "-t", "bpe", "-f", "json", "docs")
     assert r.code == 0
     assert counted(r) == ["docs/a.md", "docs/ja.md"]
     assert r.err == "warning: skipped docs/latin1.txt: not valid UTF-8 at byte 3; convert it to UTF-8, or pass --errors replace to go on\n"
@@ -53,32 +55,35 @@ def test_count_and_check_walk_a_tree_alike(cli, tree):
 
 
 def test_hidden_ignored_and_excluded_files(cli, tree):
-    every = cli("count", "-t", "char", "-f", "json", "--hidden", "--no-ignore", "--errors", "replace", "docs")
+    every = cli("count", "-t", "bpe", "-f", "json", "--hidden", "--no-ignore", "--errors", "replace", "docs")
     assert every.code == 0 and every.err == ""
     assert counted(every) == ["docs/.hidden.md", "docs/a.md", "docs/build/x.md", "docs/ja.md", "docs/latin1.txt"]
-    some = cli("count", "-t", "char", "-f", "json", "--exclude", "*.md", "--exclude", "latin1.txt", "--no-ignore", "docs")
-    assert some.code == 0 and counted(some) == []
-    named = cli("count", "-t", "char", "docs/.hidden.md", "docs/build/x.md")  # named files are always read
-    assert named.code == 0 and named.out.splitlines()[-1].split() == ["total", str(len(EN) * 4), str(len(EN) * 4)]
+    some = cli("count", "-t", "bpe", "-f", "json", "--exclude", "*.md", "--exclude", "latin1.txt", "--no-ignore", "docs")
+    assert some.code == 2 and some.out == "" and some.err.startswith("error: docs: has no text files to read")
+    md_only = cli("count", "-t", "bpe", "-f", "json", "--exclude", "build/", "--exclude", "latin1.txt", "docs")
+    assert md_only.code == 0 and counted(md_only) == ["docs/a.md", "docs/ja.md"] and md_only.err == ""
+    named = cli("count", "-t", "bpe", "docs/.hidden.md", "docs/build/x.md")  # named files are always read
+    n = tokcli.load("bpe").count(EN) + tokcli.load("bpe").count(EN * 3)
+    assert named.code == 0 and named.out.splitlines()[-1].split() == ["total", str(len(EN) * 4), str(n)]
 
 
 def test_a_file_named_explicitly_that_is_not_utf8_stays_an_error(cli, tree):
-    r = cli("count", "-t", "char", "docs/latin1.txt")
+    r = cli("count", "-t", "bpe", "docs/latin1.txt")
     assert r.code == 2 and r.out == ""
     assert r.err == "error: docs/latin1.txt: not valid UTF-8 at byte 3; convert it to UTF-8, or pass --errors replace to go on\n"
 
 
 def test_globs_are_expanded_by_tokcli(cli, tree):
-    r = cli("count", "-t", "char", "-f", "json", "docs/*.md")
+    r = cli("count", "-t", "bpe", "-f", "json", "docs/*.md")
     assert r.code == 0 and counted(r) == ["docs/a.md", "docs/ja.md"]
-    deep = cli("count", "-t", "char", "-f", "json", "--no-ignore", "docs/**/*.md")
+    deep = cli("count", "-t", "bpe", "-f", "json", "--no-ignore", "docs/**/*.md")
     assert counted(deep) == ["docs/a.md", "docs/build/x.md", "docs/ja.md"]
-    none = cli("count", "-t", "char", "docs/*.rst")
+    none = cli("count", "-t", "bpe", "docs/*.rst")
     assert none.code == 2 and none.out == "" and none.err.startswith("error: docs/*.rst: no files match")
 
 
 def test_dev_null_is_an_empty_input(cli, tree):
-    r = cli("count", "-t", "char", "/dev/null")
+    r = cli("count", "-t", "bpe", "/dev/null")
     assert (r.code, r.out, r.err) == (0, "0\n", "")
 
 
@@ -92,19 +97,19 @@ def test_a_fifo_is_read_as_a_stream(tree):
 
     t = threading.Thread(target=feed)
     t.start()
-    r = subprocess.run([sys.executable, "-m", "tokcli", "count", "-t", "char", str(fifo)], capture_output=True,
+    r = subprocess.run([sys.executable, "-m", "tokcli", "count", "-t", "bpe", str(fifo)], capture_output=True,
                        text=True, timeout=60)  # fmt: skip
     t.join(timeout=10)
-    assert (r.returncode, r.stdout, r.stderr) == (0, f"{len(JA)}\n", "")
+    assert (r.returncode, r.stdout, r.stderr) == (0, f"{tokcli.load('bpe').count(JA)}\n", "")
 
 
 def test_process_substitution_and_dev_stdin(tree):
-    r = subprocess.run(["bash", "-c", f"{sys.executable} -m tokcli count -t char <(printf '{EN.strip()}')"],
+    r = subprocess.run(["bash", "-c", f"{sys.executable} -m tokcli count -t bpe <(printf '{EN.strip()}')"],
                        capture_output=True, text=True, timeout=60)  # fmt: skip
-    assert (r.returncode, r.stdout, r.stderr) == (0, f"{len(EN) - 1}\n", "")
-    s = subprocess.run([sys.executable, "-m", "tokcli", "count", "-t", "char", "/dev/stdin"], input=JA,
+    assert (r.returncode, r.stdout, r.stderr) == (0, f"{tokcli.load('bpe').count(EN.strip())}\n", "")
+    s = subprocess.run([sys.executable, "-m", "tokcli", "count", "-t", "bpe", "/dev/stdin"], input=JA,
                        capture_output=True, text=True, timeout=60)  # fmt: skip
-    assert (s.returncode, s.stdout, s.stderr) == (0, f"{len(JA)}\n", "")
+    assert (s.returncode, s.stdout, s.stderr) == (0, f"{tokcli.load('bpe').count(JA)}\n", "")
 
 
 def test_a_symlink_loop_is_named_as_such(cli, tree):
@@ -127,7 +132,7 @@ def test_chunk_and_truncate_refuse_a_directory(cli, tree):
     [
         ["encode", "-t", "bpe", "-t", "cl100k_base", "--text", "x"],
         ["encode", "--text", "a", "--text=b"],
-        ["show", "-t", "char", "--tokenizer=bpe", "--text", "x"],
+        ["show", "-t", "bpe", "--tokenizer=bpe", "--text", "x"],
         ["lm", "eval", "-m", "char", "-m", "word", "x.txt"],
         ["check", "-n", "10", "-n", "20", "x.md"],
     ],
@@ -144,7 +149,7 @@ def test_repeatable_options_may_repeat(cli, tree):
 
 
 def test_markdown_tables_escape_the_pipe(cli, tree):
-    md = cli("compare", "-t", "char", "docs/a.md", "-f", "markdown").out
+    md = cli("compare", "-t", "bpe", "docs/a.md", "-f", "markdown").out
     header = md.splitlines()[md.splitlines().index(next(line for line in md.splitlines() if line.startswith("| input")))]
     cells = header.strip("|").split(" | ")
     assert r"\|V\|" in header and all("|" not in c.replace(r"\|", "") for c in cells)
@@ -152,7 +157,7 @@ def test_markdown_tables_escape_the_pipe(cli, tree):
 
 @pytest.mark.parametrize("fmt", ["csv", "tsv", "markdown", "json", "text"])
 def test_every_table_takes_the_same_formats(cli, tree, fmt):
-    for args in (["count", "-t", "char", "docs/a.md"], ["compare", "-t", "char", "docs/a.md"], ["models"],
+    for args in (["count", "-t", "bpe", "docs/a.md"], ["compare", "-t", "bpe", "docs/a.md"], ["models"],
                  ["check", "-n", "100", "docs/a.md"]):  # fmt: skip
         r = cli(*args, "-f", fmt)
         assert r.code == 0, (args, r.err)

@@ -103,7 +103,9 @@ def test_cli_train_then_resume(torch, tok, cli, tmp_path):
     r = cli(*args, "--steps", "10", "--resume")
     assert r.code == 0, r.err
     assert "step 10/10" in r.err
-    r = cli(*args[:-2], "--steps", "10", "--resume", "--width", "32", "--threads", "1", "--warmup", "2")
+    wider = [str(a) for a in args]
+    wider[wider.index("--width") + 1] = "32"
+    r = cli(*wider, "--steps", "10", "--resume")
     assert r.code == 2 and "checkpoint has n_embd=16" in r.err
 
 

@@ -31,28 +31,40 @@ def _measured(chunks: Iterable[str], row: InputCount, first: bool) -> Iterable[s
 
 
 def count_inputs(
-    tokenizers: Sequence[Tokenizer], sources: Sequence[Source], *, errors: str = "strict", strict_unk: bool = False
+    tokenizers: Sequence[Tokenizer], sources: Sequence[Source], *, errors: str = "strict", strict_unk: bool = False,
+    skipped: list[tuple[str, str]] | None = None,
 ) -> list[InputCount]:
     """Token counts of every input under every tokenizer, streaming (bounded memory, exact counts).
 
     Files are read once per tokenizer; stdin, which can be read only once, is held in memory when
-    several tokenizers need it. For a tokenizer with an unknown token, each row's `unknown` says what
+    several tokenizers need it (as are FIFOs and other streams). A file a walk found that is binary or not
+    UTF-8 is left out and added to `skipped` when it is given. For a tokenizer with an unknown token, each row's `unknown` says what
     text became it; with `strict_unk` the first such text raises InputError instead.
     """
     rows = []
     for src in sources:
-        row = InputCount(src.label)
-        held: list[str] | None = list(iter_text(src, errors=errors)) if src.is_stdin and len(tokenizers) > 1 else None
-        for i, tok in enumerate(tokenizers):
-            chunks = _measured(held if held is not None else iter_text(src, errors=errors), row, first=i == 0)
-            if tok.unk_id is None:
-                row.tokens[tok.name] = tok.count_stream(chunks)
-                continue
-            unknown = row.unknown[tok.name] = UnknownText.of(tok)
-            stream = checked_stream(tok, chunks, unknown, strict=strict_unk, label=src.label)
-            row.tokens[tok.name] = sum(len(ids) for ids in stream)
-        rows.append(row)
+        try:
+            rows.append(_count_one(tokenizers, src, errors=errors, strict_unk=strict_unk))
+        except InputError as e:  # a file a walk found that is not text: left out, and said so
+            if not src.walked or skipped is None:
+                raise
+            skipped.append((src.path, str(e).removeprefix(f"{src.path}: ")))
     return rows
+
+
+def _count_one(tokenizers: Sequence[Tokenizer], src: Source, *, errors: str, strict_unk: bool) -> InputCount:
+    row = InputCount(src.label)
+    once = src.is_stdin or src.stream  # a stream can be read once: held when several tokenizers need it
+    held: list[str] | None = list(iter_text(src, errors=errors)) if once and len(tokenizers) > 1 else None
+    for i, tok in enumerate(tokenizers):
+        chunks = _measured(held if held is not None else iter_text(src, errors=errors), row, first=i == 0)
+        if tok.unk_id is None:
+            row.tokens[tok.name] = tok.count_stream(chunks)
+            continue
+        unknown = row.unknown[tok.name] = UnknownText.of(tok)
+        stream = checked_stream(tok, chunks, unknown, strict=strict_unk, label=src.label)
+        row.tokens[tok.name] = sum(len(ids) for ids in stream)
+    return row
 
 
 MAX_DISTINCT = 10_000  # distinct unknown pieces remembered; the totals stay exact beyond
@@ -96,7 +108,7 @@ class UnknownText:
         self.more_distinct |= other.more_distinct
 
     def describe(self, became: str = "became") -> str:
-        """"3 characters (2 distinct: 'é', '漢') are not in char's vocabulary and became <unk>"."""
+        """E.g. "3 characters (2 distinct: 'é', '漢') are not in char's vocabulary and became <unk>"."""
         what = f"{self.chars} character{'' if self.chars == 1 else 's'}"
         if self.pieces != self.chars:  # some pieces are longer than one character (words)
             what += f" in {self.pieces} piece{'' if self.pieces == 1 else 's'}"
@@ -208,5 +220,7 @@ def parse_ids(words: Iterable[str], tok: Tokenizer) -> list[int]:
         try:
             tok.token_bytes(i)
         except Exception:  # each library has its own (KeyError in tiktoken, IndexError, ValueError, ...)
-            raise UsageError(f"token id {i} is not assigned in {name}; give ids that `tokcli encode -t {name}` gives") from None
+            raise UsageError(
+                f"token id {i} is not assigned in {name}; give ids that `tokcli encode -t {name}` gives"
+            ) from None
     return ids

@@ -10,7 +10,8 @@ against one schema before anything uses them.
     total = false                            # the limit applies to all matching files together
     allow-empty = false                      # true: a budget that matches no file passes
     [tool.tokcli.models.NAME]                # add or override a model: context, input-limit, max-output,
-    context = 32000                          # tokenizer, proxy, source, as-of, note
+    context = 32000                          # tokenizer, proxy, source, as-of, note, input-price, output-price
+    input-price = 0.5                        # USD per million tokens
 
 Every problem is an InputError naming the file and the key path (`tool.tokcli.budget[2].max-tokens`).
 Keys may be spelt with - or _.
@@ -117,9 +118,16 @@ def table_of(item: Check) -> Check:
     return check
 
 
+def price(v: Any, where: str) -> float:
+    """A price in USD per million tokens: a number >= 0 (finite)."""
+    if not isinstance(v, int | float) or isinstance(v, bool) or not (0 <= v < float("inf")):
+        raise ConfigError(f"{where} must be a price in USD per million tokens (a number >= 0), not {v!r}")
+    return float(v)
+
+
 MODEL = table({
     "context": positive, "input-limit": positive, "max-output": positive, "tokenizer": string, "proxy": string,
-    "source": string, "as-of": string, "note": string,
+    "source": string, "as-of": string, "note": string, "input-price": price, "output-price": price,
 })  # fmt: skip
 BUDGET = table({
     "paths": globs, "path": globs, "max-tokens": positive, "model": string, "reserve": non_negative,

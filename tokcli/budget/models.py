@@ -1,16 +1,20 @@
-"""Context windows of models, and whether a count of tokens fits one (`fit`).
+"""The model table: context windows, prices and tokenizers of the models tokcli knows, and whether a
+count of tokens fits one (`fit`).
 
-The table is `BUILTIN`: one line per model, so updating an entry is a one-line change (tests/test_contexts.py
-checks every line). Each entry records its source and the date it was read; tables like this go stale,
-so check the source before relying on a number near a limit.
+The figures come from a dated snapshot of LiteLLM's `model_prices_and_context_window` data (MIT, from
+BerriAI/litellm), vendored as tokcli/data/models.json with the litellm version, the wheel's sha256 and
+the date; `scripts/refresh_models.py` refreshes it (it reads the JSON out of a downloaded wheel, never
+installing litellm). The snapshot is read lazily: only `-m`, `tokcli models` and `check --model` need it.
 
-    exact      the model's tokenizer is public and tokcli counts with it (OpenAI models: tiktoken)
-    estimate   the tokenizer is private (Claude, Gemini) or is a file the user has not given yet (Llama,
-               Mistral, Qwen, Gemma): tokcli counts with the stated proxy and marks the count an estimate
+Each entry's tokenizer is one of
+    exact      an OpenAI encoding by tiktoken's model table, or a vendor tokenizer tokcli can load
+               (llama3, qwen, tekken, ... once its extra is installed), or a file the user configured
+    estimate   the tokenizer is private (Claude, Gemini) or its extra is not installed: tokcli counts
+               with the stated proxy and marks the count an estimate (`~` in text, "exact": false in JSON)
 
-Open models become exact once their `tokenizer.json` is named in a config file. Users add or override
-entries in a TOML file ($TOKCLI_CONFIG, else ~/.config/tokcli/config.toml) and in `pyproject.toml`
-(found from the current directory upward):
+LiteLLM states no context window apart from `max_input_tokens`: the snapshot's context window is that
+figure. Users add or override entries in a TOML file ($TOKCLI_CONFIG, else ~/.config/tokcli/config.toml)
+and in `pyproject.toml` (found from the current directory upward):
 
     [models."llama-3.1-8b-instruct"]          # pyproject.toml: [tool.tokcli.models."llama-3.1-8b-instruct"]
     tokenizer = "~/models/llama-3.1/tokenizer.json"
@@ -19,97 +23,142 @@ entries in a TOML file ($TOKCLI_CONFIG, else ~/.config/tokcli/config.toml) and i
     context = 32000
     max-output = 4096
     tokenizer = "cl100k_base"
+    input-price = 0.5                         # USD per million input tokens
     source = "our deployment"
     as-of = "2026-01-15"
 
-Later sources override earlier ones field by field: built-in table, user config, pyproject.toml.
+Later sources override earlier ones field by field: the snapshot, user config, pyproject.toml.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import difflib
+import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
-from tokcli.errors import InputError, UsageError
+from tokcli.errors import InputError, TokcliError, UsageError
 
-PROXY = "o200k_base"  # what private or not-yet-given tokenizers are counted with, as an estimate
+PROXY = "o200k_base"  # what private or not-yet-installed tokenizers are counted with, as an estimate
+PRIVATE = {"anthropic", "gemini", "vertex_ai-language-models"}  # providers whose tokenizers are not public
+SNAPSHOT = Path(__file__).resolve().parent.parent / "data" / "models.json"
+EXTRAS = {"llama3": "llama", "llama4": "llama", "tekken": "mistral", "mistral-v1": "mistral",
+          "mistral-v3": "mistral", "mistral-v7": "mistral", "qwen": "qwen"}  # fmt: skip
 
 
 @dataclass(frozen=True)
 class ModelEntry:
-    """One model's limits, its tokenizer, and where the numbers come from."""
+    """One model's limits, prices, its tokenizer, and where the numbers come from."""
 
     name: str
     context: int  # the context window: input and output tokens together
-    input_limit: int | None  # the most input tokens, where lower than the context window; None: the window
+    input_limit: int | None  # the most input tokens; None: the window
     max_output: int | None  # the most output tokens; None: not stated (bounded by the window)
-    tokenizer: str | None  # a tokenizer spec tokcli can load; None: private, or a file the user must give
-    proxy: str | None  # counted with this instead when `tokenizer` is None (an estimate)
-    source: str  # where the numbers come from (a document's title, no URL)
+    tokenizer: str | None  # an exact tokenizer spec tokcli can load; None: see `vendor`, else the proxy
+    proxy: str | None  # counted with this when no exact tokenizer is available (an estimate)
+    source: str  # where the numbers come from
     as_of: str  # the date the source was read, YYYY-MM-DD
     note: str = ""
-    origin: str = "built-in"  # built-in, or the config file that added or changed the entry
+    origin: str = "built-in"  # built-in (the snapshot), or the config file that added or changed the entry
+    input_price: float | None = None  # USD per million input tokens
+    output_price: float | None = None  # USD per million output tokens
+    vendor: str | None = None  # the vendor tokenizer (a tokcli name) that is exact once its extra is installed
+    provider: str | None = None  # LiteLLM's provider of the figures (openai, anthropic, deepinfra, ...)
+    tokenizer_source: str = ""  # why `tokenizer` is exact: "tiktoken", or the config file that named it
+    source_key: str = ""  # the entry's key in the source (LiteLLM's name, which may name a host)
+
+    @property
+    def exact_tokenizer(self) -> str | None:
+        """The tokenizer that counts this model exactly, where tokcli has one now."""
+        if self.tokenizer is not None:
+            return self.tokenizer
+        if self.vendor is not None and vendor_available(self.vendor):
+            return self.vendor
+        return None
 
     @property
     def exact(self) -> bool:
-        return self.tokenizer is not None
+        return self.exact_tokenizer is not None
 
     @property
     def counting_tokenizer(self) -> str:
         """The tokenizer counts are made with: the model's own, else the proxy."""
-        return self.tokenizer or self.proxy or PROXY
+        return self.exact_tokenizer or self.proxy or PROXY
 
     @property
     def max_input(self) -> int:
         return self.input_limit or self.context
 
+    @property
+    def count_via(self) -> str:
+        """How counts are made, in short: 'exact (tiktoken)', 'estimate (proxy)', 'estimate; exact with ...'."""
+        if self.exact_tokenizer is not None:
+            return f"exact ({self.tokenizer_source or 'vendor tokenizer'})" if self.tokenizer else "exact (vendor)"
+        if self.vendor is not None:
+            return f'estimate; exact with pip install "tokcli[{EXTRAS.get(self.vendor, "models")}]"'
+        return "estimate (proxy)"
 
-M = ModelEntry
-O200K, CL100K = "o200k_base", "cl100k_base"
-OA = "OpenAI API docs, model page"
-ANT = "Anthropic docs, models overview"
-GEM = "Google Gemini API docs, models page"
-PRIV = "private tokenizer"
-TJ = "give its tokenizer.json for exact counts"
 
-# fmt: off
-# name, context, input limit, max output, tokenizer, proxy, source, as of
-BUILTIN: dict[str, ModelEntry] = {e.name: e for e in [
-    M("gpt-5", 400_000, 272_000, 128_000, O200K, None, f"{OA} GPT-5", "2025-08-07"),
-    M("gpt-5-mini", 400_000, 272_000, 128_000, O200K, None, f"{OA} GPT-5 mini", "2025-08-07"),
-    M("gpt-5-nano", 400_000, 272_000, 128_000, O200K, None, f"{OA} GPT-5 nano", "2025-08-07"),
-    M("gpt-4.1", 1_047_576, None, 32_768, O200K, None, f"{OA} GPT-4.1", "2025-04-14"),
-    M("gpt-4.1-mini", 1_047_576, None, 32_768, O200K, None, f"{OA} GPT-4.1 mini", "2025-04-14"),
-    M("gpt-4.1-nano", 1_047_576, None, 32_768, O200K, None, f"{OA} GPT-4.1 nano", "2025-04-14"),
-    M("gpt-4o", 128_000, None, 16_384, O200K, None, f"{OA} GPT-4o", "2025-08-07"),
-    M("gpt-4o-mini", 128_000, None, 16_384, O200K, None, f"{OA} GPT-4o mini", "2025-08-07"),
-    M("o3", 200_000, None, 100_000, O200K, None, f"{OA} o3", "2025-08-07"),
-    M("o4-mini", 200_000, None, 100_000, O200K, None, f"{OA} o4-mini", "2025-08-07"),
-    M("o1", 200_000, None, 100_000, O200K, None, f"{OA} o1", "2025-08-07"),
-    M("gpt-4-turbo", 128_000, None, 4_096, CL100K, None, f"{OA} GPT-4 Turbo", "2025-08-07"),
-    M("gpt-4", 8_192, None, 8_192, CL100K, None, f"{OA} GPT-4", "2025-08-07"),
-    M("gpt-3.5-turbo", 16_385, None, 4_096, CL100K, None, f"{OA} GPT-3.5 Turbo", "2025-08-07"),
-    M("claude-sonnet-4.5", 200_000, None, 64_000, None, O200K, ANT, "2025-10-01", PRIV),
-    M("claude-opus-4.1", 200_000, None, 32_000, None, O200K, ANT, "2025-08-07", PRIV),
-    M("claude-sonnet-4", 200_000, None, 64_000, None, O200K, ANT, "2025-08-07", PRIV + "; 1M in beta"),
-    M("claude-3.5-haiku", 200_000, None, 8_192, None, O200K, ANT, "2025-08-07", PRIV),
-    M("gemini-2.5-pro", 1_048_576, None, 65_536, None, O200K, GEM, "2025-08-07", PRIV),
-    M("gemini-2.5-flash", 1_048_576, None, 65_536, None, O200K, GEM, "2025-08-07", PRIV),
-    M("llama-3.1-8b-instruct", 131_072, None, None, None, O200K, "Meta Llama 3.1 card", "2024-07-23", TJ),
-    M("llama-3.3-70b-instruct", 131_072, None, None, None, O200K, "Meta Llama 3.3 card", "2024-12-06", TJ),
-    M("mistral-small-3.1", 128_000, None, None, None, O200K, "Mistral AI models docs", "2025-03-17", TJ),
-    M("qwen3-8b", 32_768, None, None, None, O200K, "Qwen3-8B card", "2025-04-29", "131,072 with YaRN; " + TJ),
-    M("gemma-3-27b-it", 131_072, None, 8_192, None, O200K, "Gemma 3 card", "2025-03-12", TJ),
-]}
-# fmt: on
+@cache
+def vendor_available(name: str) -> bool:
+    """Whether tokcli can load the vendor tokenizer `name` (its extra is installed)."""
+    from tokcli.tokenizer.registry import load
+
+    try:
+        load(name)
+    except (TokcliError, ImportError, OSError):
+        return False
+    return True
+
+
+@cache
+def snapshot() -> dict[str, Any]:
+    """The vendored LiteLLM snapshot (tokcli/data/models.json), read once."""
+    try:
+        doc = json.loads(SNAPSHOT.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise InputError(f"{SNAPSHOT}: cannot read the model table ({e}); reinstall tokcli") from None
+    return doc
+
+
+def _entry(name: str, raw: Mapping[str, Any], meta: Mapping[str, Any]) -> ModelEntry:
+    from tokcli.tokenizer.pretrained import model_encoding
+
+    enc = model_encoding(name) if raw.get("provider") in ("openai", "azure") else None
+    vendor = raw.get("vendor_tokenizer")
+    provider = raw.get("provider")
+    if provider in PRIVATE:
+        note = "private tokenizer"
+    elif enc is None and vendor is None:
+        note = "no vendor tokenizer in tokcli yet; give its tokenizer.json for exact counts"
+    else:
+        note = ""
+    return ModelEntry(
+        name=name, context=raw["context_window"], input_limit=raw.get("max_input"), max_output=raw.get("max_output"),
+        tokenizer=enc, proxy=None if enc else PROXY,
+        source=f"LiteLLM {meta.get('litellm_version', '?')}", source_key=str(raw.get("litellm_key", name)),
+        as_of=str(meta.get("date", "")), note=note, input_price=raw.get("input_price_per_mtok"),
+        output_price=raw.get("output_price_per_mtok"), vendor=vendor, provider=provider,
+        tokenizer_source="tiktoken" if enc else "",
+    )  # fmt: skip
+
+
+@cache
+def builtin() -> dict[str, ModelEntry]:
+    """The table from the snapshot, before any configuration."""
+    doc = snapshot()
+    return {name: _entry(name, raw, doc) for name, raw in doc.get("models", {}).items()}
+
 
 FIELDS = {  # config key -> ModelEntry field
     "context": "context", "input-limit": "input_limit", "max-output": "max_output", "tokenizer": "tokenizer",
-    "proxy": "proxy", "source": "source", "as-of": "as_of", "note": "note",
+    "proxy": "proxy", "source": "source", "as-of": "as_of", "note": "note", "input-price": "input_price",
+    "output-price": "output_price",
 }  # fmt: skip
 
 
@@ -126,8 +175,14 @@ def apply_overrides(
         tok = changes.get("tokenizer")
         if isinstance(tok, str) and base is not None and ("/" in tok or tok.endswith((".json", ".model"))):
             changes["tokenizer"] = str((base / Path(tok).expanduser()).resolve())
+        if isinstance(tok, str):
+            changes["tokenizer_source"] = origin
+            changes.setdefault("note", "")  # the built-in note says why there was no exact tokenizer
         if name in out:
-            out[name] = dataclasses.replace(out[name], origin=origin, **changes)
+            old = out[name]
+            if "context" in changes and "input_limit" not in changes and (old.input_limit or 0) >= changes["context"]:
+                changes["input_limit"] = None  # a smaller window given alone bounds the input too
+            out[name] = dataclasses.replace(old, origin=origin, **changes)
         else:
             if "context" not in changes:
                 raise InputError(f"{origin}: models.{name} is a new model: give at least `context`")
@@ -140,7 +195,7 @@ def load_models(start: str | Path | None = None) -> dict[str, ModelEntry]:
     """The built-in table with the user config file and pyproject.toml's [tool.tokcli.models] applied."""
     from .config import pyproject_tool, user_config
 
-    models = dict(BUILTIN)
+    models = dict(builtin())
     cfg, user = user_config()
     if user.get("models"):
         models = apply_overrides(models, user["models"], str(cfg), cfg.parent)
@@ -150,15 +205,24 @@ def load_models(start: str | Path | None = None) -> dict[str, ModelEntry]:
     return models
 
 
+def _key(name: str) -> str:
+    """A name for matching: case and the spelling of versions ignored (claude-sonnet-4.5 = claude-sonnet-4-5)."""
+    return name.lower().replace(".", "-").replace("_", "-")
+
+
 def get_model(name: str, models: Mapping[str, ModelEntry] | None = None) -> ModelEntry:
+    """The entry named `name` (case, and `.` for `-` in versions, ignored); UsageError with suggestions else."""
     models = load_models() if models is None else models
     if name in models:
         return models[name]
-    lower = {k.lower(): v for k, v in models.items()}
-    if name.lower() in lower:
-        return lower[name.lower()]
+    by_key = {_key(k): v for k, v in models.items()}
+    if _key(name) in by_key:
+        return by_key[_key(name)]
+    close = difflib.get_close_matches(_key(name), list(by_key), n=3, cutoff=0.6)
+    hint = f"did you mean {', '.join(by_key[k].name for k in close)}? " if close else ""
     raise UsageError(
-        f"unknown model {name!r}: one of {', '.join(models)} (`tokcli models`), or add it to a config file"
+        f"unknown model {name!r}: {hint}`tokcli models` lists the {len(models)} known ones; "
+        "add others to a config file ([models.NAME] with context = N)"
     )
 
 
@@ -179,6 +243,8 @@ class Fit:
     share: float  # tokens / limit
     fits: bool
     chunks: int  # pieces of at most `limit` tokens it takes (0 for no tokens)
+    input_price: float | None = None  # USD per million input tokens; None: not known
+    cost: float | None = None  # the input cost of `tokens` in USD (an estimate where `exact` is False)
 
 
 def input_budget(entry: ModelEntry, reserve: int = 0) -> int:
@@ -194,5 +260,7 @@ def fit(tokens: int, model: str | ModelEntry, *, reserve: int = 0) -> Fit:
     """How a count of `tokens` (made with the model's `counting_tokenizer`) fits `model`'s window."""
     entry = model if isinstance(model, ModelEntry) else get_model(model)
     limit = input_budget(entry, reserve)
+    price = entry.input_price
     return Fit(entry.name, entry.counting_tokenizer, entry.exact, tokens, entry.context, reserve, limit,
-               tokens / limit, tokens <= limit, math.ceil(tokens / limit))  # fmt: skip
+               tokens / limit, tokens <= limit, math.ceil(tokens / limit), price,
+               None if price is None else tokens * price / 1_000_000)  # fmt: skip

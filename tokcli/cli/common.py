@@ -59,18 +59,61 @@ def complete_lm(incomplete: str) -> list[str]:
     return [n for n in model_names() if n.startswith(incomplete)]
 
 
+def resolve_tokenizer(name: str) -> str:
+    """The tokenizer spec for a `-t NAME`: NAME itself where the registry loads it (a tokenizer, an encoding,
+    a model name tiktoken or a vendor knows, a path), else the tokenizer of the model NAME in `tokcli models`:
+    its exact one, or its proxy with a warning on stderr that counts are estimates. A name neither knows
+    gets the registry's own error, and so does a name whose extra is missing (the error names the pip
+    command; `-m NAME` counts it with its proxy instead). (The registry cannot ask the model table: tokenizer sits below budget.)"""
+    from tokcli.errors import TokcliError, TokenizerNotFound
+    from tokcli.tokenizer.registry import load
+
+    if "/" in name or name.endswith((".json", ".model")) or name.startswith("."):
+        return name  # a path: the registry's alone
+    try:
+        load(name)  # cached: the command's own load of it costs nothing more
+        return name
+    except TokenizerNotFound as e:  # a missing extra stays an error: -t asks for that tokenizer exactly
+        missing = e
+    from tokcli.budget.models import get_model
+
+    try:
+        entry = get_model(name)
+    except TokcliError:
+        raise missing from None
+    if not entry.exact:
+        from tokcli.output import warn
+
+        why = entry.note or entry.count_via
+        warn(f"{entry.name}: counting with {entry.counting_tokenizer}, an estimate (~) of its tokens ({why})")
+    return entry.counting_tokenizer
+
+
+def _resolve_opt(ctx: typer.Context, value: Any) -> Any:
+    """Typer callback of -t: model names from `tokcli models` become their tokenizer (resolve_tokenizer)."""
+    if ctx.resilient_parsing or value is None:
+        return value
+    if isinstance(value, list | tuple):
+        return list(dict.fromkeys(resolve_tokenizer(v) for v in value))  # two models' one proxy: one column
+    return resolve_tokenizer(value)
+
+
 TokenizerOpt = Annotated[
     str,
     typer.Option(
-        "-t", "--tokenizer", autocompletion=complete_tokenizer,
+        "-t", "--tokenizer", autocompletion=complete_tokenizer, callback=_resolve_opt,
         help="A tokenizer: bundled (char, word, bpe), a tiktoken encoding (cl100k_base, o200k_base, ...), "
-        "a model name (gpt-4o, ...), or a path to a tokenizer.json or .model file.",
+        "a model name (gpt-4o, or any model `tokcli models` lists: a private tokenizer is estimated with a proxy), "
+        "or a path to a tokenizer.json or .model file.",
     ),
 ]  # fmt: skip
 TokenizersOpt = Annotated[
     list[str] | None,
-    typer.Option("-t", "--tokenizer", autocompletion=complete_tokenizer, help="A tokenizer (name or path); repeat to compare several."),
-]
+    typer.Option(
+        "-t", "--tokenizer", autocompletion=complete_tokenizer, callback=_resolve_opt,
+        help="A tokenizer (name or path), or a model from `tokcli models`; repeat to compare several.",
+    ),
+]  # fmt: skip
 InputsArg = Annotated[
     list[str] | None,
     typer.Argument(

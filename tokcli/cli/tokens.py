@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from enum import Enum
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -17,13 +17,20 @@ from .common import (
     Format,
     FormatOpt,
     InputsArg,
+    ModelsOpt,
     QuietOpt,
     StrictUnkOpt,
+    TableFormat,
+    TableFormatOpt,
     TokenizerOpt,
     TokenizersOpt,
     arg_text,
     inputs_or_stdin,
+    walk_options,
 )
+
+if TYPE_CHECKING:
+    from tokcli.walk import WalkOptions
 
 
 class Kind(str, Enum):
@@ -163,21 +170,23 @@ def decode(
 
 
 @app.command()
+@walk_options
 def count(
     inputs: InputsArg = None,
     tokenizer: TokenizersOpt = None,
-    model: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--model",
-            "-m",
-            help="A model from `tokcli models`: also show the share of its context window the total uses, whether it fits and in how many chunks; repeatable.",
-        ),
-    ] = None,
+    model: ModelsOpt = None,
     reserve: Annotated[int, typer.Option("--reserve", help="Tokens kept free for the answer (with --model).")] = 0,
-    format: FormatOpt = Format.text,
+    cost: Annotated[
+        bool,
+        typer.Option(
+            "--cost", help="With --model: also show the input cost of the total at the model's input price (USD)."
+        ),
+    ] = False,
+    format: TableFormatOpt = TableFormat.text,
     errors: ErrorsOpt = Errors.strict,
     strict_unk: StrictUnkOpt = False,
+    *,
+    walk: WalkOptions,
 ) -> None:
     """Count tokens per input and in total, under one or more tokenizers side by side.
 
@@ -186,7 +195,7 @@ def count(
     Text a tokenizer does not know (it becomes <unk>) is reported on stderr, or with --strict-unk is
     an error.
     With --model, the total is also counted with each model's own tokenizer (or its stated proxy,
-    marked as an estimate) and set against its context window.
+    marked as an estimate, ~) and set against its context window; --cost adds its input cost.
     """
     from tokcli import load
     from tokcli import output as o
@@ -195,17 +204,21 @@ def count(
     from tokcli.output.tokens import counts
     from tokcli.textio import expand_inputs
 
+    if cost and not model:
+        raise UsageError("--cost needs a model to price the tokens: add --model NAME (see `tokcli models`)")
     if model:  # contexts is only needed with --model (start-up time, issue #6)
         from tokcli.budget.models import fit, get_model
     entries = [get_model(m) for m in model or []]
     names = list(tokenizer or ([] if entries else [DEFAULT_TOKENIZER]))
-    names += [e.counting_tokenizer for e in entries if e.counting_tokenizer not in names]
+    names += dict.fromkeys(e.counting_tokenizer for e in entries if e.counting_tokenizer not in names)
     toks = [load(t) for t in names]
-    sources = expand_inputs(inputs_or_stdin(inputs))
-    rows = count_inputs(toks, sources, errors=errors.value, strict_unk=strict_unk)
+    sources = expand_inputs(inputs_or_stdin(inputs), walk)
+    skipped = list(sources.skipped)
+    rows = count_inputs(toks, sources, errors=errors.value, strict_unk=strict_unk, skipped=skipped)
+    o.skipped(skipped)
     fits = [fit(sum(r.tokens[e.counting_tokenizer] for r in rows), e, reserve=reserve) for e in entries]
-    bare = len(rows) == 1 and len(toks) == 1 and not is_tty() and not fits
-    counts(rows, [t.name for t in toks], as_json=format is Format.json, bare=bare, fits=fits)
+    bare = len(rows) == 1 and len(toks) == 1 and not is_tty() and not fits and format is TableFormat.text
+    counts(rows, [t.name for t in toks], fmt=format.value, bare=bare, fits=fits, cost=cost, skipped=skipped)
     for unknown in unknown_totals(rows):
         o.warn(unknown.describe())
 

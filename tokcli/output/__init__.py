@@ -41,6 +41,14 @@ def out(text: str = "", end: str = "\n") -> None:
     sys.stdout.write(text + end)
 
 
+def finish_line(last: str) -> None:
+    """After data that did not end in a newline: on a terminal, end the line on stderr, so the shell's
+    prompt is not glued to it (stdout keeps exactly the data)."""
+    if last and not last.endswith("\n") and is_tty(sys.stdout):
+        sys.stdout.flush()
+        sys.stderr.write("\n")
+
+
 def info(text: str) -> None:
     """Talk on stderr (notes, summaries)."""
     sys.stderr.write(text + "\n")

@@ -96,12 +96,13 @@ def text(report: Any) -> str:
         est = "" if b.exact else f"; counted with {b.tokenizer}, an estimate"
         head = f"{b.limit:,} tokens {'in total' if b.total else 'per file'}"
         lines.append(f"budget: {head} ({b.model or b.tokenizer}{est})")
+        approx = "" if b.exact else "~"  # an estimate: every count is marked
         for f in r.files:
             mark = {"over": "OVER", "ok": "ok"}.get(f.status, "")
             limit = f"/ {f.limit:,}" if f.limit is not None else ""
-            lines.append(f"  {mark:<4} {f.tokens:>9,} {limit:<11} {f.path}")
+            lines.append(f"  {mark:<4} {approx + f'{f.tokens:,}':>9} {limit:<11} {f.path}")
         if b.total:
-            lines.append(f"  {'ok' if r.ok else 'OVER':<4} {r.tokens:>9,} / {b.limit:<9,} total")
+            lines.append(f"  {'ok' if r.ok else 'OVER':<4} {approx + f'{r.tokens:,}':>9} / {b.limit:<9,} total")
     return "\n".join(lines) + "\n"
 
 

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from . import info
+from . import finish_line, info
 
 
 def pieces(stream: Iterable[Any], *, out_dir: str | None = None) -> None:
@@ -85,9 +85,12 @@ def _to_dir(stream: Iterable[Any], d: Path) -> tuple[int, int]:
 
 def truncated(t: Any, parts: Iterable[str]) -> None:
     """The kept text on stdout as it comes; whether anything was cut on stderr."""
+    last = ""
     for part in parts:
         sys.stdout.write(part)
+        last = part or last
     sys.stdout.flush()
+    finish_line(last)
     end = "last" if t.from_end else "first"
     if t.cut:
         of = f" of {t.total:,}" if t.total is not None else ""

@@ -207,7 +207,7 @@ def comparison(result: Any, fmt: str, *, chart: str | None = None, output: str |
     text = render(rows, COMPARE_COLS, fmt, group="input", title=title, rich=tty)
     parts = [text] if text else []
     if fits and fmt in ("text", "markdown"):
-        ft = render(fits, FIT_COLS, fmt, title="context windows", rich=tty)
+        ft = render([_shown(f) for f in fits], FIT_COLS, fmt, title="context windows", rich=tty)
         parts.append(("\n" + ft) if ft else "")
     if chart:
         if chart not in CHART_METRICS:
@@ -225,7 +225,7 @@ FIT_COLS = [
     Col("model", "model", right=False),
     Col("tokenizer", "counted with", lambda v: v, right=False),
     Col("exact", "count", lambda v: "exact" if v else "estimate", right=False),
-    Col("tokens", "tokens", _int),
+    Col("tokens_shown", "tokens"),  # "~N" where the count is an estimate (see _shown)
     Col("limit", "input limit", _int),
     Col("share", "used", _pct),
     Col("fits", "fits", lambda v: "yes" if v else "no", right=False),
@@ -233,14 +233,35 @@ FIT_COLS = [
 ]
 
 
-def fits_table(fits: Sequence[Any], fmt: str = "text") -> None:
-    """Render tokcli.contexts.Fit objects (for `count --model`)."""
+def usd(v: float | None) -> str:
+    """A cost in US dollars: cents from a dollar up, else to a millionth of a dollar (trailing zeros dropped)."""
+    if v is None:
+        return "-"
+    if v >= 1:
+        return f"${v:,.2f}"
+    if 0 < v < 0.000_001:
+        return "<$0.000001"
+    return "$" + f"{v:.6f}".rstrip("0").rstrip(".")
+
+
+def _shown(row: dict[str, Any]) -> dict[str, Any]:
+    """A Fit's row with its text cells: a `~` before every number that is an estimate."""
+    mark = "" if row.get("exact") else "~"
+    cost = row.get("cost")
+    return row | {
+        "tokens_shown": mark + _int(row.get("tokens")),
+        "cost_shown": "-" if cost is None else mark + usd(cost),
+    }
+
+
+def fits_table(fits: Sequence[Any], fmt: str = "text", *, cost: bool = False) -> None:
+    """Render tokcli.budget.models.Fit objects (for `count --model`); `cost`: with the input cost column."""
     rows = [asdict(f) for f in fits]
     if fmt == "json":
         emit(json.dumps(rows, ensure_ascii=False, indent=2) + "\n", None)
         return
-    cols = FIT_COLS[1:]
-    text = render(rows, cols, fmt, rich=fmt == "text" and is_tty(sys.stdout))
+    cols = FIT_COLS[1:] + ([Col("cost_shown", "input cost")] if cost else [])
+    text = render([_shown(r) for r in rows], cols, fmt, rich=fmt == "text" and is_tty(sys.stdout))
     if text:
         out(text, end="")
 
@@ -287,6 +308,8 @@ MODEL_COLS = [
     Col("max_output", "max output", _int),
     Col("counting", "tokenizer", right=False),
     Col("count", "count", right=False),
+    Col("input_price_per_mtok", "in $/M", lambda v: "-" if v is None else f"{v:g}"),
+    Col("output_price_per_mtok", "out $/M", lambda v: "-" if v is None else f"{v:g}"),
     Col("source", "source", right=False),
     Col("as_of", "as of", right=False),
     Col("note", "note", right=False),
@@ -294,12 +317,15 @@ MODEL_COLS = [
 
 
 def models(entries: Sequence[Any], fmt: str, *, output: str | None = None) -> None:
-    """Render the models table (tokcli.contexts.ModelEntry objects)."""
+    """Render the models table (tokcli.budget.models.ModelEntry objects): limits, the tokenizer counts are
+    made with and whether exactly, prices in USD per million tokens, each with its source and date."""
     rows = []
     for e in entries:
         d = asdict(e)
+        d["input_price_per_mtok"] = d.pop("input_price")
+        d["output_price_per_mtok"] = d.pop("output_price")
         d["counting"] = e.counting_tokenizer
-        d["count"] = "exact" if e.exact else f"estimate ({e.counting_tokenizer})"
+        d["count"] = e.count_via
         d["exact"] = e.exact
         rows.append(d)
     if fmt == "json":

@@ -43,8 +43,11 @@ def encoded(tok, streams: Sequence, *, tokens: bool, as_json: bool) -> None:
             out()
 
 
-def counts(rows, names: Sequence[str], *, as_json: bool, bare: bool, fits: Sequence = ()) -> None:
-    if as_json:
+def counts(rows, names: Sequence[str], *, fmt: str, bare: bool, fits: Sequence = (), cost: bool = False,
+           skipped: Sequence[tuple[str, str]] = ()) -> None:  # fmt: skip
+    """The count table: text (rich on a terminal, plain numbers piped, the bare number for one input and
+    one tokenizer), json (with skipped inputs and model fits), or csv / tsv / markdown (one row per input)."""
+    if fmt == "json":
         from dataclasses import asdict
 
         total = {n: sum(r.tokens[n] for r in rows) for n in names}
@@ -52,10 +55,18 @@ def counts(rows, names: Sequence[str], *, as_json: bool, bare: bool, fits: Seque
             "tokenizers": list(names),
             "inputs": [{"input": r.input, "chars": r.chars, "bytes": r.bytes, "tokens": r.tokens} for r in rows],
             "total": {"chars": sum(r.chars for r in rows), "bytes": sum(r.bytes for r in rows), "tokens": total},
+            "skipped": [{"path": path, "reason": reason} for path, reason in skipped],
         }  # fmt: skip
         if fits:
             doc["models"] = [asdict(f) for f in fits]
         emit_json(doc)
+        return
+    if fmt in ("csv", "tsv", "markdown"):
+        from .compare import Col, render
+
+        records = [{"input": r.input, "chars": r.chars, "bytes": r.bytes, **r.tokens} for r in rows]
+        cols = [Col(k, k, str, right=k != "input") for k in ("input", "chars", "bytes", *names)]
+        out(render(records, cols, fmt) or "", end="")
         return
     if bare:
         out(str(rows[0].tokens[names[0]]))
@@ -72,7 +83,7 @@ def counts(rows, names: Sequence[str], *, as_json: bool, bare: bool, fits: Seque
         from .compare import fits_table
 
         out()
-        fits_table(fits)
+        fits_table(fits, cost=cost)
 
 
 def spans(spans_, *, show_ids: bool) -> None:

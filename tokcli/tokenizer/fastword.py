@@ -45,6 +45,9 @@ class WordTable:
         self.unk_id = unk_id
         self.split = regex.compile(WORD_PATTERN).findall
         self._known: set[str] = set()  # characters unicodedata calls assigned, seen so far
+        # the unknown pieces of the texts of the last call that had any, so that asking for them right
+        # after (as counting does, a batch of segments at a time) does not split the text again
+        self._unknown: dict[int, tuple[str, list[str]]] = {}
 
     def _pieces(self, text: str) -> list[str] | None:
         """The pieces WORD_PATTERN cuts `text` into, or None where `tokenizers` must do it."""
@@ -56,16 +59,27 @@ class WordTable:
         return pieces if sum(map(len, pieces)) == len(text) else None  # Split keeps every character
 
     def encode_ordinary(self, text: str) -> list[int]:
+        self._unknown = {}
+        return self._encode(text)
+
+    def encode_ordinary_batch(self, texts: Sequence[str], num_threads: int = 1) -> list[list[int]]:
+        self._unknown = {}
+        return [self._encode(t) for t in texts]
+
+    def _encode(self, text: str) -> list[int]:
         pieces = self._pieces(text)
         if pieces is None:
             return self.tok.encode(text, add_special_tokens=False).ids
         get, unk = self.vocab.get, self.unk_id
-        return [get(p, unk) for p in pieces]
-
-    def encode_ordinary_batch(self, texts: Sequence[str], num_threads: int = 1) -> list[list[int]]:
-        return [self.encode_ordinary(t) for t in texts]
+        ids = [get(p, unk) for p in pieces]
+        if unk in ids:
+            self._unknown[id(text)] = (text, [p for p, i in zip(pieces, ids, strict=True) if i == unk])
+        return ids
 
     def unknown_pieces(self, text: str) -> list[str]:
+        remembered = self._unknown.get(id(text))
+        if remembered is not None and remembered[0] is text:
+            return list(remembered[1])
         pieces = self._pieces(text)
         if pieces is None:
             enc = self.tok.encode(text, add_special_tokens=False)

@@ -142,14 +142,13 @@ class HFTokenizer(Tokenizer):
 # checks each on the shared corpora): tokcli's char, word and bpe, GPT-2's (what ByteLevel uses when
 # use_regex is on), cl100k_base's as Llama 3 writes it, and Qwen2's (the same with one digit a piece).
 GPT2_PATTERN = r"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"
-LLAMA3_PATTERN = (
-    r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"
-)
+LLAMA3_PATTERN = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"
 QWEN2_PATTERN = LLAMA3_PATTERN.replace(r"\p{N}{1,3}", r"\p{N}")
 CUT_SAFE_SPLITS = frozenset({CHAR_PATTERN, WORD_PATTERN, GPT_PATTERN, GPT2_PATTERN, LLAMA3_PATTERN, QWEN2_PATTERN})
 # pre-tokenizers that only cut each piece further, the same way wherever the piece was cut from
 _WITHIN_PIECES = frozenset(
-    {"ByteLevel", "Split", "Digits", "Punctuation", "Whitespace", "WhitespaceSplit", "UnicodeScripts", "CharDelimiterSplit"}
+    {"ByteLevel", "Split", "Digits", "Punctuation", "Whitespace", "WhitespaceSplit", "UnicodeScripts"}
+    | {"CharDelimiterSplit"}
 )
 
 

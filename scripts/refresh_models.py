@@ -1,0 +1,222 @@
+"""Refresh tokcli/data/models.json: a dated snapshot of the models tokcli covers, from LiteLLM's
+`model_prices_and_context_window` data (MIT, from BerriAI/litellm).
+
+The litellm wheel carries the data as `litellm/model_prices_and_context_window_backup.json`. This script
+reads it straight out of the wheel (a zip file): litellm is never installed or imported (it is heavy, and
+its releases 1.82.7 and 1.82.8 carried a credential stealer that ran at Python start-up).
+
+    python scripts/refresh_models.py --version 1.110.2          # pip download the wheel, no deps
+    python scripts/refresh_models.py --wheel litellm-....whl     # or read a wheel already here
+
+The entries taken are the ones in COVERED below (tokcli's name, LiteLLM's key, the vendor tokenizer that
+counts it exactly once its extra is installed). Run it, read the diff of tokcli/data/models.json, commit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import hashlib
+import json
+import subprocess
+import sys
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Any
+
+DATA_MEMBER = "litellm/model_prices_and_context_window_backup.json"
+BAD_VERSIONS = {"1.82.7", "1.82.8"}  # carried a credential stealer (March 2026): never download them
+OUT = Path(__file__).resolve().parent.parent / "tokcli" / "data" / "models.json"
+MAX_JSON_BYTES = 64 << 20  # the data is ~1.5 MB; refuse anything absurd before reading it
+
+# tokcli name, LiteLLM key, vendor tokenizer (a tokcli tokenizer name exact once its extra is installed;
+# None: OpenAI models take theirs from tiktoken's model table, private tokenizers have none)
+# fmt: off
+COVERED: list[tuple[str, str, str | None]] = [
+    # OpenAI: exact through tiktoken's model table
+    ("gpt-5.5", "gpt-5.5", None),
+    ("gpt-5.4", "gpt-5.4", None),
+    ("gpt-5.2", "gpt-5.2", None),
+    ("gpt-5.1", "gpt-5.1", None),
+    ("gpt-5", "gpt-5", None),
+    ("gpt-5-mini", "gpt-5-mini", None),
+    ("gpt-5-nano", "gpt-5-nano", None),
+    ("gpt-4.1", "gpt-4.1", None),
+    ("gpt-4.1-mini", "gpt-4.1-mini", None),
+    ("gpt-4.1-nano", "gpt-4.1-nano", None),
+    ("gpt-4o", "gpt-4o", None),
+    ("gpt-4o-mini", "gpt-4o-mini", None),
+    ("o4-mini", "o4-mini", None),
+    ("o3", "o3", None),
+    ("o3-mini", "o3-mini", None),
+    ("o1", "o1", None),
+    ("gpt-4-turbo", "gpt-4-turbo", None),
+    ("gpt-4", "gpt-4", None),
+    ("gpt-3.5-turbo", "gpt-3.5-turbo", None),
+    # Anthropic: private tokenizer, an estimate
+    ("claude-opus-4-7", "claude-opus-4-7", None),
+    ("claude-opus-4-6", "claude-opus-4-6", None),
+    ("claude-opus-4-5", "claude-opus-4-5", None),
+    ("claude-sonnet-4-6", "claude-sonnet-4-6", None),
+    ("claude-sonnet-4-5", "claude-sonnet-4-5", None),
+    ("claude-haiku-4-5", "claude-haiku-4-5", None),
+    # Google Gemini: private tokenizer, an estimate
+    ("gemini-3.1-pro-preview", "gemini/gemini-3.1-pro-preview", None),
+    ("gemini-3-flash-preview", "gemini/gemini-3-flash-preview", None),
+    ("gemini-2.5-pro", "gemini/gemini-2.5-pro", None),
+    ("gemini-2.5-flash", "gemini/gemini-2.5-flash", None),
+    ("gemini-2.5-flash-lite", "gemini/gemini-2.5-flash-lite", None),
+    # Meta Llama (figures of one host; other hosts may limit the window differently)
+    ("llama-3.1-8b-instruct", "deepinfra/meta-llama/Meta-Llama-3.1-8B-Instruct", "llama3"),
+    ("llama-3.1-70b-instruct", "deepinfra/meta-llama/Meta-Llama-3.1-70B-Instruct", "llama3"),
+    ("llama-3.3-70b-instruct", "deepinfra/meta-llama/Llama-3.3-70B-Instruct", "llama3"),
+    ("llama-4-scout", "deepinfra/meta-llama/Llama-4-Scout-17B-16E-Instruct", "llama4"),
+    ("llama-4-maverick", "deepinfra/meta-llama/Llama-4-Maverick-17B-128E-Instruct-FP8", "llama4"),
+    # Mistral AI
+    ("mistral-large-latest", "mistral/mistral-large-latest", None),
+    ("mistral-medium-latest", "mistral/mistral-medium-latest", None),
+    ("mistral-small-latest", "mistral/mistral-small-latest", None),
+    ("mistral-nemo", "mistral/open-mistral-nemo", "tekken"),
+    ("codestral-latest", "mistral/codestral-latest", None),
+    ("magistral-medium-latest", "mistral/magistral-medium-latest", None),
+    # Qwen (open weights, one host)
+    ("qwen3-235b-a22b-instruct-2507", "deepinfra/Qwen/Qwen3-235B-A22B-Instruct-2507", "qwen"),
+    ("qwen3-32b", "deepinfra/Qwen/Qwen3-32B", "qwen"),
+    ("qwen3-coder-480b-a35b-instruct", "deepinfra/Qwen/Qwen3-Coder-480B-A35B-Instruct", "qwen"),
+    ("qwen2.5-72b-instruct", "deepinfra/Qwen/Qwen2.5-72B-Instruct", "qwen"),
+    ("qwen2.5-7b-instruct", "deepinfra/Qwen/Qwen2.5-7B-Instruct", "qwen"),
+    # Google Gemma (open weights, one host)
+    ("gemma-3-27b-it", "deepinfra/google/gemma-3-27b-it", None),
+    ("gemma-3-12b-it", "deepinfra/google/gemma-3-12b-it", None),
+    ("gemma-3-4b-it", "deepinfra/google/gemma-3-4b-it", None),
+    # DeepSeek
+    ("deepseek-chat", "deepseek/deepseek-chat", None),
+    ("deepseek-reasoner", "deepseek/deepseek-reasoner", None),
+]
+# fmt: on
+
+
+def read_data(wheel: Path) -> dict[str, Any]:
+    """The LiteLLM JSON inside `wheel`, read from the zip without extracting or importing anything."""
+    try:
+        with zipfile.ZipFile(wheel) as z:
+            try:
+                info = z.getinfo(DATA_MEMBER)
+            except KeyError:
+                raise SystemExit(f"error: {wheel}: no {DATA_MEMBER} in it; is it a litellm wheel?") from None
+            if info.file_size > MAX_JSON_BYTES:
+                raise SystemExit(f"error: {wheel}: {DATA_MEMBER} is {info.file_size:,} bytes; refusing")
+            data = json.loads(z.read(info))
+    except zipfile.BadZipFile:
+        raise SystemExit(f"error: {wheel}: not a zip file (a wheel is one)") from None
+    except json.JSONDecodeError as e:
+        raise SystemExit(f"error: {wheel}: {DATA_MEMBER} is not valid JSON ({e})") from None
+    if not isinstance(data, dict):
+        raise SystemExit(f"error: {wheel}: {DATA_MEMBER} is not a JSON object")
+    return data
+
+
+def per_million(cost_per_token: Any) -> float | None:
+    if not isinstance(cost_per_token, (int, float)) or isinstance(cost_per_token, bool):
+        return None
+    return round(cost_per_token * 1_000_000, 6)
+
+
+def positive_int(v: Any) -> int | None:
+    return v if isinstance(v, int) and not isinstance(v, bool) and v > 0 else None
+
+
+def snapshot(
+    data: dict[str, Any], *, version: str, sha256: str, wheel_name: str, date: str,
+    covered: list[tuple[str, str, str | None]] = COVERED,
+) -> dict[str, Any]:  # fmt: skip
+    """The snapshot document: metadata, then one entry per covered model (missing keys are errors)."""
+    models: dict[str, Any] = {}
+    missing = []
+    for name, key, vendor in covered:
+        raw = data.get(key)
+        if not isinstance(raw, dict):
+            missing.append(key)
+            continue
+        max_input = positive_int(raw.get("max_input_tokens"))
+        max_output = positive_int(raw.get("max_output_tokens")) or positive_int(raw.get("max_tokens"))
+        if max_input is None:
+            missing.append(f"{key} (no max_input_tokens)")
+            continue
+        models[name] = {
+            "litellm_key": key,
+            "provider": raw.get("litellm_provider"),
+            "context_window": max_input,  # LiteLLM states no separate window: its max_input_tokens
+            "max_input": max_input,
+            "max_output": max_output,
+            "input_price_per_mtok": per_million(raw.get("input_cost_per_token")),
+            "output_price_per_mtok": per_million(raw.get("output_cost_per_token")),
+            "vendor_tokenizer": vendor,
+            "pricing_source": raw.get("source") if isinstance(raw.get("source"), str) else None,
+        }
+    if missing:
+        raise SystemExit("error: not in this litellm's data: " + ", ".join(missing) + "; update COVERED")
+    return {
+        "source": f"LiteLLM model_prices_and_context_window ({DATA_MEMBER})",
+        "license": "MIT, from BerriAI/litellm (https://github.com/BerriAI/litellm); figures as LiteLLM states them",
+        "litellm_version": version,
+        "wheel": wheel_name,
+        "wheel_sha256": sha256,
+        "date": date,
+        "models": models,
+    }
+
+
+def sha256_of(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def version_of(wheel: Path) -> str:
+    parts = wheel.name.split("-")
+    if len(parts) < 2 or parts[0] != "litellm":
+        raise SystemExit(f"error: {wheel.name}: not a litellm wheel name (litellm-VERSION-...whl)")
+    return parts[1]
+
+
+def download(version: str, dest: Path) -> Path:
+    if version in BAD_VERSIONS:
+        raise SystemExit(f"error: litellm {version} carried a credential stealer; pick another version")
+    cmd = [sys.executable, "-m", "pip", "download", f"litellm=={version}", "--no-deps", "--only-binary=:all:",
+           "-d", str(dest)]  # fmt: skip
+    subprocess.run(cmd, check=True)
+    wheels = sorted(dest.glob(f"litellm-{version}-*.whl"))
+    if not wheels:
+        raise SystemExit(f"error: pip downloaded no litellm {version} wheel into {dest}")
+    return wheels[0]
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    g = p.add_mutually_exclusive_group(required=True)
+    g.add_argument("--version", help="a litellm release to pip download (wheel only, no dependencies)")
+    g.add_argument("--wheel", type=Path, help="a litellm wheel already downloaded")
+    p.add_argument("-o", "--output", type=Path, default=OUT, help=f"where to write (default {OUT})")
+    p.add_argument("--date", default=dt.date.today().isoformat(), help="the snapshot's date (default today)")
+    args = p.parse_args(argv)
+    with tempfile.TemporaryDirectory() as tmp:
+        wheel = args.wheel if args.wheel else download(args.version, Path(tmp))
+        version = version_of(wheel)
+        if version in BAD_VERSIONS:
+            raise SystemExit(f"error: litellm {version} carried a credential stealer; pick another version")
+        doc = snapshot(read_data(wheel), version=version, sha256=sha256_of(wheel), wheel_name=wheel.name,
+                       date=args.date)  # fmt: skip
+    text = json.dumps(doc, indent=1, ensure_ascii=False) + "\n"
+    tmp_out = args.output.with_name(args.output.name + ".tmp")
+    tmp_out.write_text(text, encoding="utf-8")
+    tmp_out.replace(args.output)
+    print(f"{args.output}: {len(doc['models'])} models from litellm {version} (sha256 {doc['wheel_sha256']})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

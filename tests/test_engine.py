@@ -1,0 +1,355 @@
+"""The fast exact engine (splintr-rs) against the reference (tiktoken with OpenAI's official files).
+
+The reference encodings here are built directly from the official .tiktoken files in ../shared/tiktoken-cache
+(tiktoken's own parser, tiktoken's own pattern and special tokens), never through tokcli's loader, so that
+neither the engine nor splintr's embedded vocabulary is compared with itself.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import random
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import CORPORA, TIKTOKEN_CACHE
+
+pytest.importorskip("splintr", reason="splintr-rs is a default dependency; this environment lacks it")
+
+import splintr  # noqa: E402
+import tiktoken  # noqa: E402
+import tiktoken.load  # noqa: E402
+from tiktoken_ext import openai_public  # noqa: E402
+
+from tokcli.tokenizer import engine  # noqa: E402
+from tokcli.tokenizer.pretrained import TiktokenEncoding  # noqa: E402
+
+NAMES = ("cl100k_base", "o200k_base")
+# the official files, named in the cache by the SHA-1 of their URL (see ../shared/tiktoken-cache/README.md)
+OFFICIAL_SHA256 = {
+    "cl100k_base": "223921b76ee99bde995b7ff738513eef100fb51d18c93597a113bcffe865b2a7",
+    "o200k_base": "446a9538cb6c348e3516120d7c08b09f57c36495e2acfffe59a5bf8b0cfb1a2d",
+}
+URL = "https://openaipublic.blob.core.windows.net/encodings/{}.tiktoken"
+
+_reference: dict[str, tiktoken.Encoding] = {}
+
+
+def official_file(name: str) -> Path:
+    path = TIKTOKEN_CACHE / hashlib.sha1(URL.format(name).encode()).hexdigest()
+    if not path.is_file():
+        pytest.skip(
+            f"needs the official {name} file in ../shared/tiktoken-cache, which only the development checkout has"
+        )
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == OFFICIAL_SHA256[name]
+    return path
+
+
+def official_spec(name: str) -> dict:
+    """tiktoken's own constructor for `name`, reading the official file from ../shared (not tokcli's loader)."""
+    path = official_file(name)
+
+    def load(blobpath, expected_hash=None):
+        assert blobpath == URL.format(name) and expected_hash == OFFICIAL_SHA256[name]
+        return tiktoken.load.load_tiktoken_bpe(str(path), expected_hash)
+
+    ctor = openai_public.ENCODING_CONSTRUCTORS[name]
+    g = dict(vars(openai_public), load_tiktoken_bpe=load)
+    import types
+
+    return types.FunctionType(ctor.__code__, g, ctor.__name__)()
+
+
+def reference(name: str) -> tiktoken.Encoding:
+    if name not in _reference:
+        _reference[name] = tiktoken.Encoding(**official_spec(name))
+    return _reference[name]
+
+
+@pytest.fixture
+def fresh_engines(monkeypatch):
+    """No splintr tokenizer built by an earlier test is reused."""
+    monkeypatch.setattr(engine, "_built", {})
+    monkeypatch.delenv("TOKCLI_ENGINE", raising=False)
+
+
+def corpus_files() -> list[Path]:
+    if not CORPORA.is_dir():
+        pytest.skip("needs ../shared/corpora, which only the development checkout has")
+    files = sorted(p for p in CORPORA.rglob("*") if p.is_file())
+    assert len(files) >= 30
+    return files
+
+
+# -- ids identical to the reference -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_ids_identical_on_every_shared_corpus(name, fresh_engines):
+    ref = reference(name)
+    tok = TiktokenEncoding(ref, name)
+    assert tok.engine == "splintr"
+    files = corpus_files()
+    texts = [p.read_text(encoding="utf-8") for p in files]
+    assert any("吾輩" in t or "親譲り" in t for t in texts)  # the Japanese novels are among them
+    expected = ref.encode_ordinary_batch(texts)
+    different = [p.name for p, t, e in zip(files, texts, expected, strict=True) if tok.encode(t) != e]
+    assert different == []
+    # the batch call too, on all files at once
+    assert tok.encode_batch(texts) == expected
+
+
+POOLS = [
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ",
+    "0123456789",
+    " \t\n\r\n  \u00a0\u3000\u2028\u0085\x0b\x0c",
+    "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~'s've're'll'd't'm",
+    "あいうえおかきくけこ吾輩は猫である。名前はまだ無い。親譲りの無鉄砲で小供の時から損ばかりしている。",
+    "アイウエオカキクケコーヴｶﾞﾊﾟ",
+    "😀👍🏽👨‍👩‍👧‍👦🏳️‍🌈❤️\u200d\ufe0f🇯🇵",
+    "नमस्ते दुनिया",
+    "สวัสดีชาวโลก",
+    "مرحبا بالعالم",
+    "שלום עולם",
+    "ქართული",
+    "ሰላም ዓለም",
+    "ᏣᎳᎩ",
+    "བོད་ཡིག",
+    "ᠮᠣᠩᠭᠣᠯ",
+    "𐌰𐌱𐌲𐌳𒀀𒀁𓀀𓀁",
+    "e\u0301a\u0308\u0327\u20dd",
+    "".join(chr(c) for c in range(0x20)) + "\x7f",
+    "<|endoftext|><|endofprompt|><|fim_prefix|>",
+    "ÀÉÎõüßÆøÅçñĲǅǈ",
+    "Привет мир Ελληνικά",
+    "한국어 텍스트",
+]
+
+
+def random_strings(n: int, seed: int) -> list[str]:
+    """Seeded strings of runs from the pools above, plus arbitrary code points (no lone surrogates)."""
+    rng = random.Random(seed)
+    out = []
+    for _ in range(n):
+        parts = []
+        for _ in range(rng.randint(0, 12)):
+            if rng.random() < 0.1:
+                c = rng.randint(0, 0x10FFFF)
+                while 0xD800 <= c <= 0xDFFF:
+                    c = rng.randint(0, 0x10FFFF)
+                parts.append(chr(c))
+            else:
+                pool = rng.choice(POOLS)
+                parts.append("".join(rng.choice(pool) for _ in range(rng.randint(1, 8))))
+        out.append("".join(parts))
+    return out
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_ids_identical_on_20000_random_strings(name, fresh_engines):
+    ref = reference(name)
+    tok = TiktokenEncoding(ref, name)
+    assert tok.engine == "splintr"
+    texts = random_strings(20_000, seed=12)
+    assert sum(any("\u3040" <= ch <= "\u30ff" for ch in t) for t in texts) > 1000
+    expected = ref.encode_ordinary_batch(texts)
+    different = [t for t, e in zip(texts, expected, strict=True) if tok.encode(t) != e]
+    assert different[:5] == []
+    assert tok.encode_batch(texts) == expected
+
+
+# -- counting ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_count_stream_identical_on_a_multi_segment_text(name, fresh_engines, monkeypatch):
+    from tokcli.tokenizer import base, pretrained
+
+    ref = reference(name)
+    parts = [
+        CORPORA / "ja_aozora_botchan.txt",
+        CORPORA / "en_shakespeare.txt",
+        CORPORA / "code_cpython.py.txt",
+    ]
+    if not all(p.is_file() for p in parts):
+        pytest.skip("needs ../shared/corpora, which only the development checkout has")
+    text = "".join(p.read_text(encoding="utf-8") for p in parts)
+    # many segments and several splintr batches, fed in odd-sized chunks
+    monkeypatch.setattr(pretrained, "BATCH_CHARS", 200_000)
+    assert len(text) > 5 * base.SEGMENT_CHARS
+    chunks = [text[i : i + 65_537] for i in range(0, len(text), 65_537)]
+    tok = TiktokenEncoding(ref, name)
+    assert tok.engine == "splintr"
+    assert len(list(tok.segments(chunks))) > 5
+    expected = len(ref.encode_ordinary(text))
+    assert tok.count_stream(iter(chunks)) == expected
+    monkeypatch.setenv("TOKCLI_ENGINE", "reference")
+    slow = TiktokenEncoding(ref, name)
+    assert slow.engine == "tiktoken"
+    assert slow.count_stream(iter(chunks)) == expected
+
+
+# -- special tokens: ordinary text -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_special_token_strings_are_ordinary_text(name, fresh_engines):
+    ref = reference(name)
+    tok = TiktokenEncoding(ref, name)
+    assert tok.engine == "splintr"
+    text = "前文<|endoftext|>後文 <|endofprompt|>"
+    ids = tok.encode(text)
+    assert ids == ref.encode_ordinary(text)
+    specials = {ref.encode_single_token("<|endoftext|>"), ref.encode_single_token("<|endofprompt|>")}
+    assert not specials & set(ids)
+    assert len(tok.encode("<|endoftext|>")) > 1
+    assert tok.decode(ids) == text
+    assert tok.count_stream([text]) == len(ids)
+    assert tok.encode_batch([text, "<|endoftext|>"]) == [ids, ref.encode_ordinary("<|endoftext|>")]
+
+
+def test_cli_counts_a_literal_endoftext_as_text(cli):
+    r = cli("count", "-t", "cl100k_base", input="<|endoftext|>")
+    assert r.code == 0
+    assert r.err == ""
+    # <|endoftext|> as text: <, |, endo, ft, ext, |, > under cl100k_base (a special token would be 1)
+    assert r.out.strip() == "7"
+
+
+# -- choosing the engine -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_reference_engine_really_uses_tiktoken(name, fresh_engines, monkeypatch):
+    ref = reference(name)
+    calls = []
+    real = ref.encode_ordinary
+
+    def spy(text):
+        calls.append(text)
+        return real(text)
+
+    monkeypatch.setattr(ref, "encode_ordinary", spy)
+    text = "吾輩は猫である。 <|endoftext|> tokens"
+    fast = TiktokenEncoding(ref, name)
+    assert fast.engine == "splintr"
+    fast_ids = fast.encode(text)
+    assert calls == []
+    monkeypatch.setenv("TOKCLI_ENGINE", "reference")
+    slow = TiktokenEncoding(ref, name)
+    assert slow.engine == "tiktoken"
+    assert slow.encode(text) == fast_ids
+    assert calls == [text]
+
+
+def test_fallback_when_splintr_cannot_be_imported(fresh_engines, monkeypatch):
+    ref = reference("o200k_base")
+    text = "日本語のテキスト 😀 <|endoftext|> and English"
+    expected = TiktokenEncoding(ref, "o200k_base").encode(text)
+    monkeypatch.setattr(engine, "_built", {})
+    monkeypatch.setitem(sys.modules, "splintr", None)  # import splintr raises ImportError
+    tok = TiktokenEncoding(ref, "o200k_base")
+    assert tok.engine == "tiktoken"
+    assert tok.encode(text) == expected == ref.encode_ordinary(text)
+    assert tok.count_stream([text]) == len(expected)
+
+
+def test_unproven_encodings_use_tiktoken(fresh_engines):
+    from tokcli.tokenizer.pretrained import tiktoken_encoding
+
+    gpt2 = TiktokenEncoding(tiktoken.Encoding(name="gpt2-like", **official_spec_small()))
+    assert gpt2.engine == "tiktoken"
+    # a proven name with another pattern is not trusted either
+    cl = tiktoken_encoding("cl100k_base")
+    other = tiktoken.Encoding(
+        name="cl100k_base", pat_str=r"\S+|\s+", mergeable_ranks=cl._mergeable_ranks, special_tokens={}
+    )
+    assert TiktokenEncoding(other).engine == "tiktoken"
+
+
+def official_spec_small() -> dict:
+    ranks = {bytes([i]): i for i in range(256)}
+    return {"pat_str": r"\S+|\s+", "mergeable_ranks": ranks, "special_tokens": {}}
+
+
+def test_bad_engine_variable_is_one_error_line():
+    env = dict(os.environ, TOKCLI_ENGINE="fastest")
+    r = subprocess.run(
+        [sys.executable, "-m", "tokcli", "count", "-t", "cl100k_base"],
+        input="テキスト",
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert r.returncode == 2
+    assert r.stdout == ""
+    assert r.stderr.startswith("error: TOKCLI_ENGINE='fastest'")
+    assert "reference" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+
+
+# -- splintr's embedded vocabularies against the official files ---------------------------------------------
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_embedded_vocabulary_is_byte_identical_to_the_official_file(name):
+    spec = official_spec(name)
+    official = spec["mergeable_ranks"]
+    emb = splintr.Tokenizer.from_pretrained(name)
+    # every rank/bytes pair of the official file
+    wrong = [rank for token, rank in official.items() if emb.decode_token_bytes(rank) != token]
+    assert wrong == []
+    # and nothing more below the special tokens: every other id is a special token or a hole
+    emb_special = emb.special_tokens()
+    known = set(official.values()) | set(emb_special.values())
+    extra = []
+    for i in range(splintr.base_vocab_size(name)):
+        if i in known:
+            continue
+        try:
+            extra.append((i, emb.decode_token_bytes(i)))
+        except ValueError:
+            pass
+    assert extra == []
+    # the official special tokens at the same ids (splintr adds its own agent tokens beyond them)
+    assert {k: emb_special.get(k) for k in spec["special_tokens"]} == spec["special_tokens"]
+    # the function tokcli uses: the rebuilt file is the official file, byte for byte
+    ranks = engine.embedded_ranks(name, OFFICIAL_SHA256[name])
+    assert ranks == official
+    assert engine.tiktoken_file(ranks) == official_file(name).read_bytes()
+    # and a wrong sha256 is refused
+    assert engine.embedded_ranks(name, "0" * 64) is None
+
+
+@pytest.mark.parametrize("engine_var", ["", "reference"])
+def test_o200k_base_counts_with_no_network_and_no_cache(tmp_path, engine_var):
+    ref = reference("o200k_base")
+    text = "吾輩は猫である。名前はまだ無い。 The cat <|endoftext|> 😀\n" * 50
+    empty = tmp_path / "empty-cache"
+    empty.mkdir()
+    env = dict(os.environ, TIKTOKEN_CACHE_DIR=str(empty), TOKCLI_OFFLINE="1", TOKCLI_ENGINE=engine_var)
+    env.pop("DATA_GYM_CACHE_DIR", None)
+    r = subprocess.run(
+        [sys.executable, "-m", "tokcli", "count", "-t", "o200k_base"],
+        input=text,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+    )
+    assert r.stderr == ""
+    assert r.returncode == 0
+    assert r.stdout.strip() == str(len(ref.encode_ordinary(text)))
+    assert list(empty.iterdir()) == []  # nothing downloaded or written
+
+
+def test_cached_official_file_is_still_preferred(o200k_cache, fresh_engines, monkeypatch):
+    from tokcli.tokenizer import pretrained
+
+    monkeypatch.setattr(pretrained, "_encodings", {})
+    monkeypatch.setattr(engine, "embedded_ranks", lambda *a: pytest.fail("the cached file should be used"))
+    enc = pretrained.tiktoken_encoding("o200k_base")
+    assert enc._mergeable_ranks == reference("o200k_base")._mergeable_ranks

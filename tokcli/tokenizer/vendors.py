@@ -1,0 +1,324 @@
+"""Open models' tokenizers, exact, from the files their makers ship in their own Python packages.
+
+    name         extra     distribution     file it reads (inside the installed distribution)
+    llama3       llama     llama-models     llama_models/llama3/tokenizer.model     (tiktoken format)
+    llama4       llama     llama-models     llama_models/llama4/tokenizer.model     (tiktoken format)
+    mistral-v1   mistral   mistral-common   mistral_common/data/tokenizer.model.v1  (sentencepiece)
+    mistral-v3   mistral   mistral-common   mistral_common/data/mistral_instruct_tokenizer_240323.model.v3
+    mistral-v7   mistral   mistral-common   mistral_common/data/mistral_instruct_tokenizer_241114.model.v7
+    tekken       mistral   mistral-common   mistral_common/data/tekken_240718.json  (tiktoken vocabulary in JSON)
+    qwen         qwen      dashscope        dashscope/resources/qwen.tiktoken       (tiktoken format)
+
+The files are found through `importlib.metadata` (the distribution's own file list), so the vendor's package
+is never imported: dashscope's __init__ pulls in a whole cloud SDK, mistral_common's pydantic and numpy.
+The pre-tokenizer patterns and special tokens are copied from the vendor's code in the pinned version
+(pyproject.toml's extras); tests/test_vendors.py checks the ids against that code on the shared corpora and
+on generated text.
+
+Text is ordinary text: a special token's string in the input is encoded as the characters it is, and no
+BOS/EOS is added (the vendors' `encode(s, bos=False, eos=False)` with no special tokens allowed).
+
+One difference from the vendors' encode functions, on purpose: llama-models cuts its input every 400,000
+characters and inside runs of more than 25,000 spaces or non-spaces, and dashscope cuts texts over 100,000
+characters at newlines, to keep tiktoken's stack small. Those cuts can change the ids next to them; tokcli
+encodes a text whole (and streams it only at cuts that change nothing, see tokcli.tokenizer.base), which is
+what the models' own tokenizer.json gives. Below those lengths the ids are the vendors' exactly.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import json
+import unicodedata
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from tokcli.errors import BackendMissing, TokenizerFileError
+
+from .base import Tokenizer
+from .pretrained import TiktokenEncoding
+
+if TYPE_CHECKING:
+    import tiktoken
+
+# -- the vendors' definitions, copied from their code ---------------------------------------------------
+
+# llama_models/llama3/tokenizer.py (llama-models 0.3.0): Tokenizer.pat_str and the 256 special tokens after
+# the base vocabulary (12 named, then <|reserved_special_token_2|> ... up to 256)
+LLAMA3_PATTERN = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"  # noqa: E501
+_LLAMA3_NAMED = [
+    "<|begin_of_text|>",
+    "<|end_of_text|>",
+    "<|reserved_special_token_0|>",
+    "<|reserved_special_token_1|>",
+    "<|finetune_right_pad_id|>",
+    "<|step_id|>",
+    "<|start_header_id|>",
+    "<|end_header_id|>",
+    "<|eom_id|>",
+    "<|eot_id|>",
+    "<|python_tag|>",
+    "<|image|>",
+]
+LLAMA3_SPECIALS = _LLAMA3_NAMED + [f"<|reserved_special_token_{2 + i}|>" for i in range(256 - len(_LLAMA3_NAMED))]
+
+# llama_models/llama4/tokenizer.py (llama-models 0.3.0): Tokenizer.O200K_PATTERN and BASIC_SPECIAL_TOKENS +
+# LLAMA4_SPECIAL_TOKENS, then <|reserved_special_token_i|> up to 2048
+LLAMA4_PATTERN = r"""[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?|[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+"""  # noqa: E501
+
+
+def _reserved(name: str, count: int, start: int = 0) -> list[str]:  # llama4's get_reserved_special_tokens
+    return [f"<|{name}_reserved_special_token_{i}|>" for i in range(start, start + count)]
+
+
+_LLAMA4_NAMED = (
+    ["<|begin_of_text|>", "<|end_of_text|>", "<|fim_prefix|>", "<|fim_middle|>", "<|fim_suffix|>"]
+    + ["<|header_start|>", "<|header_end|>", "<|eom|>", "<|eot|>", "<|step|>"]
+    + [f"<|text_post_train_reserved_special_token_{i}|>" for i in range(6)]
+    + ["<|python_start|>", "<|python_end|>", "<|finetune_right_pad|>"]
+    + _reserved("text_post_train", 61, 8)
+    + ["<|image_start|>", "<|image_end|>", "<|vision_reserved_special_token_0|>", "<|vision_reserved_special_token_1|>"]
+    + ["<|tile_x_separator|>", "<|tile_y_separator|>"]
+    + [f"<|vision_reserved_special_token_{i}|>" for i in range(2, 6)]
+    + ["<|image|>", "<|vision_reserved_special_token_6|>", "<|patch|>"]
+    + _reserved("vision", 1041, 7)
+    + [f"<|reasoning_reserved_special_token_{i}|>" for i in range(8)]
+    + ["<|reasoning_thinking_start|>", "<|reasoning_thinking_end|>"]
+)
+LLAMA4_SPECIALS = _LLAMA4_NAMED + [f"<|reserved_special_token_{i}|>" for i in range(2048 - len(_LLAMA4_NAMED))]
+
+# dashscope/tokenizers/qwen_tokenizer.py (dashscope 2.0.2): PAT_STR, SPECIAL_TOKENS from SPECIAL_START_ID, and
+# the NFC normalisation its encode applies first
+QWEN_PATTERN = r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"""  # noqa: E501
+QWEN_SPECIAL_START = 151643
+QWEN_SPECIALS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"] + [f"<|extra_{i}|>" for i in range(205)]
+
+# mistral_common/tokens/tokenizers/tekken.py (mistral-common 1.13.1): a file without "special_tokens" (v7 and
+# older, as tekken_240718.json) gets Tekkenizer.DEPRECATED_SPECIAL_TOKENS (ranks 0-19, the strings of
+# base.SpecialTokens) and fillers "<SPECIAL_{id}>" up to config.default_num_special_tokens. The vocabulary
+# keeps its first default_vocab_size - default_num_special_tokens entries, and every id of an ordinary
+# token is its rank plus default_num_special_tokens (Tekkenizer.encode). The pattern is the file's config.
+TEKKEN_DEPRECATED_SPECIALS = [
+    "<unk>", "<s>", "</s>", "[INST]", "[/INST]", "[AVAILABLE_TOOLS]", "[/AVAILABLE_TOOLS]", "[TOOL_RESULTS]",
+    "[/TOOL_RESULTS]", "[TOOL_CALLS]", "[IMG]", "<pad>", "[IMG_BREAK]", "[IMG_END]", "[PREFIX]", "[MIDDLE]",
+    "[SUFFIX]", "[SYSTEM_PROMPT]", "[/SYSTEM_PROMPT]", "[TOOL_CONTENT]",
+]  # fmt: skip
+
+
+# -- the table -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Vendor:
+    extra: str  # tokcli's extra that installs the distribution
+    distribution: str
+    file: str  # path inside the distribution
+    build: Callable[[str, Path], Tokenizer]  # (name, file) -> tokenizer
+
+
+def _build_llama3(name: str, path: Path) -> Tokenizer:
+    return TiktokenEncoding(_tiktoken_file_encoding("llama3", path, LLAMA3_PATTERN, LLAMA3_SPECIALS), name)
+
+
+def _build_llama4(name: str, path: Path) -> Tokenizer:
+    return TiktokenEncoding(_tiktoken_file_encoding("llama4", path, LLAMA4_PATTERN, LLAMA4_SPECIALS), name)
+
+
+def _build_qwen(name: str, path: Path) -> Tokenizer:
+    return QwenEncoding(_tiktoken_file_encoding("qwen", path, QWEN_PATTERN, QWEN_SPECIALS, QWEN_SPECIAL_START), name)
+
+
+def _build_spm(name: str, path: Path) -> Tokenizer:
+    from .spm import SentencePiece
+
+    return SentencePiece.from_file(path, name)
+
+
+def _build_tekken(name: str, path: Path) -> Tokenizer:
+    return TiktokenEncoding(_tekken_encoding(path), name)
+
+
+VENDORS: dict[str, Vendor] = {
+    "llama3": Vendor("llama", "llama-models", "llama_models/llama3/tokenizer.model", _build_llama3),
+    "llama4": Vendor("llama", "llama-models", "llama_models/llama4/tokenizer.model", _build_llama4),
+    "mistral-v1": Vendor("mistral", "mistral-common", "mistral_common/data/tokenizer.model.v1", _build_spm),
+    "mistral-v3": Vendor(
+        "mistral", "mistral-common", "mistral_common/data/mistral_instruct_tokenizer_240323.model.v3", _build_spm
+    ),
+    "mistral-v7": Vendor(
+        "mistral", "mistral-common", "mistral_common/data/mistral_instruct_tokenizer_241114.model.v7", _build_spm
+    ),
+    "tekken": Vendor("mistral", "mistral-common", "mistral_common/data/tekken_240718.json", _build_tekken),
+    "qwen": Vendor("qwen", "dashscope", "dashscope/resources/qwen.tiktoken", _build_qwen),
+}
+
+# Model names -> tokenizer names, each from the vendor's own code:
+#   Llama: llama_models/llama3/generation.py builds every Llama 3.x model (the llama3, llama3_1, llama3_2,
+#     llama3_3 families of llama_models/sku_list.py) with llama3/tokenizer.model; llama4/generation.py builds
+#     the Llama 4 models (Scout, Maverick) with llama4/tokenizer.model.
+#   Mistral: mistral_common/tokens/tokenizers/mistral.py, MODEL_NAME_TO_TOKENIZER_CLS (v1, v3, v7 = the
+#     sentencepiece files above; v3(is_tekken=True) = tekken_240718.json); "mistral-nemo" is short for
+#     open-mistral-nemo-2407.
+#   Qwen: dashscope/tokenizers/tokenizer.py, get_tokenizer, gives qwen.tiktoken to every model whose name
+#     starts with "qwen" (QWEN_SERIALS lists qwen-turbo, qwen-plus, qwen-max); Qwen2 and Qwen2.5 keep Qwen's
+#     vocabulary and pattern (tokcli.tokenizer.hf.QWEN2_PATTERN is the same regex).
+MODELS: dict[str, str] = {
+    "llama-3.1-8b": "llama3",
+    "llama-3.1-70b": "llama3",
+    "llama-3.1-405b": "llama3",
+    "llama-3.2-1b": "llama3",
+    "llama-3.2-3b": "llama3",
+    "llama-3.3-70b": "llama3",
+    "llama-4-scout": "llama4",
+    "llama-4-maverick": "llama4",
+    "mistral-medium-2312": "mistral-v1",
+    "mistral-large-2407": "mistral-v3",
+    "open-mixtral-8x22b-2404": "mistral-v3",
+    "codestral-2405": "mistral-v3",
+    "mistral-large-2411": "mistral-v7",
+    "mistral-nemo": "tekken",
+    "open-mistral-nemo-2407": "tekken",
+    "ministral-8b-2410": "tekken",
+    "qwen-turbo": "qwen",
+    "qwen-plus": "qwen",
+    "qwen-max": "qwen",
+    "qwen2.5-7b": "qwen",
+}
+
+
+def names() -> list[str]:
+    """Every name this module answers: the tokenizers, then the model names."""
+    return list(VENDORS) + list(MODELS)
+
+
+def load(spec: str) -> Tokenizer | None:
+    """The tokenizer a vendor name or model name stands for, or None for a name that is neither.
+
+    Raises BackendMissing when the extra is not installed, TokenizerFileError when its file is missing or bad.
+    """
+    key = MODELS.get(spec, spec)
+    vendor = VENDORS.get(key)
+    if vendor is None:
+        return None
+    path = vendor_file(spec, vendor)
+    tok = _built(key, str(path))
+    if spec != key:  # a model name: the same tokenizer under the model's name, its encoding shared
+        tok = copy.copy(tok)
+        tok.name = spec
+    return tok
+
+
+def vendor_file(name: str, vendor: Vendor) -> Path:
+    """The file `vendor` ships, found in its installed distribution without importing it."""
+    from importlib import metadata
+
+    hint = f'pip install "tokcli[{vendor.extra}]"'
+    try:
+        dist = metadata.distribution(vendor.distribution)
+    except metadata.PackageNotFoundError:
+        raise BackendMissing(f"{name} needs the {vendor.extra} extra: {hint}") from None
+    path = Path(str(dist.locate_file(vendor.file)))
+    if not path.is_file():
+        raise TokenizerFileError(
+            f"{name}: {vendor.distribution} {dist.version} has no {vendor.file}; "
+            f"install the version tokcli is tested with: {hint}"
+        )
+    return path
+
+
+@cache
+def _built(key: str, path: str) -> Tokenizer:
+    """Built once per process for llama3 and every model name that uses it."""
+    return VENDORS[key].build(key, Path(path))
+
+
+# -- building the encodings ----------------------------------------------------------------------------
+
+
+def _tiktoken_ranks(path: Path) -> dict[bytes, int]:
+    """A tiktoken-format file: one "base64-token rank" per line."""
+    from .fileread import read_tokenizer_file
+
+    ranks: dict[bytes, int] = {}
+    for n, line in enumerate(read_tokenizer_file(path).splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            token, rank = line.split()
+            ranks[base64.b64decode(token, validate=True)] = int(rank)
+        except ValueError:
+            raise TokenizerFileError(
+                f"{path}:{n}: not a tiktoken line (base64 token, space, rank); reinstall the package that ships it"
+            ) from None
+    if not ranks:
+        raise TokenizerFileError(f"{path}: no tokens in it; reinstall the package that ships it")
+    return ranks
+
+
+def _tiktoken_file_encoding(
+    name: str, path: Path, pattern: str, specials: Sequence[str], special_start: int | None = None
+) -> tiktoken.Encoding:
+    """The vendor's tiktoken.Encoding: ranks from the file, special tokens numbered from `special_start`
+    (by default right after the base vocabulary, as llama-models numbers them)."""
+    import tiktoken
+
+    ranks = _tiktoken_ranks(path)
+    start = len(ranks) if special_start is None else special_start
+    return tiktoken.Encoding(
+        name=name,
+        pat_str=pattern,
+        mergeable_ranks=ranks,
+        special_tokens={token: start + i for i, token in enumerate(specials)},
+    )
+
+
+def _tekken_encoding(path: Path) -> tiktoken.Encoding:
+    """Tekken's vocabulary as one tiktoken.Encoding whose ids are Tekkenizer's: each rank shifted by the
+    number of special tokens (the order of the ranks, and so every merge, is unchanged), the special tokens
+    at ids 0 to that number - 1."""
+    import tiktoken
+
+    from .fileread import read_tokenizer_file
+
+    try:
+        data = json.loads(read_tokenizer_file(path))
+        config = data["config"]
+        pattern: str = config["pattern"]
+        n_special = int(config["default_num_special_tokens"])
+        n_inner = int(config["default_vocab_size"]) - n_special
+        vocab: list[dict[str, Any]] = data["vocab"][:n_inner]
+        specials = [t["token_str"] for t in data.get("special_tokens") or []] or list(TEKKEN_DEPRECATED_SPECIALS)
+        ranks = {base64.b64decode(t["token_bytes"]): int(t["rank"]) + n_special for t in vocab}
+    except (ValueError, KeyError, TypeError) as e:
+        raise TokenizerFileError(f"{path}: not a tekken file ({e}); reinstall mistral-common") from None
+    if len(vocab) != n_inner or len(ranks) != n_inner or len(specials) > n_special:
+        raise TokenizerFileError(f"{path}: its vocabulary does not match its config; reinstall mistral-common")
+    specials += [f"<SPECIAL_{i}>" for i in range(len(specials), n_special)]
+    return tiktoken.Encoding(
+        name="tekken", pat_str=pattern, mergeable_ranks=ranks, special_tokens={t: i for i, t in enumerate(specials)}
+    )
+
+
+class QwenEncoding(TiktokenEncoding):
+    """Qwen's encoding: the text is NFC-normalised first, as dashscope's QwenTokenizer.encode does.
+
+    So decode(encode(text)) is the NFC form of the text (the same text for any text already in NFC).
+    Streaming normalises each segment: the cuts (before " letter", after "non-space newline") never fall
+    inside a sequence that NFC would compose.
+    """
+
+    lossless = False
+
+    def encode(self, text: str) -> list[int]:
+        return super().encode(unicodedata.normalize("NFC", text))
+
+    def encode_batch(self, texts: Sequence[str]) -> list[list[int]]:
+        return super().encode_batch([unicodedata.normalize("NFC", t) for t in texts])
+
+    def count_stream(self, chunks: Iterable[str]) -> int:
+        # the base class's way (encode_batch, which normalises), not TiktokenEncoding's raw buffer counts
+        return Tokenizer.count_stream(self, chunks)
