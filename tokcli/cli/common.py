@@ -159,7 +159,10 @@ ModelsOpt = Annotated[
 LMOpt = Annotated[
     str,
     typer.Option(
-        "-m", "--model", autocompletion=complete_lm, help="A bundled model (char, word, bpe, ja-char) or a model directory."
+        "-m",
+        "--model",
+        autocompletion=complete_lm,
+        help="A bundled model (char, word, bpe, ja-char) or a model directory.",
     ),
 ]
 
@@ -241,7 +244,9 @@ def sampling_options(*, temperature: float) -> Callable[[Callable[..., Any]], Ca
 
         return SamplingOptions(**values)
 
-    params = {name: (ann, temperature if name == "temperature" else default) for name, (ann, default) in _SAMPLING.items()}
+    params = {
+        name: (ann, temperature if name == "temperature" else default) for name, (ann, default) in _SAMPLING.items()
+    }
     return option_group("sampling", params, build)
 
 

@@ -37,7 +37,13 @@ def to_json(report: Any) -> dict[str, Any]:
             }
         )  # fmt: skip
     skipped = [{"path": path, "reason": reason} for path, reason in report.skipped]
-    return {"schema": SCHEMA, "ok": report.ok, "warnings": list(report.warnings), "skipped": skipped, "budgets": budgets}
+    return {
+        "schema": SCHEMA,
+        "ok": report.ok,
+        "warnings": list(report.warnings),
+        "skipped": skipped,
+        "budgets": budgets,
+    }
 
 
 def _escape_data(s: str) -> str:

@@ -59,7 +59,7 @@ def _splintr() -> Any:
 def tiktoken_file(ranks: dict[bytes, int]) -> bytes:
     """The .tiktoken file for `ranks`: one `base64 rank` line per token, by rank, as OpenAI's files are."""
     b64 = base64.b64encode
-    items = ranks.items()
+    items: Any = ranks.items()
     ordered = all(a < b for a, b in itertools.pairwise(ranks.values()))
     if not ordered:  # tiktoken's parse keeps the file's order, which is by rank: sorting is rarely needed
         items = sorted(items, key=lambda kv: kv[1])

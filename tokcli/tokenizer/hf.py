@@ -165,7 +165,7 @@ def _streams_exactly(spec: dict[str, Any]) -> bool:
         return False
     pre = spec.get("pre_tokenizer")
     steps = pre.get("pretokenizers") if isinstance(pre, dict) and pre.get("type") == "Sequence" else [pre]
-    if not steps or not all(isinstance(p, dict) for p in steps):
+    if not isinstance(steps, list) or not steps or not all(isinstance(p, dict) for p in steps):
         return False
     first, rest = steps[0], steps[1:]
     if first.get("type") == "Split":
