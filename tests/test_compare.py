@@ -129,3 +129,75 @@ def test_parity_on_udhr(cli):
     assert r.code == 0, r.err
     rows = {x["language"]: x for x in json.loads(r.out)["rows"]}
     assert rows["en"]["premium"] == 1.0 and rows["ja"]["premium"] > 1.2
+
+
+# -- the vectorised metrics against a plain, one-token-at-a-time reference ------------------------
+
+MIXED = {
+    "en": "The cat sat on the mat. Zebras quiver; naïve café — ÆØÅ ⟨x⟩ 🎉\n" * 3,
+    "ja": "吾輩は猫である。名前はまだ無い。どこで生れたかとんと見当がつかぬ。\n" * 3 + "Ω𝔘 ok\n",
+    "code": "def f(x):\n    return x ** 2  # 二乗\n\tprint(f'{x!r}')\n" * 3,
+}
+
+
+def _loop_spans(tok, data: bytes, ids) -> list[tuple[int, int]]:
+    """token_offsets' documented rule, one token at a time."""
+    pieces = [tok.token_bytes(i) for i in ids]
+    spans, pos, i = [], 0, 0
+    while i < len(pieces):
+        if data.startswith(pieces[i], pos):
+            spans.append((pos, pos + len(pieces[i])))
+            pos, i = pos + len(pieces[i]), i + 1
+            continue
+        j, end = i + 1, len(data)
+        while j < len(pieces):
+            found = data.find(pieces[j], pos + 1) if pieces[j] else -1
+            if found >= 0:
+                end = found
+                break
+            j += 1
+        for _ in range(j - i - 1):
+            nxt = pos + 1 if pos < end else pos
+            while nxt < end and (data[nxt] & 0xC0) == 0x80:
+                nxt += 1
+            spans.append((pos, nxt))
+            pos = nxt
+        spans.append((pos, end))
+        pos, i = end, j
+    return spans
+
+
+@pytest.mark.parametrize("key", sorted(MIXED))
+def test_compare_rows_equal_a_plain_reference(key):
+    import regex
+
+    from tokcli.tokenizer.registry import load
+
+    text = MIXED[key]
+    names = ["char", "word", "bpe", "cl100k_base"]
+    result = compare([Input(key, text)], names)
+    data = text.encode("utf-8")
+    unit = "char" if key == "ja" else "word"  # over 30% of the letters in scripts without spaces
+    units = []
+    for m in regex.finditer(r"\S+" if unit == "word" else r"\S", text):
+        s = len(text[: m.start()].encode())
+        units.append((s, s + len(m.group().encode())))
+    ref_tokens = len(load("char").encode(text))
+    for name, row in zip(names, result.rows, strict=True):
+        tok = load(name)
+        ids = tok.encode(text)  # one segment: the text is far below the streaming segment size
+        spans = _loop_spans(tok, data, ids)
+        continued = sum(sum(1 for s, e in spans if e > s and s < ue and e > us) >= 2 for us, ue in units)
+        counts: dict[int, int] = {}
+        for i in ids:
+            counts[i] = counts.get(i, 0) + 1
+        assert (row.tokenizer, row.unit, row.units) == (name, unit, len(units))
+        assert (row.tokens, row.chars, row.bytes) == (len(ids), len(text), len(data))
+        assert row.continued == continued / len(units)
+        assert row.fertility == len(ids) / len(units)
+        assert row.distinct == len(counts)
+        assert row.round_trip == (tok.decode(ids) == text)
+        assert row.nsl == len(ids) / ref_tokens
+        want_unk = None if tok.unk_id is None else counts.get(tok.unk_id, 0) / len(ids)
+        assert row.unk_rate == want_unk
+    assert result.rows[0].nsl == 1.0

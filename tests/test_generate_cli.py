@@ -11,7 +11,7 @@ import pytest
 
 import tokcli
 from tokcli.model.config import GPTConfig
-from tokcli.model.model import random_weights, save_model_dir
+from tokcli.model.weights import random_weights, save_model_dir
 
 TEXT = "the cat sat on the mat. the dog ate the hat!\nTo be, or not to be: that is the question.\n"
 

@@ -20,7 +20,8 @@ import tokcli
 from tokcli.errors import InputError, ModelFileError, TokenizerFileError
 from tokcli.model import model as model_mod
 from tokcli.model.config import GPTConfig, read_config
-from tokcli.model.model import Model, load_model, random_weights, save_model_dir
+from tokcli.model.model import Model, load_model
+from tokcli.model.weights import random_weights, save_model_dir
 from tokcli.tokenizer import fileread
 from tokcli.tokenizer.download import DownloadError, download
 from tokcli.tokenizer.hf import HFTokenizer

@@ -15,7 +15,8 @@ import tokcli
 from tokcli.errors import UsageError
 from tokcli.lm.evaluate import evaluate, score, split_texts, token_char_lengths, windows
 from tokcli.model.config import GPTConfig
-from tokcli.model.model import load_model, random_weights, save_model_dir
+from tokcli.model.model import load_model
+from tokcli.model.weights import random_weights, save_model_dir
 
 TEXT = "To be, or not to be: that is the question.\nWhether 'tis nobler in the mind to suffer\n" * 3
 

@@ -11,8 +11,9 @@ import tokcli
 from tokcli.errors import ModelFileError, ModelNotFound, UsageError
 from tokcli.model.config import GPTConfig
 from tokcli.model.generate import GenerateOptions, generate, generate_ids
-from tokcli.model.model import Model, load_model, random_weights, save_model_dir
+from tokcli.model.model import Model, load_model
 from tokcli.model.sampling import SamplingOptions
+from tokcli.model.weights import random_weights, save_model_dir
 
 TEXT = "the cat sat on the mat. the dog ate the hat!\nTo be, or not to be: that is the question.\n"
 

@@ -12,20 +12,18 @@ from __future__ import annotations
 import json
 import math
 import os
-import shutil
-import stat
-import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from tokcli.errors import BackendMissing, UsageError
-from tokcli.model.config import FORMAT, GPTConfig
+from tokcli.model.config import GPTConfig
 from tokcli.textio import split_holdout
 from tokcli.tokenizer.base import Tokenizer
+
+from .outdir import CKPT_FORMAT, check_output_dir, real_path, staging
 
 LN2 = math.log(2)
 
@@ -107,8 +105,8 @@ def train_lm(
     if not 0 < o.val_fraction < 1:
         raise UsageError(f"--val-fraction {o.val_fraction} must be between 0 and 1")
     # refuse to replace what is not ours before any work is done (and again when swapping in)
-    ckpt = _real(Path(str(out_dir).rstrip("/") + ".ckpt"))
-    out_dir = _real(Path(out_dir))
+    ckpt = real_path(Path(str(out_dir).rstrip("/") + ".ckpt"))
+    out_dir = real_path(Path(out_dir))
     check_output_dir(out_dir, "model")
     check_output_dir(ckpt, "checkpoint")
     torch.set_num_threads(o.threads or os.cpu_count() or 1)
@@ -203,105 +201,11 @@ def export_model(model: Any, cfg: GPTConfig, tokenizer: Tokenizer, out_dir: Path
     from safetensors.torch import save_file
 
     tdtype = {"float16": torch.float16, "float32": torch.float32}[dtype]
-    with _staging(out_dir, "model") as tmp:
+    with staging(out_dir, "model") as tmp:
         save_file({k: v.to(tdtype) for k, v in model.export_state().items()}, str(tmp / "model.safetensors"))
         cfg = GPTConfig(**{**asdict(cfg), "meta": meta})
         (tmp / "config.json").write_text(cfg.to_json(), encoding="utf-8")
         tokenizer.save(str(tmp / "tokenizer.json"))
-
-
-# -- the output directories: replaced whole, and only when they are tokcli's own ------------------------
-CKPT_FORMAT = "tokcli-ckpt v1"
-_OWN_FILES = {
-    "model": ("config.json", {"config.json", "model.safetensors", "tokenizer.json"}),
-    "checkpoint": ("state.json", {"state.json", "state.safetensors"}),
-}
-
-
-def check_output_dir(path: Path, kind: str) -> None:
-    """Raise UsageError unless `path` may be replaced by a new `kind` ("model" or "checkpoint") directory.
-
-    It may when it does not exist, is an empty directory, or is a directory tokcli wrote: a model
-    directory (config.json of format FORMAT) or a checkpoint (state.json written by `lm train`) holding
-    nothing but the files tokcli writes there. Anything else, a regular file included, is left alone.
-    """
-    what = "tokcli model directory" if kind == "model" else "tokcli checkpoint directory"
-    fix = "give a new or empty directory, or move it away"
-    try:
-        st = os.stat(path)
-    except FileNotFoundError:
-        return
-    except OSError as e:
-        raise UsageError(f"{path}: cannot use it for the {kind}: {e.strerror}; {fix}") from None
-    if not stat.S_ISDIR(st.st_mode):
-        raise UsageError(f"{path}: exists and is not a directory; the {kind} is a directory: {fix}")
-    try:
-        entries = set(os.listdir(path))
-    except OSError as e:
-        raise UsageError(f"{path}: cannot list it: {e.strerror}; {fix}") from None
-    if not entries:
-        return
-    marker, own = _OWN_FILES[kind]
-    if not _is_own(path / marker, kind):
-        raise UsageError(f"{path}: not a {what} (no {marker} written by `tokcli lm train`); not replacing it: {fix}")
-    extra = sorted(entries - own)
-    if extra:
-        shown = ", ".join(extra[:3]) + (f" and {len(extra) - 3} more" if len(extra) > 3 else "")
-        raise UsageError(
-            f"{path}: a {what}, but it also holds {shown}, which tokcli did not write; not replacing it: {fix}"
-        )
-
-
-def _is_own(marker: Path, kind: str) -> bool:
-    try:
-        raw = json.loads(marker.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    if not isinstance(raw, dict):
-        return False
-    if kind == "model":
-        return raw.get("format") == FORMAT
-    # checkpoints written before the format field have these keys
-    return raw.get("format") == CKPT_FORMAT or {"step", "history", "elapsed_s", "options"} <= raw.keys()
-
-
-def _real(path: Path) -> Path:
-    """A symbolic link to a directory stands for that directory: it is the directory that is replaced."""
-    return Path(os.path.realpath(path)) if path.is_symlink() else path
-
-
-@contextmanager
-def _staging(target: Path, kind: str) -> Iterator[Path]:
-    """A new hidden directory beside `target` to fill; swapped in for `target` when the block ends well,
-    removed on any error, Ctrl-C or SIGTERM. Never deletes a directory tokcli did not make."""
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
-    except OSError as e:
-        raise UsageError(f"{target}: cannot write the {kind} there: {e.strerror}") from None
-    try:
-        try:
-            yield tmp
-            _swap_dir(tmp, target, kind)
-        except OSError as e:
-            raise UsageError(f"{target}: cannot write the {kind}: {e.strerror}") from None
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
-def _swap_dir(new: Path, target: Path, kind: str) -> None:
-    check_output_dir(target, kind)  # again: a user may have put something there during training
-    if not target.exists():
-        new.rename(target)
-        return
-    old = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".old", dir=target.parent))
-    target.rename(old)  # over the empty directory mkdtemp made
-    try:
-        new.rename(target)
-    except BaseException:
-        old.rename(target)
-        raise
-    shutil.rmtree(old, ignore_errors=True)
 
 
 def _save_checkpoint(
@@ -315,7 +219,7 @@ def _save_checkpoint(
         for key in ("exp_avg", "exp_avg_sq"):
             if key in st:
                 tensors[f"opt.{i}.{key}"] = st[key].detach().clone()
-    with _staging(ckpt, "checkpoint") as tmp:
+    with staging(ckpt, "checkpoint") as tmp:
         save_file(tensors, str(tmp / "state.safetensors"))
         state = {"format": CKPT_FORMAT, "step": step, "history": history, "elapsed_s": elapsed, "options": asdict(o)}
         (tmp / "state.json").write_text(json.dumps(state, indent=2), encoding="utf-8")
