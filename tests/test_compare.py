@@ -201,3 +201,10 @@ def test_compare_rows_equal_a_plain_reference(key):
         want_unk = None if tok.unk_id is None else counts.get(tok.unk_id, 0) / len(ids)
         assert row.unk_rate == want_unk
     assert result.rows[0].nsl == 1.0
+
+
+def test_the_charts_the_command_line_offers_are_the_metrics_compare_renders():
+    from tokcli.cli.compare import CHART_METRICS as offered
+    from tokcli.output.compare import CHART_METRICS as rendered
+
+    assert list(offered) == list(rendered)

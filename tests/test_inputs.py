@@ -180,3 +180,38 @@ def test_every_table_takes_the_same_formats(cli, tree, fmt):
             json.loads(r.out)
         elif fmt == "markdown":
             assert r.out.lstrip().startswith(("|", "**"))
+
+
+def _on_a_terminal(args: list[str], tmp_path) -> tuple[bytes, bytes]:
+    """Run tokcli with stdout on a pseudo-terminal; (what the terminal got, stderr)."""
+    import pty
+
+    main, sub = pty.openpty()
+    env = os.environ | {"NO_COLOR": "1"}
+    p = subprocess.Popen([sys.executable, "-m", "tokcli", *args], stdout=sub, stderr=subprocess.PIPE, env=env,
+                         cwd=tmp_path)  # fmt: skip
+    os.close(sub)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(main, 4096)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        shown += chunk
+    err = p.stderr.read() if p.stderr else b""
+    p.wait(timeout=60)
+    os.close(main)
+    return shown, err
+
+
+def test_output_without_a_final_newline_gets_one_on_a_terminal(tmp_path):
+    ids = [str(i) for i in tokcli.load("cl100k_base").encode("こんにちは")]
+    shown, err = _on_a_terminal(["decode", *ids], tmp_path)
+    assert shown == "こんにちは".encode() and err == b"\n"  # the newline goes to stderr, the data stays exact
+    (tmp_path / "t.txt").write_text("吾輩は猫である。名前はまだ無い。", encoding="utf-8")
+    shown, err = _on_a_terminal(["truncate", "-n", "3", "t.txt"], tmp_path)
+    assert not shown.endswith(b"\n") and err.startswith(b"\ntruncated: kept the first ")
+    piped = subprocess.run([sys.executable, "-m", "tokcli", "decode", *ids], capture_output=True, timeout=60)
+    assert piped.stdout == "こんにちは".encode() and piped.stderr == b""  # piped: nothing added

@@ -53,7 +53,7 @@ def read(paths: Iterable[str], *, errors: str = "strict") -> Iterator[str]:
 
 def count(text: str, tokenizer: str | None = None) -> int:
     """Number of tokens of `text` under a tokenizer name or path (default: cl100k_base, DEFAULT_TOKENIZER)."""
-    from .tokenizer.registry import DEFAULT_TOKENIZER
+    from .tokenizer import DEFAULT_TOKENIZER
 
     return load(tokenizer or DEFAULT_TOKENIZER).count(text)
 

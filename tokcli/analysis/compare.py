@@ -19,8 +19,8 @@ from pathlib import Path
 
 from tokcli.errors import InputError, UsageError
 from tokcli.textio import expand_inputs, read_text, split_holdout
+from tokcli.tokenizer import DEFAULT_TOKENIZER
 from tokcli.tokenizer.base import Tokenizer
-from tokcli.tokenizer.registry import DEFAULT_TOKENIZER
 from tokcli.walk import WalkOptions
 
 from .metrics import Row, measure, ratio, unit_for, unit_offsets

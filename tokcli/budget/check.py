@@ -37,7 +37,7 @@ from typing import Any
 
 from tokcli.errors import InputError, UsageError
 from tokcli.textio import Source, expand_inputs, iter_text
-from tokcli.tokenizer.registry import DEFAULT_TOKENIZER
+from tokcli.tokenizer import DEFAULT_TOKENIZER
 from tokcli.walk import WalkOptions, walk_dir
 
 

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import typer
 
 from tokcli.errors import UsageError
-from tokcli.tokenizer.registry import DEFAULT_TOKENIZER
+from tokcli.tokenizer import DEFAULT_TOKENIZER
 
 __all__ = ["DEFAULT_TOKENIZER"]
 

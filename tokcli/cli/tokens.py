@@ -160,13 +160,15 @@ def decode(
 
     from tokcli import load
     from tokcli.analysis.counting import parse_ids
-    from tokcli.output import out
+    from tokcli.output import finish_line, out
 
     tok = load(tokenizer)
     words = ids if ids else ([sys.stdin.read()] if not sys.stdin.isatty() else None)
     if words is None:
         raise UsageError("no ids: give them as arguments or pipe them into stdin")
-    out(tok.decode(parse_ids(words, tok)), end="")
+    text = tok.decode(parse_ids(words, tok))
+    out(text, end="")
+    finish_line(text)  # on a terminal only: the prompt is not glued to text without a final newline
 
 
 @app.command()

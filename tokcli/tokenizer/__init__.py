@@ -15,9 +15,11 @@ This package imports nothing of tokcli's model, lm, analysis, budget, output or 
 
 from __future__ import annotations
 
-from .base import Tokenizer
+DEFAULT_TOKENIZER = "cl100k_base"  # the default of every command: an OpenAI encoding that works with no network
 
-__all__ = ["Tokenizer", "load"]
+from .base import Tokenizer  # noqa: E402
+
+__all__ = ["DEFAULT_TOKENIZER", "Tokenizer", "load"]
 
 
 def load(spec: str) -> Tokenizer:

