@@ -7,13 +7,13 @@ from collections.abc import Sequence
 
 import pytest
 
+from tokcli.analysis.alignment import token_spans
 from tokcli.analysis.metrics import (
     continued_units,
     first_difference,
     measure,
     renyi_efficiency,
     renyi_entropy,
-    token_spans,
     unit_for,
     unit_spans,
 )

@@ -19,7 +19,7 @@ import regex
 from tokcli.errors import UsageError
 from tokcli.tokenizer.base import Tokenizer
 
-from .metrics import token_spans
+from .alignment import token_spans
 
 # boundaries, most preferred first; a piece ends right after the separator
 BOUNDARIES = (
