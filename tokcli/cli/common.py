@@ -27,6 +27,11 @@ class Format(str, Enum):
     json = "json"
 
 
+class Special(str, Enum):
+    text = "text"
+    allow = "allow"
+
+
 class TableFormat(str, Enum):
     text = "text"
     json = "json"
@@ -142,6 +147,22 @@ StrictUnkOpt = Annotated[
         help="Text the tokenizer does not know (it would become its unknown token, <unk>) is an error, "
         "not a warning. Only tokenizers with an unknown token (char, word, ja-char, some HF and "
         "sentencepiece files) can lose text.",
+    ),
+]
+SpecialOpt = Annotated[
+    Special,
+    typer.Option(
+        "--special",
+        help="A special token's string in the input (<|endoftext|>, <s>, ...): text encodes it as the characters "
+        "it is (the default, for every tokenizer); allow encodes it as the one special token it names.",
+    ),
+]
+AddSpecialOpt = Annotated[
+    bool,
+    typer.Option(
+        "--add-special",
+        help="Also add what the model adds around each input (BOS/EOS: an HF tokenizer's post-processor, "
+        "a sentencepiece model's <s>, Llama 3's <|begin_of_text|>; nothing for OpenAI's encodings).",
     ),
 ]
 OutputOpt = Annotated[

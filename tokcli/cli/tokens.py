@@ -12,6 +12,7 @@ from tokcli.errors import UsageError
 from . import app
 from .common import (
     DEFAULT_TOKENIZER,
+    AddSpecialOpt,
     Errors,
     ErrorsOpt,
     Format,
@@ -19,6 +20,8 @@ from .common import (
     InputsArg,
     ModelsOpt,
     QuietOpt,
+    Special,
+    SpecialOpt,
     StrictUnkOpt,
     TableFormat,
     TableFormatOpt,
@@ -123,6 +126,8 @@ def encode(
     format: FormatOpt = Format.text,
     errors: ErrorsOpt = Errors.strict,
     strict_unk: StrictUnkOpt = False,
+    special: SpecialOpt = Special.text,
+    add_special: AddSpecialOpt = False,
 ) -> None:
     """Encode text to token ids (a line of space-separated ids per input).
 
@@ -137,7 +142,7 @@ def encode(
     from tokcli.output.tokens import encoded
     from tokcli.textio import expand_inputs, iter_text
 
-    tok = load(tokenizer)
+    tok = load(tokenizer).with_special(special.value, add_special)
     streams = [("<text>", [arg_text(text, "--text", errors=errors.value)])] if text is not None else [
         (s.label, iter_text(s, errors=errors.value)) for s in expand_inputs(inputs_or_stdin(inputs))
     ]  # fmt: skip
@@ -187,6 +192,8 @@ def count(
     format: TableFormatOpt = TableFormat.text,
     errors: ErrorsOpt = Errors.strict,
     strict_unk: StrictUnkOpt = False,
+    special: SpecialOpt = Special.text,
+    add_special: AddSpecialOpt = False,
     *,
     walk: WalkOptions,
 ) -> None:
@@ -213,7 +220,7 @@ def count(
     entries = [get_model(m) for m in model or []]
     names = list(tokenizer or ([] if entries else [DEFAULT_TOKENIZER]))
     names += dict.fromkeys(e.counting_tokenizer for e in entries if e.counting_tokenizer not in names)
-    toks = [load(t) for t in names]
+    toks = [load(t).with_special(special.value, add_special) for t in names]
     sources = expand_inputs(inputs_or_stdin(inputs), walk)
     skipped = list(sources.skipped)
     rows = count_inputs(toks, sources, errors=errors.value, strict_unk=strict_unk, skipped=skipped)
@@ -232,6 +239,8 @@ def show(
     text: Annotated[str | None, typer.Option("--text", help="Show this text instead of reading inputs.")] = None,
     ids: Annotated[bool, typer.Option("--ids", help="Also show each token's id.")] = False,
     errors: ErrorsOpt = Errors.strict,
+    special: SpecialOpt = Special.text,
+    add_special: AddSpecialOpt = False,
 ) -> None:
     """Show the text with its token boundaries: coloured alternately on a terminal, [bracketed] when piped.
 
@@ -242,7 +251,7 @@ def show(
     from tokcli.output.tokens import spans
     from tokcli.textio import expand_inputs, read_text
 
-    tok = load(tokenizer)
+    tok = load(tokenizer).with_special(special.value, add_special)
     texts = (
         [arg_text(text, "--text", errors=errors.value)]
         if text is not None

@@ -6,6 +6,11 @@
 
 plus streaming versions of encode and count that cut a long text only where encoding the pieces
 separately gives exactly the ids of encoding it whole (see `SAFE_CUT`).
+
+Special tokens, one policy for every backend: the input is ordinary text, so a literal `<|endoftext|>` is
+encoded as the characters it is, and nothing is added around it. `with_special("allow")` gives a tokenizer
+that reads special-token strings as the special tokens they name; `with_special(add_special=True)` one that
+adds what the model adds around a sequence (BOS/EOS), once per input.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from .patterns import SAFE_CUT
 if TYPE_CHECKING:
     import regex
 
+SPECIAL_MODES = ("text", "allow")  # what a special-token string in the input is: its characters, or the token
 SEGMENT_CHARS = 1 << 18  # aim for segments of about 256 K characters
 BATCH_SEGMENTS = 8  # segments encoded together by encode_batch (threads in tiktoken and tokenizers)
 
@@ -30,6 +36,8 @@ class Tokenizer:
     unk_id: int | None = None  # id of the unknown token, None when there is none
     lossless: bool = True  # decode(encode(text)) == text for every text
     cut_pattern: str | None = SAFE_CUT  # None: cannot be streamed, the whole text is encoded at once
+    special: str = "text"  # see with_special
+    add_special: bool = False
 
     # -- what subclasses implement -------------------------------------------------------------
     def encode(self, text: str) -> list[int]:
@@ -73,6 +81,31 @@ class Tokenizer:
         if self.unk_id is None:
             return []
         raise NotImplementedError(f"{self.name}: this kind of tokenizer cannot say which pieces are unknown")
+
+    # -- special tokens ----------------------------------------------------------------------------
+    def special_tokens(self) -> dict[str, int]:
+        """The special tokens' strings and ids (what `with_special("allow")` recognises in the input)."""
+        return {}
+
+    def encode_allowing_special(self, text: str) -> list[int]:
+        """`encode`, but with each special-token string in `text` encoded as the one token it names."""
+        return self.encode(text)
+
+    def added_around(self) -> tuple[list[int], list[int]]:
+        """The ids the model adds before and after a sequence (BOS, EOS); none by default."""
+        return [], []
+
+    def with_special(self, special: str = "text", add_special: bool = False) -> Tokenizer:
+        """This tokenizer with a special-tokens policy: `special` "text" (the default: special-token strings
+        are ordinary text) or "allow" (they are the special tokens), `add_special` adding the model's
+        BOS/EOS once around each input. The defaults give this tokenizer itself."""
+        if special not in SPECIAL_MODES:
+            from tokcli.errors import UsageError
+
+            raise UsageError(f"special-token mode {special!r} is not one of: {', '.join(SPECIAL_MODES)}")
+        if special == "text" and not add_special:
+            return self
+        return WithSpecial(self, special, add_special)
 
     # -- streaming ---------------------------------------------------------------------------------
     def segments(self, chunks: Iterable[str]) -> Iterator[str]:
@@ -138,6 +171,92 @@ class Tokenizer:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r} kind={self.kind} vocab={self.vocab_size}>"
+
+
+class WithSpecial(Tokenizer):
+    """A tokenizer under a special-tokens policy (see `Tokenizer.with_special`); every other verb is the
+    inner tokenizer's. Streamed, the added ids come once, before the first and after the last segment; with
+    "allow" the text is cut only where no special-token string can straddle the cut (none of them holds
+    whitespace, which every cut point has beside it), else encoded whole."""
+
+    def __init__(self, inner: Tokenizer, special: str, add_special: bool) -> None:
+        self.inner = inner
+        self.special = special
+        self.add_special = add_special
+        self.name = inner.name
+        self.kind = inner.kind
+        self.unk_id = inner.unk_id
+        self.lossless = inner.lossless and special == "text" and not add_special
+        self._before, self._after = inner.added_around() if add_special else ([], [])
+
+    @property
+    def cut_pattern(self) -> str | None:  # type: ignore[override]  # the inner one's, where specials allow
+        if self.special == "allow" and any(any(c.isspace() for c in s) for s in self.inner.special_tokens()):
+            return None
+        return self.inner.cut_pattern
+
+    def _body(self, text: str) -> list[int]:
+        return self.inner.encode_allowing_special(text) if self.special == "allow" else self.inner.encode(text)
+
+    def encode(self, text: str) -> list[int]:
+        return [*self._before, *self._body(text), *self._after]
+
+    def encode_batch(self, texts: Sequence[str]) -> list[list[int]]:
+        if self.special == "text":
+            bodies = self.inner.encode_batch(texts)
+        else:
+            bodies = [self.inner.encode_allowing_special(t) for t in texts]
+        return [[*self._before, *b, *self._after] for b in bodies]
+
+    def encode_segments(self, chunks: Iterable[str]) -> Iterator[tuple[str, list[int]]]:
+        if self._before:
+            yield "", list(self._before)
+        if self.special == "text":
+            yield from self.inner.encode_segments(chunks)
+        else:
+            for segment in self.segments(chunks):
+                yield segment, self.inner.encode_allowing_special(segment)
+        if self._after:
+            yield "", list(self._after)
+
+    def count_stream(self, chunks: Iterable[str]) -> int:
+        if self.special == "text":  # the inner tokenizer's fast count
+            return len(self._before) + self.inner.count_stream(chunks) + len(self._after)
+        return super().count_stream(chunks)
+
+    def decode(self, ids: Sequence[int]) -> str:
+        return self.inner.decode(ids)
+
+    def token_bytes(self, token_id: int) -> bytes:
+        return self.inner.token_bytes(token_id)
+
+    def id_to_token(self, token_id: int) -> str:
+        return self.inner.id_to_token(token_id)
+
+    def is_byte_fallback(self, token_id: int) -> bool:
+        return self.inner.is_byte_fallback(token_id)
+
+    def unknown_pieces(self, text: str) -> list[str]:
+        return self.inner.unknown_pieces(text)
+
+    def special_tokens(self) -> dict[str, int]:
+        return self.inner.special_tokens()
+
+    def encode_allowing_special(self, text: str) -> list[int]:
+        return self.inner.encode_allowing_special(text)
+
+    def added_around(self) -> tuple[list[int], list[int]]:
+        return self.inner.added_around()
+
+    def with_special(self, special: str = "text", add_special: bool = False) -> Tokenizer:
+        return self.inner.with_special(special, add_special)
+
+    @property
+    def vocab_size(self) -> int:
+        return self.inner.vocab_size
+
+    def save(self, path: str) -> None:
+        self.inner.save(path)
 
 
 _LOOKAHEAD = 16  # characters a cut pattern may look past its cut point (SAFE_CUT and SPM_CUT: 2)

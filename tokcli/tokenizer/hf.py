@@ -20,6 +20,7 @@ class HFTokenizer(Tokenizer):
     """A `tokenizers.Tokenizer`; `kind` is detected from its structure (see `detect_kind`)."""
 
     def __init__(self, tok: Any, name: str, kind: str | None = None) -> None:
+        tok.encode_special_tokens = True  # a special token's string in the input is ordinary text
         self.tok = tok
         self.name = name
         # the parsed tokenizer.json without the model's vocabulary and merges, which `tok` holds already (a
@@ -92,6 +93,36 @@ class HFTokenizer(Tokenizer):
 
     def decode(self, ids: Sequence[int]) -> str:
         return self.tok.decode(list(ids), skip_special_tokens=False)
+
+    def special_tokens(self) -> dict[str, int]:
+        return {t["content"]: t["id"] for t in self.spec.get("added_tokens") or [] if t.get("special")}
+
+    @cached_property
+    def _tok_allowing(self) -> Any:
+        """A copy of `tok` that matches special tokens in the input (the tokenizers library's default)."""
+        from tokenizers import Tokenizer as _Tok
+
+        tok = _Tok.from_str(self.tok.to_str())
+        tok.encode_special_tokens = False
+        return tok
+
+    def encode_allowing_special(self, text: str) -> list[int]:
+        if not self.special_tokens():
+            return self.encode(text)
+        return self._tok_allowing.encode(text, add_special_tokens=False).ids
+
+    def added_around(self) -> tuple[list[int], list[int]]:
+        """What the post-processor adds around one sequence (`add_special_tokens=True`), found by encoding a
+        probe both ways."""
+        if self.spec.get("post_processor") is None:
+            return [], []
+        probe = "a"
+        bare = self.tok.encode(probe, add_special_tokens=False).ids
+        full = self.tok.encode(probe, add_special_tokens=True).ids
+        for i in range(len(full) - len(bare) + 1):
+            if full[i : i + len(bare)] == bare:
+                return full[:i], full[i + len(bare) :]
+        return [], []
 
     @cached_property
     def _id_to_str(self) -> list[str]:

@@ -217,10 +217,12 @@ class TiktokenEncoding(Tokenizer):
     (cl100k_base, o200k_base; see tokcli.tokenizer.engine), tiktoken for the others and whenever
     TOKCLI_ENGINE=reference or splintr cannot be imported. `engine` says which one this object uses.
     Decoding and token bytes always go through tiktoken. Input is ordinary text: special-token strings such
-    as `<|endoftext|>` count as the text they are.
+    as `<|endoftext|>` count as the text they are (`with_special("allow")`: as the special tokens, through
+    tiktoken). OpenAI's encodings add nothing around a sequence; a vendor's sets `bos_token`.
     """
 
     kind = "tiktoken"
+    bos_token: str | None = None  # the special token the model puts before a sequence (with_special(add_special=True))
 
     def __init__(self, encoding: Any, name: str | None = None) -> None:
         self.enc = encoding
@@ -314,6 +316,15 @@ class TiktokenEncoding(Tokenizer):
                     total += pending.popleft().result()
             total += sum(f.result() for f in pending)
         return total
+
+    def special_tokens(self) -> dict[str, int]:
+        return {t: self.enc.encode_single_token(t) for t in sorted(self.enc.special_tokens_set)}
+
+    def encode_allowing_special(self, text: str) -> list[int]:
+        return self.enc.encode(text, allowed_special="all", disallowed_special=())
+
+    def added_around(self) -> tuple[list[int], list[int]]:
+        return ([self.enc.encode_single_token(self.bos_token)] if self.bos_token else []), []
 
     def decode(self, ids: Sequence[int]) -> str:
         return self.enc.decode(list(ids))

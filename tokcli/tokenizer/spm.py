@@ -73,6 +73,37 @@ class SentencePiece(Tokenizer):
     def decode(self, ids: Sequence[int]) -> str:
         return self.sp.decode(list(ids))
 
+    @cached_property
+    def _specials(self) -> dict[str, int]:
+        # sentencepiece itself never matches control pieces (<s>, </s>) or <unk> in the input: they are text
+        sp = self.sp
+        return {sp.id_to_piece(i): i for i in range(sp.get_piece_size()) if sp.is_control(i) or sp.is_unknown(i)}
+
+    def special_tokens(self) -> dict[str, int]:
+        return dict(self._specials)
+
+    @cached_property
+    def _special_split(self) -> re.Pattern[str] | None:
+        names = sorted(self._specials, key=len, reverse=True)
+        return re.compile("(" + "|".join(map(re.escape, names)) + ")") if names else None
+
+    def encode_allowing_special(self, text: str) -> list[int]:
+        if self._special_split is None:
+            return self.encode(text)
+        ids: list[int] = []
+        for i, part in enumerate(self._special_split.split(text)):
+            if i % 2:
+                ids.append(self._specials[part])
+            elif part:
+                ids += self.sp.encode(part)
+        return ids
+
+    def added_around(self) -> tuple[list[int], list[int]]:
+        """BOS where the model has one, no EOS: what Llama 2, Mistral and Gemma put around a prompt
+        (sentencepiece's own encode adds neither unless asked)."""
+        bos = self.sp.bos_id()
+        return ([bos] if bos >= 0 else []), []
+
     def token_bytes(self, token_id: int) -> bytes:
         if self.sp.is_byte(token_id):
             return bytes([int(self.sp.id_to_piece(token_id)[3:5], 16)])

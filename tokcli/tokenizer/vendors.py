@@ -16,7 +16,9 @@ The pre-tokenizer patterns and special tokens are copied from the vendor's code 
 on generated text.
 
 Text is ordinary text: a special token's string in the input is encoded as the characters it is, and no
-BOS/EOS is added (the vendors' `encode(s, bos=False, eos=False)` with no special tokens allowed).
+BOS/EOS is added (the vendors' `encode(s, bos=False, eos=False)` with no special tokens allowed), unless
+asked for with `with_special("allow")` and `with_special(add_special=True)` (BOS only, as the vendors'
+generation code encodes a prompt).
 
 One difference from the vendors' encode functions, on purpose: llama-models cuts its input every 400,000
 characters and inside runs of more than 25,000 spaces or non-spaces, and dashscope cuts texts over 100,000
@@ -121,11 +123,15 @@ class Vendor:
 
 
 def _build_llama3(name: str, path: Path) -> Tokenizer:
-    return TiktokenEncoding(_tiktoken_file_encoding("llama3", path, LLAMA3_PATTERN, LLAMA3_SPECIALS), name)
+    tok = TiktokenEncoding(_tiktoken_file_encoding("llama3", path, LLAMA3_PATTERN, LLAMA3_SPECIALS), name)
+    tok.bos_token = "<|begin_of_text|>"  # Tokenizer.encode(s, bos=True, eos=False), as generation.py calls it
+    return tok
 
 
 def _build_llama4(name: str, path: Path) -> Tokenizer:
-    return TiktokenEncoding(_tiktoken_file_encoding("llama4", path, LLAMA4_PATTERN, LLAMA4_SPECIALS), name)
+    tok = TiktokenEncoding(_tiktoken_file_encoding("llama4", path, LLAMA4_PATTERN, LLAMA4_SPECIALS), name)
+    tok.bos_token = "<|begin_of_text|>"
+    return tok
 
 
 def _build_qwen(name: str, path: Path) -> Tokenizer:
@@ -139,7 +145,9 @@ def _build_spm(name: str, path: Path) -> Tokenizer:
 
 
 def _build_tekken(name: str, path: Path) -> Tokenizer:
-    return TiktokenEncoding(_tekken_encoding(path), name)
+    tok = TiktokenEncoding(_tekken_encoding(path), name)
+    tok.bos_token = "<s>"  # Tekkenizer.encode(s, bos=True, eos=False): bos_id is <s>'s
+    return tok
 
 
 VENDORS: dict[str, Vendor] = {
@@ -318,6 +326,9 @@ class QwenEncoding(TiktokenEncoding):
 
     def encode_batch(self, texts: Sequence[str]) -> list[list[int]]:
         return super().encode_batch([unicodedata.normalize("NFC", t) for t in texts])
+
+    def encode_allowing_special(self, text: str) -> list[int]:
+        return super().encode_allowing_special(unicodedata.normalize("NFC", text))
 
     def count_stream(self, chunks: Iterable[str]) -> int:
         # the base class's way (encode_batch, which normalises), not TiktokenEncoding's raw buffer counts
