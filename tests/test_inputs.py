@@ -215,3 +215,26 @@ def test_output_without_a_final_newline_gets_one_on_a_terminal(tmp_path):
     assert not shown.endswith(b"\n") and err.startswith(b"\ntruncated: kept the first ")
     piped = subprocess.run([sys.executable, "-m", "tokcli", "decode", *ids], capture_output=True, timeout=60)
     assert piped.stdout == "こんにちは".encode() and piped.stderr == b""  # piped: nothing added
+
+
+def test_a_stretch_with_no_cut_point_is_refused_past_the_limit(cli, tree, monkeypatch):
+    """10 MB of NULs (or of one letter) is one pre-tokenizer piece: exact BPE would hold it all, at 40-75
+    bytes a character. Past TOKCLI_MAX_UNCUT_CHARS it is refused, named, in bounded memory."""
+    monkeypatch.setenv("TOKCLI_MAX_UNCUT_CHARS", "300000")  # above SEGMENT_CHARS (262,144)
+    (tree / "nuls.bin").write_bytes(b"\x00" * 400_000)
+    r = cli("count", "-t", "cl100k_base", "--errors", "replace", "nuls.bin")
+    assert r.code == 2 and r.out == ""
+    assert r.err.startswith("error: nuls.bin: more than 300,000 characters in a row with no place to cut")
+    assert "TOKCLI_MAX_UNCUT_CHARS" in r.err and r.err.count("\n") == 1
+    (tree / "docs" / "long.txt").write_text("あ" * 400_000, encoding="utf-8")
+    walked = cli("count", "-t", "cl100k_base", "-f", "json", "docs")  # inside a walk: skipped, and said so
+    assert walked.code == 0 and counted(walked) == ["docs/a.md", "docs/ja.md"]
+    assert [s["path"] for s in json.loads(walked.out)["skipped"]] == ["docs/latin1.txt", "docs/long.txt"]
+    c = cli("check", "-n", "10", "docs/long.txt")
+    assert c.code == 2 and c.err.startswith("error: docs/long.txt: more than 300,000 characters in a row")
+    monkeypatch.setenv("TOKCLI_MAX_UNCUT_CHARS", "500000")  # raised: counted, exactly
+    ok = cli("count", "-t", "cl100k_base", "docs/long.txt")
+    assert ok.code == 0 and ok.out == f"{tokcli.load('cl100k_base').count('あ' * 400_000)}\n"
+    monkeypatch.setenv("TOKCLI_MAX_UNCUT_CHARS", "lots")
+    bad = cli("count", "-t", "cl100k_base", "docs/long.txt")
+    assert (bad.code, bad.err) == (2, "error: TOKCLI_MAX_UNCUT_CHARS='lots': give a positive number of characters\n")

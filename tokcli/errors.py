@@ -20,6 +20,14 @@ class InputError(TokcliError):
     """A file or stream that cannot be read as text: missing, binary, not UTF-8, empty directory."""
 
 
+class UncutTooLong(InputError):
+    """A stretch of text with no cut point between tokens, longer than tokcli encodes (TOKCLI_MAX_UNCUT_CHARS)."""
+
+    def about(self, label: str) -> UncutTooLong:
+        """The same error, naming the input it was found in."""
+        return UncutTooLong(f"{label}: {self}")
+
+
 class TokenizerNotFound(TokcliError):
     """A tokenizer name or path that resolves to nothing; the message lists what exists."""
 

@@ -8,7 +8,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
-from tokcli.errors import InputError, UsageError
+from tokcli.errors import InputError, UncutTooLong, UsageError
 from tokcli.textio import Source, iter_text
 from tokcli.tokenizer.base import Tokenizer
 
@@ -48,7 +48,10 @@ def count_inputs(
     rows = []
     for src in sources:
         try:
-            rows.append(_count_one(tokenizers, src, errors=errors, strict_unk=strict_unk))
+            try:
+                rows.append(_count_one(tokenizers, src, errors=errors, strict_unk=strict_unk))
+            except UncutTooLong as e:
+                raise e.about(src.label) from None
         except InputError as e:  # a file a walk found that is not text: left out, and said so
             if not src.walked or skipped is None:
                 raise

@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tokcli.errors import InputError, UsageError
+from tokcli.errors import InputError, UncutTooLong, UsageError
 from tokcli.textio import Source, expand_inputs, iter_text
 from tokcli.tokenizer import DEFAULT_TOKENIZER
 from tokcli.walk import WalkOptions, walk_dir
@@ -207,7 +207,10 @@ def files_for(
 
 
 def count_file(tok: Any, source: Source, errors: str = "strict") -> int:
-    return tok.count_stream(iter_text(source, errors=errors))
+    try:
+        return tok.count_stream(iter_text(source, errors=errors))
+    except UncutTooLong as e:
+        raise e.about(source.path) from None
 
 
 def check(

@@ -23,9 +23,16 @@ from .patterns import SAFE_CUT
 if TYPE_CHECKING:
     import regex
 
+    from tokcli.errors import UncutTooLong
+
 SPECIAL_MODES = ("text", "allow")  # what a special-token string in the input is: its characters, or the token
 SEGMENT_CHARS = 1 << 18  # aim for segments of about 256 K characters
 BATCH_SEGMENTS = 8  # segments encoded together by encode_batch (threads in tiktoken and tokenizers)
+# The longest stretch without a cut point that is encoded at all: such a stretch (10 MB of NULs, a
+# minified file with no whitespace) is one pre-tokenizer piece, and exact BPE over it needs memory in
+# proportion (40 to 75 bytes a character); past this, counting is refused instead. TOKCLI_MAX_UNCUT_CHARS
+# raises it.
+MAX_UNCUT_CHARS = 1 << 21
 
 
 class Tokenizer:
@@ -137,10 +144,14 @@ class Tokenizer:
                 m = m or ahead.search(buf, max(1, searched, SEGMENT_CHARS))
                 if m is None or m.start() == 0:
                     searched = max(0, len(buf) - _LOOKAHEAD)  # a cut near the end may need the next chunk
+                    if len(buf) > _max_uncut():
+                        raise _too_long_uncut(len(buf))
                     break
                 yield buf[: m.start()]
                 yielded = True
                 buf, searched = buf[m.end() :], 0
+        if len(buf) > SEGMENT_CHARS and len(buf) > _max_uncut():
+            raise _too_long_uncut(len(buf))
         if buf or not yielded:
             yield buf
 
@@ -269,3 +280,26 @@ def _compiled(pattern: str, *, reverse: bool = False) -> regex.Pattern[str]:
 
         _CUT_CACHE[pattern, reverse] = regex.compile(pattern, regex.REVERSE if reverse else 0)
     return _CUT_CACHE[pattern, reverse]
+
+
+def _max_uncut() -> int:
+    import os
+
+    raw = os.environ.get("TOKCLI_MAX_UNCUT_CHARS")
+    if raw is None:
+        return MAX_UNCUT_CHARS
+    if not raw.isdigit() or int(raw) < 1:
+        from tokcli.errors import UsageError
+
+        raise UsageError(f"TOKCLI_MAX_UNCUT_CHARS={raw!r}: give a positive number of characters")
+    return int(raw)
+
+
+def _too_long_uncut(n: int) -> UncutTooLong:
+    from tokcli.errors import UncutTooLong
+
+    return UncutTooLong(
+        f"more than {_max_uncut():,} characters in a row with no place to cut between tokens (no whitespace; "
+        f"{n:,} so far); exact counting would hold them all at 40-75 bytes a character: set "
+        "TOKCLI_MAX_UNCUT_CHARS higher to count it anyway"
+    )
