@@ -7,6 +7,7 @@ import io
 import json
 
 import pytest
+from test_metrics import _spans_by_loop  # the plain one-token-at-a-time reference
 
 from tokcli.analysis.compare import Input, TrainSpec, compare, parallel_files, parity
 from tokcli.errors import UsageError
@@ -140,33 +141,6 @@ MIXED = {
 }
 
 
-def _loop_spans(tok, data: bytes, ids) -> list[tuple[int, int]]:
-    """token_offsets' documented rule, one token at a time."""
-    pieces = [tok.token_bytes(i) for i in ids]
-    spans, pos, i = [], 0, 0
-    while i < len(pieces):
-        if data.startswith(pieces[i], pos):
-            spans.append((pos, pos + len(pieces[i])))
-            pos, i = pos + len(pieces[i]), i + 1
-            continue
-        j, end = i + 1, len(data)
-        while j < len(pieces):
-            found = data.find(pieces[j], pos + 1) if pieces[j] else -1
-            if found >= 0:
-                end = found
-                break
-            j += 1
-        for _ in range(j - i - 1):
-            nxt = pos + 1 if pos < end else pos
-            while nxt < end and (data[nxt] & 0xC0) == 0x80:
-                nxt += 1
-            spans.append((pos, nxt))
-            pos = nxt
-        spans.append((pos, end))
-        pos, i = end, j
-    return spans
-
-
 @pytest.mark.parametrize("key", sorted(MIXED))
 def test_compare_rows_equal_a_plain_reference(key):
     import regex
@@ -186,7 +160,7 @@ def test_compare_rows_equal_a_plain_reference(key):
     for name, row in zip(names, result.rows, strict=True):
         tok = load(name)
         ids = tok.encode(text)  # one segment: the text is far below the streaming segment size
-        spans = _loop_spans(tok, data, ids)
+        spans = _spans_by_loop(tok, data.decode("utf-8"), ids)
         continued = sum(sum(1 for s, e in spans if e > s and s < ue and e > us) >= 2 for us, ue in units)
         counts: dict[int, int] = {}
         for i in ids:

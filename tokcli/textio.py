@@ -8,10 +8,9 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from .errors import InputError, UsageError
-from .walk import WalkOptions, classify, expand
+from .walk import SNIFF_BYTES, WalkOptions, classify, expand
 
 CHUNK_BYTES = 1 << 20  # 1 MiB read at a time
-SNIFF_BYTES = 8192  # a NUL byte in the first 8 KiB marks a binary file (as git and grep decide)
 
 
 @dataclass(frozen=True)

@@ -154,11 +154,13 @@ def _glob(pattern: str, options: WalkOptions, report: Walk) -> list[str]:
         found = globmod.glob(pattern, recursive=True, include_hidden=options.hidden or hidden_named)
     else:  # Python 3.10's glob never expands a wildcard to a hidden name
         found = globmod.glob(pattern, recursive=True)
+    parts = Path(pattern).parts
+    literal = next((i for i, part in enumerate(parts) if has_glob(part)), len(parts))
+    rules = _Rules(Path(*parts[:literal]) if literal else Path("."), options)  # one per glob: .gitignore read once
     out = []
     for f in sorted(found):
         if ".git" in Path(f).parts or os.path.islink(f) or not os.path.isfile(f):
             continue
-        rules = _Rules(Path(f).parent, options)
         if not rules.keep(f, is_dir=False) or any(not rules.keep(str(a), is_dir=True) for a in _dirs_of(f)):
             continue
         if is_binary_file(f):
