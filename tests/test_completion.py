@@ -22,7 +22,7 @@ def complete(shell: str, words: str, env_extra: dict[str, str] | None = None) ->
 def test_bash_completes_commands_tokenizers_and_bundled_models():
     assert complete("bash", "tokcli gen").stdout.split() == ["generate"]
     assert complete("bash", "tokcli count -t cl100").stdout.split() == ["cl100k_base"]
-    assert complete("bash", "tokcli generate -m ").stdout.split() == ["bpe", "char", "ja-char", "word"]
+    assert complete("bash", "tokcli generate -m ").stdout.split() == ["bpe", "char", "en", "ja-char", "word"]
     assert "--max-tokens" in complete("bash", "tokcli check --max").stdout.split()
 
 

@@ -299,10 +299,23 @@ def test_float16_weights_load(char_tok, tmp_path):
     np.testing.assert_array_equal(m.params["wte"], w["wte"].astype(np.float16).astype(np.float32))
 
 
-@pytest.mark.parametrize("name", ["char", "word", "bpe", "ja-char"])
+@pytest.mark.parametrize("name", ["en", "char", "word", "bpe", "ja-char"])
 def test_bundled_models_pass_every_check(name):
     m = load_model(name)
     assert m.vocab_size == m.tokenizer.vocab_size
+
+
+def test_bundled_models_keep_the_size_rules():
+    """Every bundled model: at most 3M parameters and a weights file of at most 6 MB."""
+    from tokcli.bundled import model_names, models_dir
+    from tokcli.model.config import param_shapes, read_config
+
+    assert {"en", "char", "word", "bpe", "ja-char"} <= set(model_names())
+    for name in model_names():
+        cfg = read_config(models_dir() / name)
+        n_params = sum(int(np.prod(shape)) for shape in param_shapes(cfg).values())
+        assert n_params <= 3_000_000, name
+        assert (models_dir() / name / "model.safetensors").stat().st_size <= 6_000_000, name
 
 
 # -- 3. tokenizer.json: a size limit checked first, and no second copy of the vocabulary -------------------

@@ -152,3 +152,20 @@ def test_init_from_a_model_of_another_shape_is_an_error(torch, tok, tmp_path):
     wide = dict(TINY, n_embd=32, n_head=4)
     with pytest.raises(tokcli.errors.UsageError, match="no tensor has the shape"):
         train_lm([TEXT], tok, tmp_path / "b", TrainOptions(steps=10, init_from=str(tmp_path / "src"), **wide))
+
+
+def test_device_cuda_without_a_gpu_is_a_usage_error(torch, tok, cli, tmp_path, monkeypatch):
+    """--device cuda where torch sees no GPU: one line naming --device cpu, exit 2, nothing written."""
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    (tmp_path / "t.txt").write_text(TEXT, encoding="utf-8")
+    with pytest.raises(tokcli.errors.UsageError, match="--device cpu"):
+        train_lm([TEXT], tok, tmp_path / "m", TrainOptions(steps=2, device="cuda", **TINY))
+    assert not (tmp_path / "m").exists()
+    r = cli("lm", "train", tmp_path / "t.txt", "-t", "char", "-o", tmp_path / "m2", "--device", "gpu")
+    assert r.code == 2 and "--device" in r.err
+
+
+def test_device_auto_trains_on_the_cpu_without_a_gpu(torch, tok, tmp_path, monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    report = train_lm([TEXT], tok, tmp_path / "m", TrainOptions(steps=10, device="auto", **TINY))
+    assert report.step == 10 and (tmp_path / "m" / "model.safetensors").is_file()

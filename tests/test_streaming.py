@@ -59,6 +59,7 @@ TOKS = {
     "word": lambda: tokcli.load("word"),
     "bpe": lambda: tokcli.load("bpe"),
     "ja-char": lambda: tokcli.load("ja-char"),
+    "en": lambda: tokcli.load("en"),
     "cl100k_base": lambda: tokcli.load("cl100k_base"),
     "unigram": lambda: tokcli.train("unigram", [SAMPLE], vocab_size=1500),
     "bpe-spm": lambda: tokcli.train("bpe", [SAMPLE], vocab_size=1500, backend="sentencepiece"),
@@ -67,7 +68,17 @@ TOKS = {
     "hf-byte-level-without-regex": lambda: _byte_level(use_regex=False),  # encoded whole
     "spm-dummy-prefix": None,  # built in the test: sentencepiece's defaults, encoded whole (no cut point)
 }
-STREAMED = ["char", "word", "bpe", "ja-char", "cl100k_base", "bpe-spm", "hf-byte-level-with-regex", "hf-llama3-split"]
+STREAMED = [
+    "char",
+    "word",
+    "bpe",
+    "ja-char",
+    "en",
+    "cl100k_base",
+    "bpe-spm",
+    "hf-byte-level-with-regex",
+    "hf-llama3-split",
+]
 
 
 def _spm_with_dummy_prefix():

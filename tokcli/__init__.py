@@ -30,7 +30,7 @@ __all__ = ["Tokenizer", "TokcliError", "load", "train", "read", "count", "__vers
 
 
 def load(spec: str) -> Tokenizer:
-    """A tokenizer by name or path: bundled (char, word, bpe), tiktoken encoding, model name, file."""
+    """A tokenizer by name or path: bundled (en, char, word, bpe, ja-char), tiktoken encoding, model name, file."""
     from tokcli.tokenizer.registry import load as _load
 
     return _load(spec)

@@ -2,7 +2,7 @@
 
 The tokenizer registry and the model loader both ask this module, so neither knows the other's layout.
 
-    tokcli/data/models/NAME/tokenizer.json      a bundled tokenizer (char, word, bpe, ja-char)
+    tokcli/data/models/NAME/tokenizer.json      a bundled tokenizer (en, char, word, bpe, ja-char)
     tokcli/data/models/NAME/config.json         ... and its model, with model.safetensors
     corpora/*.txt                               sample texts (tokcli/corpora/ in an installed wheel)
 """

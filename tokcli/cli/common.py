@@ -107,7 +107,7 @@ TokenizerOpt = Annotated[
     str,
     typer.Option(
         "-t", "--tokenizer", autocompletion=complete_tokenizer, callback=_resolve_opt,
-        help="A tokenizer: bundled (char, word, bpe), a tiktoken encoding (cl100k_base, o200k_base, ...), "
+        help="A tokenizer: bundled (en, char, word, bpe, ja-char), a tiktoken encoding (cl100k_base, o200k_base, ...), "
         "a model name (gpt-4o, or any model `tokcli models` lists: a private tokenizer is estimated with a proxy), "
         "or a path to a tokenizer.json or .model file.",
     ),
@@ -183,7 +183,7 @@ LMOpt = Annotated[
         "-m",
         "--model",
         autocompletion=complete_lm,
-        help="A bundled model (char, word, bpe, ja-char) or a model directory.",
+        help="A bundled model (en, char, word, bpe, ja-char) or a model directory.",
     ),
 ]
 

@@ -14,6 +14,12 @@ if TYPE_CHECKING:
     from tokcli.walk import WalkOptions
 
 
+class Device(str, Enum):
+    cpu = "cpu"
+    cuda = "cuda"
+    auto = "auto"
+
+
 class Schedule(str, Enum):
     cosine = "cosine"
     constant = "constant"
@@ -80,6 +86,9 @@ def lm_train(
         ),
     ] = None,
     threads: Annotated[int, typer.Option("--threads", help="torch threads (0: all cores).")] = 0,
+    device: Annotated[
+        Device, typer.Option("--device", help="Where torch trains: cpu, cuda (a GPU build of torch) or auto.")
+    ] = Device.cpu,
     resume: Annotated[bool, typer.Option("--resume", help="Continue from OUTPUT.ckpt/.")] = False,
     errors: ErrorsOpt = Errors.strict,
     quiet: QuietOpt = False,
@@ -100,7 +109,7 @@ def lm_train(
         n_layer=layers, n_head=heads, n_embd=width, block_size=context, dropout=dropout, steps=steps,
         batch_size=batch_size, lr=lr, min_lr=min_lr, warmup=warmup, schedule=schedule.value, weight_decay=weight_decay,
         val_fraction=val_fraction, eval_every=eval_every, checkpoint_every=checkpoint_every, seed=seed,
-        threads=threads, init_from=init_from,
+        threads=threads, init_from=init_from, device=device.value,
     )  # fmt: skip
 
     progress = None if quiet else lambda r: ol.train_progress(r, steps)

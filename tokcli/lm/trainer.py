@@ -49,6 +49,7 @@ class TrainOptions:
     checkpoint_every: int = 250
     seed: int = 1337
     threads: int = 0  # torch threads; 0 = all cores
+    device: str = "cpu"  # cpu | cuda | auto (cuda when torch sees a GPU)
     dtype: str = "float16"  # weights in the exported model directory
     init_from: str | None = None  # a model (name or directory) whose tensors of the same shape start the run
 
@@ -71,6 +72,18 @@ def require_torch() -> Any:
             "training needs torch: pip install 'tokcli[train]' (it pins torch==2.13.0, a CPU build)"
         ) from None
     return torch
+
+
+def _device(torch: Any, name: str) -> Any:
+    """The torch device for --device: cpu, cuda (an error without a GPU) or auto."""
+    if name not in ("cpu", "cuda", "auto"):
+        raise UsageError(f"--device {name!r}: choose cpu, cuda or auto")
+    has_cuda = bool(torch.cuda.is_available())
+    if name == "cuda" and not has_cuda:
+        raise UsageError(
+            "--device cuda: torch sees no GPU here (this torch build or machine has none); use --device cpu"
+        )
+    return torch.device("cuda" if name == "cuda" or (name == "auto" and has_cuda) else "cpu")
 
 
 def lr_at(step: int, o: TrainOptions) -> float:
@@ -110,6 +123,7 @@ def train_lm(
     check_output_dir(out_dir, "model")
     check_output_dir(ckpt, "checkpoint")
     torch.set_num_threads(o.threads or os.cpu_count() or 1)
+    device = _device(torch, o.device)
     # the last val_fraction of each text is held out (nanoGPT's split, applied per document)
     parts = [split_holdout(t, o.val_fraction) for t in texts]
     train_text, val_text = "".join(p[0] for p in parts), "".join(p[1] for p in parts)
@@ -129,6 +143,7 @@ def train_lm(
     model = TorchGPT(cfg)
     if o.init_from and not resume:
         _init_from(model, o.init_from)
+    model.to(device)
     decay = [p for p in model.parameters() if p.dim() >= 2]
     no_decay = [p for p in model.parameters() if p.dim() < 2]
     opt = torch.optim.AdamW(
@@ -146,7 +161,7 @@ def train_lm(
         ix = rng.integers(0, len(ids) - T - 1, size=o.batch_size)
         x = np.stack([ids[i : i + T] for i in ix])
         y = np.stack([ids[i + 1 : i + T + 1] for i in ix])
-        return torch.from_numpy(x), torch.from_numpy(y)
+        return torch.from_numpy(x).to(device), torch.from_numpy(y).to(device)
 
     val_chars_per_token = len(val_text) / len(val_ids)
 
@@ -202,7 +217,7 @@ def export_model(model: Any, cfg: GPTConfig, tokenizer: Tokenizer, out_dir: Path
 
     tdtype = {"float16": torch.float16, "float32": torch.float32}[dtype]
     with staging(out_dir, "model") as tmp:
-        save_file({k: v.to(tdtype) for k, v in model.export_state().items()}, str(tmp / "model.safetensors"))
+        save_file({k: v.to("cpu", tdtype) for k, v in model.export_state().items()}, str(tmp / "model.safetensors"))
         cfg = GPTConfig(**{**asdict(cfg), "meta": meta})
         (tmp / "config.json").write_text(cfg.to_json(), encoding="utf-8")
         tokenizer.save(str(tmp / "tokenizer.json"))
@@ -213,12 +228,12 @@ def _save_checkpoint(
 ) -> None:
     from safetensors.torch import save_file
 
-    tensors = {f"model.{k}": v.detach().clone() for k, v in model.state_dict().items()}
+    tensors = {f"model.{k}": v.detach().cpu().clone() for k, v in model.state_dict().items()}
     for i, p in enumerate(p for g in opt.param_groups for p in g["params"]):
         st = opt.state.get(p, {})
         for key in ("exp_avg", "exp_avg_sq"):
             if key in st:
-                tensors[f"opt.{i}.{key}"] = st[key].detach().clone()
+                tensors[f"opt.{i}.{key}"] = st[key].detach().cpu().clone()
     with staging(ckpt, "checkpoint") as tmp:
         save_file(tensors, str(tmp / "state.safetensors"))
         state = {"format": CKPT_FORMAT, "step": step, "history": history, "elapsed_s": elapsed, "options": asdict(o)}
@@ -260,7 +275,8 @@ def _load_checkpoint(ckpt: Path, model: Any, opt: Any, o: TrainOptions) -> tuple
     for key in ("n_layer", "n_head", "n_embd", "block_size"):
         if saved[key] != getattr(o, key):
             raise UsageError(f"--resume: the checkpoint has {key}={saved[key]}, not {getattr(o, key)}")
-    tensors = load_file(str(ckpt / "state.safetensors"))
+    device = next(model.parameters()).device
+    tensors = load_file(str(ckpt / "state.safetensors"), device=str(device))
     model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
     params = [p for g in opt.param_groups for p in g["params"]]
     for i, p in enumerate(params):

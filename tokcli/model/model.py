@@ -1,7 +1,7 @@
 """A loaded model: config, float32 weights and its own tokenizer, with the questions the CLI asks of it.
 
 >>> from tokcli.model import load_model
->>> m = load_model("char")                     # bundled: char, word, bpe, ja-char; or a directory
+>>> m = load_model("char")                     # bundled: en, char, word, bpe, ja-char; or a directory
 >>> ids = m.encode("To be")
 >>> logits = m.forward(ids)                    # [T, V] float32, T <= m.block_size
 >>> logits.shape == (len(ids), m.vocab_size), logits.dtype
@@ -49,7 +49,7 @@ def resolve_model(spec: str) -> Path:
 
 
 def load_model(spec: str) -> Model:
-    """A bundled model by name (char, word, bpe, ja-char) or a model directory."""
+    """A bundled model by name (en, char, word, bpe, ja-char) or a model directory."""
     return Model.load(resolve_model(spec), name=spec)
 
 
