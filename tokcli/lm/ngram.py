@@ -65,6 +65,7 @@ class KneserNey:
     max_order: int
     n_train: int
     orders: list[_Order] = field(repr=False)  # orders[k - 1] for k = 1..max_order
+    answers: tuple[int, ...] = ()  # the orders it can score; () = all of 1..max_order (see ngram_tables)
 
     # -- training ------------------------------------------------------------------------------------
     @classmethod
@@ -178,6 +179,8 @@ class KneserNey:
     def _check_order(self, order: int) -> int:
         if not 1 <= order <= self.max_order:
             raise UsageError(f"n-gram order {order}: this model was trained up to order {self.max_order}")
+        if self.answers and order not in self.answers:
+            raise UsageError(f"n-gram order {order}: these tables hold orders {', '.join(map(str, self.answers))}")
         return order
 
 
