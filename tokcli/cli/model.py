@@ -168,14 +168,15 @@ def score_cmd(
     text = prompt_text(prompt, required=True)
     conts = [arg_text(c, "-c") for c in continuation]
     m = _load(model, "\n".join([text, *conts]))
-    rep = score_continuations(m, text, conts)
-    for n in rep.notes:
-        o.info(f"note: {n}")
     if ladder:
         from tokcli.lm.ladder import ladder as run_ladder
         from tokcli.lm.ladder import ladder_doc, model_tables
 
-        tables = model_tables(m)
+        tables = model_tables(m)  # before the work: a model without tables is an error at once
+    rep = score_continuations(m, text, conts)
+    for n in rep.notes:
+        o.info(f"note: {n}")
+    if ladder:
         doc = ladder_doc(rep, run_ladder(rep, tables), tables)
     else:
         doc = rep.to_dict(tokens=True)

@@ -210,6 +210,8 @@ def _discount(c: np.ndarray, D: tuple[float, float, float]) -> np.ndarray:
 
 def _lookup(keys: np.ndarray, q: np.ndarray) -> np.ndarray:
     """The index of each q in the sorted unique `keys`, or -1; q < 0 is never found."""
+    if len(keys) == 0:  # a level pruned empty (tokcli.lm.ngram_tables)
+        return np.full(np.shape(q), -1, dtype=np.int64)
     pos = np.searchsorted(keys, q)
     pos_c = np.minimum(pos, len(keys) - 1)
     found = (q >= 0) & (pos < len(keys)) & (keys[pos_c] == q)
