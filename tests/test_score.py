@@ -91,7 +91,7 @@ def test_windows_are_those_of_generate():
     seen = []
 
     def fn(ids):  # log-probs that say which window predicted: uniform, but remember the windows
-        seen.append((len(ids)))
+        seen.append(len(ids))
         return np.zeros((len(ids), 5), dtype=np.float32)
 
     ids = [i % 5 for i in range(28)]
@@ -268,6 +268,13 @@ def test_cli_ladder(cli, ladder_dir):
     text = cli("score", "the cat", "-c", " sat", "-c", " ate", "-m", ladder_dir, "--ladder")
     assert text.out.splitlines()[0] == "continuation\t" + "\t".join(names)
     assert "each token predicted from: unigram: no context" in text.err
+    both = cli("score", "the cat", "-c", " sat", "-c", " ate", "-m", ladder_dir, "--ladder", "--tokens")
+    per_token = both.out.split("\n\n")[1].splitlines()
+    assert per_token[0] == "continuation\t#\ttoken\tid\t" + "\t".join(names)
+    assert len(per_token) == 1 + 8
+    first = per_token[1].split("\t")  # ␣sat's first token, ' ', under each model
+    for col, cell in zip(doc["ladder"], first[4:], strict=True):
+        assert float(cell) == pytest.approx(math.exp(col["continuations"][0]["token_logprobs"][0]), abs=6e-5)
 
 
 def test_cli_errors_are_one_line(cli, char_dir):

@@ -38,7 +38,9 @@ def word_dir(tmp_path_factory) -> str:
 
 def _run(m: Model, prompt: str, n: int, **kw) -> tuple[list[int], list]:
     events: list = []
-    ids = list(generate_ids(m, m.encode(prompt), n, SamplingOptions(**kw), np.random.default_rng(0), trace=events.append))
+    ids = list(
+        generate_ids(m, m.encode(prompt), n, SamplingOptions(**kw), np.random.default_rng(0), trace=events.append)
+    )
     return ids, events
 
 
@@ -106,7 +108,7 @@ def test_cli_trace_text_and_json(cli, char_dir):
     assert r.code == 0, r.err
     assert r.out == plain.out  # the trace is talk: stdout is the same text
     lines = r.err.splitlines()
-    assert lines[0].startswith("trace (context 16 tokens;") and "entropy in bits" in lines[0]
+    assert lines[0].startswith("trace (context 16 tokens): ") and "entropy (in bits)" in lines[0]
     assert sum(1 for ln in lines if ln.lstrip()[:1].isdigit()) == 20
     assert [ln.strip() for ln in lines if "window is full" in ln] == [
         "-- the window is full: dropped 5 tokens, kept the last 12; step 13 sees the new window --",
@@ -115,7 +117,10 @@ def test_cli_trace_text_and_json(cli, char_dir):
     doc = json.loads(cli(*args, "--trace", "-f", "json").out)
     trace = doc["samples"][0]["trace"]
     assert [e["event"] for e in trace].count("token") == 20
-    assert [(e["before_step"], e["dropped"], e["kept"]) for e in trace if e["event"] == "window"] == [(13, 5, 12), (18, 5, 12)]
+    assert [(e["before_step"], e["dropped"], e["kept"]) for e in trace if e["event"] == "window"] == [
+        (13, 5, 12),
+        (18, 5, 12),
+    ]
     tok = next(e for e in trace if e["event"] == "token")
     assert set(tok) == {"event", "step", "id", "token", "prob", "p_sample", "rank", "entropy_bits",
                         "sample_entropy_bits", "kept", "context"}  # fmt: skip

@@ -140,15 +140,29 @@ def score_cmd(
     prompt: Annotated[str, typer.Argument(help="The text the continuations follow, or - for stdin.")],
     continuation: Annotated[
         list[str],
-        typer.Option("--continuation", "-c", metavar="TEXT",
-                     help="A continuation to score (mind its leading space: ' be'); repeat to compare several."),
+        typer.Option(
+            "--continuation",
+            "-c",
+            metavar="TEXT",
+            help='A continuation to score, its leading space included (" be" after "to"); repeat to compare several.',
+        ),
     ],  # fmt: skip
     model: LMOpt = DEFAULT_LM,
-    tokens: Annotated[bool, typer.Option("--tokens", help="Also show each token's probability, rank and context.")] = False,
+    tokens: Annotated[
+        bool,
+        typer.Option(
+            "--tokens",
+            help="Also show each token's probability, rank and context (with --ladder: "
+            "its probability under each model).",
+        ),
+    ] = False,  # fmt: skip
     ladder: Annotated[
         bool,
-        typer.Option("--ladder", help="Score the same tokens with a unigram, a bigram and the best n-gram too "
-                     "(Kneser-Ney tables counted on the model's training text), one column each."),
+        typer.Option(
+            "--ladder",
+            help="Score the same tokens with a unigram, a bigram and the best n-gram too "
+            "(Kneser-Ney tables counted on the model's training text), one column each.",
+        ),
     ] = False,  # fmt: skip
     format: FormatOpt = Format.text,
 ) -> None:
@@ -162,28 +176,17 @@ def score_cmd(
     Example: tokcli score "To be, or not to" -c " be" -c " die" -c " sleep" --ladder
     """
     from tokcli import output as o
-    from tokcli.model.score import score_continuations
+    from tokcli.lm.ladder import score_document
     from tokcli.output import score as os_
 
     text = prompt_text(prompt, required=True)
     conts = [arg_text(c, "-c") for c in continuation]
     m = _load(model, "\n".join([text, *conts]))
-    if ladder:
-        from tokcli.lm.ladder import ladder as run_ladder
-        from tokcli.lm.ladder import ladder_doc, model_tables
-
-        tables = model_tables(m)  # before the work: a model without tables is an error at once
-    rep = score_continuations(m, text, conts)
-    for n in rep.notes:
+    doc, notes = score_document(m, text, conts, with_ladder=ladder)
+    for n in notes:
         o.info(f"note: {n}")
-    if ladder:
-        doc = ladder_doc(rep, run_ladder(rep, tables), tables)
-    else:
-        doc = rep.to_dict(tokens=True)
     if format is Format.json:
         o.emit_json(doc)
-    elif ladder:
-        os_.ladder(doc)
     else:
         os_.scores(doc, tokens=tokens)
 

@@ -18,7 +18,7 @@ import numpy as np
 
 from tokcli.errors import UsageError
 from tokcli.model.model import Model
-from tokcli.model.score import LN2, ScoreReport, normalize
+from tokcli.model.score import LN2, ScoreReport, normalize, score_continuations
 
 from .ngram_tables import NgramTables, load, tables_path
 
@@ -36,8 +36,14 @@ class Column:
             "name": self.name,
             "context": self.context,
             "continuations": [
-                {"text": t, "prob": math.exp(lp), "logprob": lp, "bits": -lp / LN2, "normalized": n,
-                 "token_logprobs": tl}  # fmt: skip
+                {
+                    "text": t,
+                    "prob": math.exp(lp),
+                    "logprob": lp,
+                    "bits": -lp / LN2,
+                    "normalized": n,
+                    "token_logprobs": tl,
+                }  # fmt: skip
                 for t, lp, n, tl in zip(texts, self.logprobs, self.normalized, self.token_logprobs, strict=True)
             ],
         }
@@ -80,12 +86,26 @@ def ladder(report: ScoreReport, tables: NgramTables, transformer_name: str = "Tr
 def ladder_doc(report: ScoreReport, cols: list[Column], tables: NgramTables) -> dict[str, Any]:
     texts = [c.text for c in report.continuations]
     return {
-        **report.to_dict(tokens=False),
+        **report.to_dict(tokens=True),
         "ngrams": {
             "best_order": tables.best,
             "train_tokens": tables.meta.get("train_tokens"),
             "min_count": tables.meta.get("min_count"),
-            "held_out_bits_per_char": {k: v.get("bits_per_char_pruned") for k, v in tables.meta.get("held_out", {}).items()},
+            "held_out_bits_per_char": {
+                k: v.get("bits_per_char_pruned") for k, v in tables.meta.get("held_out", {}).items()
+            },
         },
         "ladder": [col.to_dict(texts) for col in cols],
     }
+
+
+def score_document(
+    model: Model, prompt: str, continuations: list[str], *, with_ladder: bool
+) -> tuple[dict[str, Any], list[str]]:
+    """`tokcli score`'s JSON document (with the ladder when asked) and its notes for the user. A model
+    without n-gram tables is refused before any scoring."""
+    tables = model_tables(model) if with_ladder else None
+    rep = score_continuations(model, prompt, continuations)
+    if tables is None:
+        return rep.to_dict(tokens=True), rep.notes
+    return ladder_doc(rep, ladder(rep, tables), tables), rep.notes

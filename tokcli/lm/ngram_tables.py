@@ -253,7 +253,8 @@ def build(
 def to_bytes(arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> bytes:
     buf = io.BytesIO()
     meta_arr = np.frombuffer(json.dumps(meta, sort_keys=True).encode("utf-8"), dtype=np.uint8)
-    np.savez_compressed(buf, meta=meta_arr, **arrays)
+    members: dict[str, Any] = {"meta": meta_arr, **arrays}
+    np.savez_compressed(buf, **members)
     return buf.getvalue()
 
 
@@ -280,7 +281,9 @@ def load(path: str | Path, vocab_size: int) -> NgramTables:
             arrays = {k: z[k] for k in z.files}
         meta = json.loads(arrays.pop("meta").tobytes().decode("utf-8"))
     except (OSError, ValueError, KeyError, UnicodeDecodeError) as e:
-        raise ModelFileError(f"{path}: not a tokcli n-gram file ({e}); rebuild it with scripts/build_ngrams.py") from None
+        raise ModelFileError(
+            f"{path}: not a tokcli n-gram file ({e}); rebuild it with scripts/build_ngrams.py"
+        ) from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise ModelFileError(f"{path}: format {meta.get('format') if isinstance(meta, dict) else None!r}, "
                              f"expected {FORMAT!r}; rebuild it with scripts/build_ngrams.py")  # fmt: skip

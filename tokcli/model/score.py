@@ -197,14 +197,16 @@ def score_continuations(
         if len(sp.cont_ids) > MAX_CONTINUATION_TOKENS:
             raise UsageError(f"a continuation of {len(sp.cont_ids)} tokens: give at most {MAX_CONTINUATION_TOKENS}")
         if not sp.joint:
-            notes.append(f"{c!r} merges with the end of the prompt when joined; scored as its own tokens after the prompt's")
+            notes.append(
+                f"{c!r} merges with the end of the prompt when joined; scored as its own tokens after the prompt's"
+            )
         ids = sp.prompt_ids + sp.cont_ids
         lp, rank, ctx = token_logprobs(fn, ids, len(sp.prompt_ids), T, keep)
         toks = [TokenScore(int(i), tok.id_to_token(int(i)), float(x), int(r), int(k))
                 for i, x, r, k in zip(sp.cont_ids, lp, rank, ctx, strict=True)]  # fmt: skip
         out.append(ContinuationScore(c, sp, toks))
-    for c, share in zip(out, normalize([c.logprob for c in out]), strict=True):
-        c.normalized = share
+    for cs, share in zip(out, normalize([cs.logprob for cs in out]), strict=True):
+        cs.normalized = share
     if len(prompt_ids) > T:
         notes.append(f"the prompt is {len(prompt_ids)} tokens; the model sees only the last {T} (its context length)")
     return ScoreReport(model.name, prompt, prompt_ids, T, out, notes)

@@ -88,8 +88,8 @@ def generation(model: Any, prompt: str, prompt_ids: list[int], runs: Any, option
 
 
 TRACE_NOTE = (
-    "prob and rank: the model's distribution (temperature 1, after any repetition penalty); p(sample): the draw's; "
-    "entropy in bits; kept: tokens that survived the sampling filters"
+    "prob, rank and entropy (in bits): the model's distribution at temperature 1; p(sample): the draw's; "
+    "kept: tokens that survived the sampling filters"
 )
 
 
@@ -98,8 +98,10 @@ def trace(events: list[Any], context: int) -> None:
     from tokcli.model.generate import WindowSlide
 
     sys.stdout.flush()
-    info(f"trace (context {context} tokens; {TRACE_NOTE}):")
-    info(f"{'step':>5}  {'token':<14} {'prob':>7} {'p(sample)':>9} {'rank':>5} {'entropy':>8} {'kept':>6} {'context':>7}")
+    info(f"trace (context {context} tokens): {TRACE_NOTE}")
+    info(
+        f"{'step':>5}  {'token':<14} {'prob':>7} {'p(sample)':>9} {'rank':>5} {'entropy':>8} {'kept':>6} {'context':>7}"
+    )
     for e in events:
         if isinstance(e, WindowSlide):
             what = "the prompt is longer than the context" if e.kind == "crop" else "the window is full"

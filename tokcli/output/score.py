@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import sys
 from typing import Any
 
@@ -32,24 +33,45 @@ def _prob(p: float) -> str:
 
 
 def scores(doc: dict[str, Any], *, tokens: bool) -> None:
-    """The seed's table: each continuation's probability, log-probability and share; --tokens adds a row per
-    token (after a blank line when piped)."""
-    conts = doc["continuations"]
-    rows = [[show_token(c["text"]), _prob(c["prob"]), f"{c['logprob']:.3f}", f"{c['normalized']:.1%}", c["n_tokens"]]
-            for c in conts]  # fmt: skip
-    _table(f"continuations of a {doc['prompt_tokens']}-token prompt ({doc['model']})",
-           ["continuation", "prob", "logprob", "share", "tokens"], rows, {1, 2, 3, 4})  # fmt: skip
+    """The seed's table: each continuation's probability, log-probability and share (with --ladder, one column
+    per model); --tokens adds a row per token (after a blank line when piped)."""
+    if "ladder" in doc:
+        _ladder(doc)
+    else:
+        conts = doc["continuations"]
+        rows = [[show_token(c["text"]), _prob(c["prob"]), f"{c['logprob']:.3f}", f"{c['normalized']:.1%}",
+                 c["n_tokens"]] for c in conts]  # fmt: skip
+        _table(f"continuations of a {doc['prompt_tokens']}-token prompt ({doc['model']})",
+               ["continuation", "prob", "logprob", "share", "tokens"], rows, {1, 2, 3, 4})  # fmt: skip
     if tokens:
         if not is_tty(sys.stdout):
             out()
-        trows = [[show_token(c["text"]), i + 1, show_token(t["token"]), t["id"], _prob(t["prob"]), f"{t['logprob']:.3f}",
-                  t["rank"], t["context"]] for c in conts for i, t in enumerate(c["tokens"])]  # fmt: skip
-        _table("per token", ["continuation", "#", "token", "id", "prob", "logprob", "rank", "context"], trows,
-               {1, 3, 4, 5, 6, 7})  # fmt: skip
-    info(f"logprob in nats (natural log); {NORMALIZED_NOTE}")
+        _tokens(doc)
+    if "ladder" in doc:
+        ctx = "; ".join(f"{c['name']}: {c['context']}" for c in doc["ladder"])
+        info(f"each token predicted from: {ctx}. The n-grams are Kneser-Ney tables counted on the model's "
+             f"training text ({doc['ngrams']['train_tokens']:,} tokens); {NORMALIZED_NOTE}")  # fmt: skip
+    else:
+        info(f"logprob in nats (natural log); {NORMALIZED_NOTE}")
 
 
-def ladder(doc: dict[str, Any]) -> None:
+def _tokens(doc: dict[str, Any]) -> None:
+    conts = doc["continuations"]
+    if "ladder" in doc:
+        cols = doc["ladder"]
+        rows = [[show_token(c["text"]), i + 1, show_token(t["token"]), t["id"]]
+                + [_prob(math.exp(col["continuations"][j]["token_logprobs"][i])) for col in cols]
+                for j, c in enumerate(conts) for i, t in enumerate(c["tokens"])]  # fmt: skip
+        _table("per token: probability", ["continuation", "#", "token", "id"] + [c["name"] for c in cols], rows,
+               set(range(1, 4 + len(cols))) - {2})  # fmt: skip
+        return
+    rows = [[show_token(c["text"]), i + 1, show_token(t["token"]), t["id"], _prob(t["prob"]), f"{t['logprob']:.3f}",
+             t["rank"], t["context"]] for c in conts for i, t in enumerate(c["tokens"])]  # fmt: skip
+    _table("per token", ["continuation", "#", "token", "id", "prob", "logprob", "rank", "context"], rows,
+           {1, 3, 4, 5, 6, 7})  # fmt: skip
+
+
+def _ladder(doc: dict[str, Any]) -> None:
     """One column per model: each continuation's probability and, in brackets, its share among them."""
     cols = doc["ladder"]
     texts = [c["text"] for c in doc["continuations"]]
@@ -57,7 +79,3 @@ def ladder(doc: dict[str, Any]) -> None:
                                for col in cols] for i, t in enumerate(texts)]  # fmt: skip
     _table(f"continuations of a {doc['prompt_tokens']}-token prompt ({doc['model']}): probability (share)",
            ["continuation"] + [c["name"] for c in cols], rows, set(range(1, len(cols) + 1)))  # fmt: skip
-    ctx = "; ".join(f"{c['name']}: {c['context']}" for c in cols)
-    ng = doc["ngrams"]
-    info(f"each token predicted from: {ctx}. The n-grams are Kneser-Ney tables counted on the model's training "
-         f"text ({ng['train_tokens']:,} tokens); {NORMALIZED_NOTE}")  # fmt: skip
