@@ -6,8 +6,10 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from tokcli.model import DEFAULT_LM
+
 from . import app
-from .common import Format, FormatOpt, LMOpt, prompt_text, sampling_options
+from .common import Format, FormatOpt, LMOpt, arg_text, prompt_text, sampling_options
 
 if TYPE_CHECKING:
     from tokcli.model.model import Model
@@ -38,7 +40,7 @@ def generate_cmd(
             show_default=False,
         ),
     ] = None,
-    model: LMOpt = "char",
+    model: LMOpt = DEFAULT_LM,
     max_tokens: Annotated[int, typer.Option("--max-tokens", "-n", help="New tokens per sample at most.")] = 200,
     seed: Annotated[
         int | None,
@@ -61,6 +63,15 @@ def generate_cmd(
             "--verbose", "-v", help="Report prompt and generated tokens, context used and tokens/s on stderr."
         ),
     ] = False,
+    trace: Annotated[
+        bool,
+        typer.Option(
+            "--trace",
+            help="Per generated token: its probability, rank, the entropy of the distribution (bits) and how "
+            "many tokens survived the filters; a line each time the window slides. On stderr (in the JSON "
+            "document with --format json).",
+        ),
+    ] = False,
     format: FormatOpt = Format.text,
     *,
     sampling: SamplingOptions,
@@ -70,7 +81,8 @@ def generate_cmd(
     Each step the model gives a distribution over the next token; it is filtered in this order, as HF
     transformers does: repetition penalty, temperature, top-k, top-p, min-p; one token is drawn, appended,
     and the window slides on. The model sees at most its context length (128 tokens for the bundled ones):
-    a longer prompt is cropped, and when the window is full it jumps forward keeping its last 3/4.
+    a longer prompt is cropped, and when the window is full it jumps forward keeping its last 3/4
+    (--trace shows each slide). A model with an unknown token (word: <unk>) never samples it.
 
     Example: tokcli generate "ROMEO:" -m char --max-tokens 300 --temperature 0.8 --seed 1
     """
@@ -78,9 +90,8 @@ def generate_cmd(
     from tokcli.model.generate import GenerateOptions, generate, prompt_ids
     from tokcli.output import lm as ol
 
-    opts = GenerateOptions(
-        max_tokens=max_tokens, sampling=sampling, seed=seed, num_samples=num_samples, stop=tuple(stop or ())
-    )
+    opts = GenerateOptions(max_tokens=max_tokens, sampling=sampling, seed=seed, num_samples=num_samples,
+                           stop=tuple(stop or ()), trace=trace)  # fmt: skip
     text = prompt_text(prompt, required=False)
     m = _load(model, text)
     ids, notes = prompt_ids(m, text)
@@ -94,7 +105,7 @@ def generate_cmd(
 @sampling_options(temperature=1.0)
 def next_cmd(
     prompt: Annotated[str, typer.Argument(help="Text whose next token to predict, or - for stdin.")],
-    model: LMOpt = "char",
+    model: LMOpt = DEFAULT_LM,
     top: Annotated[int, typer.Option("--top", "-n", help="Show this many of the most likely tokens.", min=1)] = 10,
     format: FormatOpt = Format.text,
     *,
@@ -104,7 +115,8 @@ def next_cmd(
 
     Columns: prob is the model's probability (temperature 1), cum the running total, kept whether the token
     survives repetition penalty, temperature, top-k, top-p and min-p (applied in that order, as HF
-    transformers does), and p(sample) the probability a draw with these settings gives it.
+    transformers does), and p(sample) the probability a draw with these settings gives it. The unknown
+    token (word: <unk>) is never kept: sampling masks it.
 
     Example: tokcli next "To be or not to" -m word --top-p 0.9
     """
@@ -121,6 +133,62 @@ def next_cmd(
         o.emit_json(doc)
     else:
         ol.next_tokens(doc)
+
+
+@app.command("score")
+def score_cmd(
+    prompt: Annotated[str, typer.Argument(help="The text the continuations follow, or - for stdin.")],
+    continuation: Annotated[
+        list[str],
+        typer.Option(
+            "--continuation",
+            "-c",
+            metavar="TEXT",
+            help='A continuation to score, its leading space included (" be" after "to"); repeat to compare several.',
+        ),
+    ],  # fmt: skip
+    model: LMOpt = DEFAULT_LM,
+    tokens: Annotated[
+        bool,
+        typer.Option(
+            "--tokens",
+            help="Also show each token's probability, rank and context (with --ladder: "
+            "its probability under each model).",
+        ),
+    ] = False,  # fmt: skip
+    ladder: Annotated[
+        bool,
+        typer.Option(
+            "--ladder",
+            help="Score the same tokens with a unigram, a bigram and the best n-gram too "
+            "(Kneser-Ney tables counted on the model's training text), one column each.",
+        ),
+    ] = False,  # fmt: skip
+    format: FormatOpt = Format.text,
+) -> None:
+    """Score whole continuations of a prompt: each one's probability, log-probability and share among them.
+
+    The probability of a continuation is the product of its tokens' probabilities, each given the prompt
+    and the tokens before it; share normalises them among the continuations given. A continuation's
+    tokens are those of prompt+continuation after the prompt's (where the tokenizer merges across the
+    boundary it is tokenised apart, with a note). Each token sees the window `generate` would give it.
+
+    Example: tokcli score "To be, or not to" -c " be" -c " die" -c " sleep" --ladder
+    """
+    from tokcli import output as o
+    from tokcli.lm.ladder import score_document
+    from tokcli.output import score as os_
+
+    text = prompt_text(prompt, required=True)
+    conts = [arg_text(c, "-c") for c in continuation]
+    m = _load(model, "\n".join([text, *conts]))
+    doc, notes = score_document(m, text, conts, with_ladder=ladder)
+    for n in notes:
+        o.info(f"note: {n}")
+    if format is Format.json:
+        o.emit_json(doc)
+    else:
+        os_.scores(doc, tokens=tokens)
 
 
 @app.command("attention")

@@ -65,6 +65,7 @@ class KneserNey:
     max_order: int
     n_train: int
     orders: list[_Order] = field(repr=False)  # orders[k - 1] for k = 1..max_order
+    answers: tuple[int, ...] = ()  # the orders it can score; () = all of 1..max_order (see ngram_tables)
 
     # -- training ------------------------------------------------------------------------------------
     @classmethod
@@ -178,6 +179,8 @@ class KneserNey:
     def _check_order(self, order: int) -> int:
         if not 1 <= order <= self.max_order:
             raise UsageError(f"n-gram order {order}: this model was trained up to order {self.max_order}")
+        if self.answers and order not in self.answers:
+            raise UsageError(f"n-gram order {order}: these tables hold orders {', '.join(map(str, self.answers))}")
         return order
 
 
@@ -207,6 +210,8 @@ def _discount(c: np.ndarray, D: tuple[float, float, float]) -> np.ndarray:
 
 def _lookup(keys: np.ndarray, q: np.ndarray) -> np.ndarray:
     """The index of each q in the sorted unique `keys`, or -1; q < 0 is never found."""
+    if len(keys) == 0:  # a level pruned empty (tokcli.lm.ngram_tables)
+        return np.full(np.shape(q), -1, dtype=np.int64)
     pos = np.searchsorted(keys, q)
     pos_c = np.minimum(pos, len(keys) - 1)
     found = (q >= 0) & (pos < len(keys)) & (keys[pos_c] == q)

@@ -13,7 +13,10 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["load_model", "Model", "GenerateOptions", "SamplingOptions"]
+__all__ = ["DEFAULT_LM", "load_model", "Model", "GenerateOptions", "SamplingOptions"]
+
+# The model `score`, `next` and `generate` use without -m: change this one line to switch them all.
+DEFAULT_LM = "bpe"
 
 
 def __getattr__(name: str) -> Any:

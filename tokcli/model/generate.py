@@ -14,6 +14,14 @@ T - keep tokens instead of one per token, and the model always sees at least `ke
 `use_cache=False` follows exactly the same windows without a cache (a full forward pass per token); the
 tests check both give the same tokens. keep = T reproduces nanoGPT's crop-at-every-token windows.
 
+The trace. With `trace`, generate_ids reports each step as it happens: a TokenStep per generated token
+(its probability, rank and the entropy of the distribution it was drawn from, how many tokens survived the
+filters) and a WindowSlide each time the window moves (a prompt longer than T cropped before the first
+step; a full window jumping forward), with how many tokens were dropped and kept.
+
+The unknown token. A model whose tokenizer has one (`<unk>`: the word model) never samples it
+(Model.banned_ids): it stands for any word the vocabulary lacks, so it would write nothing readable.
+
 Determinism: each sample draws from its own numpy Generator, child i of SeedSequence(seed), by inverse
 CDF on float64 probabilities (tokcli.model.sampling.draw), so a seed gives the same text on every run.
 Across machines the only source of difference is float32 matmul rounding in the BLAS build, which can
@@ -25,15 +33,16 @@ from __future__ import annotations
 import codecs
 import secrets
 import time
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Literal
 
 import numpy as np
 
 from tokcli.errors import UsageError
 
 from .model import Model
-from .sampling import SamplingOptions, sample
+from .sampling import Filtered, SamplingOptions, filter_logits, sample, sample_filtered
 from .threads import single_thread
 
 
@@ -46,6 +55,7 @@ class GenerateOptions:
     stop: tuple[str, ...] = ()  # stop a sample when its text contains one of these (not included)
     keep: int | None = None  # tokens kept when the window slides; default 3/4 of the context
     use_cache: bool = True  # False: a full forward pass per token (the reference the tests compare with)
+    trace: bool = False  # record a TokenStep per token and a WindowSlide per window move (Generation.trace)
 
     def __post_init__(self) -> None:
         if self.max_tokens < 0:
@@ -56,6 +66,64 @@ class GenerateOptions:
             raise UsageError("--stop: give a non-empty string")
         if self.seed is not None and self.seed < 0:
             raise UsageError(f"--seed {self.seed}: give a number >= 0")
+
+
+@dataclass(frozen=True)
+class TokenStep:
+    """One generated token, as the trace reports it. Probabilities are after the repetition penalty."""
+
+    step: int  # 1-based: the n-th token of this sample
+    id: int
+    token: str
+    prob: float  # the model's probability of it (temperature 1)
+    p_sample: float  # its probability in the draw (after temperature, top-k, top-p, min-p, <unk> masking)
+    rank: int  # 1 = the model's most likely token (ties share a rank)
+    entropy_bits: float  # entropy of the model's distribution (temperature 1), in bits
+    sample_entropy_bits: float  # entropy of the distribution the draw used, in bits (0: greedy)
+    kept: int  # tokens that survived the sampling filters
+    context: int  # tokens in the window the prediction saw
+
+    def to_dict(self) -> dict[str, object]:
+        return {"event": "token", **asdict(self)}
+
+
+@dataclass(frozen=True)
+class WindowSlide:
+    """The window moved before step `before_step`: `dropped` tokens left it, `kept` stayed."""
+
+    before_step: int  # the first step that sees the new window (1-based)
+    kind: Literal["crop", "slide"]  # crop: the prompt was longer than the context; slide: the window was full
+    dropped: int
+    kept: int
+    context: int  # the model's context length (block_size)
+
+    def to_dict(self) -> dict[str, object]:
+        return {"event": "window", **asdict(self)}
+
+
+TraceFn = Callable[[TokenStep | WindowSlide], None]
+
+
+def entropy_bits(p: np.ndarray) -> float:
+    """Shannon entropy of a distribution, in bits (0 log 0 = 0)."""
+    q = p[p > 0]
+    return float(-(q * np.log2(q)).sum()) + 0.0
+
+
+def token_step(model: Model, step: int, tok: int, f: Filtered, context: int) -> TokenStep:
+    probs = f.probs
+    return TokenStep(
+        step=step,
+        id=tok,
+        token=model.tokenizer.id_to_token(tok),
+        prob=float(probs[tok]),
+        p_sample=float(f.sample_probs[tok]),
+        rank=int((probs > probs[tok]).sum()) + 1,
+        entropy_bits=entropy_bits(probs),
+        sample_entropy_bits=entropy_bits(f.sample_probs),
+        kept=int(f.keep.sum()),
+        context=context,
+    )
 
 
 def window_keep(model: Model, keep: int | None) -> int:
@@ -76,11 +144,13 @@ def generate_ids(
     keep: int | None = None,
     use_cache: bool = True,
     state: dict | None = None,
+    trace: TraceFn | None = None,
 ) -> Iterator[int]:
     """New token ids after `prompt_ids` (at least one), one at a time; see the module docstring.
 
     `state`, when given, is kept up to date with "window" (the ids the last prediction saw).
-    The repetition penalty looks at the tokens of the current window.
+    `trace`, when given, is called with each TokenStep and WindowSlide as it happens (the tokens drawn are
+    the same with or without it). The repetition penalty looks at the tokens of the current window.
     """
     if not prompt_ids:
         raise UsageError("the prompt has no tokens: give some text to continue")
@@ -89,6 +159,9 @@ def generate_ids(
     tokens = list(prompt_ids)
     start = max(0, len(tokens) - T)  # the window is tokens[start:]
     cache = model.new_cache() if use_cache else None
+    banned = model.banned_ids
+    if trace is not None and start > 0 and max_tokens > 0:
+        trace(WindowSlide(before_step=1, kind="crop", dropped=start, kept=len(tokens) - start, context=T))
 
     def predict(new: Sequence[int]) -> np.ndarray:  # logits [V] of the token after tokens[start:]
         if state is not None:
@@ -100,12 +173,20 @@ def generate_ids(
 
     logits = predict(tokens[start:])
     for i in range(max_tokens):
-        tok = sample(logits, sampling, rng, tokens[start:])
+        window = tokens[start:]
+        if trace is None:
+            tok = sample(logits, sampling, rng, window, banned)
+        else:
+            f = filter_logits(logits, sampling, window, banned)
+            tok = sample_filtered(f, sampling, rng)
+            trace(token_step(model, i + 1, tok, f, len(window)))
         tokens.append(tok)
         yield tok
         if i == max_tokens - 1:
             break
         if len(tokens) - start > T:  # the window is full: jump, and rebuild the cache from what is kept
+            if trace is not None:
+                trace(WindowSlide(before_step=i + 2, kind="slide", dropped=len(tokens) - k - start, kept=k, context=T))
             start = len(tokens) - k
             if cache is not None:
                 cache.reset()
@@ -160,6 +241,7 @@ class Generation:
     ) -> None:
         self.model, self.prompt_ids, self.options, self.rng = model, list(prompt_ids), options, rng
         self.ids: list[int] = []
+        self.trace: list[TokenStep | WindowSlide] = []  # filled when options.trace
         self.text = ""
         self.stats = GenerationStats(prompt_tokens=len(self.prompt_ids), seed=seed, sample=sample)
 
@@ -179,6 +261,7 @@ class Generation:
                 keep=o.keep,
                 use_cache=o.use_cache,
                 state=state,
+                trace=self.trace.append if o.trace else None,
             ):
                 self.ids.append(t)
                 piece, stopped = stops.push(decoder.decode(tok.token_bytes(t)))

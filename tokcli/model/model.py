@@ -57,10 +57,16 @@ class Model:
     """The numpy Transformer of one model directory. No torch needed."""
 
     def __init__(
-        self, config: GPTConfig, weights: dict[str, np.ndarray], tokenizer: Tokenizer, name: str = "?"
+        self,
+        config: GPTConfig,
+        weights: dict[str, np.ndarray],
+        tokenizer: Tokenizer,
+        name: str = "?",
+        path: Path | None = None,
     ) -> None:
         self.config = config
         self.name = name
+        self.path = path  # the model directory it was loaded from (None when built in memory)
         self.tokenizer = tokenizer
         check_weights(config, weights, name)
         self.params = nest_params(weights, config.n_layer)  # float32, head = wte.T contiguous
@@ -84,7 +90,7 @@ class Model:
         tok = load_file(tfile, name=name or str(path))
         if tok.vocab_size != cfg.vocab_size:
             raise ModelFileError(f"{path}: tokenizer has {tok.vocab_size} tokens, config says {cfg.vocab_size}")
-        return cls(cfg, read_weights(wfile, cfg), tok, name=name or str(path))
+        return cls(cfg, read_weights(wfile, cfg), tok, name=name or str(path), path=path)
 
     # -- the basics ------------------------------------------------------------------------------
     @property
@@ -97,6 +103,13 @@ class Model:
 
     def encode(self, text: str) -> list[int]:
         return self.tokenizer.encode(text)
+
+    @property
+    def banned_ids(self) -> list[int]:
+        """Ids sampling never draws: the unknown token (`<unk>` stands for any word the vocabulary lacks,
+        so drawing it writes nothing a reader can use). Its probability is still reported."""
+        unk = self.tokenizer.unk_id
+        return [] if unk is None else [unk]
 
     def new_cache(self) -> KVCache:
         c = self.config
@@ -150,7 +163,7 @@ class Model:
         window = self.crop(ids)
         logits = self.forward(window)[-1]  # [V]
         o = options or SamplingOptions()
-        return NextDistribution(self, window, logits, o, filter_logits(logits, o, window))
+        return NextDistribution(self, window, logits, o, filter_logits(logits, o, window, self.banned_ids))
 
     def describe(self) -> dict[str, object]:
         c = self.config
@@ -206,6 +219,7 @@ class NextDistribution:
             "vocab_size": self.model.vocab_size,
             "settings": self.options.to_dict(),
             "order": list(ORDER),
+            "masked": [self.model.tokenizer.id_to_token(i) for i in self.model.banned_ids],
             "kept_count": self.kept_count,
             "kept_mass": self.kept_mass,
             "tokens": self.top(top),

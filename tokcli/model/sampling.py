@@ -10,6 +10,9 @@ The order is HF transformers' (`generate`: logits processors, then warpers):
     5. min-p               keep tokens whose probability is at least min_p x the top token's; 0 = off
 
 Each filter sees the distribution the previous one left (renormalised), and each keeps at least one token.
+Before them, `banned` ids (a model's unknown token, `<unk>`: it stands for any word the vocabulary lacks,
+so drawing it writes nothing a reader can use) get no probability in the draw, as HF's `bad_words_ids`
+does; the model's own probability of them (`Filtered.probs`) is still reported.
 The draw is by inverse CDF on float64 probabilities with one `rng.random()` per token, so a seed gives
 the same draw on every machine for the same logits.
 """
@@ -17,7 +20,7 @@ the same draw on every machine for the same logits.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -112,22 +115,35 @@ class Filtered:
     keep: np.ndarray  # [V] bool, the tokens that survive every filter
 
 
-def filter_logits(logits: np.ndarray, o: SamplingOptions, seen: Iterable[int] = ()) -> Filtered:
-    """Apply the filters in ORDER to one logits vector [V]."""
+def filter_logits(
+    logits: np.ndarray, o: SamplingOptions, seen: Iterable[int] = (), banned: Sequence[int] = ()
+) -> Filtered:
+    """Apply the filters in ORDER to one logits vector [V]; `banned` ids never survive (unless they are
+    all there is)."""
     x = apply_repetition_penalty(logits, seen, o.repetition_penalty)  # [V] float64
     probs = softmax64(x)  # [V]
+    x = mask_banned(x, banned)
     if o.temperature == 0:  # greedy: no division, the first of the most likely tokens
         keep = np.zeros(x.size, dtype=bool)
         keep[int(np.argmax(x))] = True
         return Filtered(probs, keep.astype(np.float64), keep)
     p = softmax64(x / o.temperature)  # [V]
-    keep = top_k_mask(p, o.top_k)
+    keep = top_k_mask(p, o.top_k) & (p > 0)
     p = _renorm(p, keep)
     keep &= top_p_mask(p, o.top_p)
     p = _renorm(p, keep)
     keep &= min_p_mask(p, o.min_p)
     p = _renorm(p, keep)
     return Filtered(probs, p, keep)
+
+
+def mask_banned(x: np.ndarray, banned: Sequence[int]) -> np.ndarray:
+    """`x` with the banned ids at -inf (a copy); unchanged when that would leave no token."""
+    if len(banned) == 0 or len(banned) >= x.size:
+        return x
+    out = np.array(x, dtype=np.float64)  # [V]
+    out[np.asarray(banned, dtype=np.int64)] = -np.inf
+    return out
 
 
 def _renorm(p: np.ndarray, keep: np.ndarray) -> np.ndarray:
@@ -146,11 +162,21 @@ def draw(sample_probs: np.ndarray, rng: np.random.Generator) -> int:
     return i
 
 
-def sample(logits: np.ndarray, o: SamplingOptions, rng: np.random.Generator, seen: Iterable[int] = ()) -> int:
+def sample(
+    logits: np.ndarray,
+    o: SamplingOptions,
+    rng: np.random.Generator,
+    seen: Iterable[int] = (),
+    banned: Sequence[int] = (),
+) -> int:
     """The next token: greedy at temperature 0 (no draw), else one draw from the filtered distribution."""
     if o.temperature == 0 and o.repetition_penalty == 1.0:
-        return int(np.argmax(logits))
-    f = filter_logits(logits, o, seen)
+        return int(np.argmax(mask_banned(logits, banned)))
+    return sample_filtered(filter_logits(logits, o, seen, banned), o, rng)
+
+
+def sample_filtered(f: Filtered, o: SamplingOptions, rng: np.random.Generator) -> int:
+    """The token `sample` would give from what the filters left (for callers that also report `f`)."""
     if o.temperature == 0:
         return int(np.argmax(f.keep))
     return draw(f.sample_probs, rng)

@@ -70,15 +70,48 @@ def generation(model: Any, prompt: str, prompt_ids: list[int], runs: Any, option
                 stream(piece)
             if not g.text.endswith("\n"):
                 stream("\n")
-        samples.append({"text": g.text, "ids": g.ids, **g.stats.to_dict()})
+            if options.trace:
+                trace(g.trace, model.block_size)
+        sample_doc = {"text": g.text, "ids": g.ids, **g.stats.to_dict()}
+        if options.trace:
+            sample_doc["trace"] = [e.to_dict() for e in g.trace]
+        samples.append(sample_doc)
         seed = g.stats.seed
         if verbose:
             generation_stats(g.stats.to_dict(), g.stats.seed)
     if as_json:
         emit_json({
             "model": model.describe(), "prompt": prompt, "prompt_ids": prompt_ids, "seed": seed,
-            "sampling": options.sampling.to_dict(), "max_tokens": options.max_tokens, "samples": samples,
+            "sampling": options.sampling.to_dict(), "max_tokens": options.max_tokens,
+            "masked": [model.tokenizer.id_to_token(i) for i in model.banned_ids], "samples": samples,
         })  # fmt: skip
+
+
+TRACE_NOTE = (
+    "prob, rank and entropy (in bits): the model's distribution at temperature 1; p(sample): the draw's; "
+    "kept: tokens that survived the sampling filters"
+)
+
+
+def trace(events: list[Any], context: int) -> None:
+    """The --trace of one sample on stderr: a line per token, and one per window move."""
+    from tokcli.model.generate import WindowSlide
+
+    sys.stdout.flush()
+    info(f"trace (context {context} tokens): {TRACE_NOTE}")
+    info(
+        f"{'step':>5}  {'token':<14} {'prob':>7} {'p(sample)':>9} {'rank':>5} {'entropy':>8} {'kept':>6} {'context':>7}"
+    )
+    for e in events:
+        if isinstance(e, WindowSlide):
+            what = "the prompt is longer than the context" if e.kind == "crop" else "the window is full"
+            info(f"{'':>5}  -- {what}: dropped {e.dropped} tokens, kept the last {e.kept}; step {e.before_step} sees "
+                 "the new window --")  # fmt: skip
+            continue
+        tok = show_token(e.token)
+        tok = tok if len(tok) <= 14 else tok[:13] + "…"
+        info(f"{e.step:>5}  {tok:<14} {e.prob:>7.4f} {e.p_sample:>9.4f} {e.rank:>5} {e.entropy_bits:>8.3f} "
+             f"{e.kept:>6} {e.context:>7}")  # fmt: skip
 
 
 def attention_doc(report: Any) -> dict[str, Any]:
@@ -121,6 +154,7 @@ def next_tokens(doc: dict[str, Any]) -> None:
         f"{doc['kept_count']} of {doc['vocab_size']} tokens survive the filters, carrying "
         f"{doc['kept_mass']:.1%} of the model's probability (order: {' -> '.join(doc['order'])}); "
         "prob is at temperature 1, p(sample) is what a draw uses"
+        + (f"; {', '.join(doc['masked'])} is never sampled" if doc.get("masked") else "")
     )
 
 
