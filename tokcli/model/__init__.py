@@ -16,7 +16,7 @@ from typing import Any
 __all__ = ["DEFAULT_LM", "load_model", "Model", "GenerateOptions", "SamplingOptions"]
 
 # The model `score`, `next` and `generate` use without -m: change this one line to switch them all.
-DEFAULT_LM = "bpe"
+DEFAULT_LM = "en"
 
 
 def __getattr__(name: str) -> Any:
