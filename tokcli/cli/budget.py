@@ -7,11 +7,15 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from tokcli.errors import UsageError
+
 from . import app
 from .common import (
     DEFAULT_TOKENIZER,
     Errors,
     ErrorsOpt,
+    FieldOpt,
+    IdFieldOpt,
     InputArg,
     MaxTokensOpt,
     OutputOpt,
@@ -132,6 +136,8 @@ def chunk(
         ),
     ] = None,
     errors: ErrorsOpt = Errors.strict,
+    field: FieldOpt = None,
+    id_field: IdFieldOpt = None,
 ) -> None:
     """Split text into pieces of at most N tokens, preferring paragraph, then line, then sentence
     boundaries, and cutting between tokens (never inside a character) only when one piece is too long.
@@ -142,7 +148,18 @@ def chunk(
     With --out-dir, all or nothing: the pieces are written to a hidden directory inside DIR and moved in
     once the last one is written, so an error or Ctrl-C leaves DIR as it was. Numbered pieces of an
     earlier run (NNNNN.txt) are removed then, so DIR holds just the new set; other files are never touched.
+
+    With --field, the input is a dataset (.jsonl, .jsonl.gz, .jsonl.zst, .parquet) and each record's text is
+    cut alone: JSON lines {"id", "piece", "text", "tokens", "start", "end"}, id naming the record.
     """
+    if field or id_field:
+        from . import records as r
+
+        if out_dir or not field:
+            raise UsageError("--field writes JSON lines on stdout: leave out --out-dir" if field else
+                             "--id-field names the records of --field NAME: give --field too")  # fmt: skip
+        path = inputs_or_stdin([input] if input else None)[0]
+        return r.chunk_field(path, field, id_field, tokenizer, max_tokens, overlap, errors.value)
     from tokcli import load
     from tokcli.analysis.chunking import chunk as split
     from tokcli.output.chunks import pieces
