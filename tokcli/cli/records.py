@@ -65,3 +65,27 @@ def check_inputs(inputs: Sequence[str], what: str) -> None:
     for p in inputs:
         if p != "-" and os.path.isdir(p):
             raise UsageError(f"{p}: is a directory; {what} reads files: give them (e.g. {p}/*.jsonl)")
+
+
+def count_chat(
+    inputs: list[str], tokenizers: Sequence[str] | None, models: Sequence[str], *, field: str | None,
+    id_field: str | None, chat: bool, reserve: int, fmt: str, errors: str, special: str, add_special: bool,
+) -> None:  # fmt: skip
+    """`count --chat`: conversations, per message with --format json, against models' windows with -m."""
+    from tokcli import load
+    from tokcli.budget.chat import count_chat as counted
+    from tokcli.budget.chat import overhead_for
+    from tokcli.budget.models import fit, get_model
+    from tokcli.output.chat import conversations
+
+    if field or id_field:
+        raise UsageError("--chat reads conversations; --field and --id-field read dataset records: choose one")
+    check_inputs(inputs, "--chat")
+    entries = [get_model(m) for m in models]
+    names = tokenizer_names(tokenizers, entries)
+    by_model = {e.counting_tokenizer: e for e in entries}
+    toks = [(tok, overhead_for(tok, by_model.get(n))) for n in names
+            for tok in [load(n).with_special(special, add_special)]]  # fmt: skip
+    rows = list(counted(toks, inputs, errors=errors))
+    fits = [(c.label, fit(c.tokens[e.counting_tokenizer], e, reserve=reserve)) for c in rows for e in entries]
+    conversations(rows, [(t.name, oh) for t, oh in toks], fmt=fmt, fits=fits)
