@@ -124,7 +124,9 @@ def parse_message(m: Any, where: str) -> Message:
         raise InputError(f"{where}: is {_type(m)}, not a message object with role and content")
     role = m.get("role")
     if not isinstance(role, str):
-        raise InputError(f"{where}: role must be a string, not {_type(role)}" if "role" in m else f"{where}: has no role")
+        raise InputError(
+            f"{where}: role must be a string, not {_type(role)}" if "role" in m else f"{where}: has no role"
+        )
     name = m.get("name")
     if name is not None and not isinstance(name, str):
         raise InputError(f"{where}: name must be a string, not {_type(name)}")
@@ -151,8 +153,9 @@ def parse_message(m: Any, where: str) -> Message:
 
 def parse_conversation(doc: Any, label: str) -> Conversation:
     """A conversation from a JSON value: {"messages": [...]} (or a bare list of messages)."""
+    extra: tuple[str, ...] = ()
     if isinstance(doc, list):
-        messages, extra = doc, ()
+        messages = doc
     elif isinstance(doc, dict) and isinstance(doc.get("messages"), list):
         messages, extra = doc["messages"], tuple(k for k in NOT_COUNTED_TOP if doc.get(k))
     else:

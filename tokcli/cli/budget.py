@@ -79,6 +79,14 @@ def check(
         typer.Option("-t", "--tokenizer", help="Count with this tokenizer (default: the model's, else cl100k_base)."),
     ] = None,
     total: Annotated[bool, typer.Option("--total", help="Apply the limit to all files together, not to each.")] = False,
+    chat: Annotated[
+        bool,
+        typer.Option(
+            "--chat",
+            help="The files are chat conversations (as count --chat reads): each one, overhead included, "
+            "is held to the limit.",
+        ),
+    ] = False,
     format: Annotated[
         CheckFormat,
         typer.Option(
@@ -99,6 +107,8 @@ def check(
     their sum); without either, from [[tool.tokcli.budget]] tables in pyproject.toml (paths, max-tokens
     or model and reserve, tokenizer, total, allow-empty), so `tokcli check` alone works in a repository.
     A budget that matches no file is an error (exit 2) unless it sets allow-empty = true.
+    With --chat (chat = true in a budget table) each conversation of a chat file is checked, as
+    `count --chat` counts it; rows name FILE:LINE in a JSONL file.
     """
     from tokcli.budget import check as b
     from tokcli.errors import CheckFailed
@@ -106,10 +116,13 @@ def check(
     from tokcli.output.budget import render
 
     if max_tokens is None and model is None:
+        if chat:
+            raise UsageError("--chat goes with a budget given here (--max-tokens or --model); in pyproject.toml "
+                             "set chat = true in the [[tool.tokcli.budget]]")  # fmt: skip
         budgets, restrict = b.pyproject_budgets(), paths or []
     else:
         budgets, restrict = [b.make_budget(paths or ["."], max_tokens=max_tokens, model=model, reserve=reserve,
-                                           tokenizer=tokenizer, total=total)], []  # fmt: skip
+                                           tokenizer=tokenizer, total=total, chat=chat)], []  # fmt: skip
     report = b.check(budgets, restrict=restrict, errors=errors.value, options=walk)
     for w in report.warnings:
         warn(w)

@@ -5,16 +5,19 @@ JSON schema "tokcli-check/1" (stable: fields are only ever added):
     {"schema": "tokcli-check/1", "ok": bool, "warnings": [str],
      "budgets": [{"tokenizer": str, "exact": bool, "ok": bool,
                   "budget": {"limit": int, "scope": "file" | "total", "max_tokens": int | null,
-                             "model": str | null, "reserve": int, "paths": [str], "origin": str},
+                             "model": str | null, "reserve": int, "paths": [str], "origin": str,
+                             "chat": bool},
                   "files": [{"path": str, "tokens": int, "limit": int | null, "status": "ok" | "over" | "counted"}],
                   "total": {"tokens": int, "limit": int | null, "status": "ok" | "over"}}]}
 
 A file's limit is null and its status "counted" in a total budget, whose limit is on "total".
+In a chat budget ("chat": true) each row is a conversation: its path is FILE, or FILE:LINE in a JSONL file.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import sys
 from typing import Any
 
@@ -31,7 +34,8 @@ def to_json(report: Any) -> dict[str, Any]:
             {
                 "tokenizer": b.tokenizer, "exact": b.exact, "ok": r.ok,
                 "budget": {"limit": b.limit, "scope": "total" if b.total else "file", "max_tokens": b.max_tokens,
-                           "model": b.model, "reserve": b.reserve, "paths": list(b.paths), "origin": b.origin},
+                           "model": b.model, "reserve": b.reserve, "paths": list(b.paths), "origin": b.origin,
+                           "chat": b.chat},
                 "files": [{"path": f.path, "tokens": f.tokens, "limit": f.limit, "status": f.status} for f in r.files],
                 "total": {"tokens": r.tokens, "limit": b.limit if b.total else None, "status": "ok" if r.ok else "over"},
             }
@@ -65,7 +69,10 @@ def github(report: Any) -> str:
             lines.append(f"::error title=token budget::{_escape_data(msg)}")
         for f in r.over:
             msg = f"{f.tokens:,} tokens, over the limit of {f.limit:,} by {f.tokens - f.limit:,} ({b.tokenizer}{est})"
-            lines.append(f"::error file={_escape_prop(f.path)},title=token budget::{_escape_data(msg)}")
+            where = f"file={_escape_prop(f.path)}"
+            if b.chat and (m := re.fullmatch(r"(.+):([0-9]+)", f.path)):  # a conversation: FILE:LINE
+                where = f"file={_escape_prop(m[1])},line={m[2]}"
+            lines.append(f"::error {where},title=token budget::{_escape_data(msg)}")
     lines.append(f"::notice title=token budget::{_escape_data(report.summary())}")
     return "\n".join(lines) + "\n"
 

@@ -26,9 +26,15 @@ def document(rows: Sequence[Any], toks: Sequence[tuple[str, Any]], fits: Sequenc
         "tokenizers": names,
         "overhead": {n: _overhead(oh) for n, oh in toks},
         "conversations": [
-            {"input": c.label, "tokens": c.tokens, "not_counted": list(c.not_counted),
-             "messages": [{"index": i, "role": m.role, "name": m.name, "tokens": m.tokens,
-                           "not_counted": list(m.not_counted)} for i, m in enumerate(c.messages, 1)]}
+            {
+                "input": c.label,
+                "tokens": c.tokens,
+                "not_counted": list(c.not_counted),
+                "messages": [
+                    {"index": i, "role": m.role, "name": m.name, "tokens": m.tokens, "not_counted": list(m.not_counted)}
+                    for i, m in enumerate(c.messages, 1)
+                ],
+            }
             for c in rows
         ],  # fmt: skip
         "total": {n: sum(c.tokens[n] for c in rows) for n in names},
@@ -90,7 +96,7 @@ def _warn(rows: Sequence[Any], toks: Sequence[tuple[str, Any]]) -> None:
         if not oh.known:
             warn(f"{n}: no documented chat overhead for its models; counted role, content and name only, "
                  "a lower bound (>=)")  # fmt: skip
-    skipped = [(c.label, None, k) for c in rows for k in c.not_counted]
+    skipped: list[tuple[str, int | None, str]] = [(c.label, None, k) for c in rows for k in c.not_counted]
     skipped += [(c.label, i, k) for c in rows for i, m in enumerate(c.messages, 1) for k in m.not_counted]
     if skipped:
         shown = "; ".join(f"{label}" + (f" message {i}" if i else "") + f": {k}" for label, i, k in skipped[:5])

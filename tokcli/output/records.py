@@ -31,8 +31,9 @@ def document(report: Any) -> dict[str, Any]:
         "schema": SCHEMA,
         "field": report.field,
         "records": report.records,
-        "inputs": [{"input": i.input, "records": i.records, "chars": i.chars, "tokens": i.tokens}
-                   for i in report.inputs],  # fmt: skip
+        "inputs": [
+            {"input": i.input, "records": i.records, "chars": i.chars, "tokens": i.tokens} for i in report.inputs
+        ],  # fmt: skip
         "statistics": _stat_rows(report),
         "histograms": {
             name: [{"low": lo, "high": hi, "records": n} for lo, hi, n in report.lengths[name].histogram()]
@@ -44,8 +45,15 @@ def document(report: Any) -> dict[str, Any]:
             "more": report.missing.records > len(report.missing.examples),
         },
         "models": [
-            {"model": w.model, "tokenizer": w.tokenizer, "exact": w.exact, "limit": w.limit,
-             "records_over": w.records, "ids": w.ids, "more": w.more}
+            {
+                "model": w.model,
+                "tokenizer": w.tokenizer,
+                "exact": w.exact,
+                "limit": w.limit,
+                "records_over": w.records,
+                "ids": w.ids,
+                "more": w.more,
+            }
             for w in report.exceeding
         ],  # fmt: skip
     }
