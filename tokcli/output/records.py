@@ -136,6 +136,7 @@ def record_pieces(stream: Iterable[Any], missing: Any) -> None:
         sys.stdout.write(json.dumps(line, ensure_ascii=False) + "\n")
     if missing.records:
         shown = "; ".join(f"{rid}: {p}" for _, rid, p in missing.examples[:SHOWN_IDS])
-        warn(f"{missing.records:,} records have no text and give no pieces ({shown}"
+        which = "1 record has" if missing.records == 1 else f"{missing.records:,} records have"
+        warn(f"{which} no text, so no pieces ({shown}"
              f"{', ...' if missing.records > SHOWN_IDS else ''})")  # fmt: skip
     info(f"{n} piece{'s' if n != 1 else ''}, {tokens:,} tokens")
