@@ -154,7 +154,10 @@ def test_malformed_jsonl_names_the_line(cli, tmp_path):
     p.write_text('{"messages": [{"role": "user", "content": "hi"}]}\n{"messages": [{"role": "user",]}\n')
     r = cli("count", "--chat", "-t", "bpe", str(p))
     assert r.code == 2 and r.out == ""
-    assert r.err == f"error: {p}:2: not JSON (Expecting property name enclosed in double quotes at column 31); fix or remove the line\n"
+    assert (
+        r.err
+        == f"error: {p}:2: not JSON (Expecting property name enclosed in double quotes at column 31); fix or remove the line\n"
+    )
 
 
 def test_malformed_json_document_names_the_line(cli, tmp_path):
