@@ -84,7 +84,7 @@ def junit(report: Any) -> str:
     root = ET.Element("testsuites", name="tokcli check")
     for i, r in enumerate(report.results):
         b = r.budget
-        name = f"token budget {i + 1}: {b.limit:,} tokens {'in total' if b.total else 'per file'} ({b.tokenizer})"
+        name = f"token budget {i + 1}: {b.limit:,} tokens {'in total' if b.total else ('per conversation' if b.chat else 'per file')} ({b.tokenizer})"
         cases = [(f.path, f.tokens, f.limit, f.status == "over") for f in r.files] if not b.total else [
             ("total: " + ", ".join(f.path for f in r.files), r.tokens, b.limit, not r.ok)
         ]  # fmt: skip
@@ -107,7 +107,7 @@ def text(report: Any) -> str:
     for r in report.results:
         b = r.budget
         est = "" if b.exact else f"; counted with {b.tokenizer}, an estimate"
-        head = f"{b.limit:,} tokens {'in total' if b.total else 'per file'}"
+        head = f"{b.limit:,} tokens {'in total' if b.total else ('per conversation' if b.chat else 'per file')}"
         lines.append(f"budget: {head} ({b.model or b.tokenizer}{est})")
         approx = "" if b.exact else "~"  # an estimate: every count is marked
         for f in r.files:

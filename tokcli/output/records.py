@@ -70,13 +70,14 @@ def records(report: Any, *, fmt: str) -> None:
     rows = _stat_rows(report)
     from .compare import Col, render
 
+    tty = is_tty(sys.stdout)
+    num = _num if tty or fmt == "markdown" else _plain  # plain numbers for pipes, as count's table
     cols = [Col("tokenizer", "tokenizer", str, right=False)] + [
-        Col(k, k, _num) for k in ("records", "total", "mean", "p50", "p90", "p99", "max")
+        Col(k, k, num) for k in ("records", "total", "mean", "p50", "p90", "p99", "max")
     ]
     if fmt in ("csv", "tsv", "markdown"):
         out(render(rows, cols, fmt) or "", end="")
         return
-    tty = is_tty(sys.stdout)
     title = f"tokens per record of {report.field!r} ({report.records:,} records)"
     text = render(rows, cols, "text", title=title, rich=tty)
     if text:
@@ -96,6 +97,10 @@ def _num(v: Any) -> str:
     if isinstance(v, float):
         return f"{v:,.1f}"
     return f"{v:,}"
+
+
+def _plain(v: Any) -> str:
+    return "-" if v is None else (f"{v:.1f}" if isinstance(v, float) else str(v))
 
 
 def histogram(name: str, bins: list[tuple[int, int, int]], width: int = 40) -> None:
