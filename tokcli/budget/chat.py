@@ -185,6 +185,8 @@ def read_conversations(path: str, *, errors: str = "strict") -> Iterator[Convers
         raise InputError(f"{label}: not valid UTF-8 at byte {e.start}; convert it to UTF-8") from None
     try:
         doc = json.loads(text)
+    except RecursionError:
+        raise InputError(f"{label}: not JSON tokcli can read (nested too deeply)") from None
     except json.JSONDecodeError as e:
         if e.msg != "Extra data":
             raise InputError(f"{label}:{e.lineno}: not JSON ({e.msg} at column {e.colno})") from None
