@@ -228,9 +228,10 @@ def parse_line(path: str, n: int, line: bytes, errors: str = "strict") -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as e:
-        raise InputError(
-            f"{_label(path)}:{n}: not JSON ({e.msg} at column {e.colno}); fix or remove the line"
-        ) from None
+        fix = "fix or remove the line"
+        if path.lower().endswith(".json"):
+            fix += " (records are read as JSONL: one JSON value a line, not one document)"
+        raise InputError(f"{_label(path)}:{n}: not JSON ({e.msg} at column {e.colno}); {fix}") from None
     except RecursionError:
         raise InputError(f"{_label(path)}:{n}: not JSON tokcli can read (nested too deeply)") from None
 
