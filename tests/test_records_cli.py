@@ -100,6 +100,13 @@ def test_nearest_rank_percentiles_and_nice_widths():
     assert [ln.percentile(p) for p in (10, 50, 90, 99, 100)] == [nearest_rank(list(ln.counts.elements()), p)
                                                                  for p in (10, 50, 90, 99, 100)]  # fmt: skip
     assert Lengths("empty").percentile(50) is None
+    a, b = Lengths("t"), Lengths("t")
+    for n in [5, 1, 9, 9, 3]:
+        a.add(n)
+    for n in [7, 2, 8, 6, 4]:
+        b.add(n)
+    a.merge(b)
+    assert a.counts == ln.counts and a.total == ln.total == 54 and a.max == 9
     assert [nice_width(x) for x in (0, 0.5, 1, 1.1, 3, 7, 12, 4999)] == [1, 1, 1, 2, 5, 10, 20, 5000]
 
 

@@ -40,6 +40,10 @@ class Lengths:
     def add(self, n: int) -> None:
         self.counts[n] += 1
 
+    def merge(self, other: Lengths) -> None:
+        """Add the lengths of `other` (another part of the same records, counted elsewhere)."""
+        self.counts.update(other.counts)
+
     @property
     def records(self) -> int:
         return sum(self.counts.values())
