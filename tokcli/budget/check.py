@@ -24,6 +24,12 @@ Budgets can live in pyproject.toml, so that `tokcli check` alone works in a repo
     total = true                          # all matching files together
     allow-empty = true                    # pass when no file matches (else that is an error, exit 2)
 
+    [[tool.tokcli.budget]]
+    paths = ["fixtures/chats/*.jsonl"]
+    model = "gpt-4o"
+    chat = true                           # chat files: each conversation, with its message overhead
+                                          # (tokcli.budget.chat), is held to the limit (a row FILE:LINE)
+
 The configuration is checked by tokcli.budget.config before it is used.
 """
 
@@ -56,6 +62,7 @@ class Budget:
     origin: str = "command line"
     root: str = "."  # what globs from a config file are relative to
     allow_empty: bool = False  # True: matching no file passes (else an error)
+    chat: bool = False  # the files are chat conversations (tokcli.budget.chat): each conversation is checked
 
 
 @dataclass(frozen=True)
@@ -99,7 +106,8 @@ class CheckReport:
                 verdict = "within" if r.ok else "over"
                 parts.append(f"{len(r.files)} files, {r.tokens:,} tokens in total: {verdict} the limit of {b.limit:,}")
             else:
-                parts.append(f"{len(r.over)} of {len(r.files)} files over the limit of {b.limit:,} tokens")
+                what = "conversations" if b.chat else "files"
+                parts.append(f"{len(r.over)} of {len(r.files)} {what} over the limit of {b.limit:,} tokens")
         return "; ".join(parts)
 
 
@@ -118,6 +126,7 @@ def make_budget(
     origin: str = "command line",
     root: str = ".",
     allow_empty: bool = False,
+    chat: bool = False,
 ) -> Budget:
     """A Budget from command-line style options: --max-tokens N, or --model NAME [--reserve N], or both
     (the smaller limit wins). The tokenizer is the one given, else the model's, else the default."""
@@ -144,7 +153,8 @@ def make_budget(
         if limits[-1] < 1:
             raise UsageError(f"{origin}: reserve {reserve} leaves no room under max-tokens {max_tokens}")
     tok = tokenizer or default_tokenizer or DEFAULT_TOKENIZER
-    return Budget(tuple(paths), tok, min(limits), total, max_tokens, model, reserve, exact, origin, root, allow_empty)
+    return Budget(tuple(paths), tok, min(limits), total, max_tokens, model, reserve, exact, origin, root, allow_empty,
+                  chat)  # fmt: skip
 
 
 def pyproject_budgets(start: str | Path | None = None) -> list[Budget]:
@@ -159,7 +169,7 @@ def pyproject_budgets(start: str | Path | None = None) -> list[Budget]:
             e.get("paths", e.get("path", ["**/*"])), max_tokens=e.get("max-tokens"), model=e.get("model"),
             reserve=e.get("reserve", 0), tokenizer=e.get("tokenizer"), total=e.get("total", False),
             default_tokenizer=tool.get("tokenizer"), origin=f"{path}: budget #{i + 1}", root=str(path.parent),
-            allow_empty=e.get("allow-empty", False),
+            allow_empty=e.get("allow-empty", False), chat=e.get("chat", False),
         )
         for i, e in enumerate(tool.get("budget", []))
     ]  # fmt: skip
@@ -213,6 +223,25 @@ def count_file(tok: Any, source: Source, errors: str = "strict") -> int:
         raise e.about(source.path) from None
 
 
+def chat_counts(tok: Any, source: Source, budget: Budget, report: CheckReport) -> list[tuple[str, int]]:
+    """(FILE or FILE:LINE, tokens) of each conversation of a chat file, overhead included (tokcli.budget.chat);
+    a warning in `report` when the overhead of the budget's model is not documented (a lower bound)."""
+    from .chat import count_conversation, overhead_for, read_conversations
+
+    entry = None
+    if budget.model is not None:
+        from .models import get_model
+
+        entry = get_model(budget.model)
+    oh = overhead_for(tok, entry)
+    if not oh.known:
+        note = f"{budget.origin}: no documented chat overhead for {budget.model or tok.name}; conversations counted without it (a lower bound)"
+        if note not in report.warnings:
+            report.warnings.append(note)
+    return [(c.label, c.tokens[tok.name]) for c in (count_conversation(conv, [(tok, oh)])
+                                                     for conv in read_conversations(source.path))]  # fmt: skip
+
+
 def check(
     budgets: Sequence[Budget], *, restrict: Sequence[str] = (), errors: str = "strict",
     options: WalkOptions = WalkOptions(),
@@ -241,14 +270,15 @@ def check(
         results = []
         for f in files:
             try:
-                n = count_file(tok, f, errors)
+                counted = chat_counts(tok, f, b, report) if b.chat else [(f.path, count_file(tok, f, errors))]
             except InputError as e:
                 if not f.walked:
                     raise
                 report.skipped.append((f.path, str(e).removeprefix(f"{f.path}: ")))
                 continue
-            status = "counted" if b.total else ("ok" if n <= b.limit else "over")
-            results.append(FileResult(f.path.replace(os.sep, "/"), n, None if b.total else b.limit, status))
+            for path, n in counted:
+                status = "counted" if b.total else ("ok" if n <= b.limit else "over")
+                results.append(FileResult(path.replace(os.sep, "/"), n, None if b.total else b.limit, status))
         report.results.append(BudgetResult(b, results, sum(r.tokens for r in results)))
     if restrict and not any(r.files for r in report.results):
         named = all(os.path.isfile(p) for p in restrict)  # pre-commit passes the changed files by name

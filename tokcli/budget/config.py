@@ -9,6 +9,7 @@ against one schema before anything uses them.
     tokenizer = "cl100k_base"
     total = false                            # the limit applies to all matching files together
     allow-empty = false                      # true: a budget that matches no file passes
+    chat = false                             # true: the files are chat conversations (tokcli.budget.chat)
     [tool.tokcli.models.NAME]                # add or override a model: context, input-limit, max-output,
     context = 32000                          # tokenizer, proxy, source, as-of, note, input-price, output-price
     input-price = 0.5                        # USD per million tokens
@@ -131,7 +132,7 @@ MODEL = table({
 })  # fmt: skip
 BUDGET = table({
     "paths": globs, "path": globs, "max-tokens": positive, "model": string, "reserve": non_negative,
-    "tokenizer": string, "total": boolean, "allow-empty": boolean,
+    "tokenizer": string, "total": boolean, "allow-empty": boolean, "chat": boolean,
 })  # fmt: skip
 TOOL = table({"tokenizer": string, "budget": array_of(BUDGET), "models": table_of(MODEL)})
 USER = table({"tokenizer": string, "models": table_of(MODEL)})

@@ -7,11 +7,15 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from tokcli.errors import UsageError
+
 from . import app
 from .common import (
     DEFAULT_TOKENIZER,
     Errors,
     ErrorsOpt,
+    FieldOpt,
+    IdFieldOpt,
     InputArg,
     MaxTokensOpt,
     OutputOpt,
@@ -75,6 +79,14 @@ def check(
         typer.Option("-t", "--tokenizer", help="Count with this tokenizer (default: the model's, else cl100k_base)."),
     ] = None,
     total: Annotated[bool, typer.Option("--total", help="Apply the limit to all files together, not to each.")] = False,
+    chat: Annotated[
+        bool,
+        typer.Option(
+            "--chat",
+            help="The files are chat conversations (as count --chat reads): each one, overhead included, "
+            "is held to the limit.",
+        ),
+    ] = False,
     format: Annotated[
         CheckFormat,
         typer.Option(
@@ -95,6 +107,8 @@ def check(
     their sum); without either, from [[tool.tokcli.budget]] tables in pyproject.toml (paths, max-tokens
     or model and reserve, tokenizer, total, allow-empty), so `tokcli check` alone works in a repository.
     A budget that matches no file is an error (exit 2) unless it sets allow-empty = true.
+    With --chat (chat = true in a budget table) each conversation of a chat file is checked, as
+    `count --chat` counts it; rows name FILE:LINE in a JSONL file.
     """
     from tokcli.budget import check as b
     from tokcli.errors import CheckFailed
@@ -102,10 +116,13 @@ def check(
     from tokcli.output.budget import render
 
     if max_tokens is None and model is None:
+        if chat:
+            raise UsageError("--chat goes with a budget given here (--max-tokens or --model); in pyproject.toml "
+                             "set chat = true in the [[tool.tokcli.budget]]")  # fmt: skip
         budgets, restrict = b.pyproject_budgets(), paths or []
     else:
         budgets, restrict = [b.make_budget(paths or ["."], max_tokens=max_tokens, model=model, reserve=reserve,
-                                           tokenizer=tokenizer, total=total)], []  # fmt: skip
+                                           tokenizer=tokenizer, total=total, chat=chat)], []  # fmt: skip
     report = b.check(budgets, restrict=restrict, errors=errors.value, options=walk)
     for w in report.warnings:
         warn(w)
@@ -132,6 +149,8 @@ def chunk(
         ),
     ] = None,
     errors: ErrorsOpt = Errors.strict,
+    field: FieldOpt = None,
+    id_field: IdFieldOpt = None,
 ) -> None:
     """Split text into pieces of at most N tokens, preferring paragraph, then line, then sentence
     boundaries, and cutting between tokens (never inside a character) only when one piece is too long.
@@ -142,7 +161,18 @@ def chunk(
     With --out-dir, all or nothing: the pieces are written to a hidden directory inside DIR and moved in
     once the last one is written, so an error or Ctrl-C leaves DIR as it was. Numbered pieces of an
     earlier run (NNNNN.txt) are removed then, so DIR holds just the new set; other files are never touched.
+
+    With --field, the input is a dataset (.jsonl, .jsonl.gz, .jsonl.zst, .parquet) and each record's text is
+    cut alone: JSON lines {"id", "piece", "text", "tokens", "start", "end"}, id naming the record.
     """
+    if field or id_field:
+        from . import records as r
+
+        if out_dir or not field:
+            raise UsageError("--field writes JSON lines on stdout: leave out --out-dir" if field else
+                             "--id-field names the records of --field NAME: give --field too")  # fmt: skip
+        path = inputs_or_stdin([input] if input else None)[0]
+        return r.chunk_field(path, field, id_field, tokenizer, max_tokens, overlap, errors.value)
     from tokcli import load
     from tokcli.analysis.chunking import chunk as split
     from tokcli.output.chunks import pieces

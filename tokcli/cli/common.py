@@ -177,6 +177,21 @@ ModelsOpt = Annotated[
         "how many chunks it takes. Repeatable.",
     ),
 ]  # fmt: skip
+FieldOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--field", metavar="NAME",
+        help="Read the inputs as datasets: this field of every record of a .jsonl file (also .jsonl.gz, "
+        ".jsonl.zst) or this column of a .parquet file; a dotted path reaches nested objects (meta.text).",
+    ),
+]  # fmt: skip
+IdFieldOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--id-field", metavar="NAME",
+        help="With --field: name records by this field (default: the line number in JSONL, the row number in Parquet).",
+    ),
+]  # fmt: skip
 LMOpt = Annotated[
     str,
     typer.Option(

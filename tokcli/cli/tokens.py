@@ -15,8 +15,10 @@ from .common import (
     AddSpecialOpt,
     Errors,
     ErrorsOpt,
+    FieldOpt,
     Format,
     FormatOpt,
+    IdFieldOpt,
     InputsArg,
     ModelsOpt,
     QuietOpt,
@@ -194,6 +196,16 @@ def count(
     strict_unk: StrictUnkOpt = False,
     special: SpecialOpt = Special.text,
     add_special: AddSpecialOpt = False,
+    field: FieldOpt = None,
+    id_field: IdFieldOpt = None,
+    chat: Annotated[
+        bool,
+        typer.Option(
+            "--chat",
+            help="Read the inputs as chat conversations (OpenAI's format: a JSON object with a messages array, or "
+            "JSONL with one per line) and count what the model is sent, per-message overhead included.",
+        ),
+    ] = False,
     *,
     walk: WalkOptions,
 ) -> None:
@@ -205,7 +217,17 @@ def count(
     an error.
     With --model, the total is also counted with each model's own tokenizer (or its stated proxy,
     marked as an estimate, ~) and set against its context window; --cost adds its input cost.
+    With --field, per-record statistics of datasets (and with --model the records over its window);
+    with --chat, conversations with their per-message overhead (see the README).
     """
+    if field or chat or id_field:
+        from . import records as r
+
+        r.refuse_with_field(cost=cost, strict_unk=strict_unk)
+        run = r.count_chat if chat else r.count_field
+        return run(inputs_or_stdin(inputs), tokenizer, model or [], field=field, id_field=id_field, chat=chat,
+                   reserve=reserve, fmt=format.value, errors=errors.value, special=special.value,
+                   add_special=add_special)  # fmt: skip
     from tokcli import load
     from tokcli import output as o
     from tokcli.analysis.counting import count_inputs, unknown_totals

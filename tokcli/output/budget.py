@@ -5,16 +5,19 @@ JSON schema "tokcli-check/1" (stable: fields are only ever added):
     {"schema": "tokcli-check/1", "ok": bool, "warnings": [str],
      "budgets": [{"tokenizer": str, "exact": bool, "ok": bool,
                   "budget": {"limit": int, "scope": "file" | "total", "max_tokens": int | null,
-                             "model": str | null, "reserve": int, "paths": [str], "origin": str},
+                             "model": str | null, "reserve": int, "paths": [str], "origin": str,
+                             "chat": bool},
                   "files": [{"path": str, "tokens": int, "limit": int | null, "status": "ok" | "over" | "counted"}],
                   "total": {"tokens": int, "limit": int | null, "status": "ok" | "over"}}]}
 
 A file's limit is null and its status "counted" in a total budget, whose limit is on "total".
+In a chat budget ("chat": true) each row is a conversation: its path is FILE, or FILE:LINE in a JSONL file.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import sys
 from typing import Any
 
@@ -31,7 +34,8 @@ def to_json(report: Any) -> dict[str, Any]:
             {
                 "tokenizer": b.tokenizer, "exact": b.exact, "ok": r.ok,
                 "budget": {"limit": b.limit, "scope": "total" if b.total else "file", "max_tokens": b.max_tokens,
-                           "model": b.model, "reserve": b.reserve, "paths": list(b.paths), "origin": b.origin},
+                           "model": b.model, "reserve": b.reserve, "paths": list(b.paths), "origin": b.origin,
+                           "chat": b.chat},
                 "files": [{"path": f.path, "tokens": f.tokens, "limit": f.limit, "status": f.status} for f in r.files],
                 "total": {"tokens": r.tokens, "limit": b.limit if b.total else None, "status": "ok" if r.ok else "over"},
             }
@@ -65,7 +69,10 @@ def github(report: Any) -> str:
             lines.append(f"::error title=token budget::{_escape_data(msg)}")
         for f in r.over:
             msg = f"{f.tokens:,} tokens, over the limit of {f.limit:,} by {f.tokens - f.limit:,} ({b.tokenizer}{est})"
-            lines.append(f"::error file={_escape_prop(f.path)},title=token budget::{_escape_data(msg)}")
+            where = f"file={_escape_prop(f.path)}"
+            if b.chat and (m := re.fullmatch(r"(.+):([0-9]+)", f.path)):  # a conversation: FILE:LINE
+                where = f"file={_escape_prop(m[1])},line={m[2]}"
+            lines.append(f"::error {where},title=token budget::{_escape_data(msg)}")
     lines.append(f"::notice title=token budget::{_escape_data(report.summary())}")
     return "\n".join(lines) + "\n"
 
@@ -77,7 +84,7 @@ def junit(report: Any) -> str:
     root = ET.Element("testsuites", name="tokcli check")
     for i, r in enumerate(report.results):
         b = r.budget
-        name = f"token budget {i + 1}: {b.limit:,} tokens {'in total' if b.total else 'per file'} ({b.tokenizer})"
+        name = f"token budget {i + 1}: {b.limit:,} tokens {'in total' if b.total else ('per conversation' if b.chat else 'per file')} ({b.tokenizer})"
         cases = [(f.path, f.tokens, f.limit, f.status == "over") for f in r.files] if not b.total else [
             ("total: " + ", ".join(f.path for f in r.files), r.tokens, b.limit, not r.ok)
         ]  # fmt: skip
@@ -100,7 +107,7 @@ def text(report: Any) -> str:
     for r in report.results:
         b = r.budget
         est = "" if b.exact else f"; counted with {b.tokenizer}, an estimate"
-        head = f"{b.limit:,} tokens {'in total' if b.total else 'per file'}"
+        head = f"{b.limit:,} tokens {'in total' if b.total else ('per conversation' if b.chat else 'per file')}"
         lines.append(f"budget: {head} ({b.model or b.tokenizer}{est})")
         approx = "" if b.exact else "~"  # an estimate: every count is marked
         for f in r.files:

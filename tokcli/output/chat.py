@@ -1,0 +1,104 @@
+"""Rendering of `count --chat`: a row per conversation (per message in JSON), the overhead used and its
+source, what was not counted, and how each conversation fits the models given."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from dataclasses import asdict
+from typing import Any
+
+from . import emit_json, is_tty, out, warn
+
+SCHEMA = "tokcli-chat/1"
+
+
+def _overhead(oh: Any) -> dict[str, Any]:
+    return {"family": oh.family, "per_message": oh.per_message, "per_name": oh.per_name, "reply": oh.reply,
+            "lower_bound": not oh.known, "source": oh.source}  # fmt: skip
+
+
+def document(rows: Sequence[Any], toks: Sequence[tuple[str, Any]], fits: Sequence[tuple[str, Any]]) -> dict[str, Any]:
+    """The JSON document of `count --chat` (schema tokcli-chat/1)."""
+    names = [n for n, _ in toks]
+    return {
+        "schema": SCHEMA,
+        "tokenizers": names,
+        "overhead": {n: _overhead(oh) for n, oh in toks},
+        "conversations": [
+            {
+                "input": c.label,
+                "tokens": c.tokens,
+                "not_counted": list(c.not_counted),
+                "messages": [
+                    {"index": i, "role": m.role, "name": m.name, "tokens": m.tokens, "not_counted": list(m.not_counted)}
+                    for i, m in enumerate(c.messages, 1)
+                ],
+            }
+            for c in rows
+        ],  # fmt: skip
+        "total": {n: sum(c.tokens[n] for c in rows) for n in names},
+        "models": [{"conversation": label, **asdict(f)} for label, f in fits],
+    }
+
+
+def conversations(rows: Sequence[Any], toks: Sequence[tuple[str, Any]], *, fmt: str,
+                  fits: Sequence[tuple[str, Any]] = ()) -> None:  # fmt: skip
+    """json (per message), csv / tsv / markdown (a row per conversation), or text: the bare number for one
+    conversation under one tokenizer when piped, else a table; `>=` marks a count without a documented
+    overhead (a lower bound). What was not counted is a warning on stderr in every format."""
+    _warn(rows, toks)
+    if fmt == "json":
+        emit_json(document(rows, toks, fits))
+        return
+    names = [n for n, _ in toks]
+    mark = {n: "" if oh.known else ">=" for n, oh in toks}
+    records = [{"conversation": c.label, "messages": len(c.messages), **c.tokens} for c in rows]
+    if fmt in ("csv", "tsv", "markdown"):
+        from .compare import Col, render
+
+        cols = [Col("conversation", "conversation", str, right=False), Col("messages", "messages", str)]
+        out(render(records, cols + [Col(n, mark[n] + n, str) for n in names], fmt) or "", end="")
+        return
+    if len(rows) == 1 and len(names) == 1 and not fits and not is_tty(sys.stdout):
+        out(str(rows[0].tokens[names[0]]))
+        return
+    from . import table
+
+    sep = "," if is_tty(sys.stdout) else ""
+    body = [[c.label, str(len(c.messages))] + [mark[n] + f"{c.tokens[n]:{sep}}" for n in names] for c in rows]
+    if len(rows) > 1:
+        body.append(["total", str(sum(len(c.messages) for c in rows))]
+                    + [mark[n] + f"{sum(c.tokens[n] for c in rows):{sep}}" for n in names])  # fmt: skip
+    table(None, ["conversation", "messages", *names], body, right=set(range(1, len(names) + 2)))
+    _fits(fits)
+
+
+def _fits(fits: Sequence[tuple[str, Any]]) -> None:
+    if not fits:
+        return
+    by_model: dict[str, list[tuple[str, Any]]] = {}
+    for label, f in fits:
+        by_model.setdefault(f.model, []).append((label, f))
+    out()
+    for model, items in by_model.items():
+        f0 = items[0][1]
+        over = [(label, f) for label, f in items if not f.fits]
+        longest = max(items, key=lambda x: x[1].tokens)
+        est = "" if f0.exact else "~"
+        out(f"{model}: {len(over)} of {len(items)} conversation{'s' if len(items) != 1 else ''} over its input "
+            f"budget of {f0.limit:,} tokens; the longest, {longest[0]}: {est}{longest[1].tokens:,} "
+            f"({longest[1].share:.1%})")  # fmt: skip
+
+
+def _warn(rows: Sequence[Any], toks: Sequence[tuple[str, Any]]) -> None:
+    for n, oh in toks:
+        if not oh.known:
+            warn(f"{n}: no documented chat overhead for its models; counted role, content and name only, "
+                 "a lower bound (>=)")  # fmt: skip
+    skipped: list[tuple[str, int | None, str]] = [(c.label, None, k) for c in rows for k in c.not_counted]
+    skipped += [(c.label, i, k) for c in rows for i, m in enumerate(c.messages, 1) for k in m.not_counted]
+    if skipped:
+        shown = "; ".join(f"{label}" + (f" message {i}" if i else "") + f": {k}" for label, i, k in skipped[:5])
+        warn(f"{len(skipped)} part{'s' if len(skipped) != 1 else ''} sent to the model not counted (no "
+             f"documented formula): {shown}{', ...' if len(skipped) > 5 else ''}")  # fmt: skip
