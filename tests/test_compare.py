@@ -60,8 +60,11 @@ def test_cli_default_compares_bundled_tokenizers_on_bundled_corpora(cli):
     r = cli("compare", "-f", "json")
     assert r.code == 0, r.err
     doc = json.loads(r.out)
-    assert doc["tokenizers"] == ["char", "word", "bpe", "cl100k_base"] and doc["reference"] == "char"
-    assert len(doc["rows"]) == 4 * len(doc["inputs"]) >= 4
+    assert doc["tokenizers"] == ["char", "word", "bpe", "ja-char", "cl100k_base"] and doc["reference"] == "char"
+    assert len(doc["rows"]) == 5 * len(doc["inputs"]) >= 5
+    # Japanese prose is measured by a Japanese vocabulary too: ja-char knows almost every character of it
+    ja = {r["tokenizer"]: r for r in doc["rows"] if r["input"].endswith("ja_prose.txt")}
+    assert ja["ja-char"]["unk_rate"] < 0.05 < ja["char"]["unk_rate"]
     assert {"fertility", "continued", "unk_rate", "renyi", "renyi_vocab", "nsl", "mb_per_s", "unit"} <= set(
         doc["rows"][0]
     )

@@ -25,7 +25,7 @@ from tokcli.walk import WalkOptions
 
 from .metrics import Row, measure, ratio, unit_for, unit_offsets
 
-DEFAULT_TOKENIZERS = ("char", "word", "bpe", DEFAULT_TOKENIZER)
+DEFAULT_TOKENIZERS = ("char", "word", "bpe", "ja-char", DEFAULT_TOKENIZER)  # ja-char: Japanese prose measured by a Japanese vocabulary too
 DEFAULT_HOLDOUT = 0.1
 
 

@@ -100,7 +100,7 @@ def compare(
     """Compare tokenizers on the same inputs: compression, fertility, unknown and byte-fallback rates,
     exact round trip, vocabulary use, Rényi efficiency, normalized sequence length and speed.
 
-    With no arguments: the bundled char, word and bpe tokenizers and cl100k_base on the bundled sample
+    With no arguments: the bundled char, word, bpe and ja-char tokenizers and cl100k_base on the bundled sample
     corpora. The best value in each column is marked per input (compression among the tokenizers that
     round-trip the input exactly). Every formula is in docs/metrics.md.
     """
