@@ -111,7 +111,8 @@ class DiffReport:
         name = self.tokenizers[0]
         t = self.total[name]
         pct = f", {t.percent:+.1f}%" if t.percent is not None else ""
-        parts = [f"{len(self.files)} files changed, {t.change:+,} tokens ({name}{pct})"]
+        n = len(self.files)
+        parts = [f"{n} file{'s' if n != 1 else ''} changed, {t.change:+,} tokens ({name}{pct})"]
         if self.over:
             parts.append(f"{len(self.over)} over the growth limit ({', '.join(f.path for f in self.over)})")
         if self.total_over:

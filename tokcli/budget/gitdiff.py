@@ -119,9 +119,15 @@ def open_repository(start: Path | None = None) -> Any:
         repo = Repo(str(root))
     except Exception as e:  # NotGitRepository, a corrupt config or .git file, ...
         raise InputError(f"{root}: not a git repository dulwich can read ({type(e).__name__}: {e})") from None
+    control = Path(repo.controldir())
+    if not (control / "objects").is_dir() or not (control / "HEAD").is_file():
+        repo.close()
+        raise InputError(f"{root}: not a git repository dulwich can read (no {control}/objects or HEAD)")
     if repo.bare or Path(repo.path).resolve() != root:
+        repo.close()
         raise InputError(f"{root}: its core.worktree points elsewhere; tokcli diff compares the tree it sits in")
-    repo.object_store.loose_object_size_limit = max_blob_bytes()  # no larger loose object is inflated
+    # no loose object larger than this is inflated, whatever the repository's core.bigFileThreshold says
+    repo.object_store.loose_object_size_limit = max(max_blob_bytes(), DEFAULT_MAX_BLOB_BYTES)
     return repo
 
 
@@ -205,7 +211,8 @@ def split_args(repo: Any, args: Sequence[str]) -> tuple[str | None, list[str]]:
     if not args:
         return None, []
     first, rest = args[0], list(args[1:])
-    ref, path = is_ref(repo, first), os.path.lexists(first) or has_glob(first)
+    ref = not first.startswith(("./", "../")) and is_ref(repo, first)
+    path = os.path.lexists(first) or has_glob(first) or first.startswith(("./", "../"))
     if ref and path:
         raise UsageError(
             f"{first}: both a ref and a path; write refs/heads/{first} (or the commit id) for the ref, "
@@ -455,7 +462,7 @@ def _old_files(repo: Any, base: Base, sel: _Selection) -> dict[str, tuple[int, s
                 raise InputError(f"{path}: {kind} in {ref}; tokcli diff compares regular files")
             if e.mode == _LINK:
                 kind += f" in {ref}: not compared"
-            sel.skipped.append((path, kind))
+            sel.skipped.append((path + ("/" if e.mode == _GITLINK else ""), kind))
             continue
         old[path] = (e.mode, e.sha.decode("ascii"), named)
     return old
@@ -486,6 +493,10 @@ def tree_diff(args: Sequence[str] = (), options: WalkOptions = WalkOptions(), *,
     """The changed files between REF (args[0] when it names a commit; else the default, see resolve_base)
     and the working tree, under the PATHS of `args`, with both versions of each."""
     repo = open_repository(start)
+    from dulwich import errors as de
+
+    corrupt = (zlib.error, de.ChecksumMismatch, de.WrongObjectException, de.ApplyDeltaError, de.FileFormatException,
+               de.ObjectMissing, de.MissingCommitError)  # fmt: skip
     try:
         spec, paths = split_args(repo, args)
         base = resolve_base(repo, spec)
@@ -495,6 +506,8 @@ def tree_diff(args: Sequence[str] = (), options: WalkOptions = WalkOptions(), *,
         old = _old_files(repo, base, sel)
         sel.check_found(base.spec or base.how)
         return _compare(repo, base, sel, old)
+    except corrupt as e:
+        raise InputError(f"{repo.path}: a damaged git object ({type(e).__name__}: {e}); run `git fsck`") from None
     finally:
         repo.close()
 
@@ -514,9 +527,10 @@ def _compare(repo: Any, base: Base, sel: _Selection, old: dict[str, tuple[int, s
             if sub is not None:
                 if not walked:
                     raise InputError(f"{path}: in {sub.relative_to(sel.root).as_posix()}/, {_SUBMODULE}")
-                if sub not in reported:
+                name = sub.relative_to(sel.root).as_posix() + "/"
+                if sub not in reported and (name, _SUBMODULE) not in result.skipped:  # once, if REF has it too
                     reported.add(sub)
-                    result.skipped.append((sub.relative_to(sel.root).as_posix() + "/", _SUBMODULE))
+                    result.skipped.append((name, _SUBMODULE))
                 continue
             if path in old and _git_hash(repo, file) == old[path][1]:
                 result.unchanged.append(path)
