@@ -118,7 +118,9 @@ def test_counts_match_the_tokenizer(cli, repo):
             assert (c["before"], c["after"], c["change"]) == (b, a, (a or 0) - (b or 0)), (tok, path)
             assert c["percent"] == (round(100 * ((a or 0) - b) / b, 2) if b else None)
         keep = n(KEEP, tok)
-        assert d["unchanged"] == {"files": 1, "tokens": d["unchanged"]["tokens"]} and d["unchanged"]["tokens"][tok] == keep
+        assert (
+            d["unchanged"] == {"files": 1, "tokens": d["unchanged"]["tokens"]} and d["unchanged"]["tokens"][tok] == keep
+        )
         total = d["total"]["tokens"][tok]
         assert total["before"] == keep + n(SYSTEM_1, tok) + n(GUIDE, tok) + n(OLD, tok)
         assert total["after"] == keep + n(SYSTEM_3, tok) + n(HANDBOOK, tok) + n(NEW, tok) + n(UNTRACKED, tok)
@@ -133,7 +135,9 @@ def test_refs(cli, repo):
     advance_main(repo)  # main moves on: the merge base stays the first commit
     assert doc(cli("diff", "-f", "json"))["base"]["commit"] == first  # default: the merge base with main
     merge_base = doc(cli("diff", "main...", "-f", "json"))
-    assert merge_base["base"]["commit"] == first and merge_base["base"]["description"] == "the merge base of HEAD and main"
+    assert (
+        merge_base["base"]["commit"] == first and merge_base["base"]["description"] == "the merge base of HEAD and main"
+    )
     # REF itself: main's tree, so its new file shows as deleted in the working tree
     against_main = doc(cli("diff", "main", "-f", "json"))
     assert {f["path"]: f["status"] for f in against_main["files"]}["main-only.md"] == "deleted"
@@ -165,12 +169,16 @@ def test_paths_globs_and_walk_options(cli, repo):
     assert [f["path"] for f in excluded["files"]] == ["docs/handbook.md", "old.md"]
     (repo / ".gitignore").write_text("untracked.md\nold.md\n")  # REF's files follow the same rules
     ignored = doc(cli("diff", "main", "-f", "json"))
-    assert "untracked.md" not in [f["path"] for f in ignored["files"]] and "old.md" not in [f["path"] for f in ignored["files"]]
+    assert "untracked.md" not in [f["path"] for f in ignored["files"]] and "old.md" not in [
+        f["path"] for f in ignored["files"]
+    ]
     everything = doc(cli("diff", "main", "--no-ignore", "--hidden", "-f", "json"))
     assert {"untracked.md", "old.md", ".gitignore"} <= {f["path"] for f in everything["files"]}
     (repo / "sub").mkdir()
     os.chdir(repo / "sub")  # PATHS are relative to the current directory, rows to the top of the repository
-    assert [f["path"] for f in doc(cli("diff", "main", "../prompts/new.md", "-f", "json"))["files"]] == ["prompts/new.md"]
+    assert [f["path"] for f in doc(cli("diff", "main", "../prompts/new.md", "-f", "json"))["files"]] == [
+        "prompts/new.md"
+    ]
     missing = cli("diff", "main", "../nowhere.md")
     assert missing.code == 2 and missing.err == "error: ../nowhere.md: no such file or directory, here or in main\n"
 
@@ -213,7 +221,10 @@ def test_text_is_aligned_when_piped(cli, repo):
     assert lines[1].split() == ["status", "file", "before", "after", "change", "%"]
     renamed = next(line for line in lines if line.startswith("renamed"))
     assert "docs/guide.md -> docs/handbook.md" in renamed and renamed.split()[-4:] == [
-        str(n(GUIDE)), str(n(HANDBOOK)), f"+{n(HANDBOOK) - n(GUIDE)}", f"{100 * (n(HANDBOOK) - n(GUIDE)) / n(GUIDE):+.1f}%"
+        str(n(GUIDE)),
+        str(n(HANDBOOK)),
+        f"+{n(HANDBOOK) - n(GUIDE)}",
+        f"{100 * (n(HANDBOOK) - n(GUIDE)) / n(GUIDE):+.1f}%",
     ]
     added = next(line for line in lines if "prompts/new.md" in line)
     assert added.split() == ["added", "prompts/new.md", "-", str(n(NEW)), f"+{n(NEW)}", "new"]
@@ -247,8 +258,12 @@ def test_github_annotations(cli, repo):
         f"(+{growth}, {100 * growth / n(SYSTEM_1):+.1f}%25): over the limit: cl100k_base: +{growth} tokens > "
         f"--max-growth {growth - 1}"
     ]
-    assert f"::notice file=prompts/new.md,title=token diff::added: cl100k_base: - -> {n(NEW)} tokens (+{n(NEW)})" in lines
-    assert any(line.startswith("::notice title=token diff::deleted: cl100k_base:") for line in lines)  # no file= on a deleted file
+    assert (
+        f"::notice file=prompts/new.md,title=token diff::added: cl100k_base: - -> {n(NEW)} tokens (+{n(NEW)})" in lines
+    )
+    assert any(
+        line.startswith("::notice title=token diff::deleted: cl100k_base:") for line in lines
+    )  # no file= on a deleted file
     assert lines[-1].startswith("::notice title=token diff::5 files changed")
 
 
@@ -260,7 +275,8 @@ def test_budgets_apply_to_the_new_versions(cli, repo):
     assert r.code == 1
     b = doc(r)["budgets"]
     assert [(f["path"], f["tokens"], f["status"]) for f in b[0]["files"]] == [
-        ("prompts/new.md", n(NEW), "ok"), ("prompts/system.md", n(SYSTEM_3), "over")
+        ("prompts/new.md", n(NEW), "ok"),
+        ("prompts/system.md", n(SYSTEM_3), "over"),
     ]
     assert cli("diff", "main", "--no-budgets").code == 0
     assert cli("diff", "main", "docs").code == 0  # no changed file there is under a budget
@@ -294,7 +310,10 @@ def test_not_a_repository_and_bad_refs(cli, repo, tmp_path, monkeypatch):
     outside.mkdir()
     monkeypatch.chdir(outside)
     r = cli("diff")
-    assert r.code == 2 and r.err == f"error: {outside}: not inside a git repository; run tokcli diff in a clone (or `git init` one)\n"
+    assert (
+        r.code == 2
+        and r.err == f"error: {outside}: not inside a git repository; run tokcli diff in a clone (or `git init` one)\n"
+    )
     monkeypatch.chdir(repo)
     bad = cli("diff", "no-such-branch")
     assert bad.code == 2 and bad.err.count("\n") == 1
@@ -361,7 +380,9 @@ def test_blob_sizes_from_loose_objects_and_packs(repo):
     for i in range(5):  # similar versions of one file: the pack stores them as deltas
         write(repo, {"docs/handbook.md": HANDBOOK + "追記。\n" * i})
         git("commit", "-qam", f"edit {i}", cwd=repo)
-    listing = git("cat-file", "--batch-all-objects", "--batch-check=%(objectname) %(objecttype) %(objectsize)", cwd=repo)
+    listing = git(
+        "cat-file", "--batch-all-objects", "--batch-check=%(objectname) %(objecttype) %(objectsize)", cwd=repo
+    )
     blobs = [(sha, int(size)) for sha, kind, size in (line.split() for line in listing.splitlines()) if kind == "blob"]
     repo_ = open_repository(repo)
     try:
@@ -391,7 +412,10 @@ def test_binary_symlinks_and_submodules(cli, repo):
     d = doc(r)
     assert r.code == 0
     assert {"link.md", "vendor/lib/inner.md"}.isdisjoint(f["path"] for f in d["files"])
-    assert {"path": "vendor/lib/", "reason": "a submodule or nested repository: not compared (run tokcli diff inside it)"} in d["skipped"]
+    assert {
+        "path": "vendor/lib/",
+        "reason": "a submodule or nested repository: not compared (run tokcli diff inside it)",
+    } in d["skipped"]
     for named in ("link.md", "vendor/lib", "vendor/lib/inner.md"):
         e = cli("diff", "main", named)
         assert e.code == 2 and e.err.startswith("error: ") and e.err.count("\n") == 1, (named, e.err)
@@ -413,7 +437,9 @@ def test_not_utf8_is_skipped_or_replaced(cli, repo):
     r = cli("diff", "main", "prompts", "-f", "json")
     d = doc(r)
     assert "prompts/new.md" not in [f["path"] for f in d["files"]]
-    assert {"path": "prompts/new.md", "reason": "not valid UTF-8 at byte 3; convert it, or pass --errors replace"} in d["skipped"]
+    assert {"path": "prompts/new.md", "reason": "not valid UTF-8 at byte 3; convert it, or pass --errors replace"} in d[
+        "skipped"
+    ]
     replaced = doc(cli("diff", "main", "prompts", "--errors", "replace", "-f", "json"))
     assert [f["tokens"]["cl100k_base"]["after"] for f in replaced["files"] if f["path"] == "prompts/new.md"] == [
         n("caf\ufffd\n")
@@ -423,7 +449,10 @@ def test_not_utf8_is_skipped_or_replaced(cli, repo):
 def test_without_dulwich_names_the_extra(cli, repo, monkeypatch):
     monkeypatch.setitem(sys.modules, "dulwich", None)
     r = cli("diff")
-    assert r.code == 2 and r.err == 'error: tokcli diff needs dulwich to read git repositories: pip install "tokcli[git]"\n'
+    assert (
+        r.code == 2
+        and r.err == 'error: tokcli diff needs dulwich to read git repositories: pip install "tokcli[git]"\n'
+    )
 
 
 def test_model_option_counts_with_its_tokenizer(cli, repo):

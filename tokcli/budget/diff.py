@@ -43,7 +43,9 @@ class Limits:
         if self.max_growth_percent is not None and not 0 <= self.max_growth_percent < float("inf"):
             raise UsageError(f"--max-growth-percent {self.max_growth_percent} must be a number >= 0")
         if self.total and not self:
-            raise UsageError("--total needs a limit to apply to the total: add --max-growth N or --max-growth-percent P")
+            raise UsageError(
+                "--total needs a limit to apply to the total: add --max-growth N or --max-growth-percent P"
+            )
 
     def __bool__(self) -> bool:
         return self.max_growth is not None or self.max_growth_percent is not None

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import stat
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -149,7 +148,11 @@ def _commit(repo: Any, spec: str, hint: str = "") -> Any:
             return obj
         return parse_commit(repo, spec)
     except (KeyError, ValueError, NotImplementedError):
-        shallow = " (this is a shallow clone: fetch it, e.g. actions/checkout with fetch-depth: 0)" if repo.get_shallow() else ""
+        shallow = (
+            " (this is a shallow clone: fetch it, e.g. actions/checkout with fetch-depth: 0)"
+            if repo.get_shallow()
+            else ""
+        )
         raise InputError(f"{spec}: no such ref or commit in {repo.path}; try `git branch -a`{shallow}{hint}") from None
 
 
@@ -451,7 +454,9 @@ def _old_files(repo: Any, base: Base, sel: _Selection) -> dict[str, tuple[int, s
         try:
             path = e.path.decode("utf-8")
         except UnicodeDecodeError:
-            sel.skipped.append((e.path.decode("utf-8", "replace"), f"a path that is not UTF-8 (in {ref}): not compared"))
+            sel.skipped.append(
+                (e.path.decode("utf-8", "replace"), f"a path that is not UTF-8 (in {ref}): not compared")
+            )
             continue
         named = sel.selects(path)
         if named is None:

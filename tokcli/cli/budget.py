@@ -130,7 +130,7 @@ def diff(
     args: Annotated[
         list[str] | None,
         typer.Argument(
-            metavar="[REF] [PATHS]...",
+            metavar="REF PATHS",
             help="REF: a branch, tag or commit (origin/main, v1.2, HEAD~1; REF... for its merge base with HEAD); "
             "default: the merge base of HEAD with the default branch (origin/HEAD, main, master), else HEAD. "
             "PATHS: files, directories or globs, walked as count walks them; default: the whole repository.",
@@ -140,9 +140,13 @@ def diff(
     tokenizer: TokenizersOpt = None,
     model: Annotated[
         list[str] | None,
-        typer.Option("--model", "-m", autocompletion=complete_model,
-                     help="Also count with this model's tokenizer (see `tokcli models`); repeatable."),
-    ] = None,  # fmt: skip
+        typer.Option(
+            "--model",
+            "-m",
+            autocompletion=complete_model,
+            help="Also count with this model's tokenizer (see `tokcli models`); repeatable.",
+        ),
+    ] = None,
     max_growth: Annotated[
         int | None, typer.Option("--max-growth", help="Exit 1 when a file grows by more than N tokens.", min=0)
     ] = None,

@@ -146,7 +146,11 @@ def _rich(report: Any) -> None:
     if any(len(r) > len(heads) for r in rows):
         t.add_column("")
     for i, r in enumerate(rows):
-        t.add_row(*r, style="bold red" if i in over else ("bold" if i == len(rows) - 1 else None), end_section=i == len(rows) - 2)
+        t.add_row(
+            *r,
+            style="bold red" if i in over else ("bold" if i == len(rows) - 1 else None),
+            end_section=i == len(rows) - 2,
+        )
     c = console()
     c.print(t)
     for line in _over_lines(report):
@@ -186,7 +190,10 @@ def markdown(report: Any) -> str:
     if report.skipped:
         lines += ["", f"Not compared: {', '.join(f'`{md_cell(p)}` ({md_cell(r)})' for p, r in report.skipped)}."]
     if report.budgets is not None:
-        lines += ["", f"**Budgets** ([tool.tokcli]): {'within' if report.budgets.ok else 'over'}: {report.budgets.summary()}."]
+        lines += [
+            "",
+            f"**Budgets** ([tool.tokcli]): {'within' if report.budgets.ok else 'over'}: {report.budgets.summary()}.",
+        ]
     return "\n".join(lines) + "\n"
 
 
