@@ -267,3 +267,18 @@ def _read_lines(path: Path) -> list[str]:
         return data.decode("utf-8", "replace").splitlines()
     except OSError:
         return []
+
+
+def keeper(start: str, options: WalkOptions = WalkOptions()) -> Any:
+    """A test `keep(path) -> bool`: whether a walk of directory `start` would keep the file at `path` (under
+    `start`, whether it exists or not): the hidden, --exclude and .gitignore rules applied to the file and to
+    each directory on its way from `start`. For files that are no longer on disk (`tokcli diff` walks a
+    commit's tree as a walk of the working tree would)."""
+    rules = _Rules(Path(start), options)
+
+    def keep(path: str) -> bool:
+        rel = Path(os.path.relpath(os.path.abspath(path), rules.start))
+        dirs = [rules.start.joinpath(*rel.parts[: i + 1]) for i in range(len(rel.parts) - 1)]
+        return all(rules.keep(str(d), is_dir=True) for d in dirs) and rules.keep(path, is_dir=False)
+
+    return keep

@@ -22,6 +22,8 @@ from .common import (
     TableFormat,
     TableFormatOpt,
     TokenizerOpt,
+    TokenizersOpt,
+    complete_model,
     inputs_or_stdin,
     walk_options,
 )
@@ -130,6 +132,91 @@ def check(
     render(report, format.value, output)
     if not report.ok:
         raise CheckFailed(report.summary())
+
+
+class DiffFormat(str, Enum):
+    text = "text"
+    json = "json"
+    markdown = "markdown"
+    github = "github"
+
+
+@app.command()
+@walk_options
+def diff(
+    args: Annotated[
+        list[str] | None,
+        typer.Argument(
+            metavar="REF PATHS",
+            help="REF: a branch, tag or commit (origin/main, v1.2, HEAD~1; REF... for its merge base with HEAD); "
+            "default: the merge base of HEAD with the default branch (origin/HEAD, main, master), else HEAD. "
+            "PATHS: files, directories or globs, walked as count walks them; default: the whole repository.",
+            show_default=False,
+        ),
+    ] = None,
+    tokenizer: TokenizersOpt = None,
+    model: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--model",
+            "-m",
+            autocompletion=complete_model,
+            help="Also count with this model's tokenizer (see `tokcli models`); repeatable.",
+        ),
+    ] = None,
+    max_growth: Annotated[
+        int | None, typer.Option("--max-growth", help="Exit 1 when a file grows by more than N tokens.", min=0)
+    ] = None,
+    max_growth_percent: Annotated[
+        float | None,
+        typer.Option("--max-growth-percent", help="Exit 1 when a file grows by more than P percent.", min=0),
+    ] = None,
+    total: Annotated[
+        bool, typer.Option("--total", help="Apply the limits to all files together, not to each.")
+    ] = False,
+    no_budgets: Annotated[
+        bool, typer.Option("--no-budgets", help="Do not apply the budgets of [tool.tokcli] to the changed files.")
+    ] = False,
+    format: Annotated[
+        DiffFormat,
+        typer.Option("--format", "-f", help="text, json (schema tokcli-diff/1), markdown or github (annotations)."),
+    ] = DiffFormat.text,
+    output: OutputOpt = None,
+    errors: ErrorsOpt = Errors.strict,
+    *,
+    walk: WalkOptions,
+) -> None:
+    """Show how the changes since REF move token counts: each changed file's tokens before (in REF) and
+    after (in the working tree, uncommitted changes included), the change and the total; added, deleted
+    and renamed files shown as such. Exit 1 when a file (or with --total, the total) grows past
+    --max-growth / --max-growth-percent or a changed file goes over a [tool.tokcli] budget, 2 on errors.
+
+    git is never run: the repository is read with dulwich, so no hook, fsmonitor or filter runs.
+    """
+    from tokcli.budget.diff import Limits
+    from tokcli.budget.diff import diff as compute
+    from tokcli.errors import CheckFailed
+    from tokcli.output import skipped
+    from tokcli.output.diff import render
+    from tokcli.tokenizer.registry import load
+
+    limits = Limits(max_growth, max_growth_percent, total)
+    toks = [load(t) for t in _counting_tokenizers(tokenizer, model)]
+    report = compute(args or [], toks, limits, errors=errors.value, options=walk, budgets=not no_budgets)
+    skipped(report.skipped)
+    render(report, format.value, output)
+    if not report.ok:
+        raise CheckFailed(report.summary())
+
+
+def _counting_tokenizers(tokenizers: list[str] | None, models: list[str] | None) -> list[str]:
+    """-t names, then the tokenizer each -m model is counted with (as count does), each once."""
+    names = list(tokenizers or [])
+    if models:
+        from .common import resolve_tokenizer
+
+        names += [resolve_tokenizer(m) for m in models]
+    return list(dict.fromkeys(names or [DEFAULT_TOKENIZER]))
 
 
 @app.command()

@@ -1,0 +1,195 @@
+"""How a change moves token counts: `diff(args)` counts each changed file before (in REF) and after (in the
+working tree) under one or more tokenizers, the total, and what is over the growth limits.
+
+    report = diff(["origin/main", "prompts/"], ["cl100k_base"], Limits(max_growth_percent=10))
+    report.ok        # False when a file grew more than 10%
+
+The total covers every file compared, the unchanged ones too (counted once), so a limit with --total is
+on the set as a whole. Growth is `after - before` tokens: an added file grows by all its tokens, a deleted
+one shrinks by all of its. A percentage needs a base: it is not defined for an added file, nor for a file
+that had no tokens, so --max-growth-percent does not apply to them (--max-growth does).
+
+Budgets of [tool.tokcli] in pyproject.toml apply to the new versions as `tokcli check` applies them: every
+file of each budget is counted, and the results of the changed files are kept (of a total budget, the
+whole budget when any of its files changed).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from tokcli.errors import InputError, UncutTooLong, UsageError
+from tokcli.textio import Source
+from tokcli.tokenizer.base import Tokenizer
+from tokcli.walk import WalkOptions
+
+from .check import BudgetResult, CheckReport, count_file
+from .gitdiff import Base, tree_diff
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How much growth is allowed, per file or (total) for the files together; None: no limit."""
+
+    max_growth: int | None = None  # tokens
+    max_growth_percent: float | None = None  # of the tokens before
+    total: bool = False
+
+    def __post_init__(self) -> None:
+        if self.max_growth is not None and self.max_growth < 0:
+            raise UsageError(f"--max-growth {self.max_growth} must be >= 0 tokens")
+        if self.max_growth_percent is not None and not 0 <= self.max_growth_percent < float("inf"):
+            raise UsageError(f"--max-growth-percent {self.max_growth_percent} must be a number >= 0")
+        if self.total and not self:
+            raise UsageError(
+                "--total needs a limit to apply to the total: add --max-growth N or --max-growth-percent P"
+            )
+
+    def __bool__(self) -> bool:
+        return self.max_growth is not None or self.max_growth_percent is not None
+
+    def exceeded(self, n: Count) -> list[str]:
+        """What `n` goes over, e.g. ["+30 tokens > --max-growth 20", "+25.0% > --max-growth-percent 10"]."""
+        over = []
+        if self.max_growth is not None and n.change > self.max_growth:
+            over.append(f"{n.change:+,} tokens > --max-growth {self.max_growth:,}")
+        pct = n.percent
+        if self.max_growth_percent is not None and pct is not None and pct > self.max_growth_percent:
+            over.append(f"{pct:+.1f}% > --max-growth-percent {self.max_growth_percent:g}")
+        return over
+
+
+@dataclass(frozen=True)
+class Count:
+    """One tokenizer's numbers for a file (None: the file is not on that side) or for the total."""
+
+    before: int | None
+    after: int | None
+
+    @property
+    def change(self) -> int:
+        return (self.after or 0) - (self.before or 0)
+
+    @property
+    def percent(self) -> float | None:
+        """The change in percent of the tokens before; None without a base (added, or no tokens before)."""
+        return 100 * self.change / self.before if self.before else None
+
+
+@dataclass
+class FileDiff:
+    status: str  # "added", "deleted", "modified" or "renamed"
+    path: str  # in the working tree (in REF for a deleted file), from the top of the repository
+    old_path: str | None  # a renamed file's path in REF
+    tokens: dict[str, Count]  # tokenizer name -> its counts
+    over: dict[str, list[str]] = field(default_factory=dict)  # tokenizer name -> limits exceeded
+
+
+@dataclass
+class DiffReport:
+    base: Base
+    tokenizers: list[str]
+    limits: Limits
+    files: list[FileDiff]
+    unchanged: int  # files compared that did not change
+    unchanged_tokens: dict[str, int]
+    total: dict[str, Count]
+    total_over: dict[str, list[str]] = field(default_factory=dict)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    budgets: CheckReport | None = None  # the [tool.tokcli] budgets of the changed files; None: none apply
+
+    @property
+    def over(self) -> list[FileDiff]:
+        return [f for f in self.files if f.over]
+
+    @property
+    def ok(self) -> bool:
+        return not self.over and not self.total_over and (self.budgets is None or self.budgets.ok)
+
+    def summary(self) -> str:
+        """One line: what was compared and what went over, e.g. for the exit-1 message."""
+        name = self.tokenizers[0]
+        t = self.total[name]
+        pct = f", {t.percent:+.1f}%" if t.percent is not None else ""
+        n = len(self.files)
+        parts = [f"{n} file{'s' if n != 1 else ''} changed, {t.change:+,} tokens ({name}{pct})"]
+        if self.over:
+            parts.append(f"{len(self.over)} over the growth limit ({', '.join(f.path for f in self.over)})")
+        if self.total_over:
+            parts.append("the total is over the growth limit")
+        if self.budgets is not None and not self.budgets.ok:
+            parts.append(f"budgets: {self.budgets.summary()}")
+        return "; ".join(parts)
+
+
+def _counts(tokenizers: Sequence[Tokenizer], label: str, data: bytes, errors: str) -> dict[str, int]:
+    try:
+        text = data.decode("utf-8", errors=errors)
+    except UnicodeDecodeError as e:
+        raise InputError(f"{label}: not valid UTF-8 at byte {e.start}; convert it, or pass --errors replace") from None
+    try:
+        return {t.name: t.count_stream([text]) for t in tokenizers}
+    except UncutTooLong as e:
+        raise e.about(label) from None
+
+
+def diff(
+    args: Sequence[str], tokenizers: Sequence[Tokenizer], limits: Limits = Limits(), *, errors: str = "strict",
+    options: WalkOptions = WalkOptions(), budgets: bool = True,
+) -> DiffReport:  # fmt: skip
+    """Count the changes `tokcli diff ARGS` finds (see tokcli.budget.gitdiff.tree_diff) and check them."""
+    td = tree_diff(args, options)
+    names = [t.name for t in tokenizers]
+    ref = td.base.spec or td.base.how
+    skipped = list(td.skipped)
+    files = []
+    for c in td.changes:
+        try:
+            before = _counts(tokenizers, f"{c.old.path}: in {ref}", c.old.data, errors) if c.old else None
+            after = _counts(tokenizers, c.new.path, c.new.data, errors) if c.new else None
+        except InputError as e:  # not UTF-8, or a stretch too long to encode: left out, and said so
+            skipped.append((c.path, str(e).split(": ", 1)[-1]))  # "in REF: not valid UTF-8 ..." for the old side
+            continue
+        tokens = {n: Count(before[n] if before else None, after[n] if after else None) for n in names}
+        old_path = c.old.path if c.status == "renamed" and c.old else None
+        files.append(FileDiff(c.status, c.path, old_path, tokens))
+    same = {n: 0 for n in names}
+    unchanged = 0
+    for path in td.unchanged:
+        try:
+            for t in tokenizers:
+                same[t.name] += count_file(t, Source(str(td.root / path)), errors)
+            unchanged += 1
+        except InputError as e:
+            skipped.append((path, str(e).split(": ", 1)[-1]))
+    total = {n: Count(same[n] + sum(f.tokens[n].before or 0 for f in files),
+                      same[n] + sum(f.tokens[n].after or 0 for f in files)) for n in names}  # fmt: skip
+    report = DiffReport(td.base, names, limits, files, unchanged, same, total, skipped=skipped)
+    for f in files if not limits.total else []:
+        f.over = {n: over for n in names if (over := limits.exceeded(f.tokens[n]))}
+    if limits.total:
+        report.total_over = {n: over for n in names if (over := limits.exceeded(total[n]))}
+    if budgets:
+        report.budgets = _budgets([td.root / f.path for f in files if f.status != "deleted"], errors, options)
+    return report
+
+
+def _budgets(changed: Sequence[os.PathLike[str]], errors: str, options: WalkOptions) -> CheckReport | None:
+    """The [tool.tokcli] budgets checked as `tokcli check` checks them, narrowed to the changed files."""
+    from .check import check, pyproject_budgets
+
+    found = pyproject_budgets()
+    if not found or not changed:
+        return None
+    full = check(found, errors=errors, options=options)
+    wanted = {os.path.abspath(p) for p in changed}
+    kept = []
+    for r in full.results:
+        mine = [f for f in r.files if os.path.abspath(f.path) in wanted]
+        if not mine:
+            continue
+        files = r.files if r.budget.total else mine
+        kept.append(BudgetResult(r.budget, files, r.tokens if r.budget.total else sum(f.tokens for f in mine)))
+    return CheckReport(kept, full.warnings, full.skipped) if kept else None

@@ -1,0 +1,600 @@
+"""What changed between a commit and the working tree, read with dulwich (a pure-Python git library).
+
+git itself is never run, and dulwich is used only to read objects and refs: no hook, core.fsmonitor,
+filter (clean, smudge, textconv), credential helper or any other command a repository's configuration
+names can run. Stored blobs are compared as stored (no smudge filter, no line-ending conversion), working
+files as they are on disk.
+
+    tree_diff(["origin/main", "prompts/"])   # REF's tree against the working tree, under prompts/
+
+The files compared are those a walk of PATHS finds (tokcli.walk: .gitignore, --hidden, --exclude; a file
+named is always compared), in the working tree and, by the same rules, in REF's tree; untracked files a
+walk finds count as added. Renames are found by dulwich's rename detection (git's 60% similarity).
+
+Not compared, and reported: binary files (a NUL byte in the first 8 KiB, on either side), symbolic links,
+submodules and nested repositories, paths that are not UTF-8; a file or directory named on the command
+line that is one of these is an error. A stored blob larger than TOKCLI_MAX_BLOB_BYTES (64 MiB) is an
+error before it is read, and so is a working file that changed and is larger.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import zlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tokcli.errors import BackendMissing, InputError, UsageError
+from tokcli.walk import SNIFF_BYTES, WalkOptions, expand, has_glob, keeper, repository_root
+
+MAX_BLOB_ENV = "TOKCLI_MAX_BLOB_BYTES"
+DEFAULT_MAX_BLOB_BYTES = 64 << 20
+DEFAULT_BRANCHES = ("origin/HEAD", "main", "origin/main", "master", "origin/master")  # tried in this order
+_LINK, _GITLINK = 0o120000, 0o160000
+_SUBMODULE = "a submodule or nested repository: not compared (run tokcli diff inside it)"
+
+
+@dataclass(frozen=True)
+class Base:
+    """The commit the working tree is compared with."""
+
+    spec: str | None  # REF as given; None for the default
+    commit: str  # its full id (hex)
+    how: str  # e.g. "origin/main", "the merge base of HEAD and origin/main"
+
+
+@dataclass(frozen=True)
+class Version:
+    """One side of a changed file: its path in the repository (POSIX, from the top) and its bytes."""
+
+    path: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class Change:
+    status: str  # "added", "deleted", "modified" or "renamed"
+    old: Version | None  # None when added
+    new: Version | None  # None when deleted
+
+    @property
+    def path(self) -> str:
+        return (self.new or self.old).path  # type: ignore[union-attr]
+
+
+@dataclass
+class TreeDiff:
+    root: Path  # the top of the working tree
+    base: Base
+    changes: list[Change]
+    unchanged: list[str] = field(default_factory=list)  # paths of files the same on both sides
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, why it was not compared)
+
+
+def max_blob_bytes() -> int:
+    """The size limit of a file read whole: TOKCLI_MAX_BLOB_BYTES (a positive integer) or 64 MiB."""
+    value = os.environ.get(MAX_BLOB_ENV, "").strip()
+    if not value:
+        return DEFAULT_MAX_BLOB_BYTES
+    try:
+        limit = int(value)
+    except ValueError:
+        limit = 0
+    if limit <= 0:
+        raise UsageError(f"{MAX_BLOB_ENV}={value!r}: give a positive number of bytes, e.g. {MAX_BLOB_ENV}=134217728")
+    return limit
+
+
+def _too_large(path: str, size: int, where: str) -> InputError:
+    return InputError(
+        f"{path}: {size:,} bytes {where}, more than the {max_blob_bytes():,} tokcli diff reads whole "
+        f"({MAX_BLOB_ENV}); leave it out with --exclude {path}, or raise the limit: {MAX_BLOB_ENV}={size}"
+    )
+
+
+# -- the repository and the base commit --------------------------------------------------------------
+
+
+def _dulwich() -> None:
+    try:
+        import dulwich  # noqa: F401
+    except ImportError:
+        raise BackendMissing('tokcli diff needs dulwich to read git repositories: pip install "tokcli[git]"') from None
+
+
+def open_repository(start: Path | None = None) -> Any:
+    """The repository whose working tree holds `start` (default: the current directory)."""
+    _dulwich()
+    from dulwich.repo import Repo
+
+    here = (start or Path.cwd()).resolve()
+    root = repository_root(here)
+    if root is None:
+        raise InputError(f"{here}: not inside a git repository; run tokcli diff in a clone (or `git init` one)")
+    try:
+        repo = Repo(str(root))
+    except Exception as e:  # NotGitRepository, a corrupt config or .git file, ...
+        raise InputError(f"{root}: not a git repository dulwich can read ({type(e).__name__}: {e})") from None
+    control = Path(repo.controldir())
+    if not (control / "objects").is_dir() or not (control / "HEAD").is_file():
+        repo.close()
+        raise InputError(f"{root}: not a git repository dulwich can read (no {control}/objects or HEAD)")
+    if repo.bare or Path(repo.path).resolve() != root:
+        repo.close()
+        raise InputError(f"{root}: its core.worktree points elsewhere; tokcli diff compares the tree it sits in")
+    # no loose object larger than this is inflated, whatever the repository's core.bigFileThreshold says
+    repo.object_store.loose_object_size_limit = max(max_blob_bytes(), DEFAULT_MAX_BLOB_BYTES)
+    return repo
+
+
+def _commit(repo: Any, spec: str, hint: str = "") -> Any:
+    """The commit `spec` names (a branch, tag, remote branch, id, HEAD~2, ...), or an InputError."""
+    from dulwich.objects import Commit, Tag
+    from dulwich.objectspec import parse_commit, parse_object
+
+    bad = spec.startswith(("-", "/")) or ".." in spec or ":" in spec or any(c in spec for c in " \\?*[\t\n\r\x7f")
+    if bad or any(ord(c) < 32 for c in spec):
+        raise UsageError(f"{spec!r} is not a ref or commit; give a branch, tag or commit such as origin/main or HEAD~1")
+    try:
+        if any(op in spec for op in ("~", "^", "@{")):
+            obj = parse_object(repo, spec)
+            while isinstance(obj, Tag):
+                obj = repo[obj.object[1]]
+            if not isinstance(obj, Commit):
+                raise ValueError(f"{spec} is not a commit")
+            return obj
+        return parse_commit(repo, spec)
+    except (KeyError, ValueError, NotImplementedError):
+        shallow = (
+            " (this is a shallow clone: fetch it, e.g. actions/checkout with fetch-depth: 0)"
+            if repo.get_shallow()
+            else ""
+        )
+        raise InputError(f"{spec}: no such ref or commit in {repo.path}; try `git branch -a`{shallow}{hint}") from None
+
+
+def _merge_base(repo: Any, a: Any, b: Any, b_name: str) -> str:
+    from dulwich.graph import find_merge_base
+
+    try:
+        found = find_merge_base(repo, [a.id, b.id])
+    except KeyError:
+        found = []
+    if found:
+        return str(found[0].decode("ascii"))
+    if repo.get_shallow():
+        raise InputError(
+            f"HEAD and {b_name} have no common commit in this shallow clone; fetch the history "
+            "(actions/checkout with fetch-depth: 0, or `git fetch --unshallow`), or give a REF to compare with"
+        )
+    raise InputError(f"HEAD and {b_name} share no history; give the REF to compare with")
+
+
+def resolve_base(repo: Any, spec: str | None) -> Base:
+    """REF as given (REF... for its merge base with HEAD), or by default the merge base of HEAD with the
+    default branch (origin/HEAD, else main, else master; local, else origin's), or HEAD when there is none."""
+    from dulwich.objectspec import parse_commit
+
+    try:
+        head = parse_commit(repo, "HEAD")
+    except (KeyError, ValueError):
+        raise InputError(f"{repo.path}: HEAD has no commit yet; commit something first, or give a REF") from None
+    if spec is not None and spec.endswith("...") and len(spec) > 3:
+        name = spec[:-3]
+        base = _commit(repo, name)
+        return Base(spec, _merge_base(repo, head, base, name), f"the merge base of HEAD and {name}")
+    if spec is not None:
+        return Base(spec, str(_commit(repo, spec).id.decode("ascii")), spec)
+    for name in DEFAULT_BRANCHES:
+        try:
+            branch = parse_commit(repo, f"refs/remotes/{name}" if name.startswith("origin/") else f"refs/heads/{name}")
+        except (KeyError, ValueError):
+            continue
+        return Base(None, _merge_base(repo, head, branch, name), f"the merge base of HEAD and {name}")
+    return Base(None, str(head.id.decode("ascii")), "HEAD (no default branch: origin/HEAD, main or master)")
+
+
+def is_ref(repo: Any, arg: str) -> bool:
+    """Whether `arg` names a commit (REF, not a path): `tokcli diff [REF] [PATHS...]`."""
+    try:
+        if arg.endswith("...") and len(arg) > 3:
+            arg = arg[:-3]
+        _commit(repo, arg)
+        return True
+    except (InputError, UsageError):
+        return False
+
+
+def split_args(repo: Any, args: Sequence[str]) -> tuple[str | None, list[str]]:
+    """(REF or None, PATHS): the first argument is REF when it names a commit, else a path; a name that is
+    both is an error that says how to tell them apart."""
+    if not args:
+        return None, []
+    first, rest = args[0], list(args[1:])
+    ref = not first.startswith(("./", "../")) and is_ref(repo, first)
+    path = os.path.lexists(first) or has_glob(first) or first.startswith(("./", "../"))
+    if ref and path:
+        raise UsageError(
+            f"{first}: both a ref and a path; write refs/heads/{first} (or the commit id) for the ref, "
+            f"./{first} for the path"
+        )
+    if ref:
+        return first, rest
+    if not path:
+        _commit(repo, first, hint=f" (a path deleted since: write ./{first})")  # neither: the ref's error
+    return None, list(args)
+
+
+# -- the two sides ------------------------------------------------------------------------------------
+
+
+def _norm(p: str | Path) -> Path:
+    """An absolute path with the links of its directories resolved (not a link it is itself)."""
+    full = Path(os.path.abspath(p))
+    return full if full == Path(full.anchor) else full.parent.resolve() / full.name
+
+
+@dataclass
+class _Selection:
+    """The files PATHS select on both sides: repository paths, and whether each was named."""
+
+    root: Path
+    paths: Sequence[str]
+    options: WalkOptions
+    new: dict[str, tuple[Path, bool]] = field(default_factory=dict)  # path -> (file, walked)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    _tests: list[Callable[[Path], bool | None]] = field(default_factory=list)  # None: not selected
+    _unmatched: dict[int, str] = field(default_factory=dict)  # test -> the error if REF has nothing there either
+
+    def rel(self, p: str | Path) -> str:
+        full = _norm(p)
+        try:
+            return full.relative_to(self.root).as_posix()
+        except ValueError:
+            raise InputError(f"{p}: outside the repository at {self.root}; give paths inside it") from None
+
+    def build(self) -> None:
+        for p in self.paths or [str(self.root)]:
+            glob = has_glob(p) and not os.path.lexists(p)
+            if not glob:
+                self.rel(p)  # outside the repository: an error
+            if os.path.islink(p):
+                raise InputError(f"{p}: a symbolic link; tokcli diff compares regular files (git stores the link)")
+            if not glob and os.path.isdir(p) and p != str(self.root) and (Path(p) / ".git").exists():
+                raise InputError(f"{p}: {_SUBMODULE}")
+            if glob or os.path.exists(p):
+                try:
+                    walk = expand([p], self.options)
+                except InputError as e:  # a glob that matches nothing here: REF may have files it matches
+                    if not glob:
+                        raise
+                    self._unmatched[len(self._tests)] = str(e)
+                    self._tests.append(self._test(p, glob))
+                    continue
+                self.skipped += [(self.rel(s), why) for s, why in walk.skipped]
+                for f in walk.found:
+                    if f.stream:
+                        raise InputError(f"{f.path}: not a regular file; tokcli diff compares files in a repository")
+                    self.new.setdefault(self.rel(f.path), (_norm(f.path), f.walked))
+            if not glob and not os.path.exists(p):
+                self._unmatched[len(self._tests)] = f"{p}: no such file or directory, here or in REF"
+            self._tests.append(self._test(p, glob))
+
+    def _test(self, p: str, glob: bool) -> Callable[[Path], bool | None]:
+        """For REF's files: None when `p` does not select the file, else whether the file was named."""
+        if glob:
+            import pathspec
+
+            parts = Path(p).parts
+            literal = next(i for i, part in enumerate(parts) if has_glob(part))
+            start = _norm(Path(*parts[:literal]) if literal else Path("."))
+            spec = pathspec.GitIgnoreSpec.from_lines(["/" + Path(*parts[literal:]).as_posix()])
+            keep = keeper(str(start), self.options)
+            hidden_ok = self.options.hidden or any(part.startswith(".") for part in parts[literal:])
+
+            def by_glob(f: Path) -> bool | None:
+                try:
+                    rel = f.relative_to(start)
+                except ValueError:
+                    return None
+                if not spec.match_file(rel.as_posix()):
+                    return None
+                if not hidden_ok and any(part.startswith(".") for part in rel.parts):
+                    return None
+                return False if keep(str(f)) else None
+
+            return by_glob
+        target = _norm(p)
+        keep = keeper(str(target), self.options) if not os.path.isfile(p) else None
+
+        def by_path(f: Path) -> bool | None:
+            if f == target:
+                return True
+            if target not in f.parents:
+                return None
+            return False if keep is None or keep(str(f)) else None
+
+        return by_path
+
+    def selects(self, path: str) -> bool | None:
+        """For a file of REF's tree: None when no PATH selects it, else whether it was named."""
+        f = self.root / path
+        verdicts = [t(f) for t in self._tests]
+        for i, v in enumerate(verdicts):
+            if v is not None:
+                self._unmatched.pop(i, None)
+        return None if all(v is None for v in verdicts) else any(v for v in verdicts)
+
+    def check_found(self, ref: str) -> None:
+        """After REF's files were selected: a PATH that matched nothing on either side is an error."""
+        for error in self._unmatched.values():
+            raise InputError(error.replace("REF", ref))
+
+
+def _git_hash(repo: Any, path: Path) -> str:
+    h = repo.object_format.hash_func() if hasattr(repo, "object_format") else hashlib.sha1()
+    size = os.stat(path).st_size
+    h.update(b"blob %d\0" % size)
+    with open(path, "rb") as f:
+        while block := f.read(1 << 20):
+            h.update(block)
+    return str(h.hexdigest())
+
+
+def _read_working(path: str, file: Path) -> bytes:
+    try:
+        with open(file, "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            if size > max_blob_bytes():
+                raise _too_large(path, size, "in the working tree")
+            return f.read(max_blob_bytes() + 1)
+    except OSError as e:
+        raise InputError(f"{path}: cannot read it ({e.strerror})") from None
+
+
+def blob_size(store: Any, sha: str) -> int:
+    """The size of a stored blob, read from its object header without inflating the rest (loose objects
+    and packs; KeyError when the object is not there)."""
+    path = os.path.join(store.path, sha[:2], sha[2:])
+    if os.path.isfile(path):
+        with open(path, "rb") as f:
+            head = zlib.decompressobj().decompress(f.read(512), 64)
+        kind, _, rest = head.partition(b" ")
+        return int(rest.split(b"\0", 1)[0])
+    for pack in store.packs:
+        try:
+            offset = pack.index.object_offset(sha.encode("ascii"))
+        except KeyError:
+            continue
+        with open(pack.data.path, "rb") as f:
+            f.seek(offset)
+            return _packed_size(f.read(4096), store.object_format.oid_length)
+    for alternate in getattr(store, "alternates", []):
+        try:
+            return blob_size(alternate, sha)
+        except (KeyError, AttributeError):
+            continue
+    raise KeyError(sha)
+
+
+def _varint(data: bytes, pos: int) -> tuple[int, int]:
+    n = shift = 0
+    while True:
+        b = data[pos]
+        pos += 1
+        n |= (b & 0x7F) << shift
+        shift += 7
+        if not b & 0x80:
+            return n, pos
+
+
+def _packed_size(entry: bytes, oid_length: int) -> int:
+    """The object size a pack entry holds: its header's for a whole object, else the delta's target size."""
+    b = entry[0]
+    kind, size, shift, pos = (b >> 4) & 7, b & 0x0F, 4, 1
+    while b & 0x80:
+        b = entry[pos]
+        pos += 1
+        size |= (b & 0x7F) << shift
+        shift += 7
+    if kind not in (6, 7):  # OFS_DELTA, REF_DELTA
+        return size
+    if kind == 6:
+        while entry[pos] & 0x80:
+            pos += 1
+        pos += 1
+    else:
+        pos += oid_length
+    delta = zlib.decompressobj().decompress(entry[pos:], 32)
+    _base, at = _varint(delta, 0)
+    return _varint(delta, at)[0]
+
+
+def _read_blob(repo: Any, path: str, sha: str, ref: str) -> bytes:
+    store = repo.object_store
+    try:
+        size = blob_size(store, sha)
+    except KeyError:
+        size = None  # not found by header: the store's own lookup says why
+    except (OSError, zlib.error, ValueError, IndexError):
+        raise InputError(f"{path}: the object {sha[:12]} of {ref} is corrupt; run `git fsck`") from None
+    if size is not None and size > max_blob_bytes():
+        raise _too_large(path, size, f"in {ref}")
+    try:
+        data = bytes(store[sha.encode("ascii")].as_raw_string())
+    except KeyError:
+        raise _missing(repo, sha, ref) from None
+    except Exception as e:  # zlib errors, a loose object over the limit, a broken pack
+        raise InputError(f"{path}: cannot read the object {sha[:12]} of {ref} ({type(e).__name__}: {e})") from None
+    if len(data) > max_blob_bytes():
+        raise _too_large(path, len(data), f"in {ref}")
+    return data
+
+
+def _missing(repo: Any, sha: str, ref: str) -> InputError:
+    how = "this is a shallow clone: fetch more history (fetch-depth: 0)" if repo.get_shallow() else "run `git fsck`"
+    return InputError(f"the object {sha[:12]} of {ref} is missing from {repo.path}; {how}")
+
+
+def _old_files(repo: Any, base: Base, sel: _Selection) -> dict[str, tuple[int, str, bool]]:
+    """REF's files that PATHS select: path -> (mode, blob id, named); links and submodules are skipped."""
+    from dulwich.object_store import iter_tree_contents
+
+    ref = base.spec or base.how
+    try:
+        tree = repo[base.commit.encode("ascii")].tree
+        entries = list(iter_tree_contents(repo.object_store, tree))
+    except KeyError:
+        raise _missing(repo, base.commit, ref) from None
+    old = {}
+    for e in entries:
+        try:
+            path = e.path.decode("utf-8")
+        except UnicodeDecodeError:
+            sel.skipped.append(
+                (e.path.decode("utf-8", "replace"), f"a path that is not UTF-8 (in {ref}): not compared")
+            )
+            continue
+        named = sel.selects(path)
+        if named is None:
+            continue
+        if e.mode in (_LINK, _GITLINK):
+            kind = "a symbolic link" if e.mode == _LINK else _SUBMODULE
+            if named:
+                raise InputError(f"{path}: {kind} in {ref}; tokcli diff compares regular files")
+            if e.mode == _LINK:
+                kind += f" in {ref}: not compared"
+            sel.skipped.append((path + ("/" if e.mode == _GITLINK else ""), kind))
+            continue
+        old[path] = (e.mode, e.sha.decode("ascii"), named)
+    return old
+
+
+def _submodule_of(root: Path, file: Path, cache: dict[Path, Path | None]) -> Path | None:
+    """The nested repository (a directory below `root` holding .git) that `file` lies in, if any."""
+    d = file.parent
+    found = None
+    chain = []
+    while d != root and root in d.parents:
+        if d in cache:
+            found = found or cache[d]
+            break
+        chain.append(d)
+        if found is None and (d / ".git").exists():
+            found = d  # the innermost; an outer one, if any, is found through the cache or further up
+        d = d.parent
+    for c in chain:
+        cache[c] = found if found is not None and (c == found or found in c.parents) else None
+    return found
+
+
+# -- the diff -----------------------------------------------------------------------------------------
+
+
+def tree_diff(args: Sequence[str] = (), options: WalkOptions = WalkOptions(), *, start: Path | None = None) -> TreeDiff:
+    """The changed files between REF (args[0] when it names a commit; else the default, see resolve_base)
+    and the working tree, under the PATHS of `args`, with both versions of each."""
+    repo = open_repository(start)
+    from dulwich import errors as de
+
+    corrupt = (zlib.error, de.ChecksumMismatch, de.WrongObjectException, de.ApplyDeltaError, de.FileFormatException,
+               de.ObjectMissing, de.MissingCommitError)  # fmt: skip
+    try:
+        spec, paths = split_args(repo, args)
+        base = resolve_base(repo, spec)
+        root = Path(repo.path).resolve()
+        sel = _Selection(root, paths, options)
+        sel.build()
+        old = _old_files(repo, base, sel)
+        sel.check_found(base.spec or base.how)
+        return _compare(repo, base, sel, old)
+    except corrupt as e:
+        raise InputError(f"{repo.path}: a damaged git object ({type(e).__name__}: {e}); run `git fsck`") from None
+    finally:
+        repo.close()
+
+
+def _compare(repo: Any, base: Base, sel: _Selection, old: dict[str, tuple[int, str, bool]]) -> TreeDiff:
+    ref = base.spec or base.how
+    result = TreeDiff(sel.root, base, [], skipped=sel.skipped)
+    gone: dict[str, tuple[int, bytes]] = {}  # REF's versions of changed files
+    came: dict[str, bytes] = {}  # the working tree's
+    submodules: dict[Path, Path | None] = {}
+    reported: set[Path] = set()
+    walked_out = {p for p, _ in sel.skipped}
+    for path in sorted(set(old) | set(sel.new)):
+        if path in sel.new:
+            file, walked = sel.new[path]
+            sub = _submodule_of(sel.root, file, submodules)
+            if sub is not None:
+                if not walked:
+                    raise InputError(f"{path}: in {sub.relative_to(sel.root).as_posix()}/, {_SUBMODULE}")
+                name = sub.relative_to(sel.root).as_posix() + "/"
+                if sub not in reported and (name, _SUBMODULE) not in result.skipped:  # once, if REF has it too
+                    reported.add(sub)
+                    result.skipped.append((name, _SUBMODULE))
+                continue
+            if path in old and _git_hash(repo, file) == old[path][1]:
+                result.unchanged.append(path)
+                continue
+            data = _read_working(path, file)
+            if b"\0" in data[:SNIFF_BYTES]:
+                result.skipped.append((path, "binary file (a NUL byte in its first 8 KiB)"))
+                continue
+            if path in old:
+                before = _read_blob(repo, path, old[path][1], ref)
+                if b"\0" in before[:SNIFF_BYTES]:
+                    result.skipped.append((path, f"binary file in {ref}"))
+                    continue
+                gone[path] = (old[path][0], before)
+            came[path] = data
+        elif path in walked_out:  # on disk, but the walk left it out (binary): reported once, by the walk
+            continue
+        else:
+            mode, sha, _named = old[path]
+            before = _read_blob(repo, path, sha, ref)
+            if b"\0" in before[:SNIFF_BYTES]:
+                result.skipped.append((path, f"binary file in {ref}"))
+                continue
+            gone[path] = (mode, before)
+    result.changes = _with_renames(gone, came)
+    return result
+
+
+def _with_renames(gone: dict[str, tuple[int, bytes]], came: dict[str, bytes]) -> list[Change]:
+    """Changes with renames found as git finds them (dulwich's RenameDetector on the changed files)."""
+    from dulwich.diff_tree import CHANGE_ADD, CHANGE_DELETE, CHANGE_RENAME, RenameDetector
+    from dulwich.index import commit_tree
+    from dulwich.object_store import MemoryObjectStore
+    from dulwich.objects import Blob
+
+    store = MemoryObjectStore()
+
+    def entries(files: dict[str, bytes], modes: dict[str, int]) -> list[tuple[bytes, Any, int]]:
+        out = []
+        for path, data in files.items():
+            blob = Blob.from_string(data)
+            store.add_object(blob)
+            out.append((path.encode("utf-8"), blob.id, modes.get(path, 0o100644)))
+        return out
+
+    old_tree = commit_tree(store, entries({p: d for p, (_, d) in gone.items()}, {p: m for p, (m, _) in gone.items()}))
+    new_tree = commit_tree(store, entries(came, {}))
+    changes = []
+    for c in RenameDetector(store, rewrite_threshold=None).changes_with_renames(old_tree, new_tree):
+        old = Version(c.old.path.decode("utf-8"), gone[c.old.path.decode("utf-8")][1]) if c.old and c.old.path else None
+        new = Version(c.new.path.decode("utf-8"), came[c.new.path.decode("utf-8")]) if c.new and c.new.path else None
+        if c.type == CHANGE_ADD or (c.type not in (CHANGE_DELETE, CHANGE_RENAME) and old is None):
+            changes.append(Change("added", None, new))
+        elif c.type == CHANGE_DELETE:
+            changes.append(Change("deleted", old, None))
+        elif c.type == CHANGE_RENAME:
+            changes.append(Change("renamed", old, new))
+        elif c.type == "copy":  # a second file from one deleted one: counted as added
+            changes.append(Change("added", None, new))
+        elif old is not None and new is not None and old.data != new.data:
+            changes.append(Change("modified", old, new))
+    return sorted(changes, key=lambda c: c.path)
