@@ -10,6 +10,7 @@ the browser logs for the page (Log.entryAdded: blocked loads, CSP violations) is
 from __future__ import annotations
 
 import base64
+import fcntl
 import json
 import os
 import select
@@ -106,11 +107,15 @@ def run_page(chromium: str, page: Path, probe: str, *, profile: Path, width: int
         f"--window-size={width},{height}", "about:blank",
     ]  # fmt: skip
 
+    profile.mkdir(parents=True, exist_ok=True)
     log = open(profile / "chromium.log", "wb")  # noqa: SIM115  # closed below
-    # a shell puts the pipe ends where Chromium expects them (fds 3 and 4), then becomes Chromium
-    shell = ["sh", "-c", f'exec "$0" "$@" 3<&{to_browser_r} 4>&{from_browser_w}', *args]
-    proc = subprocess.Popen(shell, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log,
-                            pass_fds=(to_browser_r, from_browser_w))  # fmt: skip
+    def child_fds() -> None:  # the pipe ends where Chromium expects them, fds 3 and 4 (via fds >= 10: no clash)
+        r, w = fcntl.fcntl(to_browser_r, fcntl.F_DUPFD, 10), fcntl.fcntl(from_browser_w, fcntl.F_DUPFD, 10)
+        os.dup2(r, 3)
+        os.dup2(w, 4)
+
+    proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log,
+                            close_fds=False, preexec_fn=child_fds)  # fmt: skip
     os.close(to_browser_r)
     os.close(from_browser_w)
     pipe = _Pipe(proc, to_browser_w, from_browser_r)
