@@ -109,6 +109,7 @@ def run_page(chromium: str, page: Path, probe: str, *, profile: Path, width: int
 
     profile.mkdir(parents=True, exist_ok=True)
     log = open(profile / "chromium.log", "wb")  # noqa: SIM115  # closed below
+
     def child_fds() -> None:  # the pipe ends where Chromium expects them, fds 3 and 4 (via fds >= 10: no clash)
         r, w = fcntl.fcntl(to_browser_r, fcntl.F_DUPFD, 10), fcntl.fcntl(from_browser_w, fcntl.F_DUPFD, 10)
         os.dup2(r, 3)

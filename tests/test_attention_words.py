@@ -16,9 +16,9 @@ WIDE = "The animal didn't cross the street because it was too wide"
 
 def test_word_weights_known_answer():
     # 4 tokens in 3 words: [0], [1, 2], [3]; causal rows that each sum to 1
-    a = np.array(
-        [[1.0, 0, 0, 0], [0.5, 0.5, 0, 0], [0.2, 0.3, 0.5, 0], [0.1, 0.2, 0.3, 0.4]]
-    )[None, None]  # [1, 1, 4, 4]
+    a = np.array([[1.0, 0, 0, 0], [0.5, 0.5, 0, 0], [0.2, 0.3, 0.5, 0], [0.1, 0.2, 0.3, 0.4]])[
+        None, None
+    ]  # [1, 1, 4, 4]
     w = word_weights(a, [[0], [1, 2], [3]])[0, 0]
     expected = np.array(
         [

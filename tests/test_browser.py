@@ -13,11 +13,12 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from chromium import find_chromium, run_page
 
 ROOT = Path(__file__).resolve().parent.parent
-HOSTILE = '</script><script>alert("x")</script> <img src="http://example.com/x.png"> 吾輩は猫である 🧑‍💻\n\tdef f(): pass'
+HOSTILE = (
+    '</script><script>alert("x")</script> <img src="http://example.com/x.png"> 吾輩は猫である 🧑‍💻\n\tdef f(): pass'
+)
 SENTENCE = "The animal didn't cross the street because it was too tired"
 
 

@@ -8,12 +8,11 @@ import json
 from fractions import Fraction
 
 import pytest
+from conftest import shared_corpus
 
 from tokcli import load
 from tokcli.analysis.alignment import token_offsets
 from tokcli.analysis.why import CLASSES, why
-
-from conftest import shared_corpus
 
 MIXED = "吾輩は猫である。カタカナ ABC 123 🧑‍💻\n    x"
 CODE = "def f(x):\n    if x:\n\t\treturn '日本'  # 🇯🇵 ok\n    return None\n"
@@ -117,7 +116,9 @@ def test_cli_json_and_csv(cli):
     r = cli("why", "-t", "cl100k_base", "--text", MIXED, "-f", "csv")
     rows = list(csv.DictReader(io.StringIO(r.out)))
     total = next(x for x in rows if x["class"] == "total")
-    assert sum(float(x["tokens"]) for x in rows if x["class"] != "total") == pytest.approx(float(total["tokens"]), abs=1e-3)
+    assert sum(float(x["tokens"]) for x in rows if x["class"] != "total") == pytest.approx(
+        float(total["tokens"]), abs=1e-3
+    )
     r = cli("why", "-t", "cl100k_base", "--text", MIXED, "-f", "markdown", "-n", "2")
     assert r.out.startswith("**") and "| Han |" in r.out and "costliest runs under cl100k_base" in r.out
 
@@ -146,4 +147,6 @@ def test_japanese_novel(cli):
     assert classes["Hiragana"]["chars"] > classes["Han"]["chars"] > classes["Katakana"]["chars"]
     assert classes["Han"]["chars_per_token"] < 1  # kanji cost more than a token each under cl100k_base
     assert jachar["chars_per_token"] == pytest.approx(1.0)  # one token per character
-    assert len(gpt["expensive"]) == 5 and gpt["expensive"][0]["tokens_per_char"] >= gpt["expensive"][-1]["tokens_per_char"]
+    assert (
+        len(gpt["expensive"]) == 5 and gpt["expensive"][0]["tokens_per_char"] >= gpt["expensive"][-1]["tokens_per_char"]
+    )

@@ -52,7 +52,7 @@ class SideBySide:
         sets = [t.boundaries() for t in self.tokenizations]
         if not sets:
             return []
-        return sorted(set.union(*sets) - set.intersection(*sets))
+        return sorted(set().union(*sets) - set(sets[0]).intersection(*sets[1:]))
 
     def all_boundaries(self) -> list[int]:
         return sorted(set().union(*(t.boundaries() for t in self.tokenizations)))

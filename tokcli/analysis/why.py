@@ -107,13 +107,25 @@ class Why:
                     "tokens": t.tokens,
                     "chars_per_token": f(self.chars / t.tokens) if t.tokens else None,
                     "classes": [
-                        {"class": c.name, "chars": c.chars, "tokens": f(c.tokens), "chars_per_token": f(c.chars_per_token),
-                         "share_of_tokens": f(c.tokens / t.tokens) if t.tokens else None}
-                        for c in t.classes if c.chars or c.tokens
+                        {
+                            "class": c.name,
+                            "chars": c.chars,
+                            "tokens": f(float(c.tokens)),
+                            "chars_per_token": f(c.chars_per_token),
+                            "share_of_tokens": f(float(c.tokens / t.tokens)) if t.tokens else None,
+                        }
+                        for c in t.classes
+                        if c.chars or c.tokens
                     ],  # fmt: skip
                     "expensive": [
-                        {"run": r.text, "class": r.cls, "count": r.count, "chars": r.chars, "tokens": f(r.tokens),
-                         "tokens_per_char": f(r.tokens_per_char)}
+                        {
+                            "run": r.text,
+                            "class": r.cls,
+                            "count": r.count,
+                            "chars": r.chars,
+                            "tokens": f(r.tokens),
+                            "tokens_per_char": f(r.tokens_per_char),
+                        }
                         for r in t.runs[:top]
                     ],  # fmt: skip
                 }
@@ -176,9 +188,9 @@ def _cost(tok: Tokenizer, t: _Text) -> tuple[int, list[Fraction], np.ndarray, np
     covered = np.repeat(np.arange(n), lengths)  # [covered bytes] the token of each
     pos = np.arange(int(lengths.sum())) + np.repeat(starts - (np.cumsum(lengths) - lengths), lengths)  # the byte
     np.add.at(share, pos, t.units[pos] / total[covered])
-    cum = np.zeros(len(t.data) + 1)
-    np.cumsum(share[:-1], out=cum[1:])
-    per_char_cum = cum[t.char_byte]  # [N + 1]
+    running = np.zeros(len(t.data) + 1)
+    np.cumsum(share[:-1], out=running[1:])
+    per_char_cum = running[t.char_byte]  # [N + 1]
     return n, exact, np.diff(per_char_cum), per_char_cum
 
 

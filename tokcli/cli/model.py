@@ -152,7 +152,8 @@ def attention_cmd(
     contrast: Annotated[
         str | None,
         typer.Option(
-            "--contrast", metavar="TEXT",
+            "--contrast",
+            metavar="TEXT",
             help="With --words: also run TEXT and show how the chosen word's attention changes, word by word.",
         ),
     ] = None,

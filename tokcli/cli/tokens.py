@@ -241,7 +241,8 @@ def show(
     html: Annotated[
         str | None,
         typer.Option(
-            "--html", metavar="FILE",
+            "--html",
+            metavar="FILE",
             help="Write a self-contained offline page instead: the text coloured by token under each "
             "tokenizer side by side, counts on top, ids on hover.",
         ),

@@ -141,7 +141,7 @@ def _summary(wa: Any, c: Any) -> str:
         )
         rows.append(f"<tr><th>layer {li}</th><td>{cells}</td></tr>")
     parts = [
-        f'<h3>Word view: where {esc(repr(wa.word))} looks (heads averaged; each row sums to 1)</h3>'
+        f"<h3>Word view: where {esc(repr(wa.word))} looks (heads averaged; each row sums to 1)</h3>"
         f'<table class="sum" id="word-summary">{"".join(rows)}</table>'
     ]
     if c is not None:
@@ -151,13 +151,25 @@ def _summary(wa: Any, c: Any) -> str:
         for r in c.rows:
             label = " / ".join(dict.fromkeys(x for x in (None if r.a is None else names[r.a],
                                                           None if r.b is None else nb[r.b]) if x))  # fmt: skip
-            cells = []
+            tds: list[str] = []
             for li in [*range(len(hm)), None]:
-                a = None if not r.weights_a else (r.weights_a[li] if li is not None else sum(r.weights_a) / len(r.weights_a))
-                b = None if not r.weights_b else (r.weights_b[li] if li is not None else sum(r.weights_b) / len(r.weights_b))
-                d = "" if a is None or b is None else f' <span class="{"up" if b >= a else "down"}">({b - a:+.2f})</span>'
-                cells.append(f"<td>{'–' if a is None else f'{a:.2f}'} → {'–' if b is None else f'{b:.2f}'}{d}</td>")
-            body.append(f"<tr><th>{esc(label)}</th>{''.join(cells)}</tr>")
+                a = (
+                    None
+                    if not r.weights_a
+                    else (r.weights_a[li] if li is not None else sum(r.weights_a) / len(r.weights_a))
+                )
+                b = (
+                    None
+                    if not r.weights_b
+                    else (r.weights_b[li] if li is not None else sum(r.weights_b) / len(r.weights_b))
+                )
+                d = (
+                    ""
+                    if a is None or b is None
+                    else f' <span class="{"up" if b >= a else "down"}">({b - a:+.2f})</span>'
+                )
+                tds.append(f"<td>{'–' if a is None else f'{a:.2f}'} → {'–' if b is None else f'{b:.2f}'}{d}</td>")
+            body.append(f"<tr><th>{esc(label)}</th>{''.join(tds)}</tr>")
         parts.append(
             f"<h3>Contrast: {esc(repr(wa.word))} here against {esc(repr(c.second.word))} in "
             f"{esc(repr(c.second.text))} (first → second)</h3>"

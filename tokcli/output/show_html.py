@@ -71,7 +71,7 @@ def _column(sbs: Any, t: Any, differ: set[int]) -> str:
     parts = [
         f'<div class="col" data-tokenizer="{esc(t.name)}"><div class="stats"><span class="name">{esc(t.name)}</span>'
         f'<br><span class="n tokens">{t.tokens:,}</span> tokens &middot; <span class="n cpt">{cpt}</span> '
-        f"chars/token &middot; {chars:,} characters</div><div class=\"text\">"
+        f'chars/token &middot; {chars:,} characters</div><div class="text">'
     ]
     for k, s in enumerate(t.spans):
         cls = f"tok c{k % 5}" + (" d" if s.start in differ else "")

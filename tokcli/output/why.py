@@ -32,7 +32,11 @@ def _wide(doc: dict[str, Any]) -> tuple[list[dict[str, Any]], list[Col]]:
     rows = []
     for cls in present:
         chars = next(by[(n, cls)]["chars"] for n in names if (n, cls) in by)
-        row: dict[str, Any] = {"class": cls, "chars": chars, "char_share": chars / doc["chars"] if doc["chars"] else None}
+        row: dict[str, Any] = {
+            "class": cls,
+            "chars": chars,
+            "char_share": chars / doc["chars"] if doc["chars"] else None,
+        }
         for n in names:
             c = by.get((n, cls), {})
             row[f"{n} tokens"], row[f"{n} chars/token"] = c.get("tokens"), c.get("chars_per_token")
@@ -105,7 +109,7 @@ def show(result: Any) -> None:
     c = console()
     for t in result.tokenizers:
         c.print(Text(f"{t.name}: each character coloured by its tokens per character", style="bold"))
-        for (label, text), costs in zip(result.texts, t.char_costs, strict=True):
+        for (_label, text), costs in zip(result.texts, t.char_costs, strict=True):
             line = Text()
             start = 0
             styles = [_style(float(x)) for x in costs]
