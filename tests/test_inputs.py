@@ -143,7 +143,7 @@ def test_chunk_and_truncate_refuse_a_directory(cli, tree):
     [
         ["encode", "-t", "bpe", "-t", "cl100k_base", "--text", "x"],
         ["encode", "--text", "a", "--text=b"],
-        ["show", "-t", "bpe", "--tokenizer=bpe", "--text", "x"],
+        ["show", "--html", "a.html", "--html=b.html", "--text", "x"],  # show -t repeats since show -t A -t B
         ["lm", "eval", "-m", "char", "-m", "word", "x.txt"],
         ["check", "-n", "10", "-n", "20", "x.md"],
     ],

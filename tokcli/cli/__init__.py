@@ -55,6 +55,7 @@ from . import budget as _budget  # noqa: E402,F401
 from . import model as _model  # noqa: E402,F401
 from . import lm as _lm  # noqa: E402,F401
 from . import tokens as _tokens  # noqa: E402,F401
+from . import why as _why  # noqa: E402,F401
 
 
 def main(argv: list[str] | None = None) -> None:

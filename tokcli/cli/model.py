@@ -194,14 +194,38 @@ def score_cmd(
 @app.command("attention")
 def attention_cmd(
     text: Annotated[str, typer.Argument(help="Text to run through the model, or - for stdin.")],
-    model: LMOpt = "word",
+    model: LMOpt = DEFAULT_LM,
     token: Annotated[
         str | None,
-        typer.Option("--token", help="The token to look at (its first occurrence; spaces around it ignored)."),
+        typer.Option(
+            "--token",
+            help="The token to look at (its first occurrence; spaces around it ignored); with --words, the word.",
+        ),
     ] = None,
     index: Annotated[
-        int | None, typer.Option("--index", help="The token to look at by position (0-based; -1 = the last).")
+        int | None,
+        typer.Option(
+            "--index",
+            help="The token to look at by position (0-based; -1 = the last); with --words, the word it is in.",
+        ),
     ] = None,
+    words: Annotated[
+        bool,
+        typer.Option(
+            "--words",
+            help="Group sub-word pieces into words (sum over the attended word's pieces, mean over the "
+            "attending word's) and print a line per layer, heads averaged.",
+        ),
+    ] = False,
+    contrast: Annotated[
+        str | None,
+        typer.Option(
+            "--contrast",
+            metavar="TEXT",
+            help="With --words: also run TEXT and show how the chosen word's attention changes, word by word.",
+        ),
+    ] = None,
+    top: Annotated[int, typer.Option("--top", "-n", help="With --words: words shown per layer.", min=1)] = 6,
     html: Annotated[
         str | None,
         typer.Option("--html", help="Also write a self-contained page (no network) with every layer, head and token."),
@@ -211,25 +235,86 @@ def attention_cmd(
     """Show where one token looks: its attention weights over the earlier tokens, per layer and head.
 
     A causal (decoder-only) model attends only to earlier tokens and itself, unlike the encoder in the
-    classic "The animal didn't cross the street because it was too tired" figure.
+    classic "The animal didn't cross the street because it was too tired" figure. With --words the
+    pieces are grouped into words, and the chosen word (by default the last) gets a line per layer.
 
-    Example: tokcli attention "The animal didn't cross the street because it was too tired" --token it
+    Example: tokcli attention "The animal didn't cross the street because it was too tired" --words --token it
     """
+    from tokcli.errors import UsageError
+
+    if contrast is not None and not words:
+        raise UsageError("--contrast compares words: add --words")
+    body = prompt_text(text, required=True)
+    m = _load(model, body)
+    if words:
+        _attention_words(m, body, token, index, contrast, top, html, format)
+    else:
+        _attention_tokens(m, body, token, index, html, format)
+
+
+def _attention_tokens(m: Model, body: str, token: str | None, index: int | None, html: str | None,
+                      format: Format) -> None:  # fmt: skip
     from tokcli import output as o
     from tokcli.model.attention import attention_report
     from tokcli.output import lm as ol
 
-    body = prompt_text(text, required=True)
-    rep = attention_report(_load(model, body), body, token=token, index=index)
+    rep = attention_report(m, body, token=token, index=index)
     for n in rep.notes:
         o.info(f"note: {n}")
     if html:
         from tokcli.output.attention_html import write_html
 
-        write_html(rep, html)
+        write_html(rep, html, words=_words_quietly(m, body, rep))
         o.info(f"wrote {html}")
     if format is Format.json:
         o.emit_json(ol.attention_doc(rep))
     else:
         ol.attention(ol.attention_doc(rep))
         o.info(f"note: {ol.CAUSAL_NOTE}")
+
+
+def _warn_unknown(m: Model, text: str, what: str) -> None:
+    from tokcli import output as o
+
+    unknown = m.unknown_words(text)
+    if unknown and m.tokenizer.unk_id is not None:
+        names = ", ".join(dict.fromkeys(repr(w) for w in unknown))
+        o.warn(f"the {m.name} model does not know {names} in {what}: each becomes <unk>")
+
+
+def _words_quietly(m: Model, body: str, rep: object) -> object:
+    """The word view for the page of the token view: the word holding the chosen token."""
+    from tokcli.model.words import word_attention
+
+    return word_attention(m, body, index=rep.index)  # type: ignore[attr-defined]
+
+
+def _attention_words(m: Model, body: str, token: str | None, index: int | None, other: str | None, top: int,
+                     html: str | None, format: Format) -> None:  # fmt: skip
+    from tokcli import output as o
+    from tokcli.model.attention import attention_report
+    from tokcli.model.words import contrast, word_attention
+    from tokcli.output import attention_words as ow
+    from tokcli.output.lm import CAUSAL_NOTE
+
+    wa = word_attention(m, body, word=token, index=index)
+    c = None
+    if other is not None:
+        second = prompt_text(other, required=True)
+        _warn_unknown(m, second, "--contrast")
+        c = contrast(wa, word_attention(m, second, word=token))
+    for n in wa.notes + (c.second.notes if c else []):
+        o.info(f"note: {n}")
+    if html:
+        from tokcli.output.attention_html import write_html
+
+        rep = attention_report(m, body, index=wa.groups[wa.index][-1])  # the word's last piece
+        write_html(rep, html, words=wa, contrast=c)
+        o.info(f"wrote {html}")
+    if format is Format.json:
+        ow.emit(ow.words_doc(wa, c))
+        return
+    ow.words(wa, top=top)
+    if c is not None:
+        ow.contrast(c, top=top)
+    o.info(f"note: {CAUSAL_NOTE}")

@@ -257,9 +257,19 @@ def count(
 @app.command()
 def show(
     inputs: InputsArg = None,
-    tokenizer: TokenizerOpt = DEFAULT_TOKENIZER,
+    tokenizer: TokenizersOpt = None,
     text: Annotated[str | None, typer.Option("--text", help="Show this text instead of reading inputs.")] = None,
-    ids: Annotated[bool, typer.Option("--ids", help="Also show each token's id.")] = False,
+    ids: Annotated[bool, typer.Option("--ids", help="Also show each token's id (one tokenizer).")] = False,
+    html: Annotated[
+        str | None,
+        typer.Option(
+            "--html",
+            metavar="FILE",
+            help="Write a self-contained offline page instead: the text coloured by token under each "
+            "tokenizer side by side, counts on top, ids on hover.",
+        ),
+    ] = None,
+    format: FormatOpt = Format.text,
     errors: ErrorsOpt = Errors.strict,
     special: SpecialOpt = Special.text,
     add_special: AddSpecialOpt = False,
@@ -267,17 +277,37 @@ def show(
     """Show the text with its token boundaries: coloured alternately on a terminal, [bracketed] when piped.
 
     Byte-level tokens that only together make up a character are shown as one span with all their ids.
+    With two or more -t, the tokenizations are aligned by character: a row per tokenizer with | at its
+    boundaries and ^ under the boundaries they do not share. --format json gives every span's character
+    offsets and ids.
+
+    Example: tokcli show -t cl100k_base -t o200k_base --text "吾輩は猫である。"
     """
     from tokcli import load
-    from tokcli.analysis.counting import token_spans
+    from tokcli import output as o
+    from tokcli.analysis.sidebyside import side_by_side
+    from tokcli.output import sidebyside as out_sbs
     from tokcli.output.tokens import spans
     from tokcli.textio import expand_inputs, read_text
 
-    tok = load(tokenizer).with_special(special.value, add_special)
-    texts = (
-        [arg_text(text, "--text", errors=errors.value)]
-        if text is not None
-        else [read_text(s, errors=errors.value) for s in expand_inputs(inputs_or_stdin(inputs))]
-    )
-    for t in texts:
-        spans(token_spans(tok, t), show_ids=ids)
+    toks = [load(t).with_special(special.value, add_special) for t in tokenizer or [DEFAULT_TOKENIZER]]
+    texts = [("<text>", arg_text(text, "--text", errors=errors.value))] if text is not None else [
+        (s.label, read_text(s, errors=errors.value)) for s in expand_inputs(inputs_or_stdin(inputs))
+    ]  # fmt: skip
+    if len(toks) == 1 and html is None and format is Format.text:
+        from tokcli.analysis.counting import token_spans
+
+        for _, t in texts:
+            spans(token_spans(toks[0], t), show_ids=ids)
+        return
+    views = [(label, side_by_side(toks, t)) for label, t in texts]
+    if html is not None:
+        from tokcli.output.show_html import write_html
+
+        write_html(views, html)
+        o.info(f"wrote {html}")
+    elif format is Format.json:
+        out_sbs.aligned_json([v.to_dict(label) for label, v in views])
+    else:
+        for label, v in views:
+            out_sbs.aligned(v, label=label if len(views) > 1 else None)
