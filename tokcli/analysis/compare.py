@@ -25,7 +25,8 @@ from tokcli.walk import WalkOptions
 
 from .metrics import Row, measure, ratio, unit_for, unit_offsets
 
-DEFAULT_TOKENIZERS = ("char", "word", "bpe", "ja-char", DEFAULT_TOKENIZER)  # ja-char: Japanese prose measured by a Japanese vocabulary too
+# ja-char too, so that the Japanese sample is also measured by a Japanese vocabulary
+DEFAULT_TOKENIZERS = ("char", "word", "bpe", "ja-char", DEFAULT_TOKENIZER)
 DEFAULT_HOLDOUT = 0.1
 
 
