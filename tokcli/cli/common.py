@@ -6,6 +6,7 @@ import functools
 import inspect
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from enum import Enum
 from typing import Annotated, Any
 
@@ -332,3 +333,42 @@ def option_group(
         return command
 
     return decorate
+
+
+# -- where a run's tasks go: local worker processes or a Dask cluster (tokcli.dist) ---------------------
+_DIST: dict[str, tuple[Any, Any]] = {
+    "workers": (
+        Annotated[int | None, typer.Option("--workers", metavar="N", help="Run on N local worker processes (a Dask LocalCluster; the [dask] extra). Totals are those of one process.")],
+        None,
+    ),
+    "scheduler": (
+        Annotated[str | None, typer.Option("--scheduler", metavar="ADDRESS", envvar="DASK_SCHEDULER_ADDRESS", help="Run on the Dask cluster at ADDRESS (tcp://host:8786); inputs may be fsspec URLs (s3://...) its workers can read.")],
+        None,
+    ),
+    "task_bytes": (
+        Annotated[int, typer.Option("--task-bytes", metavar="BYTES", help="With --workers, --scheduler or --to: the bytes of text one task reads (long files are cut at safe points).")],
+        64 << 20,
+    ),
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class DistOptions:
+    """--workers, --scheduler, --task-bytes: where a run's tasks go, and how big they are."""
+
+    workers: int | None = None
+    scheduler: str | None = None
+    task_bytes: int = 64 << 20
+
+    @property
+    def active(self) -> bool:
+        return self.workers is not None or bool(self.scheduler)
+
+
+def dist_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Give a command --workers, --scheduler and --task-bytes: it declares `dist` and receives a DistOptions."""
+
+    def build(values: dict[str, Any]) -> Any:
+        return DistOptions(values["workers"], values["scheduler"], values["task_bytes"])
+
+    return option_group("dist", _DIST, build)(fn)

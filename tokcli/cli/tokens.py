@@ -13,6 +13,7 @@ from . import app
 from .common import (
     DEFAULT_TOKENIZER,
     AddSpecialOpt,
+    DistOptions,
     Errors,
     ErrorsOpt,
     FieldOpt,
@@ -30,6 +31,7 @@ from .common import (
     TokenizerOpt,
     TokenizersOpt,
     arg_text,
+    dist_options,
     inputs_or_stdin,
     walk_options,
 )
@@ -179,6 +181,7 @@ def decode(
 
 
 @app.command()
+@dist_options
 @walk_options
 def count(
     inputs: InputsArg = None,
@@ -208,6 +211,7 @@ def count(
     ] = False,
     *,
     walk: WalkOptions,
+    dist: DistOptions,
 ) -> None:
     """Count tokens per input and in total, under one or more tokenizers side by side.
 
@@ -219,21 +223,23 @@ def count(
     marked as an estimate, ~) and set against its context window; --cost adds its input cost.
     With --field, per-record statistics of datasets (and with --model the records over its window);
     with --chat, conversations with their per-message overhead (see the README).
+    With --workers N or --scheduler, files are counted in parallel by Dask workers, with the same totals.
     """
     if field or chat or id_field:
         from . import records as r
 
-        r.refuse_with_field(cost=cost, strict_unk=strict_unk)
+        r.refuse_with_field(cost=cost, strict_unk=strict_unk, workers=dist.workers, scheduler=dist.scheduler)
         run = r.count_chat if chat else r.count_field
         return run(inputs_or_stdin(inputs), tokenizer, model or [], field=field, id_field=id_field, chat=chat,
                    reserve=reserve, fmt=format.value, errors=errors.value, special=special.value,
                    add_special=add_special)  # fmt: skip
     from tokcli import load
     from tokcli import output as o
-    from tokcli.analysis.counting import count_inputs, unknown_totals
+    from tokcli.analysis.counting import unknown_totals
     from tokcli.output import is_tty
     from tokcli.output.tokens import counts
-    from tokcli.textio import expand_inputs
+
+    from .dist import count_rows
 
     if cost and not model:
         raise UsageError("--cost needs a model to price the tokens: add --model NAME (see `tokcli models`)")
@@ -243,9 +249,9 @@ def count(
     names = list(tokenizer or ([] if entries else [DEFAULT_TOKENIZER]))
     names += dict.fromkeys(e.counting_tokenizer for e in entries if e.counting_tokenizer not in names)
     toks = [load(t).with_special(special.value, add_special) for t in names]
-    sources = expand_inputs(inputs_or_stdin(inputs), walk)
-    skipped = list(sources.skipped)
-    rows = count_inputs(toks, sources, errors=errors.value, strict_unk=strict_unk, skipped=skipped)
+    skipped: list[tuple[str, str]] = []
+    rows = count_rows(toks, inputs_or_stdin(inputs), walk, dist, special=special.value, add_special=add_special,
+                      errors=errors.value, strict_unk=strict_unk, skipped=skipped)  # fmt: skip
     o.skipped(skipped)
     fits = [fit(sum(r.tokens[e.counting_tokenizer] for r in rows), e, reserve=reserve) for e in entries]
     bare = len(rows) == 1 and len(toks) == 1 and not is_tty() and not fits and format is TableFormat.text

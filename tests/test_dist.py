@@ -1,0 +1,207 @@
+"""tokcli.dist: counting and encoding across Dask workers gives exactly what one process gives.
+
+The clusters here are small (2 worker processes x 1 thread) and the inputs a few shared corpora, cut into
+many tasks with a small --task-bytes so that the cutting and merging are exercised."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import pytest
+import regex
+from conftest import shared_corpus
+
+from tokcli import load
+from tokcli.analysis.counting import count_inputs
+from tokcli.cli import run
+from tokcli.dist import count
+from tokcli.dist.files import File, expand
+from tokcli.dist.plan import plan
+from tokcli.dist.runner import Where
+from tokcli.dist.runner import run as run_tasks
+from tokcli.dist.work import TokSpec, count_task
+from tokcli.textio import expand_inputs
+from tokcli.tokenizer.patterns import SAFE_CUT
+
+distributed = pytest.importorskip("distributed", reason="needs the [dask] extra: pip install 'tokcli[dask]'")
+
+pytestmark = [pytest.mark.shared]
+TIMEOUT = 120
+
+
+@pytest.fixture(scope="module")
+def client():
+    """A LocalCluster of two worker processes, one thread each, shared by the tests of this module."""
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0")
+    c = distributed.Client(cluster)
+    yield c
+    c.close()
+    cluster.close()
+
+
+def corpora(tmp_path: Path) -> list[str]:
+    """English, Japanese and a non-UTF-8-free mix of UDHR texts (29 scripts), as files in tmp_path."""
+    d = tmp_path / "in"
+    d.mkdir()
+    for name in ("en_shakespeare.txt", "ja_aozora_botchan.txt"):
+        (d / name).write_bytes(shared_corpus(name).read_bytes())
+    udhr = shared_corpus("udhr")
+    for f in sorted(udhr.iterdir())[:12]:
+        (d / f.name).write_bytes(f.read_bytes())
+    return [str(d)]
+
+
+def rows_of(rows) -> list[tuple]:
+    return [(r.input, r.chars, r.bytes, dict(r.tokens), {k: (u.chars, u.pieces) for k, u in r.unknown.items()})
+            for r in rows]  # fmt: skip
+
+
+def test_plan_cuts_long_files_only_at_safe_points():
+    path = shared_corpus("ja_aozora_botchan.txt")
+    files, _ = expand([str(path)])
+    tasks = plan(files, [load("o200k_base")], 8192)
+    pieces = [p for t in tasks for p in t.pieces]
+    assert len(pieces) > 10
+    assert pieces[0].start == 0 and pieces[0].first and pieces[-1].last and pieces[-1].stop == files[0].size
+    data = path.read_bytes()
+    cut = regex.compile(SAFE_CUT)
+    text = data.decode("utf-8")
+    for a, b in zip(pieces, pieces[1:], strict=False):
+        assert a.stop == b.start  # contiguous
+        at = len(data[: b.start].decode("utf-8"))  # a character boundary (decoding would fail otherwise)
+        assert cut.match(text, at), f"cut at byte {b.start} is not a safe cut point"
+
+
+def test_unigram_and_uncuttable_tokenizers_read_files_whole(tmp_path):
+    big = tmp_path / "big.txt"
+    big.write_text("word " * 5000, encoding="utf-8")
+    files = [File(str(big), big.stat().st_size)]
+    assert len(plan(files, [load("o200k_base")], 4096)) > 1
+    assert len(plan(files, [load("o200k_base").with_special("allow")], 4096)) > 1  # no special holds whitespace
+
+    class NoCut:
+        cut_pattern = None
+
+    tasks = plan(files, [load("o200k_base"), NoCut()], 4096)  # type: ignore[list-item]
+    assert [(p.start, p.stop) for t in tasks for p in t.pieces] == [(0, big.stat().st_size)]
+
+
+def test_count_in_process_pieces_equal_one_process(tmp_path):
+    """The task code itself (no cluster): tiny tasks, three tokenizers, one with an unknown token."""
+    inputs = corpora(tmp_path)
+    names = ["o200k_base", "word", "ja-char"]
+    expected = count_inputs([load(n) for n in names], expand_inputs(inputs))
+    got = count(inputs, names, task_bytes=4096)
+    assert rows_of(got) == rows_of(expected)
+    assert any(r.unknown["word"].pieces for r in got)  # the unknown text is merged too, not just counted
+
+
+def test_count_on_two_worker_processes_equals_one_process(tmp_path, client):
+    inputs = corpora(tmp_path)
+    big = tmp_path / "in" / "en_large.txt"
+    big.write_bytes(shared_corpus("en_large.txt").read_bytes())
+    names = ["o200k_base", "word"]
+    expected = count_inputs([load(n) for n in names], expand_inputs(inputs))
+    seen = []
+    got = count(inputs, names, client=client, task_bytes=256 << 10, progress=lambda p: seen.append(p.bytes_done))
+    assert rows_of(got) == rows_of(expected)
+    total = sum(f.size for f in expand(inputs)[0])
+    assert seen[-1] == total and seen == sorted(seen)
+
+
+def test_count_cli_workers_matches_without(tmp_path, capsys):
+    inputs = corpora(tmp_path)
+    args = ["count", "-t", "o200k_base", "-t", "word", *inputs, "--format", "json"]
+    assert run(args) == 0
+    one = capsys.readouterr()
+    assert run([*args, "--workers", "2", "--task-bytes", "65536"]) == 0
+    two = capsys.readouterr()
+    assert json.loads(two.out) == json.loads(one.out)
+    assert json.loads(two.out)["total"]["tokens"]["o200k_base"] > 100_000
+    assert two.err == one.err  # the same warning about word's unknown text
+
+
+def test_a_tokenizer_file_is_shipped_to_the_workers(tmp_path, client):
+    """A tokenizer trained here exists only on the client: the workers get its bytes in the task."""
+    tok_path = tmp_path / "private" / "tok.json"
+    tok_path.parent.mkdir()
+    assert run(["train", "bpe", str(shared_corpus("ja_aozora_botchan.txt")), "-o", str(tok_path),
+                "--vocab-size", "400", "-q"]) == 0  # fmt: skip
+    spec = TokSpec.of(str(tok_path))
+    assert spec.data == tok_path.read_bytes()
+    inputs = [str(shared_corpus("ja_aozora_kokoro.txt"))]
+    expected = count_inputs([load(str(tok_path))], expand_inputs(inputs))
+    moved = tmp_path / "elsewhere.json"
+    got = count(inputs, str(tok_path), client=client, task_bytes=16384)
+    assert rows_of(got) == rows_of(expected)
+    assert not moved.exists()
+
+
+def test_walked_file_that_is_not_utf8_is_skipped_alike(tmp_path):
+    inputs = corpora(tmp_path)
+    (tmp_path / "in" / "latin1.txt").write_bytes("caf\xe9 au lait ".encode("latin-1") * 2000)
+    skipped_one: list = []
+    skipped_dist: list = []
+    expected = count_inputs([load("o200k_base")], expand_inputs(inputs), skipped=skipped_one)
+    got = count(inputs, "o200k_base", task_bytes=4096, skipped=skipped_dist)
+    assert rows_of(got) == rows_of(expected)
+    assert [p for p, _ in skipped_dist] == [p for p, _ in skipped_one] == [str(tmp_path / "in" / "latin1.txt")]
+    assert "not valid UTF-8 at byte 3" in skipped_dist[0][1]
+
+
+def test_a_named_file_that_is_not_utf8_is_an_error_with_its_offset(tmp_path, capsys):
+    bad = tmp_path / "bad.txt"
+    bad.write_bytes(b"hello world\n" * 1000 + b"\xff tail\n")
+    assert run(["count", str(bad), "--workers", "1", "--task-bytes", "4096"]) == 2
+    err = capsys.readouterr().err
+    assert (
+        err == f"error: {bad}: not valid UTF-8 at byte 12000; convert it to UTF-8, or pass --errors replace to go on\n"
+    )
+
+
+def test_workers_refuse_stdin_and_bad_numbers(capsys, monkeypatch):
+    assert run(["count", "-", "--workers", "2"]) == 2
+    assert "stdin cannot be shared with workers" in capsys.readouterr().err
+    assert run(["count", "README.md", "--workers", "0"]) == 2
+    assert capsys.readouterr().err == "error: --workers 0: give 1 or more worker processes\n"
+    assert run(["count", "README.md", "--field", "text", "--workers", "2"]) == 2
+    assert capsys.readouterr().err == "error: --workers does not go with --field or --chat\n"
+
+
+def test_missing_extra_names_the_pip_command(monkeypatch, capsys, tmp_path):
+    f = tmp_path / "a.txt"
+    f.write_text("こんにちは world\n", encoding="utf-8")
+    monkeypatch.setitem(sys.modules, "distributed", None)  # import distributed -> ImportError
+    assert run(["count", str(f), "--workers", "2"]) == 2
+    assert capsys.readouterr().err == 'error: --workers needs dask: pip install "tokcli[dask]"\n'
+
+
+def _killing(marker: str, victim: int):
+    """count_task, but the first attempt at task `victim` kills its own worker process."""
+
+    def fn(task, **kw):
+        if task.index == victim and not os.path.exists(marker):
+            open(marker, "w").close()
+            os._exit(1)
+        return count_task(task, **kw)
+
+    return fn
+
+
+def test_a_killed_worker_task_is_retried_and_the_total_stays_exact(tmp_path, client):
+    inputs = [str(shared_corpus("en_shakespeare.txt")), str(shared_corpus("ja_aozora_botchan.txt"))]
+    files, _ = expand(inputs)
+    toks = [load("o200k_base")]
+    tasks = plan(files, toks, 65536)
+    assert len(tasks) > 4
+    marker = tmp_path / "killed-once"
+    results = run_tasks(_killing(str(marker), 2), tasks, Where(client=client), specs=[TokSpec.of("o200k_base")])
+    assert marker.exists()  # the worker did die
+    per_file = [0] * len(files)
+    for t, r in zip(tasks, results, strict=True):
+        for p, c in zip(t.pieces, r.pieces, strict=True):
+            per_file[p.file] += c.tokens["o200k_base"]
+    assert per_file == [r.tokens["o200k_base"] for r in count_inputs(toks, expand_inputs(inputs))]
