@@ -167,7 +167,7 @@ def test_workers_refuse_stdin_and_bad_numbers(capsys, monkeypatch):
     assert "stdin cannot be shared with workers" in capsys.readouterr().err
     assert run(["count", "README.md", "--workers", "0"]) == 2
     assert capsys.readouterr().err == "error: --workers 0: give 1 or more worker processes\n"
-    assert run(["count", "README.md", "--field", "text", "--workers", "2"]) == 2
+    assert run(["count", "README.md", "--chat", "--workers", "2"]) == 2
     assert capsys.readouterr().err == "error: --workers does not go with --field or --chat\n"
 
 
@@ -205,3 +205,38 @@ def test_a_killed_worker_task_is_retried_and_the_total_stays_exact(tmp_path, cli
         for p, c in zip(t.pieces, r.pieces, strict=True):
             per_file[p.file] += c.tokens["o200k_base"]
     assert per_file == [r.tokens["o200k_base"] for r in count_inputs(toks, expand_inputs(inputs))]
+
+
+def test_count_field_of_jsonl_on_two_workers_equals_one_process(tmp_path, client):
+    """JSONL records (English and Japanese, some without the field) cut into byte ranges at line starts."""
+    from dataclasses import asdict
+
+    from tokcli.analysis.records import Exceeding
+    from tokcli.analysis.records import count_records as count_one
+    from tokcli.dist.records import count_records as count_parts
+
+    texts = shared_corpus("en_shakespeare.txt").read_text(encoding="utf-8").split("\n\n")[:1500]
+    texts += shared_corpus("ja_aozora_botchan.txt").read_text(encoding="utf-8").splitlines()
+    path = tmp_path / "set.jsonl"
+    with path.open("w", encoding="utf-8") as f:
+        for i, t in enumerate(texts):
+            f.write(json.dumps({"text": t, "id": f"r{i}"} if i % 41 else {"body": t}, ensure_ascii=False) + "\n")
+    toks = [load("o200k_base"), load("ja-char")]
+    windows = [Exceeding("small", "o200k_base", True, 40)]
+    expected = count_one(toks, [str(path)], "text", windows=windows, id_field="id")
+    windows2 = [Exceeding("small", "o200k_base", True, 40)]
+    got = count_parts([str(path)], ["o200k_base", "ja-char"], "text", client=client, windows=windows2,
+                      id_field="id", task_bytes=16384)  # fmt: skip
+    assert asdict(got) == asdict(expected)
+    assert got.missing.records > 10 and got.exceeding[0].records > 10
+
+
+def test_count_field_cli_workers_matches_without(tmp_path, capsys):
+    path = tmp_path / "ja.jsonl"
+    lines = shared_corpus("ja_aozora_kokoro.txt").read_text(encoding="utf-8").splitlines()
+    path.write_text("".join(json.dumps({"text": t}, ensure_ascii=False) + "\n" for t in lines), encoding="utf-8")
+    args = ["count", "--field", "text", str(path), "-t", "o200k_base", "--format", "json"]
+    assert run(args) == 0
+    one = capsys.readouterr()
+    assert run([*args, "--workers", "2", "--task-bytes", "32768"]) == 0
+    assert capsys.readouterr() == one

@@ -228,11 +228,13 @@ def count(
     if field or chat or id_field:
         from . import records as r
 
-        r.refuse_with_field(cost=cost, strict_unk=strict_unk, workers=dist.workers, scheduler=dist.scheduler)
+        r.refuse_with_field(cost=cost, strict_unk=strict_unk)
+        if chat:
+            r.refuse_with_field(workers=dist.workers, scheduler=dist.scheduler)
         run = r.count_chat if chat else r.count_field
         return run(inputs_or_stdin(inputs), tokenizer, model or [], field=field, id_field=id_field, chat=chat,
                    reserve=reserve, fmt=format.value, errors=errors.value, special=special.value,
-                   add_special=add_special)  # fmt: skip
+                   add_special=add_special, dist=dist)  # fmt: skip
     from tokcli import load
     from tokcli import output as o
     from tokcli.analysis.counting import unknown_totals
