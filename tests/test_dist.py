@@ -17,7 +17,7 @@ from conftest import shared_corpus
 from tokcli import load
 from tokcli.analysis.counting import count_inputs
 from tokcli.cli import run
-from tokcli.dist import count
+from tokcli.dist import count, encode_to
 from tokcli.dist.files import File, expand
 from tokcli.dist.plan import plan
 from tokcli.dist.runner import Where
@@ -240,3 +240,114 @@ def test_count_field_cli_workers_matches_without(tmp_path, capsys):
     one = capsys.readouterr()
     assert run([*args, "--workers", "2", "--task-bytes", "32768"]) == 0
     assert capsys.readouterr() == one
+
+
+# -- encode --to: shards ------------------------------------------------------------------------------
+
+
+def shard_ids(d: Path):
+    import numpy as np
+
+    index = json.loads((d / "index.json").read_text(encoding="utf-8"))
+    parts = [np.memmap(d / s["file"], dtype=index["dtype"], mode="r") for s in index["shards"]]
+    return index, [int(i) for p in parts for i in p]
+
+
+def test_encode_to_shards_hold_each_file_ids_then_eot_with_and_without_workers(tmp_path, capsys):
+    inputs = corpora(tmp_path)
+    one, two = tmp_path / "one", tmp_path / "two"
+    args = ["encode", "-t", "o200k_base", *inputs, "--eot", "<|endoftext|>", "--task-bytes", "65536", "-q"]
+    assert run([*args, "--to", str(one)]) == 0
+    assert run([*args, "--to", str(two), "--workers", "2"]) == 0
+    assert capsys.readouterr().err == ""
+    names = sorted(p.name for p in one.iterdir())
+    assert names == sorted(p.name for p in two.iterdir()) and len(names) > 5
+    for n in names:
+        assert (one / n).read_bytes() == (two / n).read_bytes(), n
+    index, ids = shard_ids(one)
+    tok = load("o200k_base")
+    eot = tok.special_tokens()["<|endoftext|>"]
+    expected = []
+    for src in expand_inputs(inputs):
+        expected += tok.encode(Path(src.path).read_text(encoding="utf-8")) + [eot]
+    assert ids == expected
+    assert index["dtype"] == "uint32" and index["eot"] == eot and index["complete"]
+    assert index["total_tokens"] == len(expected) == sum(s["tokens"] for s in index["shards"])
+    cut = [s for s in index["shards"] if any(x["start"] > 0 for x in s["sources"])]
+    assert cut  # a long file was cut into byte ranges across shards
+
+
+def test_a_small_vocabulary_gives_uint16_shards(tmp_path):
+    text = shared_corpus("ja_aozora_kokoro.txt")
+    done = encode_to([str(text)], "ja-char", str(tmp_path / "s"), task_bytes=8192)
+    index, ids = shard_ids(tmp_path / "s")
+    assert index["dtype"] == "uint16" and (tmp_path / "s" / "shard-00000.bin").stat().st_size % 2 == 0
+    assert ids == load("ja-char").encode(text.read_text(encoding="utf-8"))
+    assert done.tokens == len(ids) and done.written == len(index["shards"]) and done.kept == 0
+
+
+def test_an_interrupted_run_resumes_keeping_good_shards(tmp_path):
+    inputs = [str(shared_corpus("en_shakespeare.txt")), str(shared_corpus("ja_aozora_botchan.txt"))]
+    out = tmp_path / "s"
+    first = encode_to(inputs, "o200k_base", str(out), task_bytes=65536)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    n = len(first.index["shards"])
+    (out / "shard-00001.bin").unlink()  # a shard lost
+    (out / "shard-00002.bin").write_bytes(b"\0\0\0\0")  # a shard cut short
+    again = encode_to(inputs, "o200k_base", str(out), task_bytes=65536)
+    assert (again.written, again.kept) == (2, n - 2)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
+def test_encode_to_refuses_a_foreign_directory_and_other_settings(tmp_path, capsys):
+    text = str(shared_corpus("ja_aozora_botchan.txt"))
+    foreign = tmp_path / "mine"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("keep me", encoding="utf-8")
+    assert run(["encode", text, "--to", str(foreign)]) == 2
+    assert "is not empty and has no index.json" in capsys.readouterr().err
+    assert (foreign / "notes.txt").read_text(encoding="utf-8") == "keep me"
+    out = tmp_path / "s"
+    assert run(["encode", text, "--to", str(out), "-t", "ja-char", "-q"]) == 0
+    assert run(["encode", text, "--to", str(out), "-t", "o200k_base", "-q"]) == 2
+    assert "holds shards made with other settings (tokenizer" in capsys.readouterr().err
+    assert run(["encode", text, "--to", str(tmp_path / "t"), "--eot", "<nope>"]) == 2
+    assert "--eot '<nope>' is not a special token of cl100k_base" in capsys.readouterr().err
+    assert run(["encode", text, "--eot", "5"]) == 2
+    assert capsys.readouterr().err == "error: --eot, --workers and --scheduler write shards: give --to DIR\n"
+    assert run(["encode", text, "--to", str(tmp_path / "u"), "--tokens"]) == 2
+    assert capsys.readouterr().err == "error: --tokens does not go with --to (shards hold ids only)\n"
+
+
+def test_lm_train_reads_shards_of_its_own_tokenizer_only(tmp_path):
+    """The data path of `lm train DIR` (torch itself is not needed to check what it trains on)."""
+    from tokcli.errors import UsageError
+    from tokcli.lm.trainer import shard_split
+    from tokcli.shards import open_shards
+
+    text = shared_corpus("ja_aozora_kokoro.txt")
+    encode_to([str(text)], "ja-char", str(tmp_path / "s"), task_bytes=8192)
+    shards = open_shards(str(tmp_path / "s"))
+    train, val, chars_per_token = shard_split(shards, load("ja-char"), 0.1)
+    ids = load("ja-char").encode(text.read_text(encoding="utf-8"))
+    assert [int(i) for i in train] + [int(i) for i in val] == ids
+    n = int(len(ids) * 0.1)
+    assert len(val) == n and chars_per_token == len(load("ja-char").decode(ids[-n:])) / n
+    with pytest.raises(UsageError, match="made with tokenizer 'ja-char', not 'o200k_base'"):
+        shard_split(shards, load("o200k_base"), 0.1)
+
+
+def test_cli_lm_train_on_a_shard_directory(tmp_path, capsys):
+    pytest.importorskip("torch", reason="training needs the train extra (pip install 'tokcli[train]')")
+    text = str(shared_corpus("ja_aozora_kokoro.txt"))
+    assert run(["encode", text, "-t", "ja-char", "--to", str(tmp_path / "s"), "-q"]) == 0
+    args = ["lm", "train", str(tmp_path / "s"), "-o", str(tmp_path / "m"), "--layers", "1", "--heads", "2",
+            "--width", "16", "--context", "16", "--batch-size", "4", "--eval-every", "3", "--threads", "1",
+            "--warmup", "1", "--steps", "3", "-q"]  # fmt: skip
+    assert run([*args, "-t", "ja-char"]) == 0
+    meta = json.loads((tmp_path / "m" / "config.json").read_text(encoding="utf-8"))["meta"]
+    n = len(load("ja-char").encode(Path(text).read_text(encoding="utf-8")))
+    assert meta["train_tokens"] + meta["val_tokens"] == n
+    capsys.readouterr()
+    assert run([*args, "-t", "o200k_base", "-o", str(tmp_path / "m2")]) == 2
+    assert "its shards were made with tokenizer 'ja-char', not 'o200k_base'" in capsys.readouterr().err

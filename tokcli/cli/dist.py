@@ -35,7 +35,7 @@ def count_rows(
 
 def encode_to(
     inputs: list[str], tokenizer: str, out: str, dist: DistOptions, *, eot: str | None, special: str,
-    add_special: bool, errors: str, walk: WalkOptions, quiet: bool,
+    add_special: bool, errors: str, quiet: bool, walk: WalkOptions | None = None,
 ) -> None:  # fmt: skip
     """`encode --to DIR`: shards of token ids and their index; a summary on stderr."""
     from tokcli import output as o

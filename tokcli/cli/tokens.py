@@ -120,6 +120,7 @@ def train(
 
 
 @app.command()
+@dist_options
 def encode(
     inputs: InputsArg = None,
     tokenizer: TokenizerOpt = DEFAULT_TOKENIZER,
@@ -132,6 +133,26 @@ def encode(
     strict_unk: StrictUnkOpt = False,
     special: SpecialOpt = Special.text,
     add_special: AddSpecialOpt = False,
+    to: Annotated[
+        str | None,
+        typer.Option(
+            "--to",
+            metavar="DIR",
+            help="Write the ids as binary shards (uint16/uint32, numpy.memmap-readable) "
+            "and an index.json into DIR, as nanoGPT's prepare.py does; a rerun resumes.",
+        ),
+    ] = None,
+    eot: Annotated[
+        str | None,
+        typer.Option(
+            "--eot",
+            metavar="TOKEN",
+            help="With --to: append this token (an id, or a special token such as <|endoftext|>) after each input.",
+        ),
+    ] = None,
+    quiet: QuietOpt = False,
+    *,
+    dist: DistOptions,
 ) -> None:
     """Encode text to token ids (a line of space-separated ids per input).
 
@@ -139,7 +160,14 @@ def encode(
     (sentencepiece unigram models: each segment's own best segmentation, which may split a word
     differently where two ways score the same). Text the tokenizer does not know (it becomes <unk>) is
     reported on stderr, or with --strict-unk is an error.
+    With --to DIR, shards for training (`tokcli lm train DIR`), with --workers N encoded in parallel.
     """
+    if to is not None or eot is not None or dist.active:
+        from .dist import encode_to
+
+        refuse_for_shards(to=to, tokens=tokens, text=text, json=format is Format.json, strict_unk=strict_unk)
+        return encode_to(inputs_or_stdin(inputs), tokenizer, str(to), dist, eot=eot, special=special.value,
+                         add_special=add_special, errors=errors.value, quiet=quiet)  # fmt: skip
     from tokcli import load
     from tokcli import output as o
     from tokcli.analysis.counting import UnknownText, checked_stream
@@ -155,6 +183,15 @@ def encode(
                   for label, chunks in streams], tokens=tokens, as_json=format is Format.json)  # fmt: skip
     if unknown:
         o.warn(unknown.describe())
+
+
+def refuse_for_shards(*, to: str | None, **given: object) -> None:
+    """UsageError for encode options that do not go with --to (and --to missing where shards are asked for)."""
+    if to is None:
+        raise UsageError("--eot, --workers and --scheduler write shards: give --to DIR")
+    for name, value in given.items():
+        if value:
+            raise UsageError(f"--{name.replace('_', '-')} does not go with --to (shards hold ids only)")
 
 
 @app.command()
