@@ -134,10 +134,12 @@ def test_a_tokenizer_file_is_shipped_to_the_workers(tmp_path, client):
     assert spec.data == tok_path.read_bytes()
     inputs = [str(shared_corpus("ja_aozora_kokoro.txt"))]
     expected = count_inputs([load(str(tok_path))], expand_inputs(inputs))
-    moved = tmp_path / "elsewhere.json"
-    got = count(inputs, str(tok_path), client=client, task_bytes=16384)
-    assert rows_of(got) == rows_of(expected)
-    assert not moved.exists()
+    assert rows_of(count(inputs, str(tok_path), client=client, task_bytes=16384)) == rows_of(expected)
+    tok_path.rename(tmp_path / "moved.json")  # the path is gone: the workers can only use the bytes
+    files, _ = expand(inputs)
+    tasks = plan(files, [load("o200k_base")], 16384)
+    results = run_tasks(count_task, tasks, Where(client=client), specs=[spec])
+    assert sum(p.tokens[str(tok_path)] for r in results for p in r.pieces) == expected[0].tokens[str(tok_path)]
 
 
 def test_walked_file_that_is_not_utf8_is_skipped_alike(tmp_path):
@@ -341,13 +343,70 @@ def test_cli_lm_train_on_a_shard_directory(tmp_path, capsys):
     pytest.importorskip("torch", reason="training needs the train extra (pip install 'tokcli[train]')")
     text = str(shared_corpus("ja_aozora_kokoro.txt"))
     assert run(["encode", text, "-t", "ja-char", "--to", str(tmp_path / "s"), "-q"]) == 0
-    args = ["lm", "train", str(tmp_path / "s"), "-o", str(tmp_path / "m"), "--layers", "1", "--heads", "2",
+    args = ["lm", "train", str(tmp_path / "s"), "--layers", "1", "--heads", "2",
             "--width", "16", "--context", "16", "--batch-size", "4", "--eval-every", "3", "--threads", "1",
             "--warmup", "1", "--steps", "3", "-q"]  # fmt: skip
-    assert run([*args, "-t", "ja-char"]) == 0
+    assert run([*args, "-t", "ja-char", "-o", str(tmp_path / "m")]) == 0
     meta = json.loads((tmp_path / "m" / "config.json").read_text(encoding="utf-8"))["meta"]
     n = len(load("ja-char").encode(Path(text).read_text(encoding="utf-8")))
     assert meta["train_tokens"] + meta["val_tokens"] == n
     capsys.readouterr()
     assert run([*args, "-t", "o200k_base", "-o", str(tmp_path / "m2")]) == 2
     assert "its shards were made with tokenizer 'ja-char', not 'o200k_base'" in capsys.readouterr().err
+
+
+# -- a cluster given by address, object storage ---------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def threads_cluster():
+    """A cluster whose workers are threads of this process: they see its fsspec memory:// filesystem."""
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=":0")
+    yield cluster
+    cluster.close()
+
+
+def test_memory_filesystem_urls_count_and_shards(tmp_path, threads_cluster):
+    fsspec = pytest.importorskip("fsspec")
+    fs = fsspec.filesystem("memory")
+    names = ["en_shakespeare.txt", "ja_aozora_botchan.txt"]
+    for name in names:
+        fs.pipe(f"/corpus-{os.getpid()}/{name}", shared_corpus(name).read_bytes())
+    url = f"memory://corpus-{os.getpid()}/"
+    local = [str(shared_corpus(n)) for n in names]
+    with distributed.Client(threads_cluster) as c:
+        got = count([url], ["o200k_base", "ja-char"], client=c, task_bytes=65536)
+        expected = count_inputs([load("o200k_base"), load("ja-char")], expand_inputs(local))
+        assert [r.input for r in got] == [f"memory:///corpus-{os.getpid()}/{n}" for n in names]
+        assert [(r.chars, r.bytes, r.tokens) for r in got] == [(r.chars, r.bytes, r.tokens) for r in expected]
+        out = f"memory://shards-{os.getpid()}"
+        done = encode_to([url], "o200k_base", out, client=c, task_bytes=65536, eot=199999)
+    tok = load("o200k_base")
+    want = [i for p in local for i in [*tok.encode(Path(p).read_text(encoding="utf-8")), 199999]]
+    import numpy as np
+
+    index = json.loads(fs.cat_file(f"/shards-{os.getpid()}/index.json"))
+    ids = [
+        int(i) for s in index["shards"] for i in np.frombuffer(fs.cat_file(f"/shards-{os.getpid()}/{s['file']}"), "<u4")
+    ]
+    assert ids == want and done.tokens == len(want)
+
+
+def test_cli_scheduler_address_and_environment(tmp_path, threads_cluster, capsys, monkeypatch):
+    inputs = [str(shared_corpus("ja_aozora_kokoro.txt"))]
+    args = ["count", "-t", "o200k_base", *inputs, "--format", "json"]
+    assert run(args) == 0
+    one = capsys.readouterr().out
+    assert run([*args, "--scheduler", threads_cluster.scheduler_address, "--task-bytes", "32768"]) == 0
+    assert capsys.readouterr().out == one
+    monkeypatch.setenv("DASK_SCHEDULER_ADDRESS", threads_cluster.scheduler_address)
+    assert run([*args, "--task-bytes", "32768"]) == 0
+    assert capsys.readouterr().out == one
+    assert run([*args, "--workers", "2"]) == 2
+    assert "give one of them" in capsys.readouterr().err
+
+
+def test_cli_scheduler_that_is_not_there(capsys):
+    assert run(["count", "README.md", "--scheduler", "tcp://127.0.0.1:1"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: --scheduler tcp://127.0.0.1:1: cannot connect") and err.count("\n") == 1
