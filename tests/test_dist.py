@@ -110,6 +110,8 @@ def test_count_on_two_worker_processes_equals_one_process(tmp_path, client):
     assert rows_of(got) == rows_of(expected)
     total = sum(f.size for f in expand(inputs)[0])
     assert seen[-1] == total and seen == sorted(seen)
+    again = count(inputs, names, client=client, task_bytes=256 << 10)  # the same client again (its data released)
+    assert rows_of(again) == rows_of(expected)
 
 
 def test_count_cli_workers_matches_without(tmp_path, capsys):
@@ -410,3 +412,21 @@ def test_cli_scheduler_that_is_not_there(capsys):
     assert run(["count", "README.md", "--scheduler", "tcp://127.0.0.1:1"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: --scheduler tcp://127.0.0.1:1: cannot connect") and err.count("\n") == 1
+
+
+def test_batch_encoder_for_ray_map_batches():
+    """The function the README's Ray Data example calls: a batch (dict of columns, numpy or lists) in, ids out."""
+    import numpy as np
+
+    from tokcli.dist import batch_encoder
+
+    texts = ["hello world", "こんにちは、世界。吾輩は猫である。", "Всеобщая декларация прав человека", ""]
+    tok = load("o200k_base")
+    eot = tok.special_tokens()["<|endoftext|>"]
+    enc = batch_encoder("o200k_base", eot="<|endoftext|>")
+    out = enc({"text": np.array(texts), "id": np.arange(4)})
+    assert out["ids"] == [[*tok.encode(t), eot] for t in texts]
+    assert out["tokens"] == [len(tok.encode(t)) + 1 for t in texts]
+    assert list(out["id"]) == [0, 1, 2, 3]  # the other columns pass through
+    plain = batch_encoder("ja-char", column="body")({"body": texts[1:2]})
+    assert plain["ids"] == [load("ja-char").encode(texts[1])]

@@ -48,4 +48,5 @@ def encode_to(
                      task_bytes=dist.task_bytes, progress=bar.update)  # fmt: skip
     if not quiet:
         kept = f", {done.kept} kept from an earlier run" if done.kept else ""
-        o.info(f"{done.tokens:,} tokens in {len(done.index['shards'])} shards ({done.index['dtype']}{kept}) -> {out}")
+        n = len(done.index["shards"])
+        o.info(f"{done.tokens:,} tokens in {n} shard{'' if n == 1 else 's'} ({done.index['dtype']}{kept}) -> {out}")
