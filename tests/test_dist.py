@@ -318,7 +318,7 @@ def test_encode_to_refuses_a_foreign_directory_and_other_settings(tmp_path, caps
     assert run(["encode", text, "--to", str(tmp_path / "t"), "--eot", "<nope>"]) == 2
     assert "--eot '<nope>' is not a special token of cl100k_base" in capsys.readouterr().err
     assert run(["encode", text, "--eot", "5"]) == 2
-    assert capsys.readouterr().err == "error: --eot, --workers and --scheduler write shards: give --to DIR\n"
+    assert capsys.readouterr().err == "error: --eot, --field, --workers and --scheduler write shards: give --to DIR\n"
     assert run(["encode", text, "--to", str(tmp_path / "u"), "--tokens"]) == 2
     assert capsys.readouterr().err == "error: --tokens does not go with --to (shards hold ids only)\n"
 
@@ -430,3 +430,34 @@ def test_batch_encoder_for_ray_map_batches():
     assert list(out["id"]) == [0, 1, 2, 3]  # the other columns pass through
     plain = batch_encoder("ja-char", column="body")({"body": texts[1:2]})
     assert plain["ids"] == [load("ja-char").encode(texts[1])]
+
+
+def test_encode_to_field_makes_each_record_a_document(tmp_path, capsys):
+    """JSONL cut at line starts (with workers and without: the same bytes) and Parquet cut into row groups."""
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    texts = shared_corpus("ja_aozora_botchan.txt").read_text(encoding="utf-8").splitlines()[:1500]
+    texts += shared_corpus("en_shakespeare.txt").read_text(encoding="utf-8").split("\n\n")[:500]
+    src = tmp_path / "set.jsonl"
+    src.write_text("".join(json.dumps({"text": t} if i % 50 else {"title": t}, ensure_ascii=False) + "\n"
+                           for i, t in enumerate(texts)), encoding="utf-8")  # fmt: skip
+    args = ["encode", "--field", "text", str(src), "-t", "o200k_base", "--eot", "<|endoftext|>", "-q",
+            "--task-bytes", "16384"]  # fmt: skip
+    assert run([*args, "--to", str(tmp_path / "a")]) == 0
+    assert run([*args, "--to", str(tmp_path / "b"), "--workers", "2"]) == 0
+    err = capsys.readouterr().err
+    n_missing = len(range(0, len(texts), 50))
+    assert err == f"warning: {n_missing} records have no text in 'text'; they were left out\n" * 2
+    for f in (tmp_path / "a").iterdir():
+        assert f.read_bytes() == (tmp_path / "b" / f.name).read_bytes()
+    tok = load("o200k_base")
+    eot = tok.special_tokens()["<|endoftext|>"]
+    kept = [t for i, t in enumerate(texts) if i % 50]
+    want = [i for t in kept for i in [*tok.encode(t), eot]]
+    index, ids = shard_ids(tmp_path / "a")
+    assert ids == want and len(index["shards"]) > 3 and index["field"] == "text"
+    table = pa.table({"text": kept})
+    pq.write_table(table, tmp_path / "set.parquet", row_group_size=100)
+    done = encode_to([str(tmp_path / "set.parquet")], "o200k_base", str(tmp_path / "p"), eot=eot, field="text",
+                     task_bytes=16384)  # fmt: skip
+    assert shard_ids(tmp_path / "p")[1] == want and len(done.index["shards"]) > 3

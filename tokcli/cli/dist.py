@@ -35,7 +35,7 @@ def count_rows(
 
 def encode_to(
     inputs: list[str], tokenizer: str, out: str, dist: DistOptions, *, eot: str | None, special: str,
-    add_special: bool, errors: str, quiet: bool, walk: WalkOptions | None = None,
+    add_special: bool, errors: str, quiet: bool, walk: WalkOptions | None = None, field: str | None = None,
 ) -> None:  # fmt: skip
     """`encode --to DIR`: shards of token ids and their index; a summary on stderr."""
     from tokcli import output as o
@@ -45,7 +45,9 @@ def encode_to(
     with TaskProgress(f"encoding to {out}", quiet=quiet) as bar:
         done = write(inputs, tokenizer, out, workers=dist.workers, scheduler=dist.scheduler, eot=eot,
                      special=special, add_special=add_special, errors=errors, walk=walk,
-                     task_bytes=dist.task_bytes, progress=bar.update)  # fmt: skip
+                     task_bytes=dist.task_bytes, progress=bar.update, field=field)  # fmt: skip
+    if done.missing:
+        o.warn(f"{done.missing:,} records have no text in {field!r}; they were left out")
     if not quiet:
         kept = f", {done.kept} kept from an earlier run" if done.kept else ""
         n = len(done.index["shards"])

@@ -151,6 +151,7 @@ def encode(
         ),
     ] = None,
     quiet: QuietOpt = False,
+    field: FieldOpt = None,
     *,
     dist: DistOptions,
 ) -> None:
@@ -160,14 +161,15 @@ def encode(
     (sentencepiece unigram models: each segment's own best segmentation, which may split a word
     differently where two ways score the same). Text the tokenizer does not know (it becomes <unk>) is
     reported on stderr, or with --strict-unk is an error.
-    With --to DIR, shards for training (`tokcli lm train DIR`), with --workers N encoded in parallel.
+    With --to DIR, shards for training (`tokcli lm train DIR`), with --workers N encoded in parallel;
+    with --field, each record of JSONL or Parquet files is a document.
     """
-    if to is not None or eot is not None or dist.active:
+    if to is not None or eot is not None or dist.active or field is not None:
         from .dist import encode_to
 
         refuse_for_shards(to=to, tokens=tokens, text=text, json=format is Format.json, strict_unk=strict_unk)
         return encode_to(inputs_or_stdin(inputs), tokenizer, str(to), dist, eot=eot, special=special.value,
-                         add_special=add_special, errors=errors.value, quiet=quiet)  # fmt: skip
+                         add_special=add_special, errors=errors.value, quiet=quiet, field=field)  # fmt: skip
     from tokcli import load
     from tokcli import output as o
     from tokcli.analysis.counting import UnknownText, checked_stream
@@ -188,7 +190,7 @@ def encode(
 def refuse_for_shards(*, to: str | None, **given: object) -> None:
     """UsageError for encode options that do not go with --to (and --to missing where shards are asked for)."""
     if to is None:
-        raise UsageError("--eot, --workers and --scheduler write shards: give --to DIR")
+        raise UsageError("--eot, --field, --workers and --scheduler write shards: give --to DIR")
     for name, value in given.items():
         if value:
             raise UsageError(f"--{name.replace('_', '-')} does not go with --to (shards hold ids only)")

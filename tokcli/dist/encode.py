@@ -38,6 +38,7 @@ class Written:
     index: dict[str, Any]
     written: int
     kept: int
+    missing: int = 0  # records without text in the field (this run's shards only)
 
     @property
     def tokens(self) -> int:
@@ -59,10 +60,13 @@ def encode_to(
     walk: WalkOptions | None = None,
     task_bytes: int = TASK_BYTES,
     progress: ProgressFn | None = None,
+    field: str | None = None,
 ) -> Written:
     """Encode every file of `paths` with `tokenizer` into shards in `out_dir` (a new or empty directory, one
     this function wrote before, which it resumes, or an fsspec URL). `eot`: a token id, or a special-token
-    string such as "<|endoftext|>", appended after each file. Runs where `count` runs (see there).
+    string such as "<|endoftext|>", appended after each file. With `field`, the inputs are JSONL or Parquet
+    files and each record's text in that field is a document (`eot` after each; records without it are
+    left out and counted in `missing`). Runs where `count` runs (see there).
 
         >>> encode_to(["corpus/"], "o200k_base", "shards/", eot="<|endoftext|>")   # doctest: +SKIP
     """
@@ -73,13 +77,22 @@ def encode_to(
     eot_id = eot_token(tok, eot)
     dtype = dtype_for(tok.vocab_size)
     out = out_dir if is_url(out_dir) else os.path.abspath(out_dir)
-    files, _ = expand([paths] if isinstance(paths, str) else list(paths), walk)
-    tasks = plan(files, [parts(tok)[0]], task_bytes)
+    paths = [paths] if isinstance(paths, str) else list(paths)
+    if field is not None:
+        from .records import encode_record_task, record_tasks
+
+        files, tasks = record_tasks(paths, task_bytes)
+        fn: Any = encode_record_task
+        extra: dict[str, Any] = {"field": field}
+    else:
+        files, _ = expand(paths, walk)
+        tasks = plan(files, [parts(tok)[0]], task_bytes)  # type: ignore[assignment]
+        fn, extra = encode_task, {}
     header = {
         "format": FORMAT,
         "tokenizer": {"name": tok.name, "fingerprint": fingerprint(tok), "vocab_size": tok.vocab_size,
                       "special": special, "add_special": add_special},
-        "dtype": dtype, "byteorder": "little", "eot": eot_id, "task_bytes": task_bytes,
+        "dtype": dtype, "byteorder": "little", "eot": eot_id, "task_bytes": task_bytes, "field": field,
     }  # fmt: skip
     entries = _kept(out_dir, out, header, tasks)
     kept = len(entries)
@@ -89,11 +102,13 @@ def encode_to(
         if SHARD_NAME.format(t.index) in entries:
             state.done(t)
     last_write = [time.monotonic()]
+    missing = [0]
 
     def done(task: Task, r: ShardResult) -> None:
         if r.error is not None:
             raise InputError(r.error)
         entries[r.file] = {"file": r.file, "tokens": r.tokens, "sources": _sources(task)}
+        missing[0] += r.missing
         state.done(task)
         if time.monotonic() - last_write[0] > INDEX_EVERY:
             _write_index(out, header, tasks, entries, complete=False)
@@ -103,9 +118,9 @@ def encode_to(
 
     if progress:
         progress(state)
-    run(encode_task, todo, where, done, spec=spec, out_dir=out, dtype=dtype, eot=eot_id, errors=errors)
+    run(fn, todo, where, done, spec=spec, out_dir=out, dtype=dtype, eot=eot_id, errors=errors, **extra)
     index = _write_index(out, header, tasks, entries, complete=True)
-    return Written(out_dir, index, len(todo), kept)
+    return Written(out_dir, index, len(todo), kept, missing[0])
 
 
 def eot_token(tok: Any, eot: int | str | None) -> int | None:
@@ -124,7 +139,10 @@ def eot_token(tok: Any, eot: int | str | None) -> int | None:
     return i
 
 
-def _sources(task: Task) -> list[dict[str, Any]]:
+def _sources(task: Any) -> list[dict[str, Any]]:
+    if hasattr(task, "split"):  # a part of a records file: byte range or row groups, and its first line or row
+        s = task.split
+        return [{"path": s.path, "start": s.start, "stop": s.stop, "first": s.first}]
     return [{"path": p.path, "start": p.start, "stop": p.stop} for p in task.pieces]
 
 
@@ -147,7 +165,7 @@ def _kept(out_dir: str, out: str, header: dict[str, Any], tasks: Sequence[Task])
         old = None
     if not isinstance(old, dict) or old.get("format") != FORMAT:
         raise UsageError(f"{out_dir}/{INDEX}: not a tokcli shard index; give a new or empty directory")
-    for key in ("tokenizer", "dtype", "eot", "task_bytes"):
+    for key in ("tokenizer", "dtype", "eot", "task_bytes", "field"):
         if old.get(key) != header[key]:
             raise UsageError(
                 f"{out_dir}: holds shards made with other settings ({key}: {old.get(key)!r}, now {header[key]!r}); "

@@ -7,15 +7,16 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from tokcli.analysis.records import MAX_IDS, Exceeding, InputRecords, Lengths, Missing, RecordReport, count_into
+from tokcli.analysis.records import BATCH_RECORDS, MAX_IDS, Exceeding, InputRecords, Lengths, Missing, RecordReport, count_into
 from tokcli.errors import InputError, TokcliError
-from tokcli.records import Split, iter_records, splits
+from tokcli.records import Split, iter_records, kind, splits
 
 from .count import Progress, ProgressFn, specs_of
+from .files import File
 from .plan import TASK_BYTES
 from .runner import Where, run
 from .work import TokSpec
@@ -37,6 +38,28 @@ class RecordTask:
     @property
     def pieces(self) -> tuple[_One, ...]:
         return (_One(self.file),)
+
+
+def record_tasks(paths: Sequence[str], task_bytes: int) -> tuple[list[File], list[RecordTask]]:
+    """The record files and their parts (tokcli.records.splits), about `task_bytes` each."""
+    tasks: list[RecordTask] = []
+    files = []
+    for i, path in enumerate(paths):
+        if path == "-":
+            raise InputError("--workers and --scheduler read files: stdin cannot be shared with workers; give files")
+        try:
+            size = os.path.getsize(path)
+        except OSError:
+            raise InputError(f"{path}: no such file or directory") from None
+        if os.path.isdir(path):
+            raise InputError(f"{path}: is a directory; --field reads files: give them (e.g. {path}/*.jsonl)")
+        files.append(File(path, size))
+        parts = splits(path, max(1, math.ceil(size / task_bytes)))
+        for s in parts:
+            ranged = kind(path) == "jsonl"
+            nbytes = (s.stop if s.stop is not None else size) - s.start if ranged else size // len(parts)
+            tasks.append(RecordTask(len(tasks), i, path, s, nbytes))
+    return files, tasks
 
 
 def record_task(task: RecordTask, specs: Sequence[TokSpec], field: str, windows: Sequence[Exceeding],
@@ -66,23 +89,8 @@ def count_records(
     specs = specs_of(tokenizer, special, add_special)
     where = Where(workers, scheduler, client)
     where.check()
-    tasks: list[RecordTask] = []
-    sizes = []
-    for i, path in enumerate(paths):
-        if path == "-":
-            raise InputError("--workers and --scheduler read files: stdin cannot be shared with workers; give files")
-        try:
-            size = os.path.getsize(path)
-        except OSError:
-            raise InputError(f"{path}: no such file or directory") from None
-        sizes.append(size)
-        parts = splits(path, max(1, math.ceil(size / task_bytes)))
-        for s in parts:
-            nbytes = (s.stop if s.stop is not None else size) - s.start if path.lower().endswith(".jsonl") else 0
-            tasks.append(RecordTask(len(tasks), i, path, s, nbytes or size // len(parts)))
-    state = Progress(len(paths), sum(sizes), len(tasks))
-    for t in tasks:
-        state._left[t.file] = state._left.get(t.file, 0) + 1
+    files, tasks = record_tasks(paths, task_bytes)
+    state = Progress.of(files, tasks)  # type: ignore[arg-type]
 
     def done(task: RecordTask, r: RecordReport | str) -> None:
         if isinstance(r, str):
@@ -120,3 +128,54 @@ def merge(results: Sequence[RecordReport], tasks: Sequence[RecordTask], names: l
     if not report.records:
         raise InputError(f"{', '.join(t.label for t in tasks[:1]) or '(no inputs)'}: no records (every line is blank)")
     return report
+
+
+def encode_record_task(task: RecordTask, spec: TokSpec, out_dir: str, dtype: str, eot: int | None = None,
+                       errors: str = "strict", field: str = "text") -> Any:  # fmt: skip
+    """Encode the records of one part of a file (each record a document: `eot` after each) into a shard;
+    records without text in `field` are left out and counted."""
+    import numpy as np
+
+    from tokcli.shards import SHARD_NAME
+
+    from .files import join, write_bytes
+    from .work import ShardResult
+
+    tok = spec.load()
+    name = SHARD_NAME.format(task.index)
+    ids: list[int] = []
+    missing = 0
+    end = [] if eot is None else [eot]
+    s = task.split
+    try:
+        records = iter_records(s.path, field, start=s.start, stop=s.stop, first=s.first, errors=errors)
+        for batch in _batched(records, BATCH_RECORDS):
+            texts = [r.text for r in batch if r.text is not None]
+            missing += len(batch) - len(texts)
+            for row in _encoded(tok, texts):
+                ids += row
+                ids += end
+        write_bytes(join(out_dir, name), np.asarray(ids, dtype=np.dtype(dtype).newbyteorder("<")).tobytes())
+    except TokcliError as e:
+        return ShardResult(task.index, name, 0, task.nbytes, error=str(e))
+    return ShardResult(task.index, name, len(ids), task.nbytes, missing=missing)
+
+
+def _batched(items: Iterable[Any], n: int) -> Iterator[list[Any]]:
+    batch = []
+    for x in items:
+        batch.append(x)
+        if len(batch) == n:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _encoded(tok: Any, texts: list[str]) -> list[list[int]]:
+    """Each text's ids, as `tok.encode(text)` (long texts streamed, as encode streams a file)."""
+    from tokcli.tokenizer.base import SEGMENT_CHARS
+
+    short = iter(tok.encode_batch([t for t in texts if len(t) <= SEGMENT_CHARS]))
+    return [next(short) if len(t) <= SEGMENT_CHARS else [i for part in tok.encode_stream([t]) for i in part]
+            for t in texts]  # fmt: skip

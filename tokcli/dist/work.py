@@ -197,8 +197,8 @@ class ShardResult:
     file: str
     tokens: int
     nbytes: int  # text bytes read
-    skipped: bool = False  # the shard was already there (a resumed run)
     error: str | None = None
+    missing: int = 0  # records without text in the field (encode --to --field)
 
 
 def encode_task(task: Task, spec: TokSpec, out_dir: str, dtype: str, eot: int | None = None,
