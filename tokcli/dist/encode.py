@@ -15,7 +15,7 @@ import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from tokcli.errors import InputError, UsageError
 from tokcli.shards import FORMAT, INDEX, SHARD_NAME, dtype_for, fingerprint, itemsize
@@ -78,15 +78,17 @@ def encode_to(
     dtype = dtype_for(tok.vocab_size)
     out = out_dir if is_url(out_dir) else os.path.abspath(out_dir)
     paths = [paths] if isinstance(paths, str) else list(paths)
+    tasks: list[Any]  # Task, or RecordTask with --field: both have index, pieces (their files) and nbytes
     if field is not None:
         from .records import encode_record_task, record_tasks
 
-        files, tasks = record_tasks(paths, task_bytes)
+        files, parts_ = record_tasks(paths, task_bytes)
+        tasks = cast("list[Any]", parts_)
         fn: Any = encode_record_task
         extra: dict[str, Any] = {"field": field}
     else:
         files, _ = expand(paths, walk)
-        tasks = plan(files, [parts(tok)[0]], task_bytes)  # type: ignore[assignment]
+        tasks = cast("list[Any]", plan(files, [parts(tok)[0]], task_bytes))
         fn, extra = encode_task, {}
     header = {
         "format": FORMAT,
