@@ -404,7 +404,7 @@ def test_cli_scheduler_address_and_environment(tmp_path, threads_cluster, capsys
     monkeypatch.setenv("DASK_SCHEDULER_ADDRESS", threads_cluster.scheduler_address)
     assert run([*args, "--task-bytes", "32768"]) == 0
     assert capsys.readouterr().out == one
-    assert run([*args, "--workers", "2"]) == 2
+    assert run([*args, "--workers", "2", "--scheduler", threads_cluster.scheduler_address]) == 2
     assert "give one of them" in capsys.readouterr().err
 
 
@@ -461,3 +461,16 @@ def test_encode_to_field_makes_each_record_a_document(tmp_path, capsys):
     done = encode_to([str(tmp_path / "set.parquet")], "o200k_base", str(tmp_path / "p"), eot=eot, field="text",
                      task_bytes=16384)  # fmt: skip
     assert shard_ids(tmp_path / "p")[1] == want and len(done.index["shards"]) > 3
+
+
+def test_dask_scheduler_address_leaves_stdin_and_plain_encode_alone(monkeypatch, capsys):
+    """With DASK_SCHEDULER_ADDRESS set (to a scheduler that is not there), what cannot go to a cluster stays
+    in this process: counting stdin, and encode without --to."""
+    import io
+
+    monkeypatch.setenv("DASK_SCHEDULER_ADDRESS", "tcp://127.0.0.1:1")
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO("こんにちは world\n".encode())))
+    assert run(["count", "-t", "o200k_base"]) == 0
+    assert capsys.readouterr().out.strip() == str(load("o200k_base").count("こんにちは world\n"))
+    assert run(["encode", "--text", "吾輩は猫", "-t", "o200k_base"]) == 0
+    assert capsys.readouterr().out.split() == [str(i) for i in load("o200k_base").encode("吾輩は猫")]

@@ -164,6 +164,7 @@ def encode(
     With --to DIR, shards for training (`tokcli lm train DIR`), with --workers N encoded in parallel;
     with --field, each record of JSONL or Parquet files is a document.
     """
+    dist = dist.on(inputs or ["-"]) if to is not None else dist  # DASK_SCHEDULER_ADDRESS: with --to only
     if to is not None or eot is not None or dist.active or field is not None:
         from .dist import encode_to
 
@@ -270,6 +271,7 @@ def count(
         r.refuse_with_field(cost=cost, strict_unk=strict_unk)
         if chat:
             r.refuse_with_field(workers=dist.workers, scheduler=dist.scheduler)
+        dist = dist.on(inputs or ["-"])
         run = r.count_chat if chat else r.count_field
         return run(inputs_or_stdin(inputs), tokenizer, model or [], field=field, id_field=id_field, chat=chat,
                    reserve=reserve, fmt=format.value, errors=errors.value, special=special.value,
@@ -290,6 +292,7 @@ def count(
     names = list(tokenizer or ([] if entries else [DEFAULT_TOKENIZER]))
     names += dict.fromkeys(e.counting_tokenizer for e in entries if e.counting_tokenizer not in names)
     toks = [load(t).with_special(special.value, add_special) for t in names]
+    dist = dist.on(inputs or ["-"])  # DASK_SCHEDULER_ADDRESS: for files
     skipped: list[tuple[str, str]] = []
     rows = count_rows(toks, inputs_or_stdin(inputs), walk, dist, special=special.value, add_special=add_special,
                       errors=errors.value, strict_unk=strict_unk, skipped=skipped)  # fmt: skip
