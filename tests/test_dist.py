@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -474,3 +475,32 @@ def test_dask_scheduler_address_leaves_stdin_and_plain_encode_alone(monkeypatch,
     assert capsys.readouterr().out.strip() == str(load("o200k_base").count("こんにちは world\n"))
     assert run(["encode", "--text", "吾輩は猫", "-t", "o200k_base"]) == 0
     assert capsys.readouterr().out.split() == [str(i) for i in load("o200k_base").encode("吾輩は猫")]
+
+
+def test_progress_bar_shows_files_bytes_and_throughput(monkeypatch):
+    """On a terminal (here a rich console into a buffer), the bar counts files and bytes and shows a rate."""
+    import io
+
+    from rich.console import Console
+
+    import tokcli.output.dist as od
+    from tokcli.dist import Progress
+
+    buf = io.StringIO()
+    monkeypatch.setenv("TERM", "xterm-256color")  # conftest pins a dumb terminal, where rich draws no live bar
+    monkeypatch.setattr(od, "is_tty", lambda stream=None: True)
+    monkeypatch.setattr(
+        od, "console", lambda stderr=False: Console(file=buf, force_terminal=True, force_interactive=True, width=120)
+    )
+    state = Progress(files=5, nbytes=50_000_000, tasks=10)
+    with od.TaskProgress("counting") as bar:
+        for k in range(1, 4):
+            state.files_done, state.bytes_done = k, k * 10_000_000
+            bar.update(state)
+            time.sleep(0.15)
+    shown = buf.getvalue()
+    assert "3/5 files" in shown and "30.0/50.0 MB" in shown and "MB/s" in shown
+    buf.truncate(0)
+    with od.TaskProgress("counting", quiet=True) as bar:
+        bar.update(state)
+    assert buf.getvalue() == ""
