@@ -504,3 +504,34 @@ def test_progress_bar_shows_files_bytes_and_throughput(monkeypatch):
     with od.TaskProgress("counting", quiet=True) as bar:
         bar.update(state)
     assert buf.getvalue() == ""
+
+
+def test_hostile_options_and_shard_directories(tmp_path, capsys):
+    text = str(shared_corpus("ja_aozora_kokoro.txt"))
+    assert run(["count", text, "--workers", "2", "--task-bytes", "0"]) == 2
+    assert capsys.readouterr().err == "error: --task-bytes 0: give at least 4096\n"
+    jsonl = tmp_path / "r.jsonl"
+    jsonl.write_text('{"text": "吾輩は猫である"}\n', encoding="utf-8")
+    assert run(["count", "--field", "text", str(jsonl), "--workers", "1", "--task-bytes", "0"]) == 2
+    assert capsys.readouterr().err == "error: --task-bytes 0: give at least 4096\n"
+    assert run(["count", text, "--workers", "100000"]) == 2
+    assert "give at most" in capsys.readouterr().err
+    out = tmp_path / "s"
+    out.mkdir()
+    os.mkfifo(out / "index.json")  # reading it would block
+    assert run(["encode", text, "--to", str(out)]) == 2
+    assert capsys.readouterr().err.endswith("index.json: is not a regular file; give a new or empty directory\n")
+    file_out = tmp_path / "f"
+    file_out.write_text("mine", encoding="utf-8")
+    assert run(["encode", text, "--to", str(file_out)]) == 2
+    assert "exists and is not a directory" in capsys.readouterr().err
+    good = tmp_path / "g"
+    encode_to([text], "ja-char", str(good), task_bytes=65536)
+    index = json.loads((good / "index.json").read_text(encoding="utf-8"))
+    index["shards"][0]["file"] = "../../etc/passwd"
+    (good / "index.json").write_text(json.dumps(index), encoding="utf-8")
+    from tokcli.errors import InputError
+    from tokcli.shards import open_shards
+
+    with pytest.raises(InputError, match="not an index `tokcli encode --to` writes"):
+        open_shards(str(good))

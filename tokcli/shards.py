@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -119,6 +120,7 @@ def open_shards(path: str) -> ShardSet:
         raise InputError(f"{path}: no {INDEX}; give a directory written by `tokcli encode --to`")
     if not index.get("complete"):
         raise InputError(f"{path}: the encoding that writes it did not finish; run `tokcli encode --to {path}` again")
+    _check_schema(path, index)
     shards = ShardSet(path, index)
     size = itemsize(shards.dtype)
     for f, s in zip(shards.files(), index["shards"], strict=True):
@@ -126,3 +128,20 @@ def open_shards(path: str) -> ShardSet:
         if actual != s["tokens"] * size:
             raise InputError(f"{f}: {actual} bytes, the index says {s['tokens'] * size}; re-run the encoding")
     return shards
+
+
+_SHARD_FILE = re.compile(r"shard-\d{5,}\.bin")
+
+
+def _check_schema(path: str, index: dict[str, Any]) -> None:
+    """InputError unless the index has what readers use: a dtype, a tokenizer, shards with plain names and counts."""
+    shards = index.get("shards")
+    ok = (
+        index.get("dtype") in ("uint16", "uint32")
+        and isinstance(index.get("tokenizer"), dict)
+        and isinstance(shards, list)
+        and all(isinstance(s, dict) and isinstance(s.get("file"), str) and _SHARD_FILE.fullmatch(s["file"])
+                and isinstance(s.get("tokens"), int) and s["tokens"] >= 0 for s in shards)
+    )  # fmt: skip
+    if not ok:
+        raise InputError(f"{path}/{INDEX}: not an index `tokcli encode --to` writes; re-run the encoding")

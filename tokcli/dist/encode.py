@@ -152,7 +152,10 @@ def _kept(out_dir: str, out: str, header: dict[str, Any], tasks: Sequence[Task])
     """The entries of shards a previous run wrote that this run keeps (after checking the directory is one
     tokcli may write into)."""
     names = make_dir(out)
-    raw = read_bytes(join(out, INDEX))
+    index_path = join(out, INDEX)
+    if not is_url(out) and os.path.lexists(index_path) and not os.path.isfile(index_path):
+        raise UsageError(f"{index_path}: is not a regular file; give a new or empty directory")
+    raw = read_bytes(index_path)
     if raw is None:
         ours = [n for n in names if not (n.startswith(".shard-") or n.startswith(".index.json."))]
         if ours:
@@ -175,7 +178,9 @@ def _kept(out_dir: str, out: str, header: dict[str, Any], tasks: Sequence[Task])
             )
     planned = {SHARD_NAME.format(t.index): _sources(t) for t in tasks}
     kept = {}
-    for e in old.get("shards", []):
+    for e in old.get("shards") if isinstance(old.get("shards"), list) else []:
+        if not isinstance(e, dict) or not isinstance(e.get("tokens"), int):
+            continue
         name = e.get("file")
         if planned.get(name) == e.get("sources") and size(join(out, name)) == e.get("tokens", -1) * itemsize(
             header["dtype"]

@@ -63,12 +63,16 @@ def splittable(tokenizers: Sequence[Tokenizer]) -> bool:
     return all(t.cut_pattern is not None and t.cut_pattern not in _INEXACT_CUTS for t in tokenizers)
 
 
-def plan(files: Sequence[File], tokenizers: Sequence[Tokenizer], task_bytes: int = TASK_BYTES) -> list[Task]:
-    """The tasks that read `files`: pieces in file order, grouped into tasks of about `task_bytes`."""
+def check_task_bytes(task_bytes: int) -> None:
     if task_bytes < MIN_TASK_BYTES:
         from tokcli.errors import UsageError
 
         raise UsageError(f"--task-bytes {task_bytes}: give at least {MIN_TASK_BYTES}")
+
+
+def plan(files: Sequence[File], tokenizers: Sequence[Tokenizer], task_bytes: int = TASK_BYTES) -> list[Task]:
+    """The tasks that read `files`: pieces in file order, grouped into tasks of about `task_bytes`."""
+    check_task_bytes(task_bytes)
     cut = splittable(tokenizers)
     patterns = list(dict.fromkeys(t.cut_pattern for t in tokenizers if t.cut_pattern is not None))
     pieces: list[Piece] = []

@@ -17,7 +17,7 @@ from tokcli.records import Split, iter_records, kind, splits
 
 from .count import Progress, ProgressFn, specs_of
 from .files import File
-from .plan import TASK_BYTES
+from .plan import TASK_BYTES, check_task_bytes
 from .runner import Where, run
 from .work import TokSpec
 
@@ -42,6 +42,7 @@ class RecordTask:
 
 def record_tasks(paths: Sequence[str], task_bytes: int) -> tuple[list[File], list[RecordTask]]:
     """The record files and their parts (tokcli.records.splits), about `task_bytes` each."""
+    check_task_bytes(task_bytes)
     tasks: list[RecordTask] = []
     files = []
     for i, path in enumerate(paths):

@@ -9,6 +9,7 @@ and distributed's `allowed-failures` (default 3) for one whose worker died under
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -39,8 +40,19 @@ class Where:
     def check(self) -> None:
         if self.workers is not None and self.workers < 1:
             raise UsageError(f"--workers {self.workers}: give 1 or more worker processes")
+        most = max_workers()
+        if self.workers is not None and self.workers > most:
+            raise UsageError(
+                f"--workers {self.workers}: this machine has {os.cpu_count()} cores; give at most {most} (each worker "
+                "is a process of about 250 MB), or run on a cluster with --scheduler"
+            )
         if self.workers and self.scheduler:
             raise UsageError("--workers starts a local cluster, --scheduler uses an existing one: give one of them")
+
+
+def max_workers() -> int:
+    """The most local worker processes --workers starts: 4 per core (tokenizing is CPU-bound)."""
+    return 4 * (os.cpu_count() or 1)
 
 
 def _distributed(option: str) -> Any:
