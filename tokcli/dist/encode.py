@@ -177,14 +177,13 @@ def _kept(out_dir: str, out: str, header: dict[str, Any], tasks: Sequence[Task])
                 "give a new directory, or the same tokenizer and options to resume"
             )
     planned = {SHARD_NAME.format(t.index): _sources(t) for t in tasks}
-    kept = {}
-    for e in old.get("shards") if isinstance(old.get("shards"), list) else []:
-        if not isinstance(e, dict) or not isinstance(e.get("tokens"), int):
+    kept: dict[str, dict[str, Any]] = {}
+    entries = old.get("shards")
+    for e in entries if isinstance(entries, list) else []:
+        if not isinstance(e, dict) or not isinstance(e.get("tokens"), int) or e.get("file") not in planned:
             continue
-        name = e.get("file")
-        if planned.get(name) == e.get("sources") and size(join(out, name)) == e.get("tokens", -1) * itemsize(
-            header["dtype"]
-        ):
+        name = str(e["file"])
+        if planned[name] == e.get("sources") and size(join(out, name)) == e["tokens"] * itemsize(header["dtype"]):
             kept[name] = e
     return kept
 
