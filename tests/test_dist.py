@@ -535,3 +535,21 @@ def test_hostile_options_and_shard_directories(tmp_path, capsys):
 
     with pytest.raises(InputError, match="not an index `tokcli encode --to` writes"):
         open_shards(str(good))
+
+
+def test_compare_with_workers_gives_the_same_figures_but_timings(tmp_path, capsys):
+    def untimed(doc):
+        if isinstance(doc, dict):
+            return {k: untimed(v) for k, v in doc.items() if k not in ("mb_per_s", "seconds")}
+        return [untimed(x) for x in doc] if isinstance(doc, list) else doc
+
+    inputs = [str(shared_corpus("ja_aozora_botchan.txt")), str(shared_corpus("en_shakespeare.txt")),
+              str(shared_corpus("udhr"))]  # fmt: skip
+    args = ["compare", "-t", "o200k_base", "-t", "word", "-t", "ja-char", *inputs, "--format", "json"]
+    assert run(args) == 0
+    one = json.loads(capsys.readouterr().out)
+    assert run([*args, "--workers", "2"]) == 0
+    two = json.loads(capsys.readouterr().out)
+    assert untimed(two) == untimed(one) and len(one["rows"]) == 9
+    assert run([*args, "--workers", "2", "--train", "bpe:300"]) == 2
+    assert "--train trains on all the inputs in one process" in capsys.readouterr().err

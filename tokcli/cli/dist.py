@@ -52,3 +52,18 @@ def encode_to(
         kept = f", {done.kept} kept from an earlier run" if done.kept else ""
         n = len(done.index["shards"])
         o.info(f"{done.tokens:,} tokens in {n} shard{'' if n == 1 else 's'} ({done.index['dtype']}{kept}) -> {out}")
+
+
+def compare_inputs(
+    texts: list, tokenizers: list[str], dist: DistOptions, *, train: bool, reference: str | None, models: list[str]
+) -> object:
+    """`compare --workers`: each input measured by a worker (training stays a one-process job)."""
+    from tokcli.dist.compare import compare
+    from tokcli.errors import UsageError
+    from tokcli.output.dist import TaskProgress
+
+    if train:
+        raise UsageError("--train trains on all the inputs in one process: leave out --workers and --scheduler")
+    with TaskProgress("comparing") as bar:
+        return compare(texts, tokenizers, workers=dist.workers, scheduler=dist.scheduler, reference=reference,
+                       models=models, progress=bar.update)  # fmt: skip
