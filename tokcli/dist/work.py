@@ -41,8 +41,9 @@ class TokSpec:
     def of(cls, spec: str, special: str = "text", add_special: bool = False) -> TokSpec:
         path = os.path.join(spec, "tokenizer.json") if os.path.isdir(spec) else spec
         if os.path.isfile(path) and ("/" in spec or spec.endswith((".json", ".model")) or spec.startswith(".")):
-            with open(path, "rb") as f:
-                return cls(spec, f.read(), os.path.basename(path), special, add_special)
+            from tokcli.tokenizer.fileread import read_tokenizer_file  # regular, and within the size limit
+
+            return cls(spec, read_tokenizer_file(path), os.path.basename(path), special, add_special)
         return cls(spec, None, "", special, add_special)
 
     def load(self) -> Tokenizer:
