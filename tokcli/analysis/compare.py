@@ -166,19 +166,23 @@ def compare(
     if ref not in names:
         toks.insert(0, (ref, load(ref)))
         names.insert(0, ref)
-    rows = []
-    for inp in inputs:
-        # the unit of fertility and its offsets depend on the text alone: found once for every tokenizer
-        unit = unit_for(inp.text)
-        units = unit_offsets(inp.text, unit)
-        measured = [measure(tok, inp.text, input_name=inp.name, tokenizer_name=name, reference=ref,
-                            unit=unit, units=units) for name, tok in toks]  # fmt: skip
-        del units
-        # the reference's count is its row's (the same streamed encoding): no second encoding
-        ref_count = measured[names.index(ref)].tokens
-        rows += [replace(r, nsl=ratio(r.tokens, ref_count)) for r in measured]
+    rows = [r for inp in inputs for r in measure_input(inp, toks, ref)]
     fits = model_fits(inputs, models, dict(toks)) if models else []
     return Comparison(rows, names, [i.name for i in inputs], ref, holdout if train else None, trained_on, fits)
+
+
+def measure_input(inp: Input, toks: Sequence[tuple[str, Tokenizer]], ref: str) -> list[Row]:
+    """The rows of one input, one per tokenizer (`ref` among them: the reference of the nsl column).
+    tokcli.dist measures inputs on workers with it."""
+    # the unit of fertility and its offsets depend on the text alone: found once for every tokenizer
+    unit = unit_for(inp.text)
+    units = unit_offsets(inp.text, unit)
+    measured = [measure(tok, inp.text, input_name=inp.name, tokenizer_name=name, reference=ref,
+                        unit=unit, units=units) for name, tok in toks]  # fmt: skip
+    del units
+    # the reference's count is its row's (the same streamed encoding): no second encoding
+    ref_count = measured[[n for n, _ in toks].index(ref)].tokens
+    return [replace(r, nsl=ratio(r.tokens, ref_count)) for r in measured]
 
 
 def _train(spec: TrainSpec, texts: list[str]) -> Tokenizer:

@@ -186,34 +186,40 @@ def count_records(
                           Missing(), list(windows))  # fmt: skip
     for path in paths:
         label = "<stdin>" if path == "-" else path
-        row = InputRecords(label, tokens={t.name: 0 for t in tokenizers})
-        report.inputs.append(row)
-        for batch in _batches(iter_records(path, field_name, id_field=id_field, errors=errors)):
-            row.records += len(batch)
-            with_text = [r for r in batch if r.text is not None]
-            for r in batch:
-                if r.text is None:
-                    report.missing.add(label, r)
-            texts = [r.text for r in with_text if r.text is not None]
-            row.chars += sum(len(t) for t in texts)
-            by_tok: dict[str, list[int]] = {}
-            for tok in tokenizers:
-                try:
-                    ns = by_tok[tok.name] = record_counts(tok, texts)
-                except UncutTooLong as e:
-                    raise e.about(label) from None
-                row.tokens[tok.name] += sum(ns)
-                for n in ns:
-                    report.lengths[tok.name].add(n)
-            for w in report.exceeding:
-                for r, n in zip(with_text, by_tok[w.tokenizer], strict=True):
-                    if n > w.limit:
-                        w.records += 1
-                        if len(w.ids) < MAX_IDS:
-                            w.ids.append(f"{label}:{r.id}")
+        count_into(report, tokenizers, label, iter_records(path, field_name, id_field=id_field, errors=errors))
     if not report.records:
         raise InputError(f"{', '.join(paths)}: no records (every line is blank)")
     return report
+
+
+def count_into(report: RecordReport, tokenizers: Sequence[Tokenizer], label: str, records: Iterable[Record]) -> None:
+    """Count `records` (of the input `label`) into `report`: a new row of its inputs, its lengths, missing
+    records and records over windows (tokcli.dist counts the parts of a file so, and merges them)."""
+    row = InputRecords(label, tokens={t.name: 0 for t in tokenizers})
+    report.inputs.append(row)
+    for batch in _batches(records):
+        row.records += len(batch)
+        with_text = [r for r in batch if r.text is not None]
+        for r in batch:
+            if r.text is None:
+                report.missing.add(label, r)
+        texts = [r.text for r in with_text if r.text is not None]
+        row.chars += sum(len(t) for t in texts)
+        by_tok: dict[str, list[int]] = {}
+        for tok in tokenizers:
+            try:
+                ns = by_tok[tok.name] = record_counts(tok, texts)
+            except UncutTooLong as e:
+                raise e.about(label) from None
+            row.tokens[tok.name] += sum(ns)
+            for n in ns:
+                report.lengths[tok.name].add(n)
+        for w in report.exceeding:
+            for r, n in zip(with_text, by_tok[w.tokenizer], strict=True):
+                if n > w.limit:
+                    w.records += 1
+                    if len(w.ids) < MAX_IDS:
+                        w.ids.append(f"{label}:{r.id}")
 
 
 def chunk_records(

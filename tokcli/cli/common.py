@@ -6,6 +6,7 @@ import functools
 import inspect
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Annotated, Any
 
@@ -332,3 +333,53 @@ def option_group(
         return command
 
     return decorate
+
+
+# -- where a run's tasks go: local worker processes or a Dask cluster (tokcli.dist) ---------------------
+_DIST: dict[str, tuple[Any, Any]] = {
+    "workers": (
+        Annotated[int | None, typer.Option("--workers", metavar="N", help="Run on N local worker processes (a Dask LocalCluster; the [dask] extra). Totals are those of one process.")],
+        None,
+    ),
+    "scheduler": (
+        Annotated[str | None, typer.Option("--scheduler", metavar="ADDRESS", help="Run on the Dask cluster at ADDRESS (tcp://host:8786; default: DASK_SCHEDULER_ADDRESS when the inputs are files); inputs may be fsspec URLs (s3://...) its workers can read.")],
+        None,
+    ),
+    "task_bytes": (
+        Annotated[int, typer.Option("--task-bytes", metavar="BYTES", help="With --workers, --scheduler or --to: the bytes of text one task reads (long files are cut at safe points).")],
+        64 << 20,
+    ),
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class DistOptions:
+    """--workers, --scheduler, --task-bytes: where a run's tasks go, and how big they are."""
+
+    workers: int | None = None
+    scheduler: str | None = None
+    task_bytes: int = 64 << 20
+    env_scheduler: str | None = None  # DASK_SCHEDULER_ADDRESS, used by `on`
+
+    @property
+    def active(self) -> bool:
+        return self.workers is not None or bool(self.scheduler)
+
+    def on(self, inputs: list[str]) -> DistOptions:
+        """These options for `inputs`: DASK_SCHEDULER_ADDRESS counts where neither --workers nor --scheduler is
+        given and the inputs are files (stdin cannot be sent to workers: `echo hi | tokcli count` stays local)."""
+        if self.workers is not None or self.scheduler or not self.env_scheduler or "-" in inputs:
+            return replace(self, env_scheduler=None)
+        return replace(self, scheduler=self.env_scheduler, env_scheduler=None)
+
+
+def dist_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Give a command --workers, --scheduler and --task-bytes: it declares `dist` and receives a DistOptions."""
+
+    def build(values: dict[str, Any]) -> Any:
+        import os
+
+        env = os.environ.get("DASK_SCHEDULER_ADDRESS") or None
+        return DistOptions(values["workers"], values["scheduler"], values["task_bytes"], env)
+
+    return option_group("dist", _DIST, build)(fn)

@@ -7,9 +7,12 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from tokcli.errors import UsageError
+
 from . import app
 from .common import (
     DEFAULT_TOKENIZER,
+    DistOptions,
     Errors,
     ErrorsOpt,
     ModelsOpt,
@@ -17,6 +20,7 @@ from .common import (
     TableFormat,
     TableFormatOpt,
     TokenizersOpt,
+    dist_options,
     walk_options,
 )
 
@@ -80,6 +84,7 @@ ChartOpt = Annotated[
 
 
 @app.command()
+@dist_options
 @walk_options
 def compare(
     inputs: CompareInputs = None,
@@ -96,19 +101,23 @@ def compare(
     errors: ErrorsOpt = Errors.strict,
     *,
     walk: WalkOptions,
+    dist: DistOptions,
 ) -> None:
     """Compare tokenizers on the same inputs: compression, fertility, unknown and byte-fallback rates,
     exact round trip, vocabulary use, Rényi efficiency, normalized sequence length and speed.
 
     With no arguments: the bundled char, word, bpe and ja-char tokenizers and cl100k_base on the bundled sample
     corpora. The best value in each column is marked per input (compression among the tokenizers that
-    round-trip the input exactly). Every formula is in docs/metrics.md.
+    round-trip the input exactly). Every formula is in docs/metrics.md. With --workers N or --scheduler,
+    each input is measured by a Dask worker (the same figures but the timed ones).
     """
     from tokcli import output as o
     from tokcli.analysis import compare as c
     from tokcli.output import compare as render
 
     if parity:
+        if dist.active:
+            raise UsageError("--parity reads small parallel texts in one process: leave out --workers and --scheduler")
         table = c.parity(parity, tokenizer or [DEFAULT_TOKENIZER], pivot=pivot, errors=errors.value)
         render.parity(table, format.value, chart=chart and chart.value, output=output)
         return
@@ -116,5 +125,15 @@ def compare(
     skipped: list[tuple[str, str]] = []
     texts = c.read_inputs(inputs or [], errors=errors.value, options=walk, skipped=skipped)
     o.skipped(skipped)
-    result = c.compare(texts, tokenizer or [], train=specs, holdout=holdout, reference=reference, models=model or [])
+    dist = dist.on(inputs or [])
+    if dist.active:
+        from .dist import compare_inputs
+
+        result = compare_inputs(
+            texts, tokenizer or [], dist, train=bool(specs), reference=reference, models=model or []
+        )
+    else:
+        result = c.compare(
+            texts, tokenizer or [], train=specs, holdout=holdout, reference=reference, models=model or []
+        )
     render.comparison(result, format.value, chart=chart and chart.value, output=output)

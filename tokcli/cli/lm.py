@@ -11,6 +11,7 @@ from . import app
 from .common import Errors, ErrorsOpt, LMOpt, QuietOpt, TableFormat, TableFormatOpt, walk_options
 
 if TYPE_CHECKING:
+    from tokcli.shards import ShardSet
     from tokcli.walk import WalkOptions
 
 
@@ -43,7 +44,10 @@ app.add_typer(lm_app, name="lm")
 @lm_app.command("train")
 @walk_options
 def lm_train(
-    inputs: Annotated[list[str], typer.Argument(help="Training text: files, directories or - for stdin.")],
+    inputs: Annotated[
+        list[str],
+        typer.Argument(help="Training text: files, directories or - for stdin; or a shard directory of `encode --to`."),
+    ],
     tokenizer: Annotated[
         str,
         typer.Option(
@@ -95,7 +99,11 @@ def lm_train(
     *,
     walk: WalkOptions,
 ) -> None:
-    """Train a Transformer language model with torch (pip install 'tokcli[train]') and export it."""
+    """Train a Transformer language model with torch (pip install 'tokcli[train]') and export it.
+
+    The input may be a directory of pre-tokenized shards written by `tokcli encode --to` with the same
+    tokenizer (checked); the last --val-fraction of its ids is held out.
+    """
     from tokcli import load
     from tokcli import output as o
     from tokcli.lm.trainer import TrainOptions, require_torch, train_lm
@@ -104,7 +112,8 @@ def lm_train(
 
     require_torch()
     tok = load(tokenizer)
-    texts = [read_text(s, errors=errors.value) for s in expand_inputs(inputs, walk)]
+    shards = pretokenized(inputs)
+    texts = [] if shards else [read_text(s, errors=errors.value) for s in expand_inputs(inputs, walk)]
     opts = TrainOptions(
         n_layer=layers, n_head=heads, n_embd=width, block_size=context, dropout=dropout, steps=steps,
         batch_size=batch_size, lr=lr, min_lr=min_lr, warmup=warmup, schedule=schedule.value, weight_decay=weight_decay,
@@ -113,8 +122,21 @@ def lm_train(
     )  # fmt: skip
 
     progress = None if quiet else lambda r: ol.train_progress(r, steps)
-    report = train_lm(texts, tok, output, opts, resume=resume, on_progress=progress, source=" ".join(inputs))
+    report = train_lm(texts, tok, output, opts, resume=resume, on_progress=progress, source=" ".join(inputs),
+                      shards=shards)  # fmt: skip
     o.info(f"model written to {output} (step {report.step}, val {report.val_bpc:.3f} bits/char)")
+
+
+def pretokenized(inputs: list[str]) -> ShardSet | None:
+    """The shard directory written by `tokcli encode --to` when that is the one input of lm train."""
+    from tokcli.errors import UsageError
+    from tokcli.shards import is_shard_dir, open_shards
+
+    if not any(is_shard_dir(p) for p in inputs):
+        return None
+    if len(inputs) != 1:
+        raise UsageError("a shard directory (from `tokcli encode --to`) is the only input: give it alone")
+    return open_shards(inputs[0])
 
 
 # -- lm eval (tokcli/lm/evaluate.py) --------------------------------------------------------------------

@@ -4,10 +4,14 @@ their own: the count and chunk commands call these)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from tokcli.errors import UsageError
 
 from .common import DEFAULT_TOKENIZER
+
+if TYPE_CHECKING:
+    from .common import DistOptions
 
 
 def tokenizer_names(tokenizers: Sequence[str] | None, entries: Sequence) -> list[str]:
@@ -20,8 +24,9 @@ def tokenizer_names(tokenizers: Sequence[str] | None, entries: Sequence) -> list
 def count_field(
     inputs: list[str], tokenizers: Sequence[str] | None, models: Sequence[str], *, field: str | None,
     id_field: str | None, chat: bool, reserve: int, fmt: str, errors: str, special: str, add_special: bool,
+    dist: DistOptions | None = None,
 ) -> None:  # fmt: skip
-    """`count --field`: per-record statistics of the record files `inputs`."""
+    """`count --field`: per-record statistics of the record files `inputs` (with `dist`, counted by Dask workers)."""
     if field is None:
         raise UsageError("--id-field names the records of --field NAME: give --field too")
     from tokcli import load
@@ -33,7 +38,16 @@ def count_field(
     entries = [get_model(m) for m in models]
     toks = [load(t).with_special(special, add_special) for t in tokenizer_names(tokenizers, entries)]
     windows = [Exceeding(e.name, e.counting_tokenizer, e.exact, input_budget(e, reserve)) for e in entries]
-    report = count_records(toks, inputs, field, windows=windows, id_field=id_field, errors=errors)
+    if dist is not None and dist.active:
+        from tokcli.dist.records import count_records as count_parts
+        from tokcli.output.dist import TaskProgress
+
+        with TaskProgress("counting records") as bar:
+            report = count_parts(inputs, [t.name for t in toks], field, workers=dist.workers, scheduler=dist.scheduler,
+                                 windows=windows, id_field=id_field, errors=errors, special=special,
+                                 add_special=add_special, task_bytes=dist.task_bytes, progress=bar.update)  # fmt: skip
+    else:
+        report = count_records(toks, inputs, field, windows=windows, id_field=id_field, errors=errors)
     records(report, fmt=fmt)
 
 
@@ -70,6 +84,7 @@ def check_inputs(inputs: Sequence[str], what: str) -> None:
 def count_chat(
     inputs: list[str], tokenizers: Sequence[str] | None, models: Sequence[str], *, field: str | None,
     id_field: str | None, chat: bool, reserve: int, fmt: str, errors: str, special: str, add_special: bool,
+    dist: DistOptions | None = None,
 ) -> None:  # fmt: skip
     """`count --chat`: conversations, per message with --format json, against models' windows with -m."""
     from tokcli import load

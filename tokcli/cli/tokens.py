@@ -13,6 +13,7 @@ from . import app
 from .common import (
     DEFAULT_TOKENIZER,
     AddSpecialOpt,
+    DistOptions,
     Errors,
     ErrorsOpt,
     FieldOpt,
@@ -30,6 +31,7 @@ from .common import (
     TokenizerOpt,
     TokenizersOpt,
     arg_text,
+    dist_options,
     inputs_or_stdin,
     walk_options,
 )
@@ -118,6 +120,7 @@ def train(
 
 
 @app.command()
+@dist_options
 def encode(
     inputs: InputsArg = None,
     tokenizer: TokenizerOpt = DEFAULT_TOKENIZER,
@@ -130,6 +133,27 @@ def encode(
     strict_unk: StrictUnkOpt = False,
     special: SpecialOpt = Special.text,
     add_special: AddSpecialOpt = False,
+    to: Annotated[
+        str | None,
+        typer.Option(
+            "--to",
+            metavar="DIR",
+            help="Write the ids as binary shards (uint16/uint32, numpy.memmap-readable) "
+            "and an index.json into DIR, as nanoGPT's prepare.py does; a rerun resumes.",
+        ),
+    ] = None,
+    eot: Annotated[
+        str | None,
+        typer.Option(
+            "--eot",
+            metavar="TOKEN",
+            help="With --to: append this token (an id, or a special token such as <|endoftext|>) after each input.",
+        ),
+    ] = None,
+    quiet: QuietOpt = False,
+    field: FieldOpt = None,
+    *,
+    dist: DistOptions,
 ) -> None:
     """Encode text to token ids (a line of space-separated ids per input).
 
@@ -137,7 +161,16 @@ def encode(
     (sentencepiece unigram models: each segment's own best segmentation, which may split a word
     differently where two ways score the same). Text the tokenizer does not know (it becomes <unk>) is
     reported on stderr, or with --strict-unk is an error.
+    With --to DIR, shards for training (`tokcli lm train DIR`), with --workers N encoded in parallel;
+    with --field, each record of JSONL or Parquet files is a document.
     """
+    dist = dist.on(inputs or ["-"]) if to is not None else dist  # DASK_SCHEDULER_ADDRESS: with --to only
+    if to is not None or eot is not None or dist.active or field is not None:
+        from .dist import encode_to
+
+        refuse_for_shards(to=to, tokens=tokens, text=text, json=format is Format.json, strict_unk=strict_unk)
+        return encode_to(inputs_or_stdin(inputs), tokenizer, str(to), dist, eot=eot, special=special.value,
+                         add_special=add_special, errors=errors.value, quiet=quiet, field=field)  # fmt: skip
     from tokcli import load
     from tokcli import output as o
     from tokcli.analysis.counting import UnknownText, checked_stream
@@ -153,6 +186,15 @@ def encode(
                   for label, chunks in streams], tokens=tokens, as_json=format is Format.json)  # fmt: skip
     if unknown:
         o.warn(unknown.describe())
+
+
+def refuse_for_shards(*, to: str | None, **given: object) -> None:
+    """UsageError for encode options that do not go with --to (and --to missing where shards are asked for)."""
+    if to is None:
+        raise UsageError("--eot, --field, --workers and --scheduler write shards: give --to DIR")
+    for name, value in given.items():
+        if value:
+            raise UsageError(f"--{name.replace('_', '-')} does not go with --to (shards hold ids only)")
 
 
 @app.command()
@@ -179,6 +221,7 @@ def decode(
 
 
 @app.command()
+@dist_options
 @walk_options
 def count(
     inputs: InputsArg = None,
@@ -208,6 +251,7 @@ def count(
     ] = False,
     *,
     walk: WalkOptions,
+    dist: DistOptions,
 ) -> None:
     """Count tokens per input and in total, under one or more tokenizers side by side.
 
@@ -219,21 +263,26 @@ def count(
     marked as an estimate, ~) and set against its context window; --cost adds its input cost.
     With --field, per-record statistics of datasets (and with --model the records over its window);
     with --chat, conversations with their per-message overhead (see the README).
+    With --workers N or --scheduler, files are counted in parallel by Dask workers, with the same totals.
     """
     if field or chat or id_field:
         from . import records as r
 
         r.refuse_with_field(cost=cost, strict_unk=strict_unk)
+        if chat:
+            r.refuse_with_field(workers=dist.workers, scheduler=dist.scheduler)
+        dist = dist.on(inputs or ["-"])
         run = r.count_chat if chat else r.count_field
         return run(inputs_or_stdin(inputs), tokenizer, model or [], field=field, id_field=id_field, chat=chat,
                    reserve=reserve, fmt=format.value, errors=errors.value, special=special.value,
-                   add_special=add_special)  # fmt: skip
+                   add_special=add_special, dist=dist)  # fmt: skip
     from tokcli import load
     from tokcli import output as o
-    from tokcli.analysis.counting import count_inputs, unknown_totals
+    from tokcli.analysis.counting import unknown_totals
     from tokcli.output import is_tty
     from tokcli.output.tokens import counts
-    from tokcli.textio import expand_inputs
+
+    from .dist import count_rows
 
     if cost and not model:
         raise UsageError("--cost needs a model to price the tokens: add --model NAME (see `tokcli models`)")
@@ -243,9 +292,10 @@ def count(
     names = list(tokenizer or ([] if entries else [DEFAULT_TOKENIZER]))
     names += dict.fromkeys(e.counting_tokenizer for e in entries if e.counting_tokenizer not in names)
     toks = [load(t).with_special(special.value, add_special) for t in names]
-    sources = expand_inputs(inputs_or_stdin(inputs), walk)
-    skipped = list(sources.skipped)
-    rows = count_inputs(toks, sources, errors=errors.value, strict_unk=strict_unk, skipped=skipped)
+    dist = dist.on(inputs or ["-"])  # DASK_SCHEDULER_ADDRESS: for files
+    skipped: list[tuple[str, str]] = []
+    rows = count_rows(toks, inputs_or_stdin(inputs), walk, dist, special=special.value, add_special=add_special,
+                      errors=errors.value, strict_unk=strict_unk, skipped=skipped)  # fmt: skip
     o.skipped(skipped)
     fits = [fit(sum(r.tokens[e.counting_tokenizer] for r in rows), e, reserve=reserve) for e in entries]
     bare = len(rows) == 1 and len(toks) == 1 and not is_tty() and not fits and format is TableFormat.text

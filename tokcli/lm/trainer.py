@@ -20,6 +20,7 @@ from typing import Any
 
 from tokcli.errors import BackendMissing, UsageError
 from tokcli.model.config import GPTConfig
+from tokcli.shards import ShardSet
 from tokcli.textio import split_holdout
 from tokcli.tokenizer.base import Tokenizer
 
@@ -104,7 +105,10 @@ def train_lm(
     resume: bool = False,
     on_progress: Callable[[TrainReport], None] | None = None,
     source: str = "",
+    shards: ShardSet | None = None,
 ) -> TrainReport:
+    """Train on `texts` (the last val_fraction of each held out), or on the pre-tokenized `shards` (the
+    last val_fraction of their ids held out; they must have been made with `tokenizer`)."""
     torch = require_torch()
     import numpy as np
 
@@ -124,11 +128,15 @@ def train_lm(
     check_output_dir(ckpt, "checkpoint")
     torch.set_num_threads(o.threads or os.cpu_count() or 1)
     device = _device(torch, o.device)
-    # the last val_fraction of each text is held out (nanoGPT's split, applied per document)
-    parts = [split_holdout(t, o.val_fraction) for t in texts]
-    train_text, val_text = "".join(p[0] for p in parts), "".join(p[1] for p in parts)
-    train_ids = np.array(tokenizer.encode(train_text), dtype=np.int64)
-    val_ids = np.array(tokenizer.encode(val_text), dtype=np.int64)
+    if shards is not None:
+        train_ids, val_ids, val_chars_per_token = shard_split(shards, tokenizer, o.val_fraction)
+    else:
+        # the last val_fraction of each text is held out (nanoGPT's split, applied per document)
+        parts = [split_holdout(t, o.val_fraction) for t in texts]
+        train_text, val_text = "".join(p[0] for p in parts), "".join(p[1] for p in parts)
+        train_ids = np.array(tokenizer.encode(train_text), dtype=np.int64)
+        val_ids = np.array(tokenizer.encode(val_text), dtype=np.int64)
+        val_chars_per_token = len(val_text) / max(1, len(val_ids))
     T = o.block_size
     if len(train_ids) <= T + 1 or len(val_ids) <= T + 1:
         raise UsageError(
@@ -159,11 +167,9 @@ def train_lm(
 
     def batch(ids: np.ndarray, rng: np.random.Generator) -> tuple[Any, Any]:
         ix = rng.integers(0, len(ids) - T - 1, size=o.batch_size)
-        x = np.stack([ids[i : i + T] for i in ix])
-        y = np.stack([ids[i + 1 : i + T + 1] for i in ix])
+        x = np.stack([ids[i : i + T] for i in ix]).astype(np.int64)  # shards hold uint16 or uint32
+        y = np.stack([ids[i + 1 : i + T + 1] for i in ix]).astype(np.int64)
         return torch.from_numpy(x).to(device), torch.from_numpy(y).to(device)
-
-    val_chars_per_token = len(val_text) / len(val_ids)
 
     @torch.no_grad()
     def evaluate() -> float:
@@ -208,6 +214,25 @@ def train_lm(
         if (step + 1) % o.checkpoint_every == 0 or last:
             _save_checkpoint(ckpt, model, opt, step + 1, history, report.elapsed_s, o)
     return report
+
+
+VAL_DECODE_IDS = 1 << 20  # validation ids decoded to measure characters per token (for bits per character)
+
+
+def shard_split(shards: ShardSet, tokenizer: Tokenizer, val_fraction: float) -> tuple[Any, Any, float]:
+    """(training ids, validation ids: the last `val_fraction` of all the shards' ids, as nanoGPT splits
+    train.bin and val.bin; characters per validation token, measured on up to VAL_DECODE_IDS of them).
+    One shard is read through numpy.memmap; several are concatenated in memory."""
+    import numpy as np
+
+    shards.check_tokenizer(tokenizer)
+    maps = shards.memmaps()
+    ids = maps[0] if len(maps) == 1 else np.concatenate(maps) if maps else np.zeros(0, dtype=np.uint16)
+    n_val = int(len(ids) * val_fraction)
+    train, val = ids[: len(ids) - n_val], ids[len(ids) - n_val :]
+    sample = val[:VAL_DECODE_IDS].tolist()
+    chars = len(tokenizer.decode(sample)) if sample else 0
+    return train, val, chars / max(1, len(sample))
 
 
 def export_model(model: Any, cfg: GPTConfig, tokenizer: Tokenizer, out_dir: Path, dtype: str, meta: dict) -> None:

@@ -1,0 +1,65 @@
+"""`compare --workers`: each input measured by a worker under every tokenizer (its rows as one process
+measures them, tokcli.analysis.compare.measure_input), the rows put together in input order. Only the
+speed columns differ from one process: they are timed on whichever worker ran the input."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from tokcli.analysis.compare import DEFAULT_TOKENIZERS, Comparison, Input, measure_input, model_fits
+
+from .count import Progress, ProgressFn, specs_of
+from .files import File
+from .runner import Where, run
+from .work import TokSpec
+
+
+@dataclass(frozen=True)
+class _One:
+    file: int
+
+
+@dataclass(frozen=True)
+class InputTask:
+    index: int
+    input: Input
+
+    @property
+    def pieces(self) -> tuple[_One, ...]:
+        return (_One(self.index),)
+
+    @property
+    def nbytes(self) -> int:
+        return len(self.input.text.encode("utf-8", "surrogatepass"))
+
+
+def input_task(task: InputTask, specs: Sequence[TokSpec], reference: str) -> list[Any]:
+    return measure_input(task.input, [(s.spec, s.load()) for s in specs], reference)
+
+
+def compare(
+    inputs: Sequence[Input], tokenizers: Sequence[str] = (), client: Any = None, *, reference: str | None = None,
+    models: Sequence[str] = (), workers: int | None = None, scheduler: str | None = None,
+    progress: ProgressFn | None = None,
+) -> Comparison:  # fmt: skip
+    """tokcli.analysis.compare.compare (without training), each input measured as a task."""
+    names = list(dict.fromkeys(tokenizers or DEFAULT_TOKENIZERS))
+    ref = reference or names[0]
+    if ref not in names:
+        names.insert(0, ref)
+    specs = specs_of(names)
+    where = Where(workers, scheduler, client)
+    where.check()
+    tasks = [InputTask(i, inp) for i, inp in enumerate(inputs)]
+    state = Progress.of([File(t.input.name, t.nbytes) for t in tasks], tasks)  # type: ignore[arg-type]
+
+    def done(task: InputTask, rows: list[Any]) -> None:
+        state.done(task)  # type: ignore[arg-type]
+        if progress:
+            progress(state)
+
+    results = run(input_task, tasks, where, done, specs=specs, reference=ref)  # type: ignore[arg-type]
+    fits = model_fits(inputs, models, {s.spec: s.load() for s in specs}) if models else []
+    return Comparison([r for rows in results for r in rows], names, [i.name for i in inputs], ref, None, None, fits)

@@ -1,0 +1,197 @@
+"""`encode --to DIR`: every input encoded into flat binary shards of token ids plus a JSON index (see
+tokcli.shards), one shard per task, each written atomically by the worker that encoded it.
+
+The client enters each finished shard in the index (rewritten atomically, at most every INDEX_EVERY
+seconds and at the end), so a run that is interrupted can be run again with the same arguments: a
+shard whose index entry names the same sources and whose file has the size its token count gives is
+kept; the others are encoded again. The plan does not depend on the number of workers, so the shards
+are the same bytes with and without --workers.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, cast
+
+from tokcli.errors import InputError, UsageError
+from tokcli.shards import FORMAT, INDEX, SHARD_NAME, dtype_for, fingerprint, itemsize
+from tokcli.walk import WalkOptions
+
+from .count import Progress, ProgressFn, specs_of
+from .files import expand, is_url, join, make_dir, read_bytes, size, write_bytes
+from .plan import TASK_BYTES, Task, plan
+from .runner import Where, run
+from .work import ShardResult, encode_task, parts
+
+INDEX_EVERY = 2.0  # seconds between rewrites of the index while shards finish
+
+
+@dataclass
+class Written:
+    """What encode_to did: the directory, its index, and how many shards it wrote or kept."""
+
+    path: str
+    index: dict[str, Any]
+    written: int
+    kept: int
+    missing: int = 0  # records without text in the field (this run's shards only)
+
+    @property
+    def tokens(self) -> int:
+        return int(self.index["total_tokens"])
+
+
+def encode_to(
+    paths: str | Sequence[str],
+    tokenizer: str,
+    out_dir: str,
+    client: Any = None,
+    *,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    eot: int | str | None = None,
+    special: str = "text",
+    add_special: bool = False,
+    errors: str = "strict",
+    walk: WalkOptions | None = None,
+    task_bytes: int = TASK_BYTES,
+    progress: ProgressFn | None = None,
+    field: str | None = None,
+) -> Written:
+    """Encode every file of `paths` with `tokenizer` into shards in `out_dir` (a new or empty directory, one
+    this function wrote before, which it resumes, or an fsspec URL). `eot`: a token id, or a special-token
+    string such as "<|endoftext|>", appended after each file. With `field`, the inputs are JSONL or Parquet
+    files and each record's text in that field is a document (`eot` after each; records without it are
+    left out and counted in `missing`). Runs where `count` runs (see there).
+
+        >>> encode_to(["corpus/"], "o200k_base", "shards/", eot="<|endoftext|>")   # doctest: +SKIP
+    """
+    (spec,) = specs_of(tokenizer, special, add_special)
+    where = Where(workers, scheduler, client)
+    where.check()
+    tok = spec.load()
+    eot_id = eot_token(tok, eot)
+    dtype = dtype_for(tok.vocab_size)
+    out = out_dir if is_url(out_dir) else os.path.abspath(out_dir)
+    paths = [paths] if isinstance(paths, str) else list(paths)
+    tasks: list[Any]  # Task, or RecordTask with --field: both have index, pieces (their files) and nbytes
+    if field is not None:
+        from .records import encode_record_task, record_tasks
+
+        files, parts_ = record_tasks(paths, task_bytes)
+        tasks = cast("list[Any]", parts_)
+        fn: Any = encode_record_task
+        extra: dict[str, Any] = {"field": field}
+    else:
+        files, _ = expand(paths, walk)
+        tasks = cast("list[Any]", plan(files, [parts(tok)[0]], task_bytes))
+        fn, extra = encode_task, {}
+    header = {
+        "format": FORMAT,
+        "tokenizer": {"name": tok.name, "fingerprint": fingerprint(tok), "vocab_size": tok.vocab_size,
+                      "special": special, "add_special": add_special},
+        "dtype": dtype, "byteorder": "little", "eot": eot_id, "task_bytes": task_bytes, "field": field,
+    }  # fmt: skip
+    entries = _kept(out_dir, out, header, tasks)
+    kept = len(entries)
+    todo = [t for t in tasks if SHARD_NAME.format(t.index) not in entries]
+    state = Progress.of(files, tasks)
+    for t in tasks:
+        if SHARD_NAME.format(t.index) in entries:
+            state.done(t)
+    last_write = [time.monotonic()]
+    missing = [0]
+
+    def done(task: Task, r: ShardResult) -> None:
+        if r.error is not None:
+            raise InputError(r.error)
+        entries[r.file] = {"file": r.file, "tokens": r.tokens, "sources": _sources(task)}
+        missing[0] += r.missing
+        state.done(task)
+        if time.monotonic() - last_write[0] > INDEX_EVERY:
+            _write_index(out, header, tasks, entries, complete=False)
+            last_write[0] = time.monotonic()
+        if progress:
+            progress(state)
+
+    if progress:
+        progress(state)
+    run(fn, todo, where, done, spec=spec, out_dir=out, dtype=dtype, eot=eot_id, errors=errors, **extra)
+    index = _write_index(out, header, tasks, entries, complete=True)
+    return Written(out_dir, index, len(todo), kept, missing[0])
+
+
+def eot_token(tok: Any, eot: int | str | None) -> int | None:
+    """The id of --eot: an id of the vocabulary, or the string of one of its special tokens."""
+    if eot is None:
+        return None
+    if isinstance(eot, str) and not eot.isdigit():
+        specials = tok.special_tokens()
+        if eot not in specials:
+            known = ", ".join(list(specials)[:8]) or "none"
+            raise UsageError(f"--eot {eot!r} is not a special token of {tok.name} (it has: {known}); or give an id")
+        return int(specials[eot])
+    i = int(eot)
+    if not 0 <= i < tok.vocab_size:
+        raise UsageError(f"--eot {i} is outside the vocabulary of {tok.name} (0..{tok.vocab_size - 1})")
+    return i
+
+
+def _sources(task: Any) -> list[dict[str, Any]]:
+    if hasattr(task, "split"):  # a part of a records file: byte range or row groups, and its first line or row
+        s = task.split
+        return [{"path": s.path, "start": s.start, "stop": s.stop, "first": s.first}]
+    return [{"path": p.path, "start": p.start, "stop": p.stop} for p in task.pieces]
+
+
+def _kept(out_dir: str, out: str, header: dict[str, Any], tasks: Sequence[Task]) -> dict[str, dict[str, Any]]:
+    """The entries of shards a previous run wrote that this run keeps (after checking the directory is one
+    tokcli may write into)."""
+    names = make_dir(out)
+    index_path = join(out, INDEX)
+    if not is_url(out) and os.path.lexists(index_path) and not os.path.isfile(index_path):
+        raise UsageError(f"{index_path}: is not a regular file; give a new or empty directory")
+    raw = read_bytes(index_path)
+    if raw is None:
+        ours = [n for n in names if not (n.startswith(".shard-") or n.startswith(".index.json."))]
+        if ours:
+            raise UsageError(
+                f"{out_dir}: is not empty and has no {INDEX} (it was not written by `tokcli encode --to`); "
+                "give a new or empty directory"
+            )
+        return {}
+    try:
+        old = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        old = None
+    if not isinstance(old, dict) or old.get("format") != FORMAT:
+        raise UsageError(f"{out_dir}/{INDEX}: not a tokcli shard index; give a new or empty directory")
+    for key in ("tokenizer", "dtype", "eot", "task_bytes", "field"):
+        if old.get(key) != header[key]:
+            raise UsageError(
+                f"{out_dir}: holds shards made with other settings ({key}: {old.get(key)!r}, now {header[key]!r}); "
+                "give a new directory, or the same tokenizer and options to resume"
+            )
+    planned = {SHARD_NAME.format(t.index): _sources(t) for t in tasks}
+    kept: dict[str, dict[str, Any]] = {}
+    entries = old.get("shards")
+    for e in entries if isinstance(entries, list) else []:
+        if not isinstance(e, dict) or not isinstance(e.get("tokens"), int) or e.get("file") not in planned:
+            continue
+        name = str(e["file"])
+        if planned[name] == e.get("sources") and size(join(out, name)) == e["tokens"] * itemsize(header["dtype"]):
+            kept[name] = e
+    return kept
+
+
+def _write_index(out: str, header: dict[str, Any], tasks: Sequence[Task], entries: dict[str, dict[str, Any]],
+                 *, complete: bool) -> dict[str, Any]:  # fmt: skip
+    shards = [entries[n] for t in tasks if (n := SHARD_NAME.format(t.index)) in entries]
+    index = {**header, "complete": complete, "planned_shards": len(tasks), "shards": shards,
+             "total_tokens": sum(s["tokens"] for s in shards)}  # fmt: skip
+    write_bytes(join(out, INDEX), (json.dumps(index, ensure_ascii=False, indent=1) + "\n").encode("utf-8"))
+    return index

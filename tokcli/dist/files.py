@@ -1,0 +1,140 @@
+"""Where a distributed run reads and writes: local paths, or fsspec URLs (memory://, s3://, gs://, ...)
+where the matching fsspec package is installed. Workers read files themselves, so a path must be one
+every worker can reach: a shared filesystem, or object storage."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import IO, Any
+
+from tokcli.atomic import atomic_write
+from tokcli.errors import BackendMissing, InputError, UsageError
+from tokcli.walk import WalkOptions
+
+DASK_EXTRA = 'pip install "tokcli[dask]"'
+
+
+def is_url(path: str) -> bool:
+    return "://" in path and not path.startswith("file://")
+
+
+def _fs(url: str) -> tuple[Any, str]:
+    try:
+        import fsspec
+    except ImportError:
+        raise BackendMissing(f"{url}: reading URLs needs fsspec: {DASK_EXTRA}") from None
+    try:
+        return fsspec.core.url_to_fs(url)  # type: ignore[no-any-return]
+    except (ImportError, ValueError) as e:  # the protocol's package (s3fs, gcsfs) is not installed
+        raise BackendMissing(f"{url}: {e}") from None
+
+
+@dataclass(frozen=True)
+class File:
+    """One input file of a distributed run."""
+
+    path: str
+    size: int
+    walked: bool = False  # found in a directory or by a glob: a file that is not text is left out, and said so
+
+
+def expand(paths: list[str], walk: WalkOptions | None = None) -> tuple[list[File], list[tuple[str, str]]]:
+    """(the files to read, what the walk skipped): local paths as every command walks them (tokcli.walk),
+    URLs expanded as globs (a URL naming a directory: every file under it)."""
+    from tokcli.textio import expand_inputs
+
+    local = [p for p in paths if not is_url(p)]
+    for p in local:
+        if p == "-":
+            raise UsageError("--workers and --scheduler read files: stdin cannot be shared with workers; give files")
+    files: list[File] = []
+    skipped: list[tuple[str, str]] = []
+    if local:
+        sources = expand_inputs(local, walk)
+        skipped += sources.skipped
+        for s in sources:
+            if s.stream:
+                raise UsageError(f"{s.path}: a stream is read once, by one process; give regular files to --workers")
+            files.append(File(s.path, os.path.getsize(s.path), s.walked))
+    for url in (p for p in paths if is_url(p)):
+        fs, root = _fs(url)
+        if fs.isdir(root):
+            found = sorted(fs.find(root))
+        elif any(c in root for c in "*?["):
+            found = sorted(fs.glob(root))
+        else:
+            found = [root] if fs.exists(root) else []
+        if not found:
+            raise InputError(f"{url}: no such file (nothing matches)")
+        for f in found:
+            files.append(File(fs.unstrip_protocol(f), int(fs.size(f)), walked=f != root))
+    return files, skipped
+
+
+def open_binary(path: str) -> IO[bytes]:
+    if is_url(path):
+        fs, p = _fs(path)
+        try:
+            return fs.open(p, "rb")  # type: ignore[no-any-return]
+        except FileNotFoundError:
+            raise InputError(f"{path}: no such file") from None
+    try:
+        return open(path, "rb")
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file or directory") from None
+    except PermissionError:
+        raise InputError(f"{path}: permission denied") from None
+
+
+def join(directory: str, name: str) -> str:
+    return directory.rstrip("/") + "/" + name if is_url(directory) else os.path.join(directory, name)
+
+
+def write_bytes(path: str, data: bytes) -> None:
+    """Write a file whole: atomically for a local path (tokcli.atomic); an object store's put is whole."""
+    if not is_url(path):
+        atomic_write(path, data)
+        return
+    fs, p = _fs(path)
+    tmp = p + ".tmp"
+    with fs.open(tmp, "wb") as f:
+        f.write(data)
+    fs.mv(tmp, p)
+
+
+def read_bytes(path: str) -> bytes | None:
+    """The bytes of a file, None when there is none."""
+    if is_url(path):
+        fs, p = _fs(path)
+        return bytes(fs.cat_file(p)) if fs.exists(p) else None
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except FileNotFoundError:
+        return None
+
+
+def size(path: str) -> int | None:
+    """The size of a file, None when there is none."""
+    if is_url(path):
+        fs, p = _fs(path)
+        return int(fs.size(p)) if fs.exists(p) else None
+    return os.path.getsize(path) if os.path.isfile(path) else None
+
+
+def make_dir(path: str) -> list[str]:
+    """Create the output directory (its parent must exist); the names already in it."""
+    if is_url(path):
+        fs, p = _fs(path)
+        if fs.exists(p):
+            return [os.path.basename(x.rstrip("/")) for x in fs.ls(p, detail=False)]
+        fs.makedirs(p, exist_ok=True)
+        return []
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise UsageError(f"{path}: exists and is not a directory; give a new or empty directory for the shards")
+    parent = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(parent):
+        raise InputError(f"{path}: directory {parent} does not exist; create it first")
+    os.makedirs(path, exist_ok=True)
+    return sorted(os.listdir(path))

@@ -1,0 +1,220 @@
+"""What a worker does with a task: load the tokenizers (by name, or from the bytes of a file shipped from
+the client), read its pieces as UTF-8 and count or encode them. Everything here is picklable and uses
+only the public Tokenizer methods, so a task runs the same in the client's process and on a worker.
+
+An error that is about the input (not UTF-8, a line too long, a missing file) is returned as a value,
+not raised, so the scheduler does not retry what cannot succeed; the client raises it (or, for a file a
+walk found, leaves the file out and says so), as one process does.
+"""
+
+from __future__ import annotations
+
+import codecs
+import os
+import tempfile
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+from tokcli.errors import InputError, TokcliError, UncutTooLong
+from tokcli.tokenizer.base import Tokenizer
+from tokcli.walk import SNIFF_BYTES
+
+from .files import open_binary
+from .plan import Piece, Task
+
+CHUNK_BYTES = 1 << 20
+
+
+@dataclass(frozen=True)
+class TokSpec:
+    """How a worker gets a tokenizer: a name its registry knows, or the bytes of a file given on the client."""
+
+    spec: str  # the name or path given on the client (also the tokenizer's name there)
+    data: bytes | None = None  # the file's bytes, where spec is a local file (or a model directory's tokenizer.json)
+    filename: str = ""  # its file name (the format is told by its name and first byte)
+    special: str = "text"
+    add_special: bool = False
+
+    @classmethod
+    def of(cls, spec: str, special: str = "text", add_special: bool = False) -> TokSpec:
+        path = os.path.join(spec, "tokenizer.json") if os.path.isdir(spec) else spec
+        if os.path.isfile(path) and ("/" in spec or spec.endswith((".json", ".model")) or spec.startswith(".")):
+            from tokcli.tokenizer.fileread import read_tokenizer_file  # regular, and within the size limit
+
+            return cls(spec, read_tokenizer_file(path), os.path.basename(path), special, add_special)
+        return cls(spec, None, "", special, add_special)
+
+    def load(self) -> Tokenizer:
+        return _load(self).with_special(self.special, self.add_special)
+
+
+@cache
+def _load(spec: TokSpec) -> Tokenizer:
+    from tokcli.tokenizer.registry import load, load_file
+
+    if spec.data is None:
+        return load(spec.spec)
+    if os.path.isfile(spec.spec) and _same_bytes(spec.spec, spec.data):  # the client, or a worker beside it
+        return load_file(spec.spec, name=spec.spec)
+    with tempfile.TemporaryDirectory(prefix="tokcli-tok-") as d:  # loaded whole: the copy can go at once
+        path = os.path.join(d, spec.filename)
+        with open(path, "wb") as f:
+            f.write(spec.data)
+        return load_file(path, name=spec.spec)
+
+
+def _same_bytes(path: str, data: bytes) -> bool:
+    try:
+        with open(path, "rb") as f:
+            return f.read(len(data) + 1) == data
+    except OSError:
+        return False
+
+
+def parts(tok: Tokenizer) -> tuple[Tokenizer, list[int], list[int]]:
+    """(the tokenizer without what it adds around an input, the ids it adds before, after): a file cut
+    into pieces gets them once, around the whole file."""
+    if not tok.add_special:
+        return tok, [], []
+    before, after = tok.added_around()
+    return tok.with_special(tok.special, False), list(before), list(after)
+
+
+def read_piece(piece: Piece, *, errors: str = "strict") -> Iterator[str]:
+    """The text of bytes [start, stop) of a file, in chunks, decoded as UTF-8 as tokcli.textio.iter_text
+    decodes a whole file (the same errors, with offsets in the whole file)."""
+    decoder = codecs.getincrementaldecoder("utf-8")(errors=errors)
+    label = piece.path
+    with open_binary(piece.path) as f:
+        f.seek(piece.start)
+        offset = piece.start
+        while True:
+            want = CHUNK_BYTES if piece.stop is None else min(CHUNK_BYTES, piece.stop - offset)
+            block = f.read(want) if want > 0 else b""
+            if offset == 0 and errors == "strict" and b"\x00" in block[:SNIFF_BYTES]:
+                nul = block.index(b"\x00")
+                raise InputError(
+                    f"{label}: looks like a binary file (NUL byte at offset {nul}); "
+                    "give a text file, or --errors replace to read it anyway"
+                )
+            final = not block
+            try:
+                text = decoder.decode(block, final=final)
+            except UnicodeDecodeError as e:
+                pending = len(decoder.getstate()[0]) if not final else 0
+                raise InputError(
+                    f"{label}: not valid UTF-8 at byte {offset - pending + e.start}; "
+                    "convert it to UTF-8, or pass --errors replace to go on"
+                ) from None
+            offset += len(block)
+            if text:
+                yield text
+            if final:
+                return
+
+
+# -- counting -------------------------------------------------------------------------------------------
+
+
+@dataclass
+class PieceCount:
+    chars: int = 0
+    bytes: int = 0
+    tokens: dict[str, int] = field(default_factory=dict)
+    unknown: dict[str, Any] = field(default_factory=dict)  # tokenizer name -> UnknownText
+    error: str | None = None  # an input error: the message, without the path
+
+
+@dataclass
+class TaskResult:
+    task: int
+    pieces: list[Any]  # one result per piece of the task
+    nbytes: int = 0
+
+
+def count_task(task: Task, specs: Sequence[TokSpec], errors: str = "strict", strict_unk: bool = False) -> TaskResult:
+    """Count every piece of `task` under every tokenizer (the ids they add around a file are added by the
+    client, once per file)."""
+    from tokcli.analysis.counting import UnknownText, checked_stream
+
+    toks = [parts(s.load())[0] for s in specs]
+    out = []
+    for piece in task.pieces:
+        r = PieceCount()
+        try:
+            for i, tok in enumerate(toks):
+                chunks = read_piece(piece, errors=errors)
+                if i == 0:
+                    chunks = _measured(chunks, r)
+                if tok.unk_id is None:
+                    r.tokens[tok.name] = tok.count_stream(chunks)
+                    continue
+                unknown = r.unknown[tok.name] = UnknownText.of(tok)
+                stream = checked_stream(tok, chunks, unknown, strict=strict_unk, label=piece.path)
+                r.tokens[tok.name] = sum(len(ids) for ids in stream)
+        except UncutTooLong as e:
+            r = PieceCount(error=str(e.about(piece.path)))
+        except TokcliError as e:
+            r = PieceCount(error=str(e))
+        out.append(r)
+    return TaskResult(task.index, out, task.nbytes)
+
+
+def _measured(chunks: Iterator[str], r: PieceCount) -> Iterator[str]:
+    for c in chunks:
+        r.chars += len(c)
+        r.bytes += len(c.encode("utf-8"))
+        yield c
+
+
+# -- encoding -------------------------------------------------------------------------------------------
+
+
+def encode_ids(task: Task, spec: TokSpec, *, eot: int | None = None, errors: str = "strict") -> list[int]:
+    """The ids of the pieces of `task` in order: BOS/EOS once around each whole file, and `eot` after the
+    end of each file, where given. Raises InputError."""
+    tok, before, after = parts(spec.load())
+    ids: list[int] = []
+    for piece in task.pieces:
+        if piece.first:
+            ids += before
+        try:
+            for part in tok.encode_stream(read_piece(piece, errors=errors)):
+                ids += part
+        except UncutTooLong as e:
+            raise e.about(piece.path) from None
+        if piece.last:
+            ids += after
+            if eot is not None:
+                ids.append(eot)
+    return ids
+
+
+@dataclass
+class ShardResult:
+    task: int
+    file: str
+    tokens: int
+    nbytes: int  # text bytes read
+    error: str | None = None
+    missing: int = 0  # records without text in the field (encode --to --field)
+
+
+def encode_task(task: Task, spec: TokSpec, out_dir: str, dtype: str, eot: int | None = None,
+                errors: str = "strict") -> ShardResult:  # fmt: skip
+    """Encode `task` and write its shard (atomically) into `out_dir`."""
+    import numpy as np
+
+    from tokcli.shards import SHARD_NAME
+
+    from .files import join, write_bytes
+
+    name = SHARD_NAME.format(task.index)
+    try:
+        ids = encode_ids(task, spec, eot=eot, errors=errors)
+        write_bytes(join(out_dir, name), np.asarray(ids, dtype=np.dtype(dtype).newbyteorder("<")).tobytes())
+    except TokcliError as e:
+        return ShardResult(task.index, name, 0, task.nbytes, error=str(e))
+    return ShardResult(task.index, name, len(ids), task.nbytes)
