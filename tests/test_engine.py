@@ -353,3 +353,97 @@ def test_cached_official_file_is_still_preferred(o200k_cache, fresh_engines, mon
     monkeypatch.setattr(engine, "embedded_ranks", lambda *a: pytest.fail("the cached file should be used"))
     enc = pretrained.tiktoken_encoding("o200k_base")
     assert enc._mergeable_ranks == reference("o200k_base")._mergeable_ranks
+
+
+# -- the engine straight from the file's bytes, no tiktoken.Encoding --------------------------------------
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_loaded_encoding_counts_without_building_tiktoken(name, fresh_engines, o200k_cache):
+    """`TiktokenEncoding.load` gives splintr built from the official file's bytes: the counts and ids are the
+    reference's, and the tiktoken.Encoding (a second copy of the vocabulary) is built only for decode."""
+    from tokcli.tokenizer import pretrained
+
+    ref = reference(name)
+    tok = pretrained.TiktokenEncoding.load(name)
+    assert tok.engine == "splintr"
+    files = corpus_files()
+    texts = [p.read_text(encoding="utf-8") for p in files]
+    assert any("吾輩" in t for t in texts)
+    expected = ref.encode_ordinary_batch(texts)
+    assert tok.encode_batch(texts) == expected
+    assert [tok.count_stream([t]) for t in texts] == [len(e) for e in expected]
+    assert tok.count_texts(texts) == [len(e) for e in expected]
+    assert tok._enc is None  # counting and encoding never built tiktoken's encoding
+    assert tok.decode(expected[0]) == texts[0]
+    assert tok._enc is not None
+
+
+def _vendor_reference(key: str):
+    from importlib import metadata
+
+    from tokcli.tokenizer import vendors
+
+    try:
+        metadata.distribution("llama-models")
+    except metadata.PackageNotFoundError:
+        pytest.skip('needs the llama extra (llama-models): pip install "tokcli[llama]"')
+    v = vendors.VENDORS[key]
+    path = vendors.vendor_file(key, v)
+    pattern, specials = (
+        (vendors.LLAMA3_PATTERN, vendors.LLAMA3_SPECIALS)
+        if key == "llama3"
+        else (vendors.LLAMA4_PATTERN, vendors.LLAMA4_SPECIALS)
+    )
+    # tiktoken on the vendor's file, with the vendor's pattern (tests/test_vendors.py: the vendor's own ids)
+    return vendors._tiktoken_file_encoding(key, path, pattern, specials), path
+
+
+@pytest.mark.parametrize("key", ["llama3", "llama4"])
+def test_llama_ids_identical_to_tiktoken_on_the_vendor_file(key, fresh_engines):
+    from tokcli.tokenizer import vendors
+
+    ref, path = _vendor_reference(key)
+    vendors._built.cache_clear()
+    tok = vendors.load(key)
+    assert tok.engine == "splintr"
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == engine.VENDOR_FILES[key]
+    texts = [p.read_text(encoding="utf-8") for p in corpus_files()]
+    expected = ref.encode_ordinary_batch(texts)
+    different = [i for i, (t, e) in enumerate(zip(texts, expected, strict=True)) if tok.encode(t) != e]
+    assert different == []
+    assert tok.count_texts(texts) == [len(e) for e in expected]
+    randoms = random_strings(20_000, seed=7)
+    assert tok.encode_batch(randoms) == ref.encode_ordinary_batch(randoms)
+    assert tok._enc is None
+    # special-token strings are text; --special allow and BOS go through tiktoken
+    assert tok.encode("<|begin_of_text|>") == ref.encode_ordinary("<|begin_of_text|>")
+    assert tok.with_special(add_special=True).encode("hi") == [
+        ref.encode_single_token("<|begin_of_text|>"),
+        *ref.encode_ordinary("hi"),
+    ]
+
+
+def test_a_vendor_file_other_than_the_tested_one_is_parsed_by_tiktoken_first(fresh_engines, tmp_path):
+    """splintr parses a vendor file itself only when its sha256 is the tested one; otherwise the engine is
+    built from the ranks tiktoken parsed (the same ids by construction), never from unchecked bytes."""
+    ref, path = _vendor_reference("llama3")
+    data = path.read_bytes()
+    built = []
+
+    def build():
+        built.append(1)
+        return ref
+
+    source = engine.VocabSource("llama3", ref._pat_str, file=lambda: data + b"\n", build=build)
+    assert engine.splintr_for_source(source) is None
+    tok = TiktokenEncoding(name="llama3", source=source)
+    assert tok.engine == "splintr" and built == [1]  # through splintr_for(tiktoken's encoding)
+    text = "吾輩は猫である。 Llama 3 tokens\n\n  12345"
+    assert tok.encode(text) == ref.encode_ordinary(text)
+    # an OpenAI source with no known sha256 is not trusted either
+    bare = engine.VocabSource("cl100k_base", engine.official_pattern("cl100k_base"), file=lambda: b"", build=build)
+    assert engine.splintr_for_source(bare) is None
+    # nor one whose pattern is not the reference's
+    other = engine.VocabSource("llama3", r"\S+|\s+", file=lambda: data, build=build)
+    assert engine.splintr_for_source(other) is None

@@ -180,6 +180,11 @@ class Tokenizer:
     def count_stream(self, chunks: Iterable[str]) -> int:
         return sum(len(ids) for ids in self.encode_stream(chunks))
 
+    def count_texts(self, texts: Sequence[str]) -> list[int]:
+        """The count of each text, each a whole input: exactly `count_stream([text])` for each (backends
+        with a batch call count many small texts at once)."""
+        return [self.count_stream([t]) for t in texts]
+
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r} kind={self.kind} vocab={self.vocab_size}>"
 
@@ -234,6 +239,12 @@ class WithSpecial(Tokenizer):
         if self.special == "text":  # the inner tokenizer's fast count
             return len(self._before) + self.inner.count_stream(chunks) + len(self._after)
         return super().count_stream(chunks)
+
+    def count_texts(self, texts: Sequence[str]) -> list[int]:
+        if self.special == "text":
+            added = len(self._before) + len(self._after)
+            return [added + n for n in self.inner.count_texts(texts)]
+        return super().count_texts(texts)
 
     def decode(self, ids: Sequence[int]) -> str:
         return self.inner.decode(ids)

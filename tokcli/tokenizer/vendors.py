@@ -122,16 +122,31 @@ class Vendor:
     build: Callable[[str, Path], Tokenizer]  # (name, file) -> tokenizer
 
 
-def _build_llama3(name: str, path: Path) -> Tokenizer:
-    tok = TiktokenEncoding(_tiktoken_file_encoding("llama3", path, LLAMA3_PATTERN, LLAMA3_SPECIALS), name)
+def _llama(key: str, name: str, path: Path, pattern: str, specials: Sequence[str]) -> TiktokenEncoding:
+    """Llama 3 or 4: splintr straight from the file's bytes where it may be used (tokcli.tokenizer.engine),
+    tiktoken's encoding of the same file built only when a verb needs it; else tiktoken's, built now."""
+    from .engine import VocabSource, available
+
+    def build() -> tiktoken.Encoding:
+        return _tiktoken_file_encoding(key, path, pattern, specials)
+
+    if available():
+        from .fileread import read_tokenizer_file
+
+        source = VocabSource(key, pattern, file=lambda: read_tokenizer_file(path), build=build)
+        tok = TiktokenEncoding(name=name, source=source)
+    else:
+        tok = TiktokenEncoding(build(), name)
     tok.bos_token = "<|begin_of_text|>"  # Tokenizer.encode(s, bos=True, eos=False), as generation.py calls it
     return tok
 
 
+def _build_llama3(name: str, path: Path) -> Tokenizer:
+    return _llama("llama3", name, path, LLAMA3_PATTERN, LLAMA3_SPECIALS)
+
+
 def _build_llama4(name: str, path: Path) -> Tokenizer:
-    tok = TiktokenEncoding(_tiktoken_file_encoding("llama4", path, LLAMA4_PATTERN, LLAMA4_SPECIALS), name)
-    tok.bos_token = "<|begin_of_text|>"
-    return tok
+    return _llama("llama4", name, path, LLAMA4_PATTERN, LLAMA4_SPECIALS)
 
 
 def _build_qwen(name: str, path: Path) -> Tokenizer:
@@ -333,3 +348,6 @@ class QwenEncoding(TiktokenEncoding):
     def count_stream(self, chunks: Iterable[str]) -> int:
         # the base class's way (encode_batch, which normalises), not TiktokenEncoding's raw buffer counts
         return Tokenizer.count_stream(self, chunks)
+
+    def count_texts(self, texts: Sequence[str]) -> list[int]:
+        return Tokenizer.count_texts(self, texts)
