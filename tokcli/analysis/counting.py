@@ -24,11 +24,12 @@ class InputCount:
     unknown: dict[str, UnknownText] = field(default_factory=dict)  # tokenizer name -> text it lost (if it can)
 
 
-def _measured(chunks: Iterable[str], row: InputCount, first: bool) -> Iterable[str]:
+def _measured(chunks: Iterable[str], row: InputCount, first: bool, count_bytes: bool = True) -> Iterable[str]:
     for c in chunks:
         if first:
             row.chars += len(c)
-            row.bytes += _utf8_len(c)
+            if count_bytes:
+                row.bytes += _utf8_len(c)
         yield c
 
 
@@ -149,15 +150,22 @@ class _SmallFiles:
 def _count_one(tokenizers: Sequence[Tokenizer], src: Source, *, errors: str, strict_unk: bool) -> InputCount:
     row = InputCount(src.label)
     once = src.is_stdin or src.stream  # a stream can be read once: held when several tokenizers need it
-    held: list[str] | None = list(iter_text(src, errors=errors)) if once and len(tokenizers) > 1 else None
+    # strictly decoded text is exactly the bytes read: counted as read, not encoded again
+    read = [0] if errors == "strict" else None
+    held: list[str] | None = (
+        list(iter_text(src, errors=errors, read_bytes=read)) if once and len(tokenizers) > 1 else None
+    )
     for i, tok in enumerate(tokenizers):
-        chunks = _measured(held if held is not None else iter_text(src, errors=errors), row, first=i == 0)
+        text = held if held is not None else iter_text(src, errors=errors, read_bytes=read if i == 0 else None)
+        chunks = _measured(text, row, first=i == 0, count_bytes=read is None)
         if tok.unk_id is None:
             row.tokens[tok.name] = tok.count_stream(chunks)
-            continue
-        unknown = row.unknown[tok.name] = UnknownText.of(tok)
-        stream = checked_stream(tok, chunks, unknown, strict=strict_unk, label=src.label)
-        row.tokens[tok.name] = sum(len(ids) for ids in stream)
+        else:
+            unknown = row.unknown[tok.name] = UnknownText.of(tok)
+            stream = checked_stream(tok, chunks, unknown, strict=strict_unk, label=src.label)
+            row.tokens[tok.name] = sum(len(ids) for ids in stream)
+        if i == 0 and read is not None:
+            row.bytes = read[0]
     return row
 
 
