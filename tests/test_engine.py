@@ -374,9 +374,38 @@ def test_loaded_encoding_counts_without_building_tiktoken(name, fresh_engines, o
     assert tok.encode_batch(texts) == expected
     assert [tok.count_stream([t]) for t in texts] == [len(e) for e in expected]
     assert tok.count_texts(texts) == [len(e) for e in expected]
-    assert tok._enc is None  # counting and encoding never built tiktoken's encoding
     assert tok.decode(expected[0]) == texts[0]
+    assert tok.vocab_size == ref.n_vocab
+    assert tok._enc is None  # counting, encoding, decoding never built tiktoken's encoding
+    assert tok.special_tokens()["<|endoftext|>"] == ref.encode_single_token("<|endoftext|>")
     assert tok._enc is not None
+
+
+@pytest.mark.parametrize("name", [*NAMES, "llama3", "llama4"])
+def test_token_bytes_and_decode_identical_to_tiktoken_for_every_id(name, fresh_engines, o200k_cache):
+    """Where splintr encodes, it also gives token bytes and decodes; every id, special tokens and the holes
+    below them included, gives tiktoken's bytes or tiktoken's error."""
+    from tokcli.tokenizer import pretrained, vendors
+
+    if name in NAMES:
+        ref, tok = reference(name), pretrained.TiktokenEncoding.load(name)
+    else:
+        ref, _ = _vendor_reference(name)
+        vendors._built.cache_clear()
+        tok = vendors.load(name)
+    assert tok.engine == "splintr"
+    for i in range(ref.n_vocab):
+        try:
+            want = ref.decode_single_token_bytes(i)
+        except KeyError:
+            with pytest.raises(KeyError):
+                tok.token_bytes(i)
+            continue
+        assert tok.token_bytes(i) == want, i
+    text = "吾輩は猫である。 😀 cafe\u0301 <|endoftext|>"
+    ids = ref.encode(text, allowed_special="all")
+    assert tok.decode(ids) == ref.decode(ids) == text
+    assert tok.decode(ids[:3]) == ref.decode(ids[:3])  # a cut inside a character: U+FFFD as tiktoken
 
 
 def _vendor_reference(key: str):

@@ -73,6 +73,7 @@ class VocabSource:
     file: Callable[[], bytes]
     build: Callable[[], Any]  # the reference tiktoken.Encoding; `encoding()` calls it once
     sha256: str | None = None
+    n_vocab: int | None = None  # the reference's n_vocab where known without parsing the file
     _encoding: Any = None
     _building: threading.Lock = field(default_factory=threading.Lock)
 

@@ -223,6 +223,8 @@ def openai_source(name: str) -> Any:
         file=functools.partial(_official_file, name, spec["path"], spec["sha256"]),
         build=functools.partial(tiktoken_encoding, name),
         sha256=spec["sha256"],
+        # OpenAI numbers its special tokens after every rank: the last of them is the last id
+        n_vocab=max(spec["special_tokens"].values()) + 1 if spec["special_tokens"] else None,
     )
 
 
@@ -273,7 +275,8 @@ class TiktokenEncoding(Tokenizer):
     """A tiktoken-format vocabulary. Engine: splintr-rs where tests prove its ids identical to tiktoken's
     (cl100k_base, o200k_base; see tokcli.tokenizer.engine), tiktoken for the others and whenever
     TOKCLI_ENGINE=reference or splintr cannot be imported. `engine` says which one this object uses.
-    Decoding and token bytes always go through tiktoken. Input is ordinary text: special-token strings such
+    Decoding and token bytes go through splintr too where it encodes (the same vocabulary, so the same bytes),
+    through tiktoken for a special token's id and otherwise. Input is ordinary text: special-token strings such
     as `<|endoftext|>` count as the text they are (`with_special("allow")`: as the special tokens, through
     tiktoken). OpenAI's encodings add nothing around a sequence; a vendor's sets `bos_token`.
     """
@@ -420,11 +423,23 @@ class TiktokenEncoding(Tokenizer):
         return ([self.enc.encode_single_token(self.bos_token)] if self.bos_token else []), []
 
     def decode(self, ids: Sequence[int]) -> str:
+        if self.engine == "splintr":  # the same vocabulary: the same bytes; a special token's id goes to tiktoken
+            try:
+                return self._fast_engine.decode_bytes(list(ids)).decode("utf-8", errors="replace")
+            except ValueError:
+                pass
         return self.enc.decode(list(ids))
 
     def token_bytes(self, token_id: int) -> bytes:
+        if self.engine == "splintr":
+            try:
+                return self._fast_engine.decode_token_bytes(token_id)
+            except (ValueError, OverflowError, TypeError):
+                pass
         return self.enc.decode_single_token_bytes(token_id)
 
     @property
     def vocab_size(self) -> int:
+        if self._enc is None and self._source.n_vocab is not None:
+            return int(self._source.n_vocab)
         return self.enc.n_vocab
