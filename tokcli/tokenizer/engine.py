@@ -141,9 +141,9 @@ def official_pattern(name: str) -> str | None:
 def reference_pattern(name: str) -> str | None:
     """The pattern the reference encoder of `name` uses: tiktoken's for OpenAI's, the vendor's for the others."""
     if name in ("llama3", "llama4"):
-        from . import vendors  # a leaf for this purpose: only its constants are read
+        from .patterns import LLAMA3_PATTERN, LLAMA4_PATTERN
 
-        return vendors.LLAMA3_PATTERN if name == "llama3" else vendors.LLAMA4_PATTERN
+        return LLAMA3_PATTERN if name == "llama3" else LLAMA4_PATTERN
     return official_pattern(name)
 
 

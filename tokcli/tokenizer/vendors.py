@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Any
 from tokcli.errors import BackendMissing, TokenizerFileError
 
 from .base import Tokenizer
+from .patterns import LLAMA3_PATTERN, LLAMA4_PATTERN
 from .pretrained import TiktokenEncoding
 
 if TYPE_CHECKING:
@@ -51,7 +52,7 @@ if TYPE_CHECKING:
 
 # llama_models/llama3/tokenizer.py (llama-models 0.3.0): Tokenizer.pat_str and the 256 special tokens after
 # the base vocabulary (12 named, then <|reserved_special_token_2|> ... up to 256)
-LLAMA3_PATTERN = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"  # noqa: E501
+# LLAMA3_PATTERN: in .patterns (the engine checks encodings against it), imported above
 _LLAMA3_NAMED = [
     "<|begin_of_text|>",
     "<|end_of_text|>",
@@ -70,7 +71,7 @@ LLAMA3_SPECIALS = _LLAMA3_NAMED + [f"<|reserved_special_token_{2 + i}|>" for i i
 
 # llama_models/llama4/tokenizer.py (llama-models 0.3.0): Tokenizer.O200K_PATTERN and BASIC_SPECIAL_TOKENS +
 # LLAMA4_SPECIAL_TOKENS, then <|reserved_special_token_i|> up to 2048
-LLAMA4_PATTERN = r"""[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?|[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+"""  # noqa: E501
+# LLAMA4_PATTERN: in .patterns, imported above
 
 
 def _reserved(name: str, count: int, start: int = 0) -> list[str]:  # llama4's get_reserved_special_tokens
