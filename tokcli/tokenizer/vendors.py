@@ -124,17 +124,20 @@ class Vendor:
 
 
 def _llama(key: str, name: str, path: Path, pattern: str, specials: Sequence[str]) -> TiktokenEncoding:
-    """Llama 3 or 4: splintr straight from the file's bytes where it may be used (tokcli.tokenizer.engine),
-    tiktoken's encoding of the same file built only when a verb needs it; else tiktoken's, built now."""
-    from .engine import VocabSource, available
+    """Llama 3 or 4: splintr straight from the file's bytes where it may be used and the file is the one the
+    identity tests ran on (tokcli.tokenizer.engine.VENDOR_FILES), tiktoken's encoding of the same file built
+    only when a verb needs it; else tiktoken's, built now (so a bad file is an error here)."""
+    import hashlib
+
+    from .engine import VENDOR_FILES, VocabSource, available
+    from .fileread import read_tokenizer_file
 
     def build() -> tiktoken.Encoding:
         return _tiktoken_file_encoding(key, path, pattern, specials)
 
-    if available():
-        from .fileread import read_tokenizer_file
-
-        source = VocabSource(key, pattern, file=lambda: read_tokenizer_file(path), build=build)
+    data = read_tokenizer_file(path) if available() else b""
+    if data and hashlib.sha256(data).hexdigest() == VENDOR_FILES.get(key):
+        source = VocabSource(key, pattern, file=lambda: data, build=build)
         tok = TiktokenEncoding(name=name, source=source)
     else:
         tok = TiktokenEncoding(build(), name)
