@@ -74,6 +74,16 @@ class Report:
     mode: str
     rows: list[Row] = field(default_factory=list)
     notes: dict[str, list[str]] = field(default_factory=dict)
+    loads: list[str] = field(default_factory=list)  # the machine's load average as the run went
+
+    def load(self, when: str) -> None:
+        """Record the 1-minute load average (other users of the machine count in every figure)."""
+        try:
+            one, five, _ = os.getloadavg()
+        except OSError:
+            return
+        self.loads.append(f"{when} {one:.1f} (5 min {five:.1f})")
+        print(f"    load average {when}: {one:.1f} (5 min {five:.1f})", flush=True)
 
     def add(self, row: Row) -> None:
         self.rows.append(row)
@@ -705,6 +715,8 @@ def write_markdown(rep: Report, path: Path, started: str, seconds: float, tried:
         "## Machine",
         "",
         *[f"- {m}" for m in machine()],
+        "- Load average (the machine is shared: on 2 cores, a load over 2 means other processes took CPU time "
+        "from both tokcli and its reference): " + "; ".join(rep.loads),
         "",
         "## Figures",
         "",
@@ -739,19 +751,27 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="tokcli-bench-") as d:
         tmp = Path(d)
         trained: dict[str, Path] = {}
+        rep.load("at the start")
         if "3" in args.only or "2" in args.only or "6" in args.only:
             trained = bench_train(rep, tmp, full)
+            rep.load("after train")
         if "2" in args.only:
             bench_encode(rep, trained["tokcli"], full)
+            rep.load("after encode")
         if "1" in args.only:
             bench_count(rep, tmp, full)
+            rep.load("after count")
             bench_small_files(rep, tmp, full)
+            rep.load("after small files")
         if "4" in args.only:
             bench_startup(rep, tmp, full)
+            rep.load("after start-up")
         if "5" in args.only:
             bench_generate(rep, full)
+            rep.load("after generate")
         if "6" in args.only:
             bench_compare(rep, tmp, trained["spm_unigram"], full)
+            rep.load("after compare")
     seconds = time.perf_counter() - t0
     print(f"done in {seconds:.1f} s ({rep.mode})")
     missed = [r for r in rep.rows if r.passed is False]
