@@ -97,7 +97,15 @@ class HFTokenizer(Tokenizer):
 
             arr = np.asarray(ids, dtype=np.int64).reshape(-1)
             if not len(arr) or (arr.min() >= 0 and arr.max() < len(table)):
-                return "".join(table[arr].tolist())
+                step = 1 << 20  # a million tokens' strings at a time: no list of every token's string
+                return "".join(["".join(table[arr[i : i + step]].tolist()) for i in range(0, len(arr), step)])
+        if self.kind == "bpe" and (fast := self._fast) is not None:
+            # tokcli's byte-level BPE on tiktoken's core (fastbpe): the tokens' bytes end to end, decoded as UTF-8
+            # with U+FFFD for what is not, as the ByteLevel decoder does (tests/test_fastbpe.py compares them)
+            try:
+                return str(fast.decode(list(ids)))
+            except (KeyError, ValueError, OverflowError, TypeError):
+                pass
         return self.tok.decode(list(ids), skip_special_tokens=False)
 
     @cached_property
