@@ -476,3 +476,30 @@ def test_a_vendor_file_other_than_the_tested_one_is_parsed_by_tiktoken_first(fre
     # nor one whose pattern is not the reference's
     other = engine.VocabSource("llama3", r"\S+|\s+", file=lambda: data, build=build)
     assert engine.splintr_for_source(other) is None
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_the_embedded_encoder_gives_encode_ordinarys_ids(name, fresh_engines, o200k_cache):
+    """Loaded by name, the engine is splintr's pre-parsed embedded encoder for batches without "<|" and one
+    built from the official file's bytes for the rest: every special token the embedded encoder knows starts
+    with "<|", and the ids are tiktoken's encode_ordinary's on every corpus and on 20,000 random strings,
+    many holding special-token strings."""
+    from tokcli.tokenizer import pretrained
+
+    ref = reference(name)
+    tok = pretrained.TiktokenEncoding.load(name)
+    assert tok.engine == "splintr"
+    fast = tok._fast_engine
+    assert isinstance(fast, engine.Embedded)
+    assert all(s.startswith(engine.SPECIAL_START) for s in fast.embedded.special_tokens())
+    texts = [p.read_text(encoding="utf-8") for p in corpus_files()] + random_strings(20_000, seed=99)
+    assert sum(engine.SPECIAL_START in t for t in texts) > 100
+    expected = ref.encode_ordinary_batch(texts)
+    assert tok.encode_batch(texts) == expected
+    assert tok.count_texts(texts) == [len(e) for e in expected]
+    plain = [t for t in texts if engine.SPECIAL_START not in t]
+    assert fast.embedded.encode_batch(plain) == ref.encode_ordinary_batch(plain)  # the embedded one alone
+    assert [tok.encode(t) for t in texts[-500:]] == expected[-500:]
+    special = "吾輩は<|endoftext|>猫 <|fim_prefix|><|think|>"
+    assert tok.count_texts([special, "x"]) == [len(ref.encode_ordinary(special)), 1]
+    assert fast.embedded.encode_batch([special]) != [ref.encode_ordinary(special)]  # it would match them
