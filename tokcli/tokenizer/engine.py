@@ -5,7 +5,9 @@ Which engine encodes what:
 - cl100k_base, o200k_base: splintr-rs (pinned in pyproject.toml), built from the very bytes of the official
   .tiktoken file (sha256 checked) that tiktoken would parse, with splintr's spelling of OpenAI's split
   pattern (its regex engine has no possessive quantifiers). tests/test_engine.py proves the ids identical
-  to tiktoken's `encode_ordinary` on every shared corpus and on 20,000 random strings for both.
+  to tiktoken's `encode_ordinary` on every shared corpus and on 20,000 random strings for both. Loaded by
+  name, batches without "<|" go to splintr's pre-parsed embedded encoder instead (`Embedded`: faster to
+  build; its vocabulary is proven identical to the official file's, and it is tested the same way).
 - llama3, llama4 (llama-models' tokenizer.model files): splintr-rs with the vendor's own pattern string,
   built from the file's bytes when its sha256 is the one the identity tests ran on (else from the ranks
   tiktoken parsed). tests/test_engine.py proves the ids identical to tiktoken on the same file, which
