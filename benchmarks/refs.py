@@ -1,6 +1,7 @@
 """The reference programs tokcli is measured against, each run as its own process by run.py.
 
     python benchmarks/refs.py count ENCODING FILE {lines|chunks}   tiktoken encode_ordinary_batch, all cores
+    python benchmarks/refs.py loop ENCODING DIR                    tiktoken encode_ordinary on each file, one thread
     python benchmarks/refs.py train-hf FILE VOCAB OUT              tokenizers' BpeTrainer, tokcli's pre-tokenizer
     python benchmarks/refs.py train-spm FILE VOCAB TYPE OUT        sentencepiece's trainer (bpe or unigram)
     python benchmarks/refs.py import-typer                         the start-up floor
@@ -16,10 +17,46 @@ import os
 import sys
 
 
-def count(encoding: str, path: str, mode: str) -> None:
+def encoding_of(name: str):
+    """tiktoken's Encoding `name`, its file found as tokcli finds it; llama3/llama4: tiktoken on the vendor's
+    own file and pattern (tests/test_vendors.py: the ids of llama-models' own tokenizer)."""
+    if name in ("llama3", "llama4"):
+        from tokcli.tokenizer import vendors
+
+        path = vendors.vendor_file(name, vendors.VENDORS[name])
+        pattern, specials = {
+            "llama3": (vendors.LLAMA3_PATTERN, vendors.LLAMA3_SPECIALS),
+            "llama4": (vendors.LLAMA4_PATTERN, vendors.LLAMA4_SPECIALS),
+        }[name]
+        return vendors._tiktoken_file_encoding(name, path, pattern, specials)
     from tokcli.tokenizer.pretrained import tiktoken_encoding  # tiktoken's Encoding, files found as tokcli does
 
-    enc = tiktoken_encoding(encoding)
+    return tiktoken_encoding(name)
+
+
+def loop(encoding: str, root: str) -> None:
+    """The plain way to count a tree: every file, sorted, read and decoded strictly (a file that is not UTF-8
+    or holds a NUL byte is left out, as tokcli's walk leaves it out), encode_ordinary, one thread."""
+    enc = encoding_of(encoding)
+    tokens = files = 0
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames.sort()
+        for name in sorted(filenames):
+            with open(os.path.join(dirpath, name), "rb") as f:
+                data = f.read()
+            if b"\x00" in data[:8192]:
+                continue
+            try:
+                text = data.decode("utf-8")
+            except UnicodeDecodeError:
+                continue
+            tokens += len(enc.encode_ordinary(text))
+            files += 1
+    print(json.dumps({"tokens": tokens, "files": files}))
+
+
+def count(encoding: str, path: str, mode: str) -> None:
+    enc = encoding_of(encoding)
     with open(path, encoding="utf-8") as f:
         text = f.read()
     if mode == "lines":
@@ -86,6 +123,8 @@ def main(argv: list[str]) -> None:
     what, args = argv[0], argv[1:]
     if what == "count":
         count(args[0], args[1], args[2])
+    elif what == "loop":
+        loop(args[0], args[1])
     elif what == "train-hf":
         train_hf(args[0], int(args[1]), args[2])
     elif what == "train-spm":

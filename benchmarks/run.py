@@ -1,11 +1,13 @@
 """tokcli against the libraries it wraps, in one run: `python benchmarks/run.py --quick` or `--full`.
 
-Six targets (GitHub issue #6), each measured side by side with its reference in the same run:
+Six targets (GitHub issues #6 and #12), each measured side by side with its reference in the same run:
 
-  1 count     `tokcli count -t cl100k_base` and `-t o200k_base` vs tiktoken's encode_ordinary_batch (all cores),
-              whole processes, and tokcli with TOKCLI_ENGINE=reference beside them; the engine (splintr-rs) vs
-              encode_ordinary_batch in one process, counting and encoding (ids compared for identity);
-              peak memory of tokcli counting a big file (1 GB in --full)
+  1 count     `tokcli count -t cl100k_base`, `-t o200k_base` and `-t llama3` vs tiktoken's encode_ordinary_batch
+              (all cores), whole processes, and tokcli with TOKCLI_ENGINE=reference beside them; a tree of small
+              files (CPython's standard library, copied to a temporary directory) vs a plain one-thread loop of
+              encode_ordinary; the engine (splintr-rs) vs encode_ordinary_batch in one process, counting and
+              encoding (ids compared for identity); peak memory of tokcli counting a big file with o200k_base
+              (1 GB in --full)
   2 encode    tokcli's own byte-level BPE vs the same tokenizer.json in `tokenizers` (encode_batch), same ids
   3 train     `tokcli train bpe` vs tokenizers' BpeTrainer called directly; sentencepiece bpe/unigram beside
   4 start-up  `tokcli --version`, `tokcli count -t char` on 1 KB vs `python -c "import typer"`
@@ -41,6 +43,18 @@ TIKTOKEN_CACHE = SHARED / "tiktoken-cache"
 PY = sys.executable
 TOKCLI = [PY, "-m", "tokcli"] if not (Path(PY).parent / "tokcli").is_file() else [str(Path(PY).parent / "tokcli")]
 MB = 1_000_000
+COUNT_ENCODINGS = ("cl100k_base", "o200k_base", "llama3")  # llama3 needs the llama extra
+VENDOR_ENCODINGS = ("llama3",)
+
+
+def has_distribution(name: str) -> bool:
+    import importlib.metadata as md
+
+    try:
+        md.distribution(name)
+    except md.PackageNotFoundError:
+        return False
+    return True
 
 
 @dataclass
@@ -60,6 +74,16 @@ class Report:
     mode: str
     rows: list[Row] = field(default_factory=list)
     notes: dict[str, list[str]] = field(default_factory=dict)
+    loads: list[str] = field(default_factory=list)  # the machine's load average as the run went
+
+    def load(self, when: str) -> None:
+        """Record the 1-minute load average (other users of the machine count in every figure)."""
+        try:
+            one, five, _ = os.getloadavg()
+        except OSError:
+            return
+        self.loads.append(f"{when} {one:.1f} (5 min {five:.1f})")
+        print(f"    load average {when}: {one:.1f} (5 min {five:.1f})", flush=True)
 
     def add(self, row: Row) -> None:
         self.rows.append(row)
@@ -193,7 +217,10 @@ def bench_count(rep: Report, tmp: Path, full: bool) -> None:
     src = corpus_files(full)["en"][0]
     f = repeated_file(src, size, tmp / "count.txt")
     env = tiktoken_env()
-    for encoding in ("cl100k_base", "o200k_base"):
+    for encoding in COUNT_ENCODINGS:
+        if encoding in VENDOR_ENCODINGS and not has_distribution("llama-models"):
+            rep.note("1", f"{encoding}: the llama extra (llama-models) is not installed: not measured")
+            continue
         ref = [PY, str(HERE / "refs.py"), "count", encoding]
         tokcli = TOKCLI + ["count", "-t", encoding, str(f)]
         # "reference": the same command forced onto tiktoken (TOKCLI_ENGINE=reference), what the engine changes
@@ -238,12 +265,12 @@ def bench_count(rep: Report, tmp: Path, full: bool) -> None:
     g.unlink()
     g = repeated_file(src, big, tmp / "big.txt")
     f.unlink()
-    p = run_proc(TOKCLI + ["count", "-t", "cl100k_base", str(g)], env)
+    p = run_proc(TOKCLI + ["count", "-t", "o200k_base", str(g)], env)
     g.unlink()
     rep.add(
         Row(
             "1",
-            f"peak memory counting {big / MB:.0f} MB",
+            f"peak memory counting {big / MB:.0f} MB with o200k_base",
             f"{p.rss_mb:.0f} MB ({big / MB / p.wall:.1f} MB/s)",
             f"tiktoken holds the whole text: about {runs['tiktoken'][0].rss_mb / mb * big / MB:.0f} MB extrapolated",
             p.rss_mb,
@@ -251,6 +278,64 @@ def bench_count(rep: Report, tmp: Path, full: bool) -> None:
             p.rss_mb <= 200,
         )
     )
+
+
+def stdlib_tree(dest: Path, full: bool) -> Path:
+    """A copy of CPython's standard library, its .py files only (site-packages and __pycache__ left out): the
+    many-small-files case (1,790 files, 31.5 MB for Python 3.11). --quick takes every tenth directory."""
+    import shutil
+    import sysconfig
+
+    src = Path(sysconfig.get_paths()["stdlib"])
+    for i, (dirpath, dirnames, filenames) in enumerate(os.walk(src)):
+        dirnames[:] = sorted(d for d in dirnames if d not in ("site-packages", "__pycache__"))
+        if not full and i % 10:
+            continue
+        rel = Path(dirpath).relative_to(src)
+        for name in sorted(filenames):
+            if name.endswith(".py"):
+                (dest / rel).mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(Path(dirpath) / name, dest / rel / name)
+    return dest
+
+
+def bench_small_files(rep: Report, tmp: Path, full: bool) -> None:
+    """`tokcli count -t cl100k_base TREE` against a plain single-threaded loop of tiktoken's encode_ordinary
+    over the same files (whole processes, alternating, medians)."""
+    tree = stdlib_tree(tmp / "stdlib", full)
+    files = [p for p in tree.rglob("*.py")]
+    mb = sum(p.stat().st_size for p in files) / MB
+    repeats = 5 if full else 2
+    env = tiktoken_env()
+    runs = alternate(
+        {
+            "tokcli": TOKCLI + ["count", "-t", "cl100k_base", str(tree), "--format", "json"],
+            "loop": [PY, str(HERE / "refs.py"), "loop", "cl100k_base", str(tree)],
+        },
+        repeats,
+        env,
+    )
+    doc = json.loads(runs["tokcli"][0].out)
+    ref = json.loads(runs["loop"][0].out)
+    n_tok, n_ref = doc["total"]["tokens"]["cl100k_base"], ref["tokens"]
+    same = n_tok == n_ref and len(doc["inputs"]) == ref["files"]
+    t, r = med(runs["tokcli"]), med(runs["loop"])
+    rep.add(
+        Row(
+            "1",
+            f"count a tree of {len(files)} small files ({mb:.1f} MB, CPython's standard library), cl100k_base, "
+            "whole process",
+            f"{t:.2f} s ({runs['tokcli'][0].rss_mb:.0f} MB RSS)",
+            f"{r:.2f} s ({runs['loop'][0].rss_mb:.0f} MB RSS), encode_ordinary per file, one thread",
+            r / t,
+            ">= 6, same total",
+            same and r / t >= 6,
+            f"same total: {same} ({n_tok} tokens in {len(doc['inputs'])} files; loop {n_ref} in {ref['files']})",
+        )
+    )
+    import shutil
+
+    shutil.rmtree(tree)
 
 
 def bench_engine(rep: Report, full: bool) -> None:
@@ -622,7 +707,7 @@ def machine() -> list[str]:
 
 def write_markdown(rep: Report, path: Path, started: str, seconds: float, tried: str) -> None:
     lines = [
-        "# tokcli benchmarks (issue #6)",
+        "# tokcli benchmarks (issues #6 and #12)",
         "",
         f"Written by `python benchmarks/run.py --full` on {started} in {seconds:.0f} s. Every figure below was",
         "measured in that one run, tokcli beside its reference; times are medians, ratios are within the run.",
@@ -630,6 +715,8 @@ def write_markdown(rep: Report, path: Path, started: str, seconds: float, tried:
         "## Machine",
         "",
         *[f"- {m}" for m in machine()],
+        "- Load average (the machine is shared: on 2 cores, a load over 2 means other processes took CPU time "
+        "from both tokcli and its reference): " + "; ".join(rep.loads),
         "",
         "## Figures",
         "",
@@ -664,18 +751,27 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="tokcli-bench-") as d:
         tmp = Path(d)
         trained: dict[str, Path] = {}
+        rep.load("at the start")
         if "3" in args.only or "2" in args.only or "6" in args.only:
             trained = bench_train(rep, tmp, full)
+            rep.load("after train")
         if "2" in args.only:
             bench_encode(rep, trained["tokcli"], full)
+            rep.load("after encode")
         if "1" in args.only:
             bench_count(rep, tmp, full)
+            rep.load("after count")
+            bench_small_files(rep, tmp, full)
+            rep.load("after small files")
         if "4" in args.only:
             bench_startup(rep, tmp, full)
+            rep.load("after start-up")
         if "5" in args.only:
             bench_generate(rep, full)
+            rep.load("after generate")
         if "6" in args.only:
             bench_compare(rep, tmp, trained["spm_unigram"], full)
+            rep.load("after compare")
     seconds = time.perf_counter() - t0
     print(f"done in {seconds:.1f} s ({rep.mode})")
     missed = [r for r in rep.rows if r.passed is False]

@@ -353,3 +353,153 @@ def test_cached_official_file_is_still_preferred(o200k_cache, fresh_engines, mon
     monkeypatch.setattr(engine, "embedded_ranks", lambda *a: pytest.fail("the cached file should be used"))
     enc = pretrained.tiktoken_encoding("o200k_base")
     assert enc._mergeable_ranks == reference("o200k_base")._mergeable_ranks
+
+
+# -- the engine straight from the file's bytes, no tiktoken.Encoding --------------------------------------
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_loaded_encoding_counts_without_building_tiktoken(name, fresh_engines, o200k_cache):
+    """`TiktokenEncoding.load` gives splintr built from the official file's bytes: the counts and ids are the
+    reference's, and the tiktoken.Encoding (a second copy of the vocabulary) is built only for decode."""
+    from tokcli.tokenizer import pretrained
+
+    ref = reference(name)
+    tok = pretrained.TiktokenEncoding.load(name)
+    assert tok.engine == "splintr"
+    files = corpus_files()
+    texts = [p.read_text(encoding="utf-8") for p in files]
+    assert any("吾輩" in t for t in texts)
+    expected = ref.encode_ordinary_batch(texts)
+    assert tok.encode_batch(texts) == expected
+    assert [tok.count_stream([t]) for t in texts] == [len(e) for e in expected]
+    assert tok.count_texts(texts) == [len(e) for e in expected]
+    assert tok.decode(expected[0]) == texts[0]
+    assert tok.vocab_size == ref.n_vocab
+    assert tok._enc is None  # counting, encoding, decoding never built tiktoken's encoding
+    assert tok.special_tokens()["<|endoftext|>"] == ref.encode_single_token("<|endoftext|>")
+    assert tok._enc is not None
+
+
+@pytest.mark.parametrize("name", [*NAMES, "llama3", "llama4"])
+def test_token_bytes_and_decode_identical_to_tiktoken_for_every_id(name, fresh_engines, o200k_cache):
+    """Where splintr encodes, it also gives token bytes and decodes; every id, special tokens and the holes
+    below them included, gives tiktoken's bytes or tiktoken's error."""
+    from tokcli.tokenizer import pretrained, vendors
+
+    if name in NAMES:
+        ref, tok = reference(name), pretrained.TiktokenEncoding.load(name)
+    else:
+        ref, _ = _vendor_reference(name)
+        vendors._built.cache_clear()
+        tok = vendors.load(name)
+    assert tok.engine == "splintr"
+    for i in range(ref.n_vocab):
+        try:
+            want = ref.decode_single_token_bytes(i)
+        except KeyError:
+            with pytest.raises(KeyError):
+                tok.token_bytes(i)
+            continue
+        assert tok.token_bytes(i) == want, i
+    text = "吾輩は猫である。 😀 cafe\u0301 <|endoftext|>"
+    ids = ref.encode(text, allowed_special="all")
+    assert tok.decode(ids) == ref.decode(ids) == text
+    assert tok.decode(ids[:3]) == ref.decode(ids[:3])  # a cut inside a character: U+FFFD as tiktoken
+
+
+def _vendor_reference(key: str):
+    from importlib import metadata
+
+    from tokcli.tokenizer import vendors
+
+    try:
+        metadata.distribution("llama-models")
+    except metadata.PackageNotFoundError:
+        pytest.skip('needs the llama extra (llama-models): pip install "tokcli[llama]"')
+    v = vendors.VENDORS[key]
+    path = vendors.vendor_file(key, v)
+    pattern, specials = (
+        (vendors.LLAMA3_PATTERN, vendors.LLAMA3_SPECIALS)
+        if key == "llama3"
+        else (vendors.LLAMA4_PATTERN, vendors.LLAMA4_SPECIALS)
+    )
+    # tiktoken on the vendor's file, with the vendor's pattern (tests/test_vendors.py: the vendor's own ids)
+    return vendors._tiktoken_file_encoding(key, path, pattern, specials), path
+
+
+@pytest.mark.parametrize("key", ["llama3", "llama4"])
+def test_llama_ids_identical_to_tiktoken_on_the_vendor_file(key, fresh_engines):
+    from tokcli.tokenizer import vendors
+
+    ref, path = _vendor_reference(key)
+    vendors._built.cache_clear()
+    tok = vendors.load(key)
+    assert tok.engine == "splintr"
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == engine.VENDOR_FILES[key]
+    texts = [p.read_text(encoding="utf-8") for p in corpus_files()]
+    expected = ref.encode_ordinary_batch(texts)
+    different = [i for i, (t, e) in enumerate(zip(texts, expected, strict=True)) if tok.encode(t) != e]
+    assert different == []
+    assert tok.count_texts(texts) == [len(e) for e in expected]
+    randoms = random_strings(20_000, seed=7)
+    assert tok.encode_batch(randoms) == ref.encode_ordinary_batch(randoms)
+    assert tok._enc is None
+    # special-token strings are text; --special allow and BOS go through tiktoken
+    assert tok.encode("<|begin_of_text|>") == ref.encode_ordinary("<|begin_of_text|>")
+    assert tok.with_special(add_special=True).encode("hi") == [
+        ref.encode_single_token("<|begin_of_text|>"),
+        *ref.encode_ordinary("hi"),
+    ]
+
+
+def test_a_vendor_file_other_than_the_tested_one_is_parsed_by_tiktoken_first(fresh_engines, tmp_path):
+    """splintr parses a vendor file itself only when its sha256 is the tested one; otherwise the engine is
+    built from the ranks tiktoken parsed (the same ids by construction), never from unchecked bytes."""
+    ref, path = _vendor_reference("llama3")
+    data = path.read_bytes()
+    built = []
+
+    def build():
+        built.append(1)
+        return ref
+
+    source = engine.VocabSource("llama3", ref._pat_str, file=lambda: data + b"\n", build=build)
+    assert engine.splintr_for_source(source) is None
+    tok = TiktokenEncoding(name="llama3", source=source)
+    assert tok.engine == "splintr" and built == [1]  # through splintr_for(tiktoken's encoding)
+    text = "吾輩は猫である。 Llama 3 tokens\n\n  12345"
+    assert tok.encode(text) == ref.encode_ordinary(text)
+    # an OpenAI source with no known sha256 is not trusted either
+    bare = engine.VocabSource("cl100k_base", engine.official_pattern("cl100k_base"), file=lambda: b"", build=build)
+    assert engine.splintr_for_source(bare) is None
+    # nor one whose pattern is not the reference's
+    other = engine.VocabSource("llama3", r"\S+|\s+", file=lambda: data, build=build)
+    assert engine.splintr_for_source(other) is None
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_the_embedded_encoder_gives_encode_ordinarys_ids(name, fresh_engines, o200k_cache):
+    """Loaded by name, the engine is splintr's pre-parsed embedded encoder for batches without "<|" and one
+    built from the official file's bytes for the rest: every special token the embedded encoder knows starts
+    with "<|", and the ids are tiktoken's encode_ordinary's on every corpus and on 20,000 random strings,
+    many holding special-token strings."""
+    from tokcli.tokenizer import pretrained
+
+    ref = reference(name)
+    tok = pretrained.TiktokenEncoding.load(name)
+    assert tok.engine == "splintr"
+    fast = tok._fast_engine
+    assert isinstance(fast, engine.Embedded)
+    assert all(s.startswith(engine.SPECIAL_START) for s in fast.embedded.special_tokens())
+    texts = [p.read_text(encoding="utf-8") for p in corpus_files()] + random_strings(20_000, seed=99)
+    assert sum(engine.SPECIAL_START in t for t in texts) > 100
+    expected = ref.encode_ordinary_batch(texts)
+    assert tok.encode_batch(texts) == expected
+    assert tok.count_texts(texts) == [len(e) for e in expected]
+    plain = [t for t in texts if engine.SPECIAL_START not in t]
+    assert fast.embedded.encode_batch(plain) == ref.encode_ordinary_batch(plain)  # the embedded one alone
+    assert [tok.encode(t) for t in texts[-500:]] == expected[-500:]
+    special = "吾輩は<|endoftext|>猫 <|fim_prefix|><|think|>"
+    assert tok.count_texts([special, "x"]) == [len(ref.encode_ordinary(special)), 1]
+    assert fast.embedded.encode_batch([special]) != [ref.encode_ordinary(special)]  # it would match them

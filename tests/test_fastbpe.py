@@ -138,3 +138,22 @@ def test_without_tiktokens_private_single_piece_the_public_api_checks_the_same(t
     for name, text in _texts():
         assert enc.encode_ordinary(text) == trained.tok.encode(text, add_special_tokens=False).ids, name
     assert fast_encoding(*_unreachable(trained), "x") is None
+
+
+@pytest.mark.parametrize("which", ["bundled", "trained"])
+def test_decode_through_the_fast_path_equals_hf(which, trained) -> None:
+    """decode on tiktoken's core gives `tokenizers`' ByteLevel decode: on every shared corpus, Japanese and
+    UDHR included, and on random id sequences, whose bytes are mostly not UTF-8 (U+FFFD alike)."""
+    import random
+
+    tok = load("bpe") if which == "bundled" else trained
+    assert tok._fast is not None
+    texts = [t for _, t in _texts()] + [t[:100_000] for _, t in _shared()]
+    for text in texts:
+        ids = tok.encode(text)
+        assert tok.decode(ids) == tok.tok.decode(ids, skip_special_tokens=False) == text
+    rng = random.Random(5)
+    for _ in range(2000):
+        ids = [rng.randrange(tok.vocab_size) for _ in range(rng.randint(0, 12))]
+        assert tok.decode(ids) == tok.tok.decode(ids, skip_special_tokens=False), ids
+    assert tok.decode([tok.vocab_size + 3]) == tok.tok.decode([tok.vocab_size + 3], skip_special_tokens=False)

@@ -57,3 +57,52 @@ def test_other_structures_keep_hf() -> None:
     other = HFTokenizer(Tokenizer.from_str(json.dumps(spec)), "other", kind="char")
     assert other._fast is None
     assert other.encode("ab c") == other.tok.encode("ab c", add_special_tokens=False).ids
+
+
+def _generic_offsets(tok, text, ids, monkeypatch):
+    """token_offsets by searching the tokens' bytes in the text (the path every other tokenizer takes)."""
+    from tokcli.analysis.alignment import token_offsets
+
+    with monkeypatch.context() as m:
+        m.setattr(HFTokenizer, "char_aligned", lambda self, text: False)
+        return token_offsets(tok, text, ids)
+
+
+@pytest.mark.parametrize("name", ["char", "ja-char", "trained"])
+def test_decode_and_alignment_fast_paths_equal_the_general_ones(name, monkeypatch) -> None:
+    """The char tokenizer's decode (joining the tokens' strings) equals `tokenizers`' decode, and its
+    one-token-per-character alignment equals aligning by searching the tokens' bytes, on every shared corpus
+    (Japanese, code, UDHR) and on texts full of unknown characters, "<unk>" written out included."""
+    import numpy as np
+
+    from tokcli.analysis.alignment import token_offsets
+
+    texts = [t for _, t in _texts() + [(n, t[:100_000]) for n, t in _shared()]]
+    texts += ["<unk> <<unk>> 吾輩<unk>は", "<" * 50 + "ü" * 10]
+    tok = train_char(texts[:2], vocab_size=40) if name == "trained" else load(name)
+    assert tok._fused is not None
+    assert load("char").char_aligned("吾輩 abc") and load("ja-char").char_aligned("吾輩 abc")
+    aligned = 0
+    seen_unk = False
+    for text in texts:
+        ids = tok.encode(text)
+        seen_unk |= tok.unk_id in ids
+        assert tok.decode(ids) == tok.tok.decode(ids, skip_special_tokens=False)
+        if tok.char_aligned(text):
+            aligned += 1
+            fast = token_offsets(tok, text, np.asarray(ids))
+            slow = _generic_offsets(tok, text, np.asarray(ids), monkeypatch)
+            assert np.array_equal(fast[0], slow[0]) and np.array_equal(fast[1], slow[1])
+    assert seen_unk
+    assert aligned >= len(texts) - 2  # all but the texts with "<unk>" written out, where "<" is unknown
+    assert tok.decode([]) == ""
+    assert tok.decode([tok.vocab_size + 5]) == tok.tok.decode([tok.vocab_size + 5], skip_special_tokens=False)
+
+
+def test_no_char_alignment_where_the_unknown_token_could_be_found_in_the_text() -> None:
+    """A vocabulary without "<": an unknown "<" in front of "unk>" reads as the unknown token's own string to
+    the byte search, so the one-token-per-character shortcut is taken only for texts without "<unk>"."""
+    tok = train_char(["unk> abc"], vocab_size=40)
+    assert tok.tok.token_to_id("<") is None
+    assert tok.char_aligned("abc <> unk")
+    assert not tok.char_aligned("abc <unk> def")

@@ -112,3 +112,17 @@ def test_other_structures_keep_hf() -> None:
     other = HFTokenizer(Tokenizer.from_str(json.dumps(spec)), "other", kind="word")
     assert other._fast is None
     assert other.encode("abc  def") == _hf_ids(other, "abc  def")
+
+
+def test_decode_joins_the_tokens_as_tokenizers_does() -> None:
+    """The word tokenizer's decode (joining the tokens' strings) equals `tokenizers`' on every shared corpus
+    and on text with unknown words."""
+    tok = load("word")
+    texts = [t[:200_000] for _, t in _shared()] + ["<unk> 未知の単語 zzqxv", ""]
+    assert tok._fused is not None
+    seen_unk = False
+    for text in texts:
+        ids = tok.encode(text)
+        seen_unk |= tok.unk_id in ids
+        assert tok.decode(ids) == tok.tok.decode(ids, skip_special_tokens=False)
+    assert seen_unk

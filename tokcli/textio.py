@@ -71,11 +71,15 @@ def _open_binary(source: Source):
         raise InputError(f"{source.path}: permission denied") from None
 
 
-def iter_text(source: Source, *, errors: str = "strict", chunk_bytes: int = CHUNK_BYTES) -> Iterator[str]:
+def iter_text(
+    source: Source, *, errors: str = "strict", chunk_bytes: int = CHUNK_BYTES, read_bytes: list[int] | None = None
+) -> Iterator[str]:
     """Yield the text of `source` in chunks of about `chunk_bytes` bytes, decoded as UTF-8.
 
     errors='strict' raises InputError naming the file and the byte offset of the first bad byte;
     'replace' substitutes U+FFFD. A NUL byte in the first 8 KiB is reported as a binary file.
+    `read_bytes`, when given, has the number of bytes read added to its first item as they are read (with
+    errors='strict' that is the UTF-8 size of the text, without encoding it again).
     """
     decoder = codecs.getincrementaldecoder("utf-8")(errors=errors)
     f = _open_binary(source)
@@ -99,6 +103,8 @@ def iter_text(source: Source, *, errors: str = "strict", chunk_bytes: int = CHUN
                     "convert it to UTF-8, or pass --errors replace to go on"
                 ) from None
             offset += len(block)
+            if read_bytes is not None:
+                read_bytes[0] += len(block)
             if text:
                 yield text
             if final:

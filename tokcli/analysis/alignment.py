@@ -34,7 +34,6 @@ def token_offsets(tok: Tokenizer, text: str, ids: Sequence[int] | np.ndarray) ->
     of matching tokens are checked a block of bytes at a time (the block doubles while the text keeps
     matching), so the Python loop runs once per mismatch, not once per token.
     """
-    data = text.encode("utf-8")
     arr = np.asarray(ids).reshape(-1)
     if arr.dtype.kind not in "iu":
         arr = arr.astype(np.int64)
@@ -42,6 +41,12 @@ def token_offsets(tok: Tokenizer, text: str, ids: Sequence[int] | np.ndarray) ->
     if not n:
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty.copy()
+    aligned = getattr(tok, "char_aligned", None)
+    if n == len(text) and aligned is not None and aligned(text):
+        # one token per character, and the search below would find exactly that (see HFTokenizer.char_aligned)
+        off = char_byte_offsets(text)
+        return off[:-1], off[1:]
+    data = text.encode("utf-8")
     distinct = np.flatnonzero(np.bincount(arr))
     d_pieces = _pieces(tok, distinct.tolist())  # distinct ids only
     d_len = np.fromiter(map(len, d_pieces), dtype=np.int64, count=len(d_pieces))
@@ -112,6 +117,20 @@ def token_offsets(tok: Tokenizer, text: str, ids: Sequence[int] | np.ndarray) ->
             starts[t], ends[t] = s, e
         pos, i = end, j
     return starts, ends
+
+
+def char_byte_offsets(text: str) -> np.ndarray:
+    """[C + 1] int32 (int64 past 2 GiB): the UTF-8 byte offset of every character of `text`, then the total."""
+    cp = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    dtype = offset_dtype(4 * len(cp) + 1)
+    out = np.empty(len(cp) + 1, dtype=dtype)
+    out[0] = 0
+    n_bytes = (cp >= 0x80).astype(dtype)
+    n_bytes += cp >= 0x800
+    n_bytes += cp >= 0x10000
+    n_bytes += 1
+    np.cumsum(n_bytes, out=out[1:])
+    return out
 
 
 def _pieces(tok: Tokenizer, ids: list[int]) -> list[bytes]:

@@ -3,10 +3,12 @@ the text a tokenizer with an unknown token loses (`UnknownText`)."""
 
 from __future__ import annotations
 
+import os
 import re
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from tokcli.errors import InputError, UncutTooLong, UsageError
 from tokcli.textio import Source, iter_text
@@ -22,12 +24,17 @@ class InputCount:
     unknown: dict[str, UnknownText] = field(default_factory=dict)  # tokenizer name -> text it lost (if it can)
 
 
-def _measured(chunks: Iterable[str], row: InputCount, first: bool) -> Iterable[str]:
+def _measured(chunks: Iterable[str], row: InputCount, first: bool, count_bytes: bool = True) -> Iterable[str]:
     for c in chunks:
         if first:
             row.chars += len(c)
-            row.bytes += len(c.encode("utf-8"))
+            if count_bytes:
+                row.bytes += _utf8_len(c)
         yield c
+
+
+def _utf8_len(text: str) -> int:
+    return len(text) if text.isascii() else len(text.encode("utf-8"))  # isascii is O(1) on a str
 
 
 def count_inputs(
@@ -45,10 +52,15 @@ def count_inputs(
     UTF-8 is left out and added to `skipped` when it is given. For a tokenizer with an unknown token, each row's `unknown` says what
     text became it; with `strict_unk` the first such text raises InputError instead.
     """
-    rows = []
+    rows: list[InputCount] = []
+    batch = _SmallFiles(tokenizers, rows) if all(t.unk_id is None for t in tokenizers) else None
     for src in sources:
         try:
             try:
+                if batch is not None and batch.add(src, errors):
+                    continue
+                if batch is not None:
+                    batch.flush()  # the rows stay in the order of the inputs
                 rows.append(_count_one(tokenizers, src, errors=errors, strict_unk=strict_unk))
             except UncutTooLong as e:
                 raise e.about(src.label) from None
@@ -56,21 +68,104 @@ def count_inputs(
             if not src.walked or skipped is None:
                 raise
             skipped.append((src.path, str(e).removeprefix(f"{src.path}: ")))
+    if batch is not None:
+        batch.close()
     return rows
+
+
+SMALL_FILE_BYTES = 1 << 18  # a file this small is read whole and counted in a batch with others
+SMALL_BATCH_CHARS = 1 << 20  # characters of small files counted by one batch call
+
+
+class _SmallFiles:
+    """Small regular files read whole and counted many at a time (`Tokenizer.count_texts`, one batch call
+    of the engine instead of one per file), the next batch read while a thread counts the last one (the
+    engines release the GIL). A row is appended in input order once its batch is counted; the counts are
+    each file's own `count_stream`. Only for tokenizers without an unknown token (no text to report)."""
+
+    def __init__(self, tokenizers: Sequence[Tokenizer], rows: list[InputCount]) -> None:
+        self.tokenizers = tokenizers
+        self.rows = rows
+        self.texts: list[str] = []
+        self.counts: list[InputCount] = []
+        self.chars = 0
+        self.pending: Any = None  # the Future of the batch being counted
+        self.pool: Any = None
+
+    def add(self, src: Source, errors: str) -> bool:
+        """Read `src` into the batch if it is a small regular file; False (nothing read) otherwise."""
+        if src.is_stdin or src.stream:
+            return False
+        try:
+            size = os.stat(src.path).st_size
+        except OSError:
+            return False  # the normal path says what is wrong
+        if size > SMALL_FILE_BYTES:
+            return False
+        text = "".join(iter_text(src, errors=errors))  # the same checks and errors as streaming
+        self.texts.append(text)
+        self.counts.append(InputCount(src.label, chars=len(text), bytes=_utf8_len(text)))
+        self.chars += len(text)
+        if self.chars >= SMALL_BATCH_CHARS:
+            self._submit()
+        return True
+
+    def _submit(self) -> None:
+        if not self.texts:
+            return
+        texts, counts = self.texts, self.counts
+        self.texts, self.counts, self.chars = [], [], 0
+
+        def count() -> list[InputCount]:
+            for tok in self.tokenizers:
+                for row, n in zip(counts, tok.count_texts(texts), strict=True):
+                    row.tokens[tok.name] = n
+            return counts
+
+        if self.pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self.pool = ThreadPoolExecutor(1)
+        self._collect()
+        self.pending = self.pool.submit(count)
+
+    def _collect(self) -> None:
+        if self.pending is not None:
+            pending, self.pending = self.pending, None
+            self.rows.extend(pending.result())
+
+    def flush(self) -> None:
+        """Every file read so far counted and its row appended."""
+        self._submit()
+        self._collect()
+
+    def close(self) -> None:
+        try:
+            self.flush()
+        finally:
+            if self.pool is not None:
+                self.pool.shutdown()
 
 
 def _count_one(tokenizers: Sequence[Tokenizer], src: Source, *, errors: str, strict_unk: bool) -> InputCount:
     row = InputCount(src.label)
     once = src.is_stdin or src.stream  # a stream can be read once: held when several tokenizers need it
-    held: list[str] | None = list(iter_text(src, errors=errors)) if once and len(tokenizers) > 1 else None
+    # strictly decoded text is exactly the bytes read: counted as read, not encoded again
+    read = [0] if errors == "strict" else None
+    held: list[str] | None = (
+        list(iter_text(src, errors=errors, read_bytes=read)) if once and len(tokenizers) > 1 else None
+    )
     for i, tok in enumerate(tokenizers):
-        chunks = _measured(held if held is not None else iter_text(src, errors=errors), row, first=i == 0)
+        text = held if held is not None else iter_text(src, errors=errors, read_bytes=read if i == 0 else None)
+        chunks = _measured(text, row, first=i == 0, count_bytes=read is None)
         if tok.unk_id is None:
             row.tokens[tok.name] = tok.count_stream(chunks)
-            continue
-        unknown = row.unknown[tok.name] = UnknownText.of(tok)
-        stream = checked_stream(tok, chunks, unknown, strict=strict_unk, label=src.label)
-        row.tokens[tok.name] = sum(len(ids) for ids in stream)
+        else:
+            unknown = row.unknown[tok.name] = UnknownText.of(tok)
+            stream = checked_stream(tok, chunks, unknown, strict=strict_unk, label=src.label)
+            row.tokens[tok.name] = sum(len(ids) for ids in stream)
+        if i == 0 and read is not None:
+            row.bytes = read[0]
     return row
 
 

@@ -128,28 +128,32 @@ class Tokenizer:
             return
         back = ahead = None  # compiled when first needed: a short text never imports regex
         buf = ""
-        searched = 0  # buf[:searched] holds no cut point (after a search that found none)
+        at = 0  # buf[:at] is already yielded: positions below are absolute in buf, the text is not copied
+        searched = 0  # buf[at:at + searched] holds no cut point (after a search that found none)
         yielded = False
         for chunk in chunks:
-            buf += chunk
-            while len(buf) > SEGMENT_CHARS:
+            buf = buf[at:] + chunk if at else buf + chunk
+            at = 0
+            while len(buf) - at > SEGMENT_CHARS:
                 back = back or _compiled(self.cut_pattern, reverse=True)
                 ahead = ahead or _compiled(self.cut_pattern)
                 # the last cut point up to SEGMENT_CHARS, searched backwards from a little beyond it (lookarounds
                 # see only up to endpos), else the first one after it
                 m = None
+                limit = at + SEGMENT_CHARS
                 if searched < SEGMENT_CHARS:
-                    found = back.finditer(buf, max(1, searched), SEGMENT_CHARS + _LOOKAHEAD)
-                    m = next((c for c in found if c.start() <= SEGMENT_CHARS), None)
-                m = m or ahead.search(buf, max(1, searched, SEGMENT_CHARS))
-                if m is None or m.start() == 0:
-                    searched = max(0, len(buf) - _LOOKAHEAD)  # a cut near the end may need the next chunk
-                    if len(buf) > _max_uncut():
-                        raise _too_long_uncut(len(buf))
+                    found = back.finditer(buf, at + max(1, searched), limit + _LOOKAHEAD)
+                    m = next((c for c in found if c.start() <= limit), None)
+                m = m or ahead.search(buf, at + max(1, searched, SEGMENT_CHARS))
+                if m is None or m.start() == at:
+                    searched = max(0, len(buf) - at - _LOOKAHEAD)  # a cut near the end may need the next chunk
+                    if len(buf) - at > _max_uncut():
+                        raise _too_long_uncut(len(buf) - at)
                     break
-                yield buf[: m.start()]
+                yield buf[at : m.start()]
                 yielded = True
-                buf, searched = buf[m.end() :], 0
+                at, searched = m.end(), 0
+        buf = buf[at:]
         if len(buf) > SEGMENT_CHARS and len(buf) > _max_uncut():
             raise _too_long_uncut(len(buf))
         if buf or not yielded:
@@ -179,6 +183,11 @@ class Tokenizer:
 
     def count_stream(self, chunks: Iterable[str]) -> int:
         return sum(len(ids) for ids in self.encode_stream(chunks))
+
+    def count_texts(self, texts: Sequence[str]) -> list[int]:
+        """The count of each text, each a whole input: exactly `count_stream([text])` for each (backends
+        with a batch call count many small texts at once)."""
+        return [self.count_stream([t]) for t in texts]
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r} kind={self.kind} vocab={self.vocab_size}>"
@@ -234,6 +243,12 @@ class WithSpecial(Tokenizer):
         if self.special == "text":  # the inner tokenizer's fast count
             return len(self._before) + self.inner.count_stream(chunks) + len(self._after)
         return super().count_stream(chunks)
+
+    def count_texts(self, texts: Sequence[str]) -> list[int]:
+        if self.special == "text":
+            added = len(self._before) + len(self._after)
+            return [added + n for n in self.inner.count_texts(texts)]
+        return super().count_texts(texts)
 
     def decode(self, ids: Sequence[int]) -> str:
         return self.inner.decode(ids)

@@ -2,12 +2,22 @@
 
 Which engine encodes what:
 
-- cl100k_base, o200k_base: splintr-rs (pinned in pyproject.toml), built from the very ranks of the
-  `tiktoken.Encoding` tokcli loaded, with splintr's spelling of OpenAI's split pattern (its regex engine has
-  no possessive quantifiers). tests/test_engine.py proves the ids identical to tiktoken's
-  `encode_ordinary` on every shared corpus and on 20,000 random strings for both.
-- every other tiktoken-format encoding (p50k_base, r50k_base, gpt2, vendor files): tiktoken, the reference.
+- cl100k_base, o200k_base: splintr-rs (pinned in pyproject.toml), built from the very bytes of the official
+  .tiktoken file (sha256 checked) that tiktoken would parse, with splintr's spelling of OpenAI's split
+  pattern (its regex engine has no possessive quantifiers). tests/test_engine.py proves the ids identical
+  to tiktoken's `encode_ordinary` on every shared corpus and on 20,000 random strings for both. Loaded by
+  name, batches without "<|" go to splintr's pre-parsed embedded encoder instead (`Embedded`: faster to
+  build; its vocabulary is proven identical to the official file's, and it is tested the same way).
+- llama3, llama4 (llama-models' tokenizer.model files): splintr-rs with the vendor's own pattern string,
+  built from the file's bytes when its sha256 is the one the identity tests ran on (else from the ranks
+  tiktoken parsed). tests/test_engine.py proves the ids identical to tiktoken on the same file, which
+  tests/test_vendors.py proves identical to llama-models' own tokenizer code.
+- every other tiktoken-format encoding (p50k_base, r50k_base, gpt2, qwen, tekken): tiktoken, the reference.
 - `TOKCLI_ENGINE=reference` forces tiktoken for all; so does a splintr that cannot be imported.
+
+Counting and encoding with splintr never build the `tiktoken.Encoding` (a second copy of the vocabulary,
+0.3-0.8 s to parse): a `VocabSource` names the file and builds the reference encoding only when a verb
+needs it (decode, token bytes, special tokens) or when splintr is not used.
 
 splintr is given no special tokens, so every call has encode_ordinary semantics: a literal `<|endoftext|>`
 in the input is the text it is.
@@ -26,16 +36,58 @@ import itertools
 import os
 import threading
 import types
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from tokcli.errors import UsageError
 
 # encodings whose ids splintr reproduces exactly (tests/test_engine.py): name -> splintr's pattern constant
-PROVEN = {"cl100k_base": "CL100K_BASE_PATTERN", "o200k_base": "O200K_BASE_PATTERN"}
+PROVEN = {
+    "cl100k_base": "CL100K_BASE_PATTERN",
+    "o200k_base": "O200K_BASE_PATTERN",
+    "llama3": "LLAMA3_PATTERN",  # the very string of llama_models/llama3/tokenizer.py's pat_str
+    "llama4": "O200K_BASE_PATTERN",  # the very string of llama_models/llama4/tokenizer.py's O200K_PATTERN
+}
 EMBEDDED = ("cl100k_base", "o200k_base")  # vocabularies splintr embeds, checked against the official file
+EMBEDDED_TESTED = ("0.22.0",)  # splintr versions whose embedded encoders tests/test_engine.py ran on
+SPECIAL_START = "<|"  # how every special token splintr's embedded encoders know begins
+# vendor files splintr may parse itself: the sha256 of the file the identity tests ran on (llama-models 0.3.0);
+# another file goes through tiktoken's parse first (splintr is then built from the ranks tiktoken read)
+VENDOR_FILES = {
+    "llama3": "82e9d31979e92ab929cd544440f129d9ecd797b69e327f80f17e1c50d5551b55",
+    "llama4": "d0bdbaf59b0762c8c807617e2d8ea51420eb1b1de266df2495be755c8e0ed6ed",
+}
 
 _lock = threading.Lock()
-_built: dict[int, tuple[Any, Any]] = {}  # id(tiktoken.Encoding) -> (that encoding, its splintr.Tokenizer)
+_built: dict[int, tuple[Any, Any]] = {}  # id(tiktoken.Encoding or VocabSource) -> (that object, its splintr)
+
+
+@dataclass(eq=False)
+class VocabSource:
+    """A tiktoken-format vocabulary before anything parses it: enough to build either engine from it.
+
+    `file()` gives the file's bytes (already checked: the sha256 an OpenAI constructor names, or the file a
+    vendor ships), `sha256` the hash that `file()` is known to have (None: not known), `pattern` the split
+    pattern the reference uses, `build()` the reference `tiktoken.Encoding` of that very file and pattern.
+    """
+
+    name: str
+    pattern: str
+    file: Callable[[], bytes]
+    build: Callable[[], Any]  # the reference tiktoken.Encoding; `encoding()` calls it once
+    sha256: str | None = None
+    n_vocab: int | None = None  # the reference's n_vocab where known without parsing the file
+    _encoding: Any = None
+    _building: threading.Lock = field(default_factory=threading.Lock)
+
+    def encoding(self) -> Any:
+        """The reference `tiktoken.Encoding`, built on first call (shared by every tokenizer of this source)."""
+        if self._encoding is None:
+            with self._building:
+                if self._encoding is None:
+                    self._encoding = self.build()
+        return self._encoding
 
 
 def engine_choice() -> str:
@@ -46,6 +98,11 @@ def engine_choice() -> str:
     if raw in ("reference", "tiktoken"):
         return "reference"
     raise UsageError(f"TOKCLI_ENGINE={raw!r}: set it to 'reference' to force tiktoken, or unset it")
+
+
+def available() -> bool:
+    """Whether splintr may be used at all: TOKCLI_ENGINE allows it and it imports."""
+    return engine_choice() == "auto" and _splintr() is not None
 
 
 def _splintr() -> Any:
@@ -85,6 +142,95 @@ def official_pattern(name: str) -> str | None:
         return None
 
 
+def reference_pattern(name: str) -> str | None:
+    """The pattern the reference encoder of `name` uses: tiktoken's for OpenAI's, the vendor's for the others."""
+    if name in ("llama3", "llama4"):
+        from .patterns import LLAMA3_PATTERN, LLAMA4_PATTERN
+
+        return LLAMA3_PATTERN if name == "llama3" else LLAMA4_PATTERN
+    return official_pattern(name)
+
+
+def splintr_for_source(source: VocabSource) -> Any:
+    """A splintr.Tokenizer built from `source`'s file bytes, giving exactly the reference's ids, or None.
+
+    None where `splintr_for` would give None (reference forced, name not proven, splintr missing), where the
+    source's pattern is not the reference's, or where the file's bytes are not the ones the identity tests
+    covered (an OpenAI file checked against its official sha256, a vendor file with the sha256 in
+    VENDOR_FILES): the caller then builds the reference encoding and may still call `splintr_for` on it.
+    """
+    if engine_choice() == "reference" or source.name not in PROVEN:
+        return None
+    hit = _built.get(id(source))
+    if hit is not None and hit[0] is source:
+        return hit[1]
+    splintr = _splintr()
+    if splintr is None or source.pattern != reference_pattern(source.name):
+        return None
+    data = source.file()
+    if source.name in VENDOR_FILES:
+        if hashlib.sha256(data).hexdigest() != VENDOR_FILES[source.name]:
+            return None
+    elif source.sha256 is None:
+        return None
+    pattern = getattr(splintr, PROVEN[source.name])
+    with _lock:
+        hit = _built.get(id(source))
+        if hit is not None and hit[0] is source:
+            return hit[1]
+        tok: Any
+        if source.name in EMBEDDED and getattr(splintr, "__version__", None) in EMBEDDED_TESTED:
+            # the vocabulary file checked above is the official one, which the embedded one is proven to be
+            tok = Embedded(splintr.Tokenizer.from_pretrained(source.name), data, pattern)
+        else:
+            tok = splintr.Tokenizer.from_bytes(data, pattern, {})
+        _built[id(source)] = (source, tok)
+    return tok
+
+
+class Embedded:
+    """splintr's embedded encoder of an OpenAI encoding, giving `encode_ordinary`'s ids: it comes pre-parsed
+    (0.03-0.05 s against 0.1-0.2 s to parse the file), and it is given a batch only when no text of it holds
+    "<|", since it matches special tokens and every special token it knows (its agent tokens included)
+    starts with "<|" (tests/test_engine.py checks both). Other batches, decoding and token bytes go to a
+    tokenizer built from the official file's bytes with no special tokens, built when first needed."""
+
+    def __init__(self, embedded: Any, data: bytes, pattern: str) -> None:
+        self.embedded = embedded
+        self._data = data
+        self._pattern = pattern
+        self._ordinary: Any = None
+
+    @property
+    def ordinary(self) -> Any:
+        if self._ordinary is None:
+            with _lock:
+                if self._ordinary is None:
+                    import splintr
+
+                    self._ordinary = splintr.Tokenizer.from_bytes(self._data, self._pattern, {})
+                    self._data = b""
+        return self._ordinary
+
+    def _for(self, texts: list[str]) -> Any:
+        return self.ordinary if any(SPECIAL_START in t for t in texts) else self.embedded
+
+    def encode_batch_flat(self, texts: list[str]) -> tuple[bytes, bytes]:
+        return self._for(texts).encode_batch_flat(texts)
+
+    def encode_batch(self, texts: list[str]) -> list[list[int]]:
+        return self._for(texts).encode_batch(texts)
+
+    def encode_ordinary(self, text: str) -> list[int]:
+        return self._for([text]).encode_ordinary(text)
+
+    def decode_bytes(self, ids: list[int]) -> bytes:
+        return self.ordinary.decode_bytes(ids)
+
+    def decode_token_bytes(self, token_id: int) -> bytes:
+        return self.ordinary.decode_token_bytes(token_id)
+
+
 def splintr_for(enc: Any) -> Any:
     """A splintr.Tokenizer giving exactly `enc.encode_ordinary`'s ids, or None where that is not proven.
 
@@ -104,7 +250,7 @@ def splintr_for(enc: Any) -> Any:
     if splintr is None:
         return None
     ranks = getattr(enc, "_mergeable_ranks", None)
-    if not isinstance(ranks, dict) or getattr(enc, "_pat_str", None) != official_pattern(name):
+    if not isinstance(ranks, dict) or getattr(enc, "_pat_str", None) != reference_pattern(name):
         return None
     with _lock:
         hit = _built.get(id(enc))
@@ -115,12 +261,24 @@ def splintr_for(enc: Any) -> Any:
     return tok
 
 
+def embedded_file(name: str, expected_sha256: str | None) -> bytes | None:
+    """The official .tiktoken file of `name` rebuilt from splintr's embedded vocabulary, or None (see
+    `embedded_ranks`)."""
+    found = _embedded(name, expected_sha256)
+    return None if found is None else found[1]
+
+
 def embedded_ranks(name: str, expected_sha256: str | None) -> dict[bytes, int] | None:
     """splintr's embedded vocabulary for `name` as tiktoken ranks, or None.
 
     None unless `name` is in EMBEDDED, splintr imports, and the .tiktoken file rebuilt from the embedded
     vocabulary has exactly `expected_sha256`, the official file's (so it is byte-identical to it).
     """
+    found = _embedded(name, expected_sha256)
+    return None if found is None else found[0]
+
+
+def _embedded(name: str, expected_sha256: str | None) -> tuple[dict[bytes, int], bytes] | None:
     if name not in EMBEDDED or not expected_sha256:
         return None
     splintr = _splintr()
@@ -139,6 +297,7 @@ def embedded_ranks(name: str, expected_sha256: str | None) -> dict[bytes, int] |
                 continue
     except Exception:
         return None
-    if hashlib.sha256(tiktoken_file(ranks)).hexdigest() != expected_sha256:
+    data = tiktoken_file(ranks)
+    if hashlib.sha256(data).hexdigest() != expected_sha256:
         return None
-    return ranks
+    return ranks, data

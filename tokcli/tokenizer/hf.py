@@ -92,7 +92,50 @@ class HFTokenizer(Tokenizer):
         return [e.ids for e in self.tok.encode_batch(list(texts), add_special_tokens=False)]
 
     def decode(self, ids: Sequence[int]) -> str:
+        if (table := self._fused) is not None:
+            import numpy as np
+
+            arr = np.asarray(ids, dtype=np.int64).reshape(-1)
+            if not len(arr) or (arr.min() >= 0 and arr.max() < len(table)):
+                step = 1 << 20  # a million tokens' strings at a time: no list of every token's string
+                return "".join(["".join(table[arr[i : i + step]].tolist()) for i in range(0, len(arr), step)])
+        if self.kind == "bpe" and (fast := self._fast) is not None:
+            # tokcli's byte-level BPE on tiktoken's core (fastbpe): the tokens' bytes end to end, decoded as UTF-8
+            # with U+FFFD for what is not, as the ByteLevel decoder does (tests/test_fastbpe.py compares them)
+            try:
+                return str(fast.decode(list(ids)))
+            except (KeyError, ValueError, OverflowError, TypeError):
+                pass
         return self.tok.decode(list(ids), skip_special_tokens=False)
+
+    @cached_property
+    def _fused(self) -> Any | None:
+        """id -> token string, as a numpy object array, where decoding is exactly joining the tokens' strings:
+        tokcli's char and word tokenizers (a WordLevel model on its fast path, the Fuse decoder, no added
+        tokens). `tokenizers` decodes them a Python string per token slower (tests/test_fastchar.py and
+        test_fastword.py compare the two on every shared corpus). None for any other tokenizer."""
+        if self.kind not in ("char", "word") or self._fast is None:
+            return None
+        if self.spec.get("decoder") != {"type": "Fuse"} or self.spec.get("added_tokens"):
+            return None
+        import numpy as np
+
+        table = self._id_to_str
+        if len(table) != self.vocab_size or any(not t for t in table):
+            return None
+        return np.array(table, dtype=object)
+
+    def char_aligned(self, text: str) -> bool:
+        """Whether token t of `text` covers exactly its t-th character (tokcli's char tokenizer on its fast
+        path: one id per code point), and aligning tokens with the text by their bytes gives exactly that:
+        the unknown token's string is never found where an unknown character stands, because its first
+        character is in the vocabulary or the string is nowhere in `text` (tokcli.analysis.alignment)."""
+        if self.kind != "char" or self._fast is None:
+            return False
+        if self.unk_id is None:
+            return True
+        unk = self._id_to_str[self.unk_id]
+        return bool(unk) and (self.tok.token_to_id(unk[0]) is not None or unk not in text)
 
     def special_tokens(self) -> dict[str, int]:
         return {t["content"]: t["id"] for t in self.spec.get("added_tokens") or [] if t.get("special")}

@@ -45,6 +45,12 @@ GPT_PATTERN = "|".join(
 SAFE_CUT = r"(?<=\S\n)(?=\S)|(?<=\S)(?= \p{L})"
 
 
+# Llama 3's and Llama 4's pre-tokenizer patterns, copied from llama_models/llama3/tokenizer.py (pat_str) and
+# llama_models/llama4/tokenizer.py (O200K_PATTERN), llama-models 0.3.0 (tokcli.tokenizer.vendors uses them)
+LLAMA3_PATTERN = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"  # noqa: E501
+LLAMA4_PATTERN = r"""[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?|[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+"""  # noqa: E501
+
+
 def bytes_to_unicode() -> dict[int, str]:
     """GPT-2's map of the 256 bytes to printable characters, as used by ByteLevel pre-tokenizers."""
     bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1))

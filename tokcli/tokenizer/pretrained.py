@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import itertools
 import os
+import sys
 import tempfile
 import threading
 import types
@@ -143,8 +145,9 @@ def _constructors() -> dict[str, Callable[[], dict[str, Any]]]:
     return out
 
 
-def _has_local_file(blobpath: str, expected_hash: str | None) -> bool:
-    """Whether `_read_file_cached` would find `blobpath` on this machine (bundled or cached, right sha256)."""
+def _local_file(blobpath: str, expected_hash: str | None) -> bytes | None:
+    """The bytes `_read_file_cached` would find for `blobpath` on this machine (bundled or cached, right
+    sha256), or None."""
     paths = [cache_dir() / hashlib.sha1(blobpath.encode()).hexdigest()]
     if blobpath == CL100K_URL and (bundled := _offline_cl100k()):
         paths.insert(0, bundled)
@@ -154,22 +157,24 @@ def _has_local_file(blobpath: str, expected_hash: str | None) -> bool:
         except OSError:
             continue
         if expected_hash is None or hashlib.sha256(data).hexdigest() == expected_hash:
-            return True
-    return False
+            return data
+    return None
 
 
-def _embedded_spec(name: str) -> dict[str, Any] | None:
-    """tiktoken.Encoding's arguments for `name` from splintr's embedded vocabulary, where no local file is.
+def _has_local_file(blobpath: str, expected_hash: str | None) -> bool:
+    """Whether `_read_file_cached` would find `blobpath` on this machine (bundled or cached, right sha256)."""
+    return _local_file(blobpath, expected_hash) is not None
 
-    Only when the official file is neither bundled nor cached, and only for a vocabulary that
-    engine.embedded_ranks finds byte-identical to the official file (same sha256); pattern and special
-    tokens come from tiktoken's own constructor. Otherwise None: the file is read as before.
-    """
+
+@functools.cache
+def _constructor_spec(name: str) -> dict[str, Any] | None:
+    """tiktoken's constructor for OpenAI encoding `name`, run with a loader that reads nothing: its pattern,
+    special tokens, and the URL (`path`) and sha256 of the one .tiktoken file it would read; None for a
+    constructor that reads no such file (gpt2) or an encoding tiktoken_ext.openai_public does not define."""
     from tiktoken_ext import openai_public
 
-    from .engine import EMBEDDED, embedded_ranks
-
-    if name not in EMBEDDED:
+    ctor = openai_public.ENCODING_CONSTRUCTORS.get(name)
+    if ctor is None:
         return None
     wanted: dict[str, Any] = {}
 
@@ -179,14 +184,68 @@ def _embedded_spec(name: str) -> dict[str, Any] | None:
 
     scope = dict(vars(openai_public), load_tiktoken_bpe=load)
     try:
-        spec = _with_globals(openai_public.ENCODING_CONSTRUCTORS[name], scope)()
+        spec = _with_globals(ctor, scope)()
     except Exception:
         return None
-    if "path" not in wanted or _has_local_file(wanted["path"], wanted["sha256"]):
+    if "path" not in wanted:
         return None
-    ranks = embedded_ranks(name, wanted["sha256"])
+    return dict(spec, **wanted)
+
+
+def _official_file(name: str, blobpath: str, sha256: str | None) -> bytes:
+    """The official file of encoding `name`: bundled or cached, else splintr's embedded copy (same sha256),
+    else `_read_file_cached`'s download (or its error saying where to put the file)."""
+    from .engine import embedded_file
+
+    data = _local_file(blobpath, sha256)
+    if data is None:
+        data = embedded_file(name, sha256)
+    if data is None:
+        data = _read_file_cached(blobpath, sha256)
+    return data
+
+
+@functools.cache
+def openai_source(name: str) -> Any:
+    """An engine.VocabSource for OpenAI encoding `name` when splintr may encode it (engine.PROVEN), else None:
+    the official file's bytes and pattern straight from tiktoken's constructor, the reference encoding
+    (`tiktoken_encoding(name)`) built only when asked for. One per name and process."""
+    from .engine import PROVEN, VocabSource
+
+    if name not in PROVEN:
+        return None
+    spec = _constructor_spec(name)
+    if spec is None or not spec.get("sha256"):
+        return None
+    return VocabSource(
+        name=name,
+        pattern=spec["pat_str"],
+        file=functools.partial(_official_file, name, spec["path"], spec["sha256"]),
+        build=functools.partial(tiktoken_encoding, name),
+        sha256=spec["sha256"],
+        # OpenAI numbers its special tokens after every rank: the last of them is the last id
+        n_vocab=max(spec["special_tokens"].values()) + 1 if spec["special_tokens"] else None,
+    )
+
+
+def _embedded_spec(name: str) -> dict[str, Any] | None:
+    """tiktoken.Encoding's arguments for `name` from splintr's embedded vocabulary, where no local file is.
+
+    Only when the official file is neither bundled nor cached, and only for a vocabulary that
+    engine.embedded_ranks finds byte-identical to the official file (same sha256); pattern and special
+    tokens come from tiktoken's own constructor. Otherwise None: the file is read as before.
+    """
+    from .engine import EMBEDDED, embedded_ranks
+
+    if name not in EMBEDDED:
+        return None
+    found = _constructor_spec(name)
+    if found is None or _has_local_file(found["path"], found["sha256"]):
+        return None
+    ranks = embedded_ranks(name, found["sha256"])
     if ranks is None:
         return None
+    spec = {k: v for k, v in found.items() if k not in ("path", "sha256")}
     return dict(spec, mergeable_ranks=ranks)
 
 
@@ -216,7 +275,8 @@ class TiktokenEncoding(Tokenizer):
     """A tiktoken-format vocabulary. Engine: splintr-rs where tests prove its ids identical to tiktoken's
     (cl100k_base, o200k_base; see tokcli.tokenizer.engine), tiktoken for the others and whenever
     TOKCLI_ENGINE=reference or splintr cannot be imported. `engine` says which one this object uses.
-    Decoding and token bytes always go through tiktoken. Input is ordinary text: special-token strings such
+    Decoding and token bytes go through splintr too where it encodes (the same vocabulary, so the same bytes),
+    through tiktoken for a special token's id and otherwise. Input is ordinary text: special-token strings such
     as `<|endoftext|>` count as the text they are (`with_special("allow")`: as the special tokens, through
     tiktoken). OpenAI's encodings add nothing around a sequence; a vendor's sets `bos_token`.
     """
@@ -224,23 +284,41 @@ class TiktokenEncoding(Tokenizer):
     kind = "tiktoken"
     bos_token: str | None = None  # the special token the model puts before a sequence (with_special(add_special=True))
 
-    def __init__(self, encoding: Any, name: str | None = None) -> None:
-        self.enc = encoding
-        self.name = name or encoding.name
+    def __init__(self, encoding: Any = None, name: str | None = None, *, source: Any = None) -> None:
+        if encoding is None and source is None:
+            raise TypeError("TiktokenEncoding needs a tiktoken.Encoding or an engine.VocabSource")
+        self._enc = encoding
+        self._source = source  # engine.VocabSource: splintr from the file's bytes, tiktoken only when needed
+        self.name = name or (encoding.name if encoding is not None else source.name)
         self._fast_engine: Any = None
-        self._engine: str | None = None  # decided on first use: building splintr's tables takes ~0.1 s
+        self._engine: str | None = None  # decided on first use: building splintr's tables takes ~0.05 s
+
+    @property
+    def enc(self) -> tiktoken.Encoding:
+        """The reference `tiktoken.Encoding` (built on first use when this tokenizer came from a source)."""
+        if self._enc is None:
+            self._enc = self._source.encoding()
+        return self._enc
 
     @classmethod
     def load(cls, encoding_name: str, name: str | None = None) -> TiktokenEncoding:
+        """The encoding `encoding_name`: from its file's bytes where splintr will encode it (the tiktoken
+        encoding built only if a verb needs it), else tiktoken's, built now (a missing file fails here)."""
+        from .engine import available
+
+        source = openai_source(encoding_name) if available() else None
+        if source is not None:
+            return cls(name=name or encoding_name, source=source)
         return cls(tiktoken_encoding(encoding_name), name or encoding_name)
 
     @property
     def engine(self) -> str:
         """'splintr' or 'tiktoken': the engine that encodes and counts for this tokenizer."""
         if self._engine is None:
-            from .engine import splintr_for
+            from .engine import splintr_for, splintr_for_source
 
-            self._fast_engine = splintr_for(self.enc)
+            fast = splintr_for_source(self._source) if self._source is not None else None
+            self._fast_engine = fast if fast is not None else splintr_for(self.enc)
             self._engine = "tiktoken" if self._fast_engine is None else "splintr"
         return self._engine
 
@@ -291,6 +369,24 @@ class TiktokenEncoding(Tokenizer):
                 total += n(batch)
         return total
 
+    def count_texts(self, texts: Sequence[str]) -> list[int]:
+        """Each text's count; with splintr the texts of up to SEGMENT_CHARS characters go to one
+        encode_batch_flat call (its row offsets give the counts: no ids leave Rust), longer ones stream."""
+        if self.engine != "splintr":
+            return Tokenizer.count_texts(self, texts)
+        from array import array
+
+        from .base import SEGMENT_CHARS
+
+        short = [t for t in texts if len(t) <= SEGMENT_CHARS]
+        offsets = array("Q")
+        if short:
+            offsets.frombytes(self._fast_engine.encode_batch_flat(short)[1])
+            if sys.byteorder == "big":
+                offsets.byteswap()
+        counts = iter([b - a for a, b in itertools.pairwise(offsets)])
+        return [next(counts) if len(t) <= SEGMENT_CHARS else self._count_splintr([t]) for t in texts]
+
     def _count_tiktoken(self, chunks: Iterable[str]) -> int:
         """Segments go to a pool of one thread per core as they are cut (tiktoken releases the GIL while
         it encodes), at most two per thread in flight; each is counted from tiktoken's uint32 buffer.
@@ -327,11 +423,23 @@ class TiktokenEncoding(Tokenizer):
         return ([self.enc.encode_single_token(self.bos_token)] if self.bos_token else []), []
 
     def decode(self, ids: Sequence[int]) -> str:
+        if self.engine == "splintr":  # the same vocabulary: the same bytes; a special token's id goes to tiktoken
+            try:
+                return self._fast_engine.decode_bytes(list(ids)).decode("utf-8", errors="replace")
+            except ValueError:
+                pass
         return self.enc.decode(list(ids))
 
     def token_bytes(self, token_id: int) -> bytes:
+        if self.engine == "splintr":
+            try:
+                return self._fast_engine.decode_token_bytes(token_id)
+            except (ValueError, OverflowError, TypeError):
+                pass
         return self.enc.decode_single_token_bytes(token_id)
 
     @property
     def vocab_size(self) -> int:
+        if self._enc is None and self._source.n_vocab is not None:
+            return int(self._source.n_vocab)
         return self.enc.n_vocab

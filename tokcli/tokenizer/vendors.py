@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Any
 from tokcli.errors import BackendMissing, TokenizerFileError
 
 from .base import Tokenizer
+from .patterns import LLAMA3_PATTERN, LLAMA4_PATTERN
 from .pretrained import TiktokenEncoding
 
 if TYPE_CHECKING:
@@ -51,7 +52,7 @@ if TYPE_CHECKING:
 
 # llama_models/llama3/tokenizer.py (llama-models 0.3.0): Tokenizer.pat_str and the 256 special tokens after
 # the base vocabulary (12 named, then <|reserved_special_token_2|> ... up to 256)
-LLAMA3_PATTERN = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"  # noqa: E501
+# LLAMA3_PATTERN: in .patterns (the engine checks encodings against it), imported above
 _LLAMA3_NAMED = [
     "<|begin_of_text|>",
     "<|end_of_text|>",
@@ -70,7 +71,7 @@ LLAMA3_SPECIALS = _LLAMA3_NAMED + [f"<|reserved_special_token_{2 + i}|>" for i i
 
 # llama_models/llama4/tokenizer.py (llama-models 0.3.0): Tokenizer.O200K_PATTERN and BASIC_SPECIAL_TOKENS +
 # LLAMA4_SPECIAL_TOKENS, then <|reserved_special_token_i|> up to 2048
-LLAMA4_PATTERN = r"""[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?|[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+"""  # noqa: E501
+# LLAMA4_PATTERN: in .patterns, imported above
 
 
 def _reserved(name: str, count: int, start: int = 0) -> list[str]:  # llama4's get_reserved_special_tokens
@@ -122,16 +123,34 @@ class Vendor:
     build: Callable[[str, Path], Tokenizer]  # (name, file) -> tokenizer
 
 
-def _build_llama3(name: str, path: Path) -> Tokenizer:
-    tok = TiktokenEncoding(_tiktoken_file_encoding("llama3", path, LLAMA3_PATTERN, LLAMA3_SPECIALS), name)
+def _llama(key: str, name: str, path: Path, pattern: str, specials: Sequence[str]) -> TiktokenEncoding:
+    """Llama 3 or 4: splintr straight from the file's bytes where it may be used and the file is the one the
+    identity tests ran on (tokcli.tokenizer.engine.VENDOR_FILES), tiktoken's encoding of the same file built
+    only when a verb needs it; else tiktoken's, built now (so a bad file is an error here)."""
+    import hashlib
+
+    from .engine import VENDOR_FILES, VocabSource, available
+    from .fileread import read_tokenizer_file
+
+    def build() -> tiktoken.Encoding:
+        return _tiktoken_file_encoding(key, path, pattern, specials)
+
+    data = read_tokenizer_file(path) if available() else b""
+    if data and hashlib.sha256(data).hexdigest() == VENDOR_FILES.get(key):
+        source = VocabSource(key, pattern, file=lambda: data, build=build)
+        tok = TiktokenEncoding(name=name, source=source)
+    else:
+        tok = TiktokenEncoding(build(), name)
     tok.bos_token = "<|begin_of_text|>"  # Tokenizer.encode(s, bos=True, eos=False), as generation.py calls it
     return tok
 
 
+def _build_llama3(name: str, path: Path) -> Tokenizer:
+    return _llama("llama3", name, path, LLAMA3_PATTERN, LLAMA3_SPECIALS)
+
+
 def _build_llama4(name: str, path: Path) -> Tokenizer:
-    tok = TiktokenEncoding(_tiktoken_file_encoding("llama4", path, LLAMA4_PATTERN, LLAMA4_SPECIALS), name)
-    tok.bos_token = "<|begin_of_text|>"
-    return tok
+    return _llama("llama4", name, path, LLAMA4_PATTERN, LLAMA4_SPECIALS)
 
 
 def _build_qwen(name: str, path: Path) -> Tokenizer:
@@ -333,3 +352,6 @@ class QwenEncoding(TiktokenEncoding):
     def count_stream(self, chunks: Iterable[str]) -> int:
         # the base class's way (encode_batch, which normalises), not TiktokenEncoding's raw buffer counts
         return Tokenizer.count_stream(self, chunks)
+
+    def count_texts(self, texts: Sequence[str]) -> list[int]:
+        return Tokenizer.count_texts(self, texts)
