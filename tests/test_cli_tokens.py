@@ -120,6 +120,16 @@ def test_binary_and_non_utf8_files(cli, tmp_path):
     r = cli("count", "-t", "char", "--errors", "replace", str(latin1))
     assert (r.code, r.out) == (0, "7\n")
 
+    # a character cut off by the end of the file, also after characters split across the reader's 1 MiB
+    # blocks: the offset of its first byte in the whole file
+    for data, at in ((b"caf\xc3", 3), (("a" + "é" * 600_000).encode() + b"\xe6\x97", 1_200_001)):
+        cut = tmp_path / "cut.txt"
+        cut.write_bytes(data)
+        r = cli("count", "-t", "char", str(cut))
+        assert (r.code, r.err) == (
+            2, f"error: {cut}: not valid UTF-8 at byte {at}; convert it to UTF-8, or pass --errors replace to go on\n"
+        )  # fmt: skip
+
 
 def test_directory_inputs_and_a_directory_without_text(cli, tmp_path):
     (tmp_path / "a").mkdir()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import itertools
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -81,37 +82,53 @@ def iter_text(
     `read_bytes`, when given, has the number of bytes read added to its first item as they are read (with
     errors='strict' that is the UTF-8 size of the text, without encoding it again).
     """
-    decoder = codecs.getincrementaldecoder("utf-8")(errors=errors)
     f = _open_binary(source)
-    offset = 0
     try:
-        while True:
-            block = f.read(chunk_bytes)
-            if offset == 0 and errors == "strict" and b"\x00" in block[:SNIFF_BYTES]:
-                nul = block.index(b"\x00")
-                raise InputError(
-                    f"{source.label}: looks like a binary file (NUL byte at offset {nul}); "
-                    "give a text file, or --errors replace to read it anyway"
-                )
-            final = not block
-            try:
-                text = decoder.decode(block, final=final)
-            except UnicodeDecodeError as e:
-                pending = len(decoder.getstate()[0]) if not final else 0
-                raise InputError(
-                    f"{source.label}: not valid UTF-8 at byte {offset - pending + e.start}; "
-                    "convert it to UTF-8, or pass --errors replace to go on"
-                ) from None
-            offset += len(block)
-            if read_bytes is not None:
-                read_bytes[0] += len(block)
-            if text:
-                yield text
-            if final:
-                return
+        yield from decode_blocks(
+            iter(lambda: f.read(chunk_bytes), b""), source.label, errors=errors, read_bytes=read_bytes
+        )
     finally:
         if not source.is_stdin:
             f.close()
+
+
+def decode_blocks(
+    blocks: Iterable[bytes],
+    label: str,
+    *,
+    errors: str = "strict",
+    offset: int = 0,
+    read_bytes: list[int] | None = None,
+) -> Iterator[str]:
+    """Decode consecutive blocks of a file as UTF-8, yielding text as it comes; `offset` is the position of
+    the first block in the file (the errors name byte offsets in the whole file).
+
+    errors='strict': a NUL byte in the first 8 KiB of the file is reported as a binary file, and the first
+    bad byte by its offset; 'replace' substitutes U+FFFD.
+    """
+    decoder = codecs.getincrementaldecoder("utf-8")(errors=errors)
+    sniff = offset == 0 and errors == "strict"
+    for block in itertools.chain(blocks, [b""]):
+        if sniff and b"\x00" in block[:SNIFF_BYTES]:
+            nul = block.index(b"\x00")
+            raise InputError(
+                f"{label}: looks like a binary file (NUL byte at offset {nul}); "
+                "give a text file, or --errors replace to read it anyway"
+            )
+        sniff = False
+        pending = len(decoder.getstate()[0])  # bytes of an unfinished character held from the last block
+        try:
+            text = decoder.decode(block, final=not block)
+        except UnicodeDecodeError as e:
+            raise InputError(
+                f"{label}: not valid UTF-8 at byte {offset - pending + e.start}; "
+                "convert it to UTF-8, or pass --errors replace to go on"
+            ) from None
+        offset += len(block)
+        if read_bytes is not None:
+            read_bytes[0] += len(block)
+        if text:
+            yield text
 
 
 def read_text(source: Source | str, *, errors: str = "strict") -> str:

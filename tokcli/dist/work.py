@@ -9,7 +9,6 @@ walk found, leaves the file out and says so), as one process does.
 
 from __future__ import annotations
 
-import codecs
 import os
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -19,7 +18,7 @@ from typing import Any
 
 from tokcli.errors import InputError, TokcliError, UncutTooLong
 from tokcli.tokenizer.base import Tokenizer
-from tokcli.walk import SNIFF_BYTES
+from tokcli.textio import decode_blocks
 
 from .files import open_binary
 from .plan import Piece, Task
@@ -85,34 +84,20 @@ def parts(tok: Tokenizer) -> tuple[Tokenizer, list[int], list[int]]:
 def read_piece(piece: Piece, *, errors: str = "strict") -> Iterator[str]:
     """The text of bytes [start, stop) of a file, in chunks, decoded as UTF-8 as tokcli.textio.iter_text
     decodes a whole file (the same errors, with offsets in the whole file)."""
-    decoder = codecs.getincrementaldecoder("utf-8")(errors=errors)
-    label = piece.path
     with open_binary(piece.path) as f:
         f.seek(piece.start)
-        offset = piece.start
-        while True:
-            want = CHUNK_BYTES if piece.stop is None else min(CHUNK_BYTES, piece.stop - offset)
-            block = f.read(want) if want > 0 else b""
-            if offset == 0 and errors == "strict" and b"\x00" in block[:SNIFF_BYTES]:
-                nul = block.index(b"\x00")
-                raise InputError(
-                    f"{label}: looks like a binary file (NUL byte at offset {nul}); "
-                    "give a text file, or --errors replace to read it anyway"
-                )
-            final = not block
-            try:
-                text = decoder.decode(block, final=final)
-            except UnicodeDecodeError as e:
-                pending = len(decoder.getstate()[0]) if not final else 0
-                raise InputError(
-                    f"{label}: not valid UTF-8 at byte {offset - pending + e.start}; "
-                    "convert it to UTF-8, or pass --errors replace to go on"
-                ) from None
-            offset += len(block)
-            if text:
-                yield text
-            if final:
-                return
+
+        def blocks() -> Iterator[bytes]:
+            offset = piece.start
+            while piece.stop is None or offset < piece.stop:
+                want = CHUNK_BYTES if piece.stop is None else min(CHUNK_BYTES, piece.stop - offset)
+                block = f.read(want)
+                if not block:
+                    return
+                offset += len(block)
+                yield block
+
+        yield from decode_blocks(blocks(), piece.path, errors=errors, offset=piece.start)
 
 
 # -- counting -------------------------------------------------------------------------------------------
