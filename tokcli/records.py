@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from typing import Any, BinaryIO, NamedTuple
 
 from .errors import BackendMissing, InputError, UsageError
+from .walk import open_file
 
 MAX_LINE_BYTES = 64 << 20  # the longest JSONL line read: 64 MiB (TOKCLI_MAX_LINE_BYTES changes it)
 BATCH_ROWS = 1024  # Parquet rows read at a time
@@ -143,14 +144,7 @@ def _open(path: str, how: str) -> BinaryIO:
     """The decompressed bytes of a JSONL file (or stdin)."""
     if path == "-":
         return sys.stdin.buffer
-    try:
-        raw = open(path, "rb")
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such file or directory") from None
-    except IsADirectoryError:
-        raise InputError(f"{path}: is a directory; give a .jsonl or .parquet file") from None
-    except PermissionError:
-        raise InputError(f"{path}: permission denied") from None
+    raw = open_file(path, directory="a .jsonl or .parquet file")
     if how == "jsonl.gz":
         import gzip
 

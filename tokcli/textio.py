@@ -7,9 +7,10 @@ import itertools
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import BinaryIO
 
 from .errors import InputError, UsageError
-from .walk import SNIFF_BYTES, WalkOptions, classify, expand
+from .walk import SNIFF_BYTES, WalkOptions, classify, expand, open_file
 
 CHUNK_BYTES = 1 << 20  # 1 MiB read at a time
 
@@ -59,17 +60,8 @@ def one_input(path: str) -> Source:
     return source
 
 
-def _open_binary(source: Source):
-    if source.is_stdin:
-        return sys.stdin.buffer
-    try:
-        return open(source.path, "rb")
-    except FileNotFoundError:
-        raise InputError(f"{source.path}: no such file or directory") from None
-    except IsADirectoryError:
-        raise InputError(f"{source.path}: is a directory") from None
-    except PermissionError:
-        raise InputError(f"{source.path}: permission denied") from None
+def _open_binary(source: Source) -> BinaryIO:
+    return sys.stdin.buffer if source.is_stdin else open_file(source.path)
 
 
 def iter_text(

@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from .errors import InputError
 
@@ -282,3 +282,16 @@ def keeper(start: str, options: WalkOptions = WalkOptions()) -> Any:
         return all(rules.keep(str(d), is_dir=True) for d in dirs) and rules.keep(path, is_dir=False)
 
     return keep
+
+
+def open_file(path: str, *, directory: str = "") -> BinaryIO:
+    """Open a named input to read its bytes; a missing, unreadable or directory path is a one-line error
+    (`directory`: what to give instead, said when the path is a directory)."""
+    try:
+        return open(path, "rb")
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file or directory") from None
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a directory" + (f"; give {directory}" if directory else "")) from None
+    except PermissionError:
+        raise InputError(f"{path}: permission denied") from None

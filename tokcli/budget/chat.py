@@ -33,6 +33,7 @@ from typing import Any
 from tokcli.errors import InputError
 from tokcli.records import iter_json_lines, kind, max_line_bytes, parse_line
 from tokcli.tokenizer.base import SEGMENT_CHARS, Tokenizer
+from tokcli.walk import open_file
 
 COOKBOOK = (
     'OpenAI Cookbook, "How to count tokens with tiktoken" (examples/How_to_count_tokens_with_tiktoken.ipynb), '
@@ -201,14 +202,7 @@ def _read_capped(path: str) -> bytes:
     import sys
 
     limit = max_line_bytes()
-    try:
-        f = sys.stdin.buffer if path == "-" else open(path, "rb")
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such file or directory") from None
-    except IsADirectoryError:
-        raise InputError(f"{path}: is a directory; give a chat file (.json or .jsonl)") from None
-    except PermissionError:
-        raise InputError(f"{path}: permission denied") from None
+    f = sys.stdin.buffer if path == "-" else open_file(path, directory="a chat file (.json or .jsonl)")
     try:
         data = f.read(limit + 1)
     finally:

@@ -10,7 +10,7 @@ from typing import IO, Any
 
 from tokcli.atomic import atomic_write
 from tokcli.errors import BackendMissing, InputError, UsageError
-from tokcli.walk import WalkOptions
+from tokcli.walk import WalkOptions, open_file
 
 DASK_EXTRA = 'pip install "tokcli[dask]"'
 
@@ -79,12 +79,7 @@ def open_binary(path: str) -> IO[bytes]:
             return fs.open(p, "rb")  # type: ignore[no-any-return]
         except FileNotFoundError:
             raise InputError(f"{path}: no such file") from None
-    try:
-        return open(path, "rb")
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such file or directory") from None
-    except PermissionError:
-        raise InputError(f"{path}: permission denied") from None
+    return open_file(path)
 
 
 def join(directory: str, name: str) -> str:
