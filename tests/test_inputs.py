@@ -237,4 +237,6 @@ def test_a_stretch_with_no_cut_point_is_refused_past_the_limit(cli, tree, monkey
     assert ok.code == 0 and ok.out == f"{tokcli.load('cl100k_base').count('あ' * 400_000)}\n"
     monkeypatch.setenv("TOKCLI_MAX_UNCUT_CHARS", "lots")
     bad = cli("count", "-t", "cl100k_base", "docs/long.txt")
-    assert (bad.code, bad.err) == (2, "error: TOKCLI_MAX_UNCUT_CHARS='lots': give a positive number of characters\n")
+    assert (bad.code, bad.err) == (
+        2, "error: TOKCLI_MAX_UNCUT_CHARS='lots': give a positive number of characters, e.g. TOKCLI_MAX_UNCUT_CHARS=4194304\n"
+    )  # fmt: skip

@@ -56,3 +56,16 @@ class CheckFailed(TokcliError):
     """A budget check found something over its limit (exit 1)."""
 
     exit_code = 1
+
+
+def limit_from_env(name: str, default: int, unit: str = "bytes") -> int:
+    """A size limit the user may set in the environment variable `name` (a positive integer), else
+    `default`; anything else there is a usage error that says what to write."""
+    import os
+
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or int(raw) < 1:
+        raise UsageError(f"{name}={raw!r}: give a positive number of {unit}, e.g. {name}={default * 2}")
+    return int(raw)

@@ -35,7 +35,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, BinaryIO, NamedTuple
 
-from .errors import BackendMissing, InputError, UsageError
+from .errors import BackendMissing, InputError, UsageError, limit_from_env
 from .walk import open_file
 
 MAX_LINE_BYTES = 64 << 20  # the longest JSONL line read: 64 MiB (TOKCLI_MAX_LINE_BYTES changes it)
@@ -78,16 +78,7 @@ def kind(path: str) -> str:
 
 def max_line_bytes() -> int:
     """TOKCLI_MAX_LINE_BYTES, else MAX_LINE_BYTES."""
-    raw = os.environ.get("TOKCLI_MAX_LINE_BYTES")
-    if not raw:
-        return MAX_LINE_BYTES
-    try:
-        n = int(raw)
-    except ValueError:
-        n = 0
-    if n < 1:
-        raise UsageError(f"TOKCLI_MAX_LINE_BYTES={raw!r}: give a positive number of bytes")
-    return n
+    return limit_from_env("TOKCLI_MAX_LINE_BYTES", MAX_LINE_BYTES)
 
 
 def field_path(field: str) -> tuple[str, ...]:

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tokcli.errors import BackendMissing, InputError, UsageError
+from tokcli.errors import BackendMissing, InputError, UsageError, limit_from_env
 from tokcli.walk import SNIFF_BYTES, WalkOptions, expand, has_glob, keeper, repository_root
 
 MAX_BLOB_ENV = "TOKCLI_MAX_BLOB_BYTES"
@@ -76,16 +76,7 @@ class TreeDiff:
 
 def max_blob_bytes() -> int:
     """The size limit of a file read whole: TOKCLI_MAX_BLOB_BYTES (a positive integer) or 64 MiB."""
-    value = os.environ.get(MAX_BLOB_ENV, "").strip()
-    if not value:
-        return DEFAULT_MAX_BLOB_BYTES
-    try:
-        limit = int(value)
-    except ValueError:
-        limit = 0
-    if limit <= 0:
-        raise UsageError(f"{MAX_BLOB_ENV}={value!r}: give a positive number of bytes, e.g. {MAX_BLOB_ENV}=134217728")
-    return limit
+    return limit_from_env(MAX_BLOB_ENV, DEFAULT_MAX_BLOB_BYTES)
 
 
 def _too_large(path: str, size: int, where: str) -> InputError:

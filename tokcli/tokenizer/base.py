@@ -298,16 +298,9 @@ def _compiled(pattern: str, *, reverse: bool = False) -> regex.Pattern[str]:
 
 
 def _max_uncut() -> int:
-    import os
+    from tokcli.errors import limit_from_env
 
-    raw = os.environ.get("TOKCLI_MAX_UNCUT_CHARS")
-    if raw is None:
-        return MAX_UNCUT_CHARS
-    if not raw.isdigit() or int(raw) < 1:
-        from tokcli.errors import UsageError
-
-        raise UsageError(f"TOKCLI_MAX_UNCUT_CHARS={raw!r}: give a positive number of characters")
-    return int(raw)
+    return limit_from_env("TOKCLI_MAX_UNCUT_CHARS", MAX_UNCUT_CHARS, "characters")
 
 
 def _too_long_uncut(n: int) -> UncutTooLong:

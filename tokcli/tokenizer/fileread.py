@@ -12,7 +12,7 @@ import os
 import stat
 from pathlib import Path
 
-from tokcli.errors import InputError, TokenizerFileError, UsageError
+from tokcli.errors import InputError, TokenizerFileError, limit_from_env
 
 ENV = "TOKCLI_MAX_TOKENIZER_BYTES"
 DEFAULT_MAX_BYTES = 64 << 20
@@ -20,16 +20,7 @@ DEFAULT_MAX_BYTES = 64 << 20
 
 def max_tokenizer_bytes() -> int:
     """The size limit: TOKCLI_MAX_TOKENIZER_BYTES (a positive integer) or 64 MiB."""
-    value = os.environ.get(ENV, "").strip()
-    if not value:
-        return DEFAULT_MAX_BYTES
-    try:
-        limit = int(value)
-    except ValueError:
-        limit = 0
-    if limit <= 0:
-        raise UsageError(f"{ENV}={value!r}: give a positive number of bytes, e.g. {ENV}={DEFAULT_MAX_BYTES * 2}")
-    return limit
+    return limit_from_env(ENV, DEFAULT_MAX_BYTES)
 
 
 def read_tokenizer_file(path: str | Path) -> bytes:
