@@ -276,32 +276,11 @@ def count(
         return run(inputs_or_stdin(inputs), tokenizer, model or [], field=field, id_field=id_field, chat=chat,
                    reserve=reserve, fmt=format.value, errors=errors.value, special=special.value,
                    add_special=add_special, dist=dist)  # fmt: skip
-    from tokcli import load
-    from tokcli import output as o
-    from tokcli.analysis.counting import unknown_totals
-    from tokcli.output import is_tty
-    from tokcli.output.tokens import counts
+    from .counting import count_files
 
-    from .dist import count_rows
-
-    if cost and not model:
-        raise UsageError("--cost needs a model to price the tokens: add --model NAME (see `tokcli models`)")
-    if model:  # contexts is only needed with --model (start-up time, issue #6)
-        from tokcli.budget.models import fit, get_model
-    entries = [get_model(m) for m in model or []]
-    names = list(tokenizer or ([] if entries else [DEFAULT_TOKENIZER]))
-    names += dict.fromkeys(e.counting_tokenizer for e in entries if e.counting_tokenizer not in names)
-    toks = [load(t).with_special(special.value, add_special) for t in names]
-    dist = dist.on(inputs or ["-"])  # DASK_SCHEDULER_ADDRESS: for files
-    skipped: list[tuple[str, str]] = []
-    rows = count_rows(toks, inputs_or_stdin(inputs), walk, dist, special=special.value, add_special=add_special,
-                      errors=errors.value, strict_unk=strict_unk, skipped=skipped)  # fmt: skip
-    o.skipped(skipped)
-    fits = [fit(sum(r.tokens[e.counting_tokenizer] for r in rows), e, reserve=reserve) for e in entries]
-    bare = len(rows) == 1 and len(toks) == 1 and not is_tty() and not fits and format is TableFormat.text
-    counts(rows, [t.name for t in toks], fmt=format.value, bare=bare, fits=fits, cost=cost, skipped=skipped)
-    for unknown in unknown_totals(rows):
-        o.warn(unknown.describe())
+    count_files(inputs_or_stdin(inputs), tokenizer, model or [], reserve=reserve, cost=cost, fmt=format,
+                errors=errors.value, strict_unk=strict_unk, special=special.value, add_special=add_special,
+                walk=walk, dist=dist.on(inputs or ["-"]))  # fmt: skip
 
 
 @app.command()
