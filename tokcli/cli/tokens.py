@@ -313,7 +313,6 @@ def show(
     Example: tokcli show -t cl100k_base -t o200k_base --text "吾輩は猫である。"
     """
     from tokcli import load
-    from tokcli import output as o
     from tokcli.analysis.sidebyside import side_by_side
     from tokcli.output import sidebyside as out_sbs
     from tokcli.output.tokens import spans
@@ -329,14 +328,4 @@ def show(
         for _, t in texts:
             spans(token_spans(toks[0], t), show_ids=ids)
         return
-    views = [(label, side_by_side(toks, t)) for label, t in texts]
-    if html is not None:
-        from tokcli.output.show_html import write_html
-
-        write_html(views, html)
-        o.info(f"wrote {html}")
-    elif format is Format.json:
-        out_sbs.aligned_json([v.to_dict(label) for label, v in views])
-    else:
-        for label, v in views:
-            out_sbs.aligned(v, label=label if len(views) > 1 else None)
+    out_sbs.views([(label, side_by_side(toks, t)) for label, t in texts], format.value, html=html)

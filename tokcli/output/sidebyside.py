@@ -91,3 +91,17 @@ def aligned(sbs: Any, *, label: str | None = None) -> None:
 
 def aligned_json(docs: list[dict[str, Any]]) -> None:
     emit_json({"schema": "tokcli-show/1", "inputs": docs})
+
+
+def views(items: list[tuple[str, Any]], fmt: str, *, html: str | None = None) -> None:
+    """Several tokenizations of each text (label, SideBySide): the page to `html`, else JSON or the rows."""
+    if html is not None:
+        from .show_html import write_html
+
+        write_html(items, html)
+        info(f"wrote {html}")
+    elif fmt == "json":
+        aligned_json([v.to_dict(label) for label, v in items])
+    else:
+        for label, v in items:
+            aligned(v, label=label if len(items) > 1 else None)
