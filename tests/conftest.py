@@ -84,3 +84,19 @@ def cli(monkeypatch, capfd):
         return Result(code, cap.out, cap.err)
 
     return invoke
+
+
+def write_jsonl(path, rows, *, compress=None):
+    """A JSONL file of `rows` (gzip- or zstd-compressed with compress="gz" / "zst"); its path as a string."""
+    import gzip
+    import json
+
+    data = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode("utf-8")
+    if compress == "gz":
+        data = gzip.compress(data)
+    elif compress == "zst":
+        import zstandard
+
+        data = zstandard.ZstdCompressor().compress(data)
+    path.write_bytes(data)
+    return str(path)

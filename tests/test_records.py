@@ -3,28 +3,16 @@ field kept and reported, malformed lines named, compressed files, line caps, spl
 
 from __future__ import annotations
 
-import gzip
 import json
 import sys
 
 import pytest
+from conftest import write_jsonl
 
 from tokcli.errors import BackendMissing, InputError, UsageError
 from tokcli.records import Record, count_records, iter_records, splits
 
 JA = "吾輩は猫である。名前はまだ無い。"
-
-
-def write_jsonl(path, rows, *, compress=None):
-    data = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode("utf-8")
-    if compress == "gz":
-        data = gzip.compress(data)
-    elif compress == "zst":
-        import zstandard
-
-        data = zstandard.ZstdCompressor().compress(data)
-    path.write_bytes(data)
-    return str(path)
 
 
 ROWS = [

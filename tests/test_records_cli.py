@@ -6,13 +6,13 @@ line with exit 2."""
 from __future__ import annotations
 
 import csv
-import gzip
 import io
 import json
 import math
 import sys
 
 import pytest
+from conftest import write_jsonl
 
 from tokcli.analysis.records import Lengths, nice_width
 
@@ -28,18 +28,6 @@ def make_rows(n=60):
     if n > 20:
         rows[20]["text"] = None
     return rows
-
-
-def write_jsonl(path, rows, compress=None):
-    data = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode()
-    if compress == "gz":
-        data = gzip.compress(data)
-    elif compress == "zst":
-        import zstandard
-
-        data = zstandard.ZstdCompressor().compress(data)
-    path.write_bytes(data)
-    return str(path)
 
 
 def nearest_rank(values, p):
@@ -148,8 +136,8 @@ def test_records_over_a_models_window(cli, tmp_path, o200k_cache, monkeypatch):
 def test_nested_field_gzip_zstd_and_parquet_agree(cli, tmp_path):
     rows = make_rows(30)
     plain = write_jsonl(tmp_path / "d.jsonl", rows)
-    gz = write_jsonl(tmp_path / "d.jsonl.gz", rows, "gz")
-    zst = write_jsonl(tmp_path / "d.jsonl.zst", rows, "zst")
+    gz = write_jsonl(tmp_path / "d.jsonl.gz", rows, compress="gz")
+    zst = write_jsonl(tmp_path / "d.jsonl.zst", rows, compress="zst")
     pa = pytest.importorskip("pyarrow")
     import pyarrow.parquet as pq
 
