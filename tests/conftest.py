@@ -100,3 +100,16 @@ def write_jsonl(path, rows, *, compress=None):
         data = zstandard.ZstdCompressor().compress(data)
     path.write_bytes(data)
     return str(path)
+
+
+def tiny_model_dir(path, kind, text, *, block_size=16, seed=1, std=0.4) -> str:
+    """A small random GPT (2 layers, 2 heads, width 16) with a `kind` tokenizer trained on `text`, written as
+    a model directory at `path`: for tests of what the commands do with a model, not of what it learned."""
+    import tokcli
+    from tokcli.model.config import GPTConfig
+    from tokcli.model.weights import random_weights, save_model_dir
+
+    tok = tokcli.train(kind, [text])
+    cfg = GPTConfig(vocab_size=tok.vocab_size, block_size=block_size, n_layer=2, n_head=2, n_embd=16)
+    save_model_dir(path, cfg, random_weights(cfg, seed, std=std), tok)
+    return str(path)

@@ -8,20 +8,13 @@ import subprocess
 import sys
 
 import pytest
-
-import tokcli
-from tokcli.model.config import GPTConfig
-from tokcli.model.weights import random_weights, save_model_dir
+from conftest import tiny_model_dir
 
 TEXT = "the cat sat on the mat. the dog ate the hat!\nTo be, or not to be: that is the question.\n"
 
 
 def _model_dir(tmp_path_factory, kind: str) -> str:
-    tok = tokcli.train(kind, [TEXT])
-    cfg = GPTConfig(vocab_size=tok.vocab_size, block_size=16, n_layer=2, n_head=2, n_embd=16)
-    path = tmp_path_factory.mktemp(kind) / "model"
-    save_model_dir(path, cfg, random_weights(cfg, 1, std=0.4), tok)
-    return str(path)
+    return tiny_model_dir(tmp_path_factory.mktemp(kind) / "model", kind, TEXT)
 
 
 @pytest.fixture(scope="module")

@@ -10,17 +10,15 @@ import re
 
 import numpy as np
 import pytest
+from conftest import tiny_model_dir
 from test_ngram import reference_prob
 
-import tokcli
 from tokcli.errors import ModelFileError, UsageError
 from tokcli.lm import ngram_tables
 from tokcli.lm.ladder import ladder, model_tables
 from tokcli.lm.ngram import KneserNey
-from tokcli.model.config import GPTConfig
 from tokcli.model.model import load_model
 from tokcli.model.score import normalize, score_continuations, split_ids, token_logprobs
-from tokcli.model.weights import random_weights, save_model_dir
 
 TEXT = (
     "the cat sat on the mat. the dog ate the hat! the cat ate the rat.\nTo be, or not to be: that is the question.\n"
@@ -29,11 +27,7 @@ TEXT = (
 
 
 def _model_dir(tmp_path_factory, kind: str, block_size: int = 16) -> str:
-    tok = tokcli.train(kind, [TEXT])
-    cfg = GPTConfig(vocab_size=tok.vocab_size, block_size=block_size, n_layer=2, n_head=2, n_embd=16)
-    path = tmp_path_factory.mktemp(kind) / "model"
-    save_model_dir(path, cfg, random_weights(cfg, 1, std=0.4), tok)
-    return str(path)
+    return tiny_model_dir(tmp_path_factory.mktemp(kind) / "model", kind, TEXT, block_size=block_size)
 
 
 @pytest.fixture(scope="module")

@@ -7,23 +7,17 @@ import json
 
 import numpy as np
 import pytest
+from conftest import tiny_model_dir
 
-import tokcli
-from tokcli.model.config import GPTConfig
 from tokcli.model.generate import GenerateOptions, TokenStep, WindowSlide, generate, generate_ids
 from tokcli.model.model import Model, load_model
 from tokcli.model.sampling import SamplingOptions, filter_logits, sample
-from tokcli.model.weights import random_weights, save_model_dir
 
 TEXT = "the cat sat on the mat. the dog ate the hat!\n吾輩は猫である。名前はまだ無い。\n" * 2
 
 
 def _model_dir(tmp_path_factory, kind: str) -> str:
-    tok = tokcli.train(kind, [TEXT])
-    cfg = GPTConfig(vocab_size=tok.vocab_size, block_size=16, n_layer=2, n_head=2, n_embd=16)
-    path = tmp_path_factory.mktemp(kind) / "model"
-    save_model_dir(path, cfg, random_weights(cfg, 2, std=0.4), tok)
-    return str(path)
+    return tiny_model_dir(tmp_path_factory.mktemp(kind) / "model", kind, TEXT, seed=2)
 
 
 @pytest.fixture(scope="module")
