@@ -5,9 +5,13 @@
     python benchmarks/refs.py train-hf FILE VOCAB OUT              tokenizers' BpeTrainer, tokcli's pre-tokenizer
     python benchmarks/refs.py train-spm FILE VOCAB TYPE OUT        sentencepiece's trainer (bpe or unigram)
     python benchmarks/refs.py import-typer                         the start-up floor
+    python benchmarks/refs.py engine ENCODING PATH                 tokcli's engine alone on text in memory
 
 Each prints one line of JSON. These are what a user would write without tokcli: no streaming, the whole
-file in memory, the library called directly.
+file in memory, the library called directly. `engine` is the other bound: tokcli's own engine (splintr-rs)
+in a fresh process, timed only while it encodes text already read, decoded and cut (a cold piece cache,
+as in a real run): what no command built on that engine can do faster.
+
 """
 
 from __future__ import annotations
@@ -53,6 +57,52 @@ def loop(encoding: str, root: str) -> None:
             tokens += len(enc.encode_ordinary(text))
             files += 1
     print(json.dumps({"tokens": tokens, "files": files}))
+
+
+def texts_of(path: str) -> list[str]:
+    """A file as 256 K character pieces cut after a newline (as `count` below cuts it), or a directory's files
+    as `loop` reads them."""
+    if os.path.isdir(path):
+        texts = []
+        for dirpath, dirnames, filenames in os.walk(path):
+            dirnames.sort()
+            for name in sorted(filenames):
+                with open(os.path.join(dirpath, name), "rb") as f:
+                    data = f.read()
+                if b"\x00" in data[:8192]:
+                    continue
+                try:
+                    texts.append(data.decode("utf-8"))
+                except UnicodeDecodeError:
+                    continue
+        return texts
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    pieces, start, size = [], 0, 1 << 18
+    while start < len(text):
+        end = text.find("\n", start + size)
+        end = len(text) if end < 0 else end + 1
+        pieces.append(text[start:end])
+        start = end
+    return pieces
+
+
+def engine(encoding: str, path: str) -> None:
+    """tokcli's fast engine for `encoding` (splintr-rs: all cores, one uint32 buffer back) on the texts of
+    `path` already in memory; only the encoding is timed. The tokens are the ids' count, for checking."""
+    import time
+
+    import tokcli
+
+    tok = tokcli.load(encoding)
+    if tok.engine != "splintr":
+        raise SystemExit(f"{encoding}: tokcli's engine here is {tok.engine}, not splintr")
+    flat = tok._fast_engine.encode_batch_flat
+    texts = texts_of(path)
+    flat(["warm up: compile the pattern"])  # one-time set-up outside the timing; the piece cache stays cold
+    t0 = time.perf_counter()
+    n = len(flat(texts)[0]) // 4
+    print(json.dumps({"seconds": time.perf_counter() - t0, "tokens": n}))
 
 
 def count(encoding: str, path: str, mode: str) -> None:
@@ -125,6 +175,8 @@ def main(argv: list[str]) -> None:
         count(args[0], args[1], args[2])
     elif what == "loop":
         loop(args[0], args[1])
+    elif what == "engine":
+        engine(args[0], args[1])
     elif what == "train-hf":
         train_hf(args[0], int(args[1]), args[2])
     elif what == "train-spm":
