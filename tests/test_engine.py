@@ -192,6 +192,61 @@ def test_count_stream_identical_on_a_multi_segment_text(name, fresh_engines, mon
     assert slow.count_stream(iter(chunks)) == expected
 
 
+@pytest.mark.parametrize("name", NAMES)
+def test_encode_array_identical_on_a_multi_segment_text(name, fresh_engines, monkeypatch):
+    """encode_array (splintr's uint32 buffers, no Python ints) gives the reference's ids of the whole text,
+    across several batches, and so does each engine's path and the added-tokens wrapper."""
+    import numpy as np
+
+    from tokcli.tokenizer import base, pretrained
+
+    parts = [CORPORA / "ja_aozora_kokoro.txt", CORPORA / "udhr", CORPORA / "en_shakespeare.txt"]
+    if not all(p.exists() for p in parts):
+        pytest.skip("needs ../shared/corpora, which only the development checkout has")
+    udhr = "".join(f.read_text(encoding="utf-8") for f in sorted(parts[1].glob("*.txt")))
+    text = parts[0].read_text(encoding="utf-8") + udhr + parts[2].read_text(encoding="utf-8")
+    monkeypatch.setattr(pretrained, "BATCH_CHARS", 300_000)
+    assert len(text) > 5 * base.SEGMENT_CHARS
+    chunks = [text[i : i + 70_001] for i in range(0, len(text), 70_001)]
+    ref = reference(name)
+    expected = ref.encode_ordinary(text)
+    tok = TiktokenEncoding(ref, name)
+    assert tok.engine == "splintr"
+    fast = tok.encode_array(iter(chunks))
+    assert fast.dtype == np.uint32
+    assert fast.tolist() == expected
+    wrapped = tok.with_special("text", add_special=True)
+    assert wrapped.encode_array(iter(chunks)).tolist() == [*tok.added_around()[0], *expected, *tok.added_around()[1]]
+    assert tok.encode_array([]).tolist() == []
+    monkeypatch.setenv("TOKCLI_ENGINE", "reference")
+    slow = TiktokenEncoding(ref, name)
+    assert slow.engine == "tiktoken"
+    assert slow.encode_array(iter(chunks)).tolist() == expected
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_all_token_bytes_are_token_bytes_id_by_id(name, fresh_engines):
+    """The shard fingerprint's fast path (tiktoken's ranks and specials at once) gives every id the bytes
+    token_bytes gives it one by one through splintr, the gaps included, so fingerprints do not change."""
+    from tokcli.shards import fingerprint
+    from tokcli.tokenizer.base import Tokenizer
+
+    tok = TiktokenEncoding(reference(name), name)
+    assert tok.engine == "splintr"
+    fast = tok.all_token_bytes()
+    slow = Tokenizer.all_token_bytes(tok)
+    assert len(fast) == tok.vocab_size
+    assert fast == slow
+    assert fast.count(None) > 0  # the ids tiktoken leaves unassigned below its special tokens
+    assert fast[tok.special_tokens()["<|endoftext|>"]] == b"<|endoftext|>"
+
+    class Slow(TiktokenEncoding):
+        def all_token_bytes(self):
+            return Tokenizer.all_token_bytes(self)
+
+    assert fingerprint(tok) == fingerprint(Slow(reference(name), name))
+
+
 # -- special tokens: ordinary text -------------------------------------------------------------------------
 
 

@@ -119,6 +119,7 @@ def test_ids_match_the_vendor_on_the_large_corpora(pair, corpus):
         ids = tok.encode(piece)
         assert ids == reference(piece), f"{name} on {corpus}"
         assert tok.count_stream([piece[:1000], piece[1000:]]) == len(ids)
+        assert tok.encode_array([piece[:1000], piece[1000:]]).tolist() == ids
 
 
 @pytest.mark.shared
@@ -213,6 +214,7 @@ def test_qwen_normalises_to_nfc_as_dashscope_does():
     assert tok.encode(decomposed) == tok.encode(composed) == reference(decomposed)
     assert tok.decode(tok.encode(decomposed)) == composed
     assert tok.count_stream(["cafe", "\u0301 が"]) == len(reference(decomposed))  # a chunk cut inside é
+    assert tok.encode_array(["cafe", "\u0301 が"]).tolist() == reference(decomposed)
 
 
 @pytest.mark.shared
@@ -222,6 +224,7 @@ def test_qwen_streamed_count_of_a_whole_novel_is_the_count_of_the_whole_text():
     text = unicodedata.normalize("NFD", _text("ja_aozora_kokoro.txt"))  # longer than one segment; NFC changes it
     chunks = [text[i : i + 10_007] for i in range(0, len(text), 10_007)]
     assert tok.count_stream(chunks) == len(tok.encode(text))
+    assert tok.encode_array(chunks).tolist() == tok.encode(text)
 
 
 # -- names ------------------------------------------------------------------------------------------------

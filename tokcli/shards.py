@@ -46,13 +46,8 @@ def fingerprint(tok: Any) -> str:
     tokens. Two tokenizers with the same fingerprint give every id the same meaning."""
     h = hashlib.sha256()
     h.update(f"{tok.vocab_size}\n".encode())
-    for i in range(tok.vocab_size):
-        try:
-            b = tok.token_bytes(i)
-        except Exception:  # a gap in the ids (tiktoken's below its special tokens)
-            h.update(b"\xff-")
-            continue
-        h.update(len(b).to_bytes(4, "little") + b)
+    for b in tok.all_token_bytes():
+        h.update(b"\xff-" if b is None else len(b).to_bytes(4, "little") + b)
     for s, i in sorted(tok.special_tokens().items()):
         h.update(f"\n{s}={i}".encode())
     return "sha256:" + h.hexdigest()

@@ -207,10 +207,9 @@ _FALLBACK_CACHE: dict[int, bool] = {}
 
 
 def encode_ids(tok: Tokenizer, text: str) -> np.ndarray:
-    """The ids of `text` as one [T] uint32 array, encoded a segment at a time (Tokenizer.encode_stream):
-    each segment's ids become an array as they come, so no list of Python ints for the whole text is built."""
-    parts = [np.asarray(part, dtype=np.uint32) for part in tok.encode_stream([text])]
-    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.uint32)
+    """The ids of `text` as one [T] uint32 array, encoded a segment at a time (Tokenizer.encode_array: no
+    list of Python ints for the whole text)."""
+    return tok.encode_array([text])
 
 
 def encode_timed(tok: Tokenizer, text: str) -> tuple[np.ndarray, float]:

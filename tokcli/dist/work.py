@@ -14,7 +14,7 @@ import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tokcli.errors import InputError, TokcliError, UncutTooLong
 from tokcli.tokenizer.base import Tokenizer
@@ -22,6 +22,9 @@ from tokcli.textio import decode_blocks
 
 from .files import open_binary
 from .plan import Piece, Task
+
+if TYPE_CHECKING:
+    import numpy as np
 
 CHUNK_BYTES = 1 << 20
 
@@ -157,24 +160,24 @@ def _measured(chunks: Iterator[str], r: PieceCount) -> Iterator[str]:
 # -- encoding -------------------------------------------------------------------------------------------
 
 
-def encode_ids(task: Task, spec: TokSpec, *, eot: int | None = None, errors: str = "strict") -> list[int]:
-    """The ids of the pieces of `task` in order: BOS/EOS once around each whole file, and `eot` after the
-    end of each file, where given. Raises InputError."""
+def encode_ids(task: Task, spec: TokSpec, *, eot: int | None = None, errors: str = "strict") -> np.ndarray:
+    """The ids of the pieces of `task` in order, as one [T] uint32 array: BOS/EOS once around each whole file,
+    and `eot` after the end of each file, where given. Raises InputError."""
+    import numpy as np
+
     tok, before, after = parts(spec.load())
-    ids: list[int] = []
+    end = [*after, *([] if eot is None else [eot])]
+    ids: list[np.ndarray] = []
     for piece in task.pieces:
         if piece.first:
-            ids += before
+            ids.append(np.asarray(before, dtype=np.uint32))
         try:
-            for part in tok.encode_stream(read_piece(piece, errors=errors)):
-                ids += part
+            ids.append(tok.encode_array(read_piece(piece, errors=errors)))
         except UncutTooLong as e:
             raise e.about(piece.path) from None
         if piece.last:
-            ids += after
-            if eot is not None:
-                ids.append(eot)
-    return ids
+            ids.append(np.asarray(end, dtype=np.uint32))
+    return np.concatenate(ids) if ids else np.zeros(0, dtype=np.uint32)
 
 
 @dataclass

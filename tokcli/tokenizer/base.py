@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 from .patterns import SAFE_CUT
 
 if TYPE_CHECKING:
+    import numpy as np
     import regex
 
     from tokcli.errors import UncutTooLong
@@ -184,6 +185,24 @@ class Tokenizer:
     def count_stream(self, chunks: Iterable[str]) -> int:
         return sum(len(ids) for ids in self.encode_stream(chunks))
 
+    def all_token_bytes(self) -> list[bytes | None]:
+        """The bytes of every id below vocab_size, None for an id the vocabulary leaves unassigned."""
+        out: list[bytes | None] = []
+        for i in range(self.vocab_size):
+            try:
+                out.append(self.token_bytes(i))
+            except Exception:  # a gap in the ids (tiktoken's below its special tokens)
+                out.append(None)
+        return out
+
+    def encode_array(self, chunks: Iterable[str]) -> np.ndarray:
+        """The ids of a long text as one [T] uint32 array: `encode_stream`'s ids concatenated, each segment's
+        list made an array as it comes (no list of Python ints for the whole text)."""
+        import numpy as np
+
+        parts = [np.asarray(part, dtype=np.uint32) for part in self.encode_stream(chunks)]
+        return np.concatenate(parts) if parts else np.zeros(0, dtype=np.uint32)
+
     def count_texts(self, texts: Sequence[str]) -> list[int]:
         """The count of each text, each a whole input: exactly `count_stream([text])` for each (backends
         with a batch call count many small texts at once)."""
@@ -243,6 +262,14 @@ class WithSpecial(Tokenizer):
         if self.special == "text":  # the inner tokenizer's fast count
             return len(self._before) + self.inner.count_stream(chunks) + len(self._after)
         return super().count_stream(chunks)
+
+    def encode_array(self, chunks: Iterable[str]) -> np.ndarray:
+        if self.special != "text":
+            return super().encode_array(chunks)
+        import numpy as np  # the inner tokenizer's fast array, the added ids around it
+
+        around = np.asarray(self._before, dtype=np.uint32), np.asarray(self._after, dtype=np.uint32)
+        return np.concatenate([around[0], self.inner.encode_array(chunks), around[1]])
 
     def count_texts(self, texts: Sequence[str]) -> list[int]:
         if self.special == "text":

@@ -25,7 +25,7 @@ import sys
 import tempfile
 import threading
 import types
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -34,6 +34,7 @@ from tokcli.errors import EncodingUnavailable
 from .base import Tokenizer
 
 if TYPE_CHECKING:
+    import numpy as np
     import tiktoken
 
 ENCODINGS = ("o200k_base", "cl100k_base", "p50k_base", "r50k_base", "gpt2")
@@ -340,18 +341,20 @@ class TiktokenEncoding(Tokenizer):
         return self._count_tiktoken(chunks)
 
     def _count_splintr(self, chunks: Iterable[str]) -> int:
-        """Segments gathered into batches of about BATCH_CHARS characters; each batch goes to splintr's
-        encode_batch_flat (all cores, one uint32 buffer back, no Python ints), one batch encoding in a
-        thread while the next is cut."""
+        return sum(len(ids) // 4 for ids in self._flat_batches(chunks))
+
+    def _flat_batches(self, chunks: Iterable[str]) -> Iterator[bytes]:
+        """The ids of the stream's segments, gathered into batches of about BATCH_CHARS characters, as
+        splintr's encode_batch_flat returns them (all cores, one little-endian uint32 buffer, no Python ints);
+        one batch encodes in a thread while the next is cut."""
         from concurrent.futures import Future, ThreadPoolExecutor
 
         flat = self._fast_engine.encode_batch_flat
 
-        def n(batch: list[str]) -> int:
-            return len(flat(batch)[0]) // 4
+        def ids(batch: list[str]) -> bytes:
+            return flat(batch)[0]
 
-        total = 0
-        pending: Future[int] | None = None
+        pending: Future[bytes] | None = None
         batch: list[str] = []
         size = 0
         with ThreadPoolExecutor(1) as pool:
@@ -360,14 +363,23 @@ class TiktokenEncoding(Tokenizer):
                 size += len(segment)
                 if size >= BATCH_CHARS:
                     if pending is not None:
-                        total += pending.result()
-                    pending = pool.submit(n, batch)
+                        yield pending.result()
+                    pending = pool.submit(ids, batch)
                     batch, size = [], 0
             if pending is not None:
-                total += pending.result()
+                yield pending.result()
             if batch:
-                total += n(batch)
-        return total
+                yield ids(batch)
+
+    def encode_array(self, chunks: Iterable[str]) -> np.ndarray:
+        """With splintr, straight from its uint32 buffers (no Python ints at all); the same ids as
+        `encode_stream` (tests/test_engine.py)."""
+        if self.engine != "splintr":
+            return Tokenizer.encode_array(self, chunks)
+        import numpy as np
+
+        parts = [np.frombuffer(ids, dtype="<u4") for ids in self._flat_batches(chunks)]
+        return np.concatenate(parts).astype(np.uint32, copy=False) if parts else np.zeros(0, dtype=np.uint32)
 
     def count_texts(self, texts: Sequence[str]) -> list[int]:
         """Each text's count; with splintr the texts of up to SEGMENT_CHARS characters go to one
@@ -415,6 +427,18 @@ class TiktokenEncoding(Tokenizer):
 
     def special_tokens(self) -> dict[str, int]:
         return {t: self.enc.encode_single_token(t) for t in sorted(self.enc.special_tokens_set)}
+
+    def all_token_bytes(self) -> list[bytes | None]:
+        """From tiktoken's ranks and special tokens at once (asking id by id takes seconds for 200 K ids)."""
+        ranks = getattr(self.enc, "_mergeable_ranks", None)  # tiktoken's, as engine.splintr_for reads it
+        if not isinstance(ranks, dict):
+            return Tokenizer.all_token_bytes(self)
+        out: list[bytes | None] = [None] * self.vocab_size
+        for b, i in ranks.items():
+            out[i] = b
+        for s, i in self.special_tokens().items():
+            out[i] = s.encode("utf-8")
+        return out
 
     def encode_allowing_special(self, text: str) -> list[int]:
         return self.enc.encode(text, allowed_special="all", disallowed_special=())

@@ -46,6 +46,7 @@ from .patterns import LLAMA3_PATTERN, LLAMA4_PATTERN
 from .pretrained import TiktokenEncoding
 
 if TYPE_CHECKING:
+    import numpy as np
     import tiktoken
 
 # -- the vendors' definitions, copied from their code ---------------------------------------------------
@@ -355,3 +356,6 @@ class QwenEncoding(TiktokenEncoding):
 
     def count_texts(self, texts: Sequence[str]) -> list[int]:
         return Tokenizer.count_texts(self, texts)
+
+    def encode_array(self, chunks: Iterable[str]) -> np.ndarray:
+        return Tokenizer.encode_array(self, chunks)
