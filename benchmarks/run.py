@@ -437,6 +437,36 @@ def bench_engine(rep: Report, full: bool) -> None:
             )
         )
         del ids, ref_ids
+        # what `encode --to` writes: one uint32 array of the ids, no Python list of them on tokcli's side; the
+        # reference's lists go through array.array, the fastest way from a list of ints to an array
+        from array import array
+
+        import numpy as np
+
+        t, arr = timed(lambda tok=tok: tok.encode_array(iter(pieces)), repeats)
+        r, ref_arr = timed(
+            lambda enc=enc, segments=segments: np.concatenate(
+                [
+                    np.frombuffer(array("I", ids), dtype=np.uint32)
+                    for ids in enc.encode_ordinary_batch(segments, num_threads=threads)
+                ]
+            ),
+            repeats,
+        )
+        same = np.array_equal(arr, ref_arr)
+        rep.add(
+            Row(
+                "1",
+                f"encode {encoding} ids into one uint32 array in-process ({engine}), {mb:.0f} MB mixed corpora",
+                f"{mb / t:.1f} MB/s ({t:.2f} s), encode_array (what encode --to writes)",
+                f"{mb / r:.1f} MB/s ({r:.2f} s), encode_ordinary_batch, each list made an array (array.array)",
+                r / t,
+                ">= 3, same ids",
+                same and r / t >= 3,
+                f"ids identical: {same}",
+            )
+        )
+        del arr, ref_arr
 
 
 def bench_train(rep: Report, tmp: Path, full: bool) -> dict[str, Path]:

@@ -198,9 +198,12 @@ class Tokenizer:
     def encode_array(self, chunks: Iterable[str]) -> np.ndarray:
         """The ids of a long text as one [T] uint32 array: `encode_stream`'s ids concatenated, each segment's
         list made an array as it comes (no list of Python ints for the whole text)."""
+        from array import array
+
         import numpy as np
 
-        parts = [np.asarray(part, dtype=np.uint32) for part in self.encode_stream(chunks)]
+        # array.array('I') is the fastest way from a list of ints to their uint32 values (about twice np.asarray's)
+        parts = [np.frombuffer(array("I", part), dtype=np.uint32) for part in self.encode_stream(chunks)]
         return np.concatenate(parts) if parts else np.zeros(0, dtype=np.uint32)
 
     def count_texts(self, texts: Sequence[str]) -> list[int]:
