@@ -27,6 +27,7 @@ import numpy as np
 import regex
 
 from tokcli.errors import UsageError
+from tokcli.tokenizer.alignment import char_byte_offsets, token_offsets
 
 from .attention import attention_report
 from .model import Model
@@ -46,38 +47,27 @@ def token_char_spans(model: Model, text: str, ids: Sequence[int]) -> list[tuple[
     """The character span of each token of `text` (`ids` encode all of it).
 
     A token whose bytes are the text at that point spans them. A run of tokens whose bytes are not there
-    (<unk>) spans the text up to where the next matching token's bytes are found, shared one word each
-    (with the spaces before it) when the gap holds enough words, else one character each, the last token
-    taking the rest. Offsets inside a character (byte tokens) are rounded up to the character's end.
+    (<unk>, which is never looked for by its bytes) spans the text up to where the next matching token's
+    bytes are found, shared one word each (with the spaces after it) when the gap holds enough words, else
+    one character each, the last token taking the rest. Offsets inside a character (byte tokens) are rounded
+    up to the character's end. The alignment is tokcli.tokenizer.alignment's, with this sharing rule.
     """
-    unk = model.tokenizer.unk_id
-    pieces = [b"" if i == unk else model.tokenizer.token_bytes(i) for i in ids]
     data = text.encode("utf-8")
-    char_at = np.zeros(len(data) + 1, dtype=np.int64)  # byte offset -> characters before it
+    char_at = np.zeros(len(data) + 1, dtype=np.int64)  # byte offset -> characters before it (rounds up)
     np.cumsum(np.frombuffer(data, dtype=np.uint8) & 0xC0 != 0x80, out=char_at[1:])
-    spans: list[tuple[int, int]] = []
-    pos, i = 0, 0
-    while i < len(pieces):
-        if pieces[i] and data.startswith(pieces[i], pos):
-            spans.append((int(char_at[pos]), int(char_at[pos + len(pieces[i])])))
-            pos += len(pieces[i])
-            i += 1
-            continue
-        j, end = i + 1, len(data)
-        while j < len(pieces):
-            found = data.find(pieces[j], pos + 1) if pieces[j] else -1
-            if found >= 0:
-                end = found
-                break
-            j += 1
-        spans += _share(text, int(char_at[pos]), int(char_at[end]), j - i)
-        pos, i = end, j
-    return spans
+    byte_at = char_byte_offsets(text)  # character -> its byte offset
+
+    def share(data: bytes, start: int, end: int, k: int) -> list[tuple[int, int]]:
+        spans = _share(text, int(char_at[start]), int(char_at[end]), k)
+        return [(int(byte_at[s]), int(byte_at[e])) for s, e in spans]
+
+    starts, ends = token_offsets(model.tokenizer, text, ids, share=share, unk_is_gap=True)
+    return list(zip(char_at[starts].tolist(), char_at[ends].tolist(), strict=True))
 
 
 def _share(text: str, start: int, end: int, k: int) -> list[tuple[int, int]]:
-    """k spans covering text[start:end]: a word each where there are k words or more, else a character
-    each; the last one takes the rest."""
+    """k character spans covering text[start:end]: a word each where there are k words or more, else a
+    character each; the last one takes the rest."""
     cuts = [start + m.start() for m in WORD.finditer(text[start:end])][1:]  # where words 2.. begin
     if len(cuts) < k - 1:
         cuts = list(range(start + 1, end))
