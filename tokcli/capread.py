@@ -61,19 +61,7 @@ def open_regular(path: str | Path, limit: int | None = None, *, what: str) -> Bi
     """`path` opened for reading in binary, once it is known to be a regular file no larger than `limit`
     bytes (None: any size). `what` names the file in messages ("a tokenizer file"). The caller closes it.
     Raises NotRegularFile, FileTooLarge or UnreadableFile."""
-    try:
-        fd = os.open(path, _FLAGS)
-    except OSError as e:
-        raise _unreadable(path, e, what) from None
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise NotRegularFile(f"{path}: not a regular file; give {what}", path)
-        if limit is not None and st.st_size > limit:
-            raise _too_large(path, st.st_size, limit, what)
-    except BaseException:
-        os.close(fd)
-        raise
+    fd, _ = _open_checked(path, limit, what)
     return os.fdopen(fd, "rb")
 
 
@@ -81,18 +69,38 @@ def read_capped(path: str | Path, limit: int, *, what: str) -> bytes:
     """The bytes of regular file `path`, if it holds at most `limit` bytes; never more than limit + 1 bytes
     are read, even when the file grows after the size check. Raises NotRegularFile, FileTooLarge (with
     `size`) or UnreadableFile."""
-    with open_regular(path, limit, what=what) as f:
-        fd = f.fileno()  # read unbuffered: no read-ahead past limit + 1
-        try:
-            size = os.fstat(fd).st_size  # at most limit: open_regular checked it
-            data = _read_at_most(fd, size + 1)  # one byte more than fstat saw tells whether it grew since
-            if len(data) > size:
-                data += _read_at_most(fd, limit + 1 - len(data))  # grown: read on, up to limit + 1
-        except OSError as e:
-            raise _unreadable(path, e, what) from None
+    fd, size = _open_checked(path, limit, what)  # size <= limit
+    try:
+        data = _read_at_most(fd, size + 1)  # one byte more than fstat saw tells whether it grew since
+        if len(data) > size:
+            data += _read_at_most(fd, limit + 1 - len(data))  # grown: read on, up to limit + 1 in all
+    except OSError as e:
+        raise _unreadable(path, e, what) from None
+    finally:
+        os.close(fd)
     if len(data) > limit:
         raise _too_large(path, len(data), limit, what)
     return data
+
+
+def _open_checked(path: str | Path, limit: int | None, what: str) -> tuple[int, int]:
+    """(a descriptor of `path`, opened non-blocking and checked with fstat, its size then)."""
+    try:
+        fd = os.open(path, _FLAGS)
+    except OSError as e:
+        raise _unreadable(path, e, what) from None
+    try:
+        st = os.fstat(fd)
+    except OSError as e:
+        os.close(fd)
+        raise _unreadable(path, e, what) from None
+    if not stat.S_ISREG(st.st_mode):
+        os.close(fd)
+        raise NotRegularFile(f"{path}: not a regular file; give {what}", path)
+    if limit is not None and st.st_size > limit:
+        os.close(fd)
+        raise _too_large(path, st.st_size, limit, what)
+    return fd, st.st_size
 
 
 def _read_at_most(fd: int, n: int) -> bytes:
