@@ -20,11 +20,13 @@ Keys may be spelt with - or _.
 
 from __future__ import annotations
 
+import errno
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from tokcli.capread import FileTooLarge, NotRegularFile, UnreadableFile, read_capped
 from tokcli.errors import InputError
 
 MAX_CONFIG_BYTES = 1 << 20  # a configuration file larger than 1 MiB is refused, not parsed
@@ -145,14 +147,19 @@ def read_toml(path: Path) -> dict[str, Any]:
         import tomli as tomllib  # type: ignore[no-redef]
 
     try:
-        if not path.is_file():
-            raise InputError(f"{path}: not a regular file")
-        if path.stat().st_size > MAX_CONFIG_BYTES:
-            raise InputError(f"{path}: larger than {MAX_CONFIG_BYTES >> 20} MiB; is it really a configuration file?")
-        with open(path, "rb") as f:
-            return tomllib.load(f)
-    except OSError as e:
-        raise InputError(f"{path}: cannot read ({e.strerror})") from None
+        data = read_capped(path, MAX_CONFIG_BYTES, what="a TOML configuration file")
+    except NotRegularFile:
+        raise InputError(f"{path}: not a regular file") from None
+    except UnreadableFile as e:
+        if e.errno in (errno.ENOENT, errno.ENOTDIR, errno.ELOOP):  # nothing there: said as Path.is_file() saw it
+            raise InputError(f"{path}: not a regular file") from None
+        raise InputError(f"{path}: cannot read ({e.reason})") from None
+    except FileTooLarge:
+        raise InputError(
+            f"{path}: larger than {MAX_CONFIG_BYTES >> 20} MiB; is it really a configuration file?"
+        ) from None
+    try:
+        return tomllib.loads(data.decode("utf-8"))
     except tomllib.TOMLDecodeError as e:
         raise InputError(f"{path}: not valid TOML ({e}); fix the file or remove it") from None
     except UnicodeDecodeError:

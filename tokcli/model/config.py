@@ -17,12 +17,11 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import stat
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from tokcli.capread import FileTooLarge, NotRegularFile, UnreadableFile, read_capped
 from tokcli.errors import ModelFileError
 
 FORMAT = "tokcli-gpt v1"
@@ -126,17 +125,14 @@ def read_config(model_dir: str | Path) -> GPTConfig:
     path = Path(model_dir) / "config.json"
     if not path.is_file():
         raise ModelFileError(f"{model_dir}: no config.json; give a model directory written by `tokcli lm train`")
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # a FIFO put there since is_file() must not block
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            os.close(fd)
-            raise ModelFileError(f"{path}: not a regular file; the model directory is corrupt")
-        with os.fdopen(fd, "rb") as f:
-            data = f.read(MAX_CONFIG_BYTES + 1)
-    except OSError as e:
-        raise ModelFileError(f"{path}: cannot read it ({e.strerror or e})") from None
-    if len(data) > MAX_CONFIG_BYTES:
-        raise ModelFileError(f"{path}: larger than {MAX_CONFIG_BYTES >> 20} MiB; no tokcli model config is")
+    try:  # a FIFO put there since is_file() is refused without blocking
+        data = read_capped(path, MAX_CONFIG_BYTES, what="a model config")
+    except NotRegularFile:
+        raise ModelFileError(f"{path}: not a regular file; the model directory is corrupt") from None
+    except FileTooLarge:
+        raise ModelFileError(f"{path}: larger than {MAX_CONFIG_BYTES >> 20} MiB; no tokcli model config is") from None
+    except UnreadableFile as e:
+        raise ModelFileError(f"{path}: cannot read it ({e.reason})") from None
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:

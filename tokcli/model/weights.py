@@ -7,12 +7,12 @@ from __future__ import annotations
 import json
 import math
 import os
-import stat
 from pathlib import Path
 from typing import Any, BinaryIO
 
 import numpy as np
 
+from tokcli.capread import NotRegularFile, UnreadableFile, open_regular
 from tokcli.errors import ModelFileError
 from tokcli.tokenizer import Tokenizer
 
@@ -41,13 +41,11 @@ MAX_HEADER_BYTES = 100 << 20  # safetensors' own limit
 def _open_regular(path: Path) -> BinaryIO:
     """`path` opened for reading, if it is a regular file (a FIFO would block a plain open). Raises ModelFileError."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-    except OSError as e:
-        raise ModelFileError(f"{path}: cannot read it ({e.strerror or e})") from None
-    if not stat.S_ISREG(os.fstat(fd).st_mode):
-        os.close(fd)
-        raise ModelFileError(f"{path}: not a regular file; the model directory is corrupt")
-    return os.fdopen(fd, "rb")
+        return open_regular(path, what="a safetensors file")
+    except NotRegularFile:
+        raise ModelFileError(f"{path}: not a regular file; the model directory is corrupt") from None
+    except UnreadableFile as e:
+        raise ModelFileError(f"{path}: cannot read it ({e.reason})") from None
 
 
 def check_weights_file(path: str | Path, cfg: GPTConfig) -> None:

@@ -8,10 +8,10 @@ the cheap check: TOKCLI_MAX_TOKENIZER_BYTES, by default 64 MiB, about twice the 
 
 from __future__ import annotations
 
-import os
-import stat
+import os  # noqa: F401  (tests/test_hostile_models.py patches fileread.os.open to deny the open)
 from pathlib import Path
 
+from tokcli.capread import FileTooLarge, NotRegularFile, UnreadableFile, read_capped
 from tokcli.errors import InputError, TokenizerFileError, limit_from_env
 
 ENV = "TOKCLI_MAX_TOKENIZER_BYTES"
@@ -28,25 +28,15 @@ def read_tokenizer_file(path: str | Path) -> bytes:
     regular file, or larger than the limit) before reading more than the limit."""
     limit = max_tokenizer_bytes()
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # opening a FIFO this way does not wait for a writer
-    except OSError as e:
-        raise InputError(f"{path}: cannot read it ({e.strerror or e}); give a readable tokenizer file") from None
-    st = os.fstat(fd)
-    if not stat.S_ISREG(st.st_mode) or st.st_size > limit:
-        os.close(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise TokenizerFileError(
-                f"{path}: not a regular file; give a tokenizer.json, a .model or a model directory"
-            )
-        raise _too_large(path, st.st_size, limit)
-    with os.fdopen(fd, "rb") as f:
-        try:
-            data = f.read(limit + 1)
-        except OSError as e:
-            raise InputError(f"{path}: cannot read it ({e.strerror or e}); give a readable tokenizer file") from None
-    if len(data) > limit:  # it grew since fstat
-        raise _too_large(path, len(data), limit)
-    return data
+        return read_capped(path, limit, what="a tokenizer file")
+    except NotRegularFile:
+        raise TokenizerFileError(
+            f"{path}: not a regular file; give a tokenizer.json, a .model or a model directory"
+        ) from None
+    except FileTooLarge as e:
+        raise _too_large(path, e.size, limit) from None
+    except UnreadableFile as e:
+        raise InputError(f"{path}: cannot read it ({e.reason}); give a readable tokenizer file") from None
 
 
 def _too_large(path: str | Path, size: int, limit: int) -> TokenizerFileError:
