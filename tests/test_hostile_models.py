@@ -400,7 +400,7 @@ def test_unreadable_tokenizer(cli, char_tok, tmp_path, monkeypatch):
             raise PermissionError(13, "Permission denied", str(p))
         return real_open(p, *a, **k)
 
-    monkeypatch.setattr(fileread.os, "open", denied)
+    monkeypatch.setattr(os, "open", denied)  # the one os module: what tokcli.capread opens with
     r = cli("count", "-t", path, input=TEXT)
     assert (r.code, r.out) == (2, "")
     assert r.err == f"error: {path}: cannot read it (Permission denied); give a readable tokenizer file\n"

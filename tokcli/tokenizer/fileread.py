@@ -8,7 +8,6 @@ the cheap check: TOKCLI_MAX_TOKENIZER_BYTES, by default 64 MiB, about twice the 
 
 from __future__ import annotations
 
-import os  # noqa: F401  (tests/test_hostile_models.py patches fileread.os.open to deny the open)
 from pathlib import Path
 
 from tokcli.capread import FileTooLarge, NotRegularFile, UnreadableFile, read_capped
