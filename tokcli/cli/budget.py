@@ -117,14 +117,8 @@ def check(
     from tokcli.output import skipped, warn
     from tokcli.output.budget import render
 
-    if max_tokens is None and model is None:
-        if chat:
-            raise UsageError("--chat goes with a budget given here (--max-tokens or --model); in pyproject.toml "
-                             "set chat = true in the [[tool.tokcli.budget]]")  # fmt: skip
-        budgets, restrict = b.pyproject_budgets(), paths or []
-    else:
-        budgets, restrict = [b.make_budget(paths or ["."], max_tokens=max_tokens, model=model, reserve=reserve,
-                                           tokenizer=tokenizer, total=total, chat=chat)], []  # fmt: skip
+    budgets, restrict = b.budgets_for(paths, max_tokens=max_tokens, model=model, reserve=reserve,
+                                      tokenizer=tokenizer, total=total, chat=chat)  # fmt: skip
     report = b.check(budgets, restrict=restrict, errors=errors.value, options=walk)
     for w in report.warnings:
         warn(w)
