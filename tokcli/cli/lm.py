@@ -170,16 +170,14 @@ def lm_eval(
     the n-grams on the first 90%, as `lm train` split it.
     """  # fmt: skip
     from tokcli import output as o
+    from tokcli.lm.data import read_texts
     from tokcli.lm.evaluate import eval_texts, evaluate
     from tokcli.model.model import load_model
     from tokcli.output.lmeval import eval_result
-    from tokcli.textio import expand_inputs, read_text
 
-    def read(paths: list[str]) -> list[str]:
-        return [read_text(s, errors=errors.value) for s in expand_inputs(paths, walk)]
-
-    text, ngram_train = eval_texts(read(inputs), split.value, val_fraction, baseline=baseline.value,
-                                   train_text=read(train_text) if train_text else None)  # fmt: skip
+    texts = read_texts(inputs, walk, errors=errors.value)
+    train = read_texts(train_text, walk, errors=errors.value) if train_text else None
+    text, ngram_train = eval_texts(texts, split.value, val_fraction, baseline=baseline.value, train_text=train)
     m = load_model(model)
     with o.Progress(f"evaluating {model}", total=100, quiet=quiet) as bar:
         r = evaluate(m.forward, text, m.tokenizer, m.block_size, stride=stride, ngram_train=ngram_train,

@@ -30,7 +30,6 @@ from .common import (
     TableFormatOpt,
     TokenizerOpt,
     TokenizersOpt,
-    arg_text,
     dist_options,
     inputs_or_stdin,
     walk_options,
@@ -231,16 +230,12 @@ def count(
     With --workers N or --scheduler, files are counted in parallel by Dask workers, with the same totals.
     """
     if field or chat or id_field:
-        from . import records as r
+        from .records import count_field_or_chat
 
-        r.refuse_with_field(cost=cost, strict_unk=strict_unk)
-        if chat:
-            r.refuse_with_field(workers=dist.workers, scheduler=dist.scheduler)
-        dist = dist.on(inputs or ["-"])
-        run = r.count_chat if chat else r.count_field
-        return run(inputs_or_stdin(inputs), tokenizer, model or [], field=field, id_field=id_field, chat=chat,
-                   reserve=reserve, fmt=format.value, errors=errors.value, special=special.value,
-                   add_special=add_special, dist=dist)  # fmt: skip
+        return count_field_or_chat(inputs, tokenizer, model or [], field=field, id_field=id_field, chat=chat,
+                                   reserve=reserve, cost=cost, strict_unk=strict_unk, fmt=format.value,
+                                   errors=errors.value, special=special.value, add_special=add_special,
+                                   dist=dist)  # fmt: skip
     from .counting import count_files
 
     count_files(inputs_or_stdin(inputs), tokenizer, model or [], reserve=reserve, cost=cost, fmt=format,
@@ -278,19 +273,9 @@ def show(
     Example: tokcli show -t cl100k_base -t o200k_base --text "吾輩は猫である。"
     """
     from tokcli import load
-    from tokcli.analysis.sidebyside import side_by_side
-    from tokcli.output import sidebyside as out_sbs
-    from tokcli.output.tokens import spans
-    from tokcli.textio import expand_inputs, read_text
+
+    from .showing import show_texts
+    from .texts import whole_texts
 
     toks = [load(t).with_special(special.value, add_special) for t in tokenizer or [DEFAULT_TOKENIZER]]
-    texts = [("<text>", arg_text(text, "--text", errors=errors.value))] if text is not None else [
-        (s.label, read_text(s, errors=errors.value)) for s in expand_inputs(inputs_or_stdin(inputs))
-    ]  # fmt: skip
-    if len(toks) == 1 and html is None and format is Format.text:
-        from tokcli.analysis.counting import token_spans
-
-        for _, t in texts:
-            spans(token_spans(toks[0], t), show_ids=ids)
-        return
-    out_sbs.views([(label, side_by_side(toks, t)) for label, t in texts], format.value, html=html)
+    show_texts(toks, whole_texts(inputs, text, errors=errors.value), ids=ids, html=html, fmt=format)
