@@ -175,6 +175,23 @@ def pyproject_budgets(start: str | Path | None = None) -> list[Budget]:
     ]  # fmt: skip
 
 
+def budgets_for(
+    paths: Sequence[str] | None, *, max_tokens: int | None = None, model: str | None = None, reserve: int = 0,
+    tokenizer: str | None = None, total: bool = False, chat: bool = False,
+) -> tuple[list[Budget], list[str]]:  # fmt: skip
+    """The budgets `check` applies and the paths it restricts them to: with --max-tokens or --model, one budget
+    over `paths` (default: the current directory) and no restriction; without either, the pyproject.toml
+    budgets, restricted to `paths`."""
+    if max_tokens is None and model is None:
+        if chat:
+            raise UsageError("--chat goes with a budget given here (--max-tokens or --model); in pyproject.toml "
+                             "set chat = true in the [[tool.tokcli.budget]]")  # fmt: skip
+        return pyproject_budgets(), list(paths or [])
+    budget = make_budget(paths or ["."], max_tokens=max_tokens, model=model, reserve=reserve, tokenizer=tokenizer,
+                         total=total, chat=chat)  # fmt: skip
+    return [budget], []
+
+
 # -- finding files ------------------------------------------------------------------------------------
 
 

@@ -7,8 +7,6 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from tokcli.errors import UsageError
-
 from . import app
 from .common import (
     DEFAULT_TOKENIZER,
@@ -117,14 +115,8 @@ def check(
     from tokcli.output import skipped, warn
     from tokcli.output.budget import render
 
-    if max_tokens is None and model is None:
-        if chat:
-            raise UsageError("--chat goes with a budget given here (--max-tokens or --model); in pyproject.toml "
-                             "set chat = true in the [[tool.tokcli.budget]]")  # fmt: skip
-        budgets, restrict = b.pyproject_budgets(), paths or []
-    else:
-        budgets, restrict = [b.make_budget(paths or ["."], max_tokens=max_tokens, model=model, reserve=reserve,
-                                           tokenizer=tokenizer, total=total, chat=chat)], []  # fmt: skip
+    budgets, restrict = b.budgets_for(paths, max_tokens=max_tokens, model=model, reserve=reserve,
+                                      tokenizer=tokenizer, total=total, chat=chat)  # fmt: skip
     report = b.check(budgets, restrict=restrict, errors=errors.value, options=walk)
     for w in report.warnings:
         warn(w)
@@ -253,13 +245,9 @@ def chunk(
     cut alone: JSON lines {"id", "piece", "text", "tokens", "start", "end"}, id naming the record.
     """
     if field or id_field:
-        from . import records as r
+        from .records import chunk_field
 
-        if out_dir or not field:
-            raise UsageError("--field writes JSON lines on stdout: leave out --out-dir" if field else
-                             "--id-field names the records of --field NAME: give --field too")  # fmt: skip
-        path = inputs_or_stdin([input] if input else None)[0]
-        return r.chunk_field(path, field, id_field, tokenizer, max_tokens, overlap, errors.value)
+        return chunk_field(input, field, id_field, tokenizer, max_tokens, overlap, errors.value, out_dir=out_dir)
     from tokcli import load
     from tokcli.analysis.chunking import chunk as split
     from tokcli.output.chunks import pieces

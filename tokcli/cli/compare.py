@@ -7,11 +7,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from tokcli.errors import UsageError
-
 from . import app
 from .common import (
-    DEFAULT_TOKENIZER,
     DistOptions,
     Errors,
     ErrorsOpt,
@@ -111,29 +108,11 @@ def compare(
     round-trip the input exactly). Every formula is in docs/metrics.md. With --workers N or --scheduler,
     each input is measured by a Dask worker (the same figures but the timed ones).
     """
-    from tokcli import output as o
-    from tokcli.analysis import compare as c
-    from tokcli.output import compare as render
+    from .comparing import compare_files, compare_parity
 
     if parity:
-        if dist.active:
-            raise UsageError("--parity reads small parallel texts in one process: leave out --workers and --scheduler")
-        table = c.parity(parity, tokenizer or [DEFAULT_TOKENIZER], pivot=pivot, errors=errors.value)
-        render.parity(table, format.value, chart=chart and chart.value, output=output)
-        return
-    specs = [c.TrainSpec.parse(s) for s in train or []]
-    skipped: list[tuple[str, str]] = []
-    texts = c.read_inputs(inputs or [], errors=errors.value, options=walk, skipped=skipped)
-    o.skipped(skipped)
-    dist = dist.on(inputs or [])
-    if dist.active:
-        from .dist import compare_inputs
-
-        result = compare_inputs(
-            texts, tokenizer or [], dist, train=bool(specs), reference=reference, models=model or []
-        )
-    else:
-        result = c.compare(
-            texts, tokenizer or [], train=specs, holdout=holdout, reference=reference, models=model or []
-        )
-    render.comparison(result, format.value, chart=chart and chart.value, output=output)
+        return compare_parity(parity, tokenizer, pivot=pivot, errors=errors.value, chart=chart and chart.value,
+                              fmt=format.value, output=output, dist=dist)  # fmt: skip
+    compare_files(inputs or [], tokenizer or [], train=train or [], holdout=holdout, reference=reference,
+                  models=model or [], errors=errors.value, chart=chart and chart.value, fmt=format.value,
+                  output=output, walk=walk, dist=dist)  # fmt: skip

@@ -11,7 +11,6 @@ from . import app
 from .common import Errors, ErrorsOpt, LMOpt, QuietOpt, TableFormat, TableFormatOpt, walk_options
 
 if TYPE_CHECKING:
-    from tokcli.shards import ShardSet
     from tokcli.walk import WalkOptions
 
 
@@ -104,39 +103,17 @@ def lm_train(
     The input may be a directory of pre-tokenized shards written by `tokcli encode --to` with the same
     tokenizer (checked); the last --val-fraction of its ids is held out.
     """
-    from tokcli import load
-    from tokcli import output as o
-    from tokcli.lm.trainer import TrainOptions, require_torch, train_lm
-    from tokcli.output import lm as ol
-    from tokcli.textio import expand_inputs, read_text
+    from tokcli.lm.trainer import TrainOptions
 
-    require_torch()
-    tok = load(tokenizer)
-    shards = pretokenized(inputs)
-    texts = [] if shards else [read_text(s, errors=errors.value) for s in expand_inputs(inputs, walk)]
+    from .training import train_model
+
     opts = TrainOptions(
         n_layer=layers, n_head=heads, n_embd=width, block_size=context, dropout=dropout, steps=steps,
         batch_size=batch_size, lr=lr, min_lr=min_lr, warmup=warmup, schedule=schedule.value, weight_decay=weight_decay,
         val_fraction=val_fraction, eval_every=eval_every, checkpoint_every=checkpoint_every, seed=seed,
         threads=threads, init_from=init_from, device=device.value,
     )  # fmt: skip
-
-    progress = None if quiet else lambda r: ol.train_progress(r, steps)
-    report = train_lm(texts, tok, output, opts, resume=resume, on_progress=progress, source=" ".join(inputs),
-                      shards=shards)  # fmt: skip
-    o.info(f"model written to {output} (step {report.step}, val {report.val_bpc:.3f} bits/char)")
-
-
-def pretokenized(inputs: list[str]) -> ShardSet | None:
-    """The shard directory written by `tokcli encode --to` when that is the one input of lm train."""
-    from tokcli.errors import UsageError
-    from tokcli.shards import is_shard_dir, open_shards
-
-    if not any(is_shard_dir(p) for p in inputs):
-        return None
-    if len(inputs) != 1:
-        raise UsageError("a shard directory (from `tokcli encode --to`) is the only input: give it alone")
-    return open_shards(inputs[0])
+    train_model(inputs, tokenizer, output, opts, resume=resume, errors=errors.value, quiet=quiet, walk=walk)
 
 
 # -- lm eval (tokcli/lm/evaluate.py) --------------------------------------------------------------------
@@ -193,16 +170,14 @@ def lm_eval(
     the n-grams on the first 90%, as `lm train` split it.
     """  # fmt: skip
     from tokcli import output as o
+    from tokcli.lm.data import read_texts
     from tokcli.lm.evaluate import eval_texts, evaluate
     from tokcli.model.model import load_model
     from tokcli.output.lmeval import eval_result
-    from tokcli.textio import expand_inputs, read_text
 
-    def read(paths: list[str]) -> list[str]:
-        return [read_text(s, errors=errors.value) for s in expand_inputs(paths, walk)]
-
-    text, ngram_train = eval_texts(read(inputs), split.value, val_fraction, baseline=baseline.value,
-                                   train_text=read(train_text) if train_text else None)  # fmt: skip
+    texts = read_texts(inputs, walk, errors=errors.value)
+    train = read_texts(train_text, walk, errors=errors.value) if train_text else None
+    text, ngram_train = eval_texts(texts, split.value, val_fraction, baseline=baseline.value, train_text=train)
     m = load_model(model)
     with o.Progress(f"evaluating {model}", total=100, quiet=quiet) as bar:
         r = evaluate(m.forward, text, m.tokenizer, m.block_size, stride=stride, ngram_train=ngram_train,

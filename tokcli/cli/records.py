@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from tokcli.errors import UsageError
 
-from .common import DEFAULT_TOKENIZER
+from .common import DEFAULT_TOKENIZER, inputs_or_stdin
 
 if TYPE_CHECKING:
     from .common import DistOptions
@@ -19,6 +19,22 @@ def tokenizer_names(tokenizers: Sequence[str] | None, entries: Sequence) -> list
     names = list(tokenizers or ([] if entries else [DEFAULT_TOKENIZER]))
     names += dict.fromkeys(e.counting_tokenizer for e in entries if e.counting_tokenizer not in names)
     return names
+
+
+def count_field_or_chat(
+    inputs: list[str] | None, tokenizers: Sequence[str] | None, models: Sequence[str], *, field: str | None,
+    id_field: str | None, chat: bool, reserve: int, cost: bool, strict_unk: bool, fmt: str, errors: str,
+    special: str, add_special: bool, dist: DistOptions,
+) -> None:  # fmt: skip
+    """`count --field` or `count --chat`: the options that do not go with them refused, then the records or the
+    conversations counted (stdin when no input is given and it is piped)."""
+    refuse_with_field(cost=cost, strict_unk=strict_unk)
+    if chat:
+        refuse_with_field(workers=dist.workers, scheduler=dist.scheduler)
+    dist = dist.on(inputs or ["-"])
+    run = count_chat if chat else count_field
+    run(inputs_or_stdin(inputs), tokenizers, models, field=field, id_field=id_field, chat=chat, reserve=reserve,
+        fmt=fmt, errors=errors, special=special, add_special=add_special, dist=dist)  # fmt: skip
 
 
 def count_field(
@@ -52,13 +68,19 @@ def count_field(
 
 
 def chunk_field(
-    input: str, field: str, id_field: str | None, tokenizer: str, max_tokens: int, overlap: int, errors: str
-) -> None:
-    """`chunk --field`: the pieces of every record's text, as JSON lines carrying the record id."""
+    input: str | None, field: str | None, id_field: str | None, tokenizer: str, max_tokens: int, overlap: int,
+    errors: str, *, out_dir: str | None = None,
+) -> None:  # fmt: skip
+    """`chunk --field`: the pieces of every record's text, as JSON lines carrying the record id (stdin when no
+    input is given and it is piped)."""
     from tokcli import load
     from tokcli.analysis.records import chunk_records
     from tokcli.output.records import record_pieces
 
+    if out_dir or not field:
+        raise UsageError("--field writes JSON lines on stdout: leave out --out-dir" if field else
+                         "--id-field names the records of --field NAME: give --field too")  # fmt: skip
+    input = inputs_or_stdin([input] if input else None)[0]
     check_inputs([input], "--field")
     missing, stream = chunk_records(load(tokenizer), input, field, max_tokens, overlap=overlap, id_field=id_field,
                                     errors=errors)  # fmt: skip

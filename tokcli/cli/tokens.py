@@ -30,7 +30,6 @@ from .common import (
     TableFormatOpt,
     TokenizerOpt,
     TokenizersOpt,
-    arg_text,
     dist_options,
     inputs_or_stdin,
     walk_options,
@@ -99,24 +98,11 @@ def train(
     regex, exact for any text. unigram (and bpe --backend sentencepiece): sentencepiece with byte fallback,
     exact for any text.
     """
-    import sys
+    from .training import train_tokenizer
 
-    from tokcli import output as o
-    from tokcli.textio import expand_inputs, training_texts
-    from tokcli.tokenizer.training import check_output_path
-    from tokcli.tokenizer.training import train as train_tokenizer
-
-    check_output_path(output, kind.value, backend.value)  # before reading: training can take minutes
-    texts = training_texts(expand_inputs(inputs), holdout=holdout, errors=errors.value)
-    with o.Progress(f"training {kind.value}", quiet=quiet) as bar:
-        bar.update(status="reading and counting")
-        tok = train_tokenizer(
-            kind.value, texts, vocab_size=vocab_size, min_frequency=min_frequency, backend=backend.value,
-            character_coverage=character_coverage, show_progress=not quiet and o.is_tty(sys.stderr),
-        )  # fmt: skip
-    tok.save(output)
-    if not quiet:
-        o.info(f"trained {kind.value} tokenizer: {tok.vocab_size} tokens -> {output}")
+    train_tokenizer(kind.value, inputs, output, vocab_size=vocab_size, min_frequency=min_frequency,
+                    backend=backend.value, character_coverage=character_coverage, holdout=holdout,
+                    errors=errors.value, quiet=quiet)  # fmt: skip
 
 
 @app.command()
@@ -164,37 +150,15 @@ def encode(
     With --to DIR, shards for training (`tokcli lm train DIR`), with --workers N encoded in parallel;
     with --field, each record of JSONL or Parquet files is a document.
     """
+    from .encoding import encode_ids, encode_shards
+
     dist = dist.on(inputs or ["-"]) if to is not None else dist  # DASK_SCHEDULER_ADDRESS: with --to only
     if to is not None or eot is not None or dist.active or field is not None:
-        from .dist import encode_to
-
-        refuse_for_shards(to=to, tokens=tokens, text=text, json=format is Format.json, strict_unk=strict_unk)
-        return encode_to(inputs_or_stdin(inputs), tokenizer, str(to), dist, eot=eot, special=special.value,
-                         add_special=add_special, errors=errors.value, quiet=quiet, field=field)  # fmt: skip
-    from tokcli import load
-    from tokcli import output as o
-    from tokcli.analysis.counting import UnknownText, checked_stream
-    from tokcli.output.tokens import encoded
-    from tokcli.textio import expand_inputs, iter_text
-
-    tok = load(tokenizer).with_special(special.value, add_special)
-    streams = [("<text>", [arg_text(text, "--text", errors=errors.value)])] if text is not None else [
-        (s.label, iter_text(s, errors=errors.value)) for s in expand_inputs(inputs_or_stdin(inputs))
-    ]  # fmt: skip
-    unknown = UnknownText.of(tok)
-    encoded(tok, [(label, checked_stream(tok, chunks, unknown, strict=strict_unk, label=label))
-                  for label, chunks in streams], tokens=tokens, as_json=format is Format.json)  # fmt: skip
-    if unknown:
-        o.warn(unknown.describe())
-
-
-def refuse_for_shards(*, to: str | None, **given: object) -> None:
-    """UsageError for encode options that do not go with --to (and --to missing where shards are asked for)."""
-    if to is None:
-        raise UsageError("--eot, --field, --workers and --scheduler write shards: give --to DIR")
-    for name, value in given.items():
-        if value:
-            raise UsageError(f"--{name.replace('_', '-')} does not go with --to (shards hold ids only)")
+        return encode_shards(inputs, tokenizer, to, dist, tokens=tokens, text=text, as_json=format is Format.json,
+                             strict_unk=strict_unk, eot=eot, special=special.value, add_special=add_special,
+                             errors=errors.value, quiet=quiet, field=field)  # fmt: skip
+    encode_ids(inputs, tokenizer, text=text, tokens=tokens, as_json=format is Format.json, errors=errors.value,
+               strict_unk=strict_unk, special=special.value, add_special=add_special)  # fmt: skip
 
 
 @app.command()
@@ -266,16 +230,12 @@ def count(
     With --workers N or --scheduler, files are counted in parallel by Dask workers, with the same totals.
     """
     if field or chat or id_field:
-        from . import records as r
+        from .records import count_field_or_chat
 
-        r.refuse_with_field(cost=cost, strict_unk=strict_unk)
-        if chat:
-            r.refuse_with_field(workers=dist.workers, scheduler=dist.scheduler)
-        dist = dist.on(inputs or ["-"])
-        run = r.count_chat if chat else r.count_field
-        return run(inputs_or_stdin(inputs), tokenizer, model or [], field=field, id_field=id_field, chat=chat,
-                   reserve=reserve, fmt=format.value, errors=errors.value, special=special.value,
-                   add_special=add_special, dist=dist)  # fmt: skip
+        return count_field_or_chat(inputs, tokenizer, model or [], field=field, id_field=id_field, chat=chat,
+                                   reserve=reserve, cost=cost, strict_unk=strict_unk, fmt=format.value,
+                                   errors=errors.value, special=special.value, add_special=add_special,
+                                   dist=dist)  # fmt: skip
     from .counting import count_files
 
     count_files(inputs_or_stdin(inputs), tokenizer, model or [], reserve=reserve, cost=cost, fmt=format,
@@ -313,19 +273,9 @@ def show(
     Example: tokcli show -t cl100k_base -t o200k_base --text "吾輩は猫である。"
     """
     from tokcli import load
-    from tokcli.analysis.sidebyside import side_by_side
-    from tokcli.output import sidebyside as out_sbs
-    from tokcli.output.tokens import spans
-    from tokcli.textio import expand_inputs, read_text
+
+    from .showing import show_texts
+    from .texts import whole_texts
 
     toks = [load(t).with_special(special.value, add_special) for t in tokenizer or [DEFAULT_TOKENIZER]]
-    texts = [("<text>", arg_text(text, "--text", errors=errors.value))] if text is not None else [
-        (s.label, read_text(s, errors=errors.value)) for s in expand_inputs(inputs_or_stdin(inputs))
-    ]  # fmt: skip
-    if len(toks) == 1 and html is None and format is Format.text:
-        from tokcli.analysis.counting import token_spans
-
-        for _, t in texts:
-            spans(token_spans(toks[0], t), show_ids=ids)
-        return
-    out_sbs.views([(label, side_by_side(toks, t)) for label, t in texts], format.value, html=html)
+    show_texts(toks, whole_texts(inputs, text, errors=errors.value), ids=ids, html=html, fmt=format)

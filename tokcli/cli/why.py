@@ -17,8 +17,6 @@ from .common import (
     TableFormat,
     TableFormatOpt,
     TokenizersOpt,
-    arg_text,
-    inputs_or_stdin,
     walk_options,
 )
 
@@ -53,19 +51,14 @@ def why(
     """
     from tokcli import load
     from tokcli.analysis.why import why as explain
-    from tokcli.output import skipped as warn_skipped
     from tokcli.output import why as ow
-    from tokcli.textio import expand_inputs, read_text
+
+    from .texts import whole_texts
 
     if show and format is not TableFormat.text:
         raise UsageError("--show colours the text on a terminal: drop it, or use --format text")
     toks = [load(t) for t in tokenizer or [DEFAULT_TOKENIZER]]
-    if text is not None:
-        texts = [("<text>", arg_text(text, "--text", errors=errors.value))]
-    else:
-        sources = expand_inputs(inputs_or_stdin(inputs), walk)
-        warn_skipped(list(sources.skipped))
-        texts = [(s.label, read_text(s, errors=errors.value)) for s in sources]
+    texts = whole_texts(inputs, text, errors=errors.value, walk=walk, report_skipped=True)
     result = explain(toks, texts, keep_char_costs=show)
     if show:
         ow.show(result)
