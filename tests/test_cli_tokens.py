@@ -258,3 +258,13 @@ def test_count_with_models_shows_the_share_of_the_context(cli):
     assert m["fits"] is (n <= 8000) and m["chunks"] == -(-n // 8000)
     r = cli("count", "-m", "gpt-4", input="short")
     assert r.code == 0 and "gpt-4" in r.out and r.out.count("\n") > 2  # a table, not a bare number
+
+
+def test_show_on_a_directory_warns_about_the_files_it_leaves_out(cli, tmp_path):
+    """show reads a directory as count and why do: a binary file is left out, with a warning on stderr."""
+    (tmp_path / "日本語.txt").write_text("吾輩は猫である。\n", encoding="utf-8")
+    (tmp_path / "img.bin").write_bytes(b"\x89PNG\x00\x00data")
+    r = cli("show", "-t", "char", str(tmp_path), "--format", "json")
+    assert r.code == 0
+    assert r.err == f"warning: skipped {tmp_path / 'img.bin'}: binary file (a NUL byte in its first 8 KiB)\n"
+    assert "吾" in r.out and "PNG" not in r.out

@@ -12,18 +12,16 @@ if TYPE_CHECKING:
 
 
 def whole_texts(
-    inputs: list[str] | None, text: str | None, *, errors: str, walk: WalkOptions | None = None,
-    report_skipped: bool = False,
-) -> list[tuple[str, str]]:  # fmt: skip
-    """(label, text) of --text when given, else of each input (stdin when none is given and it is piped); with
-    `report_skipped`, a warning for each file the walk left out (binary, not UTF-8)."""
+    inputs: list[str] | None, text: str | None, *, errors: str, walk: WalkOptions | None = None
+) -> list[tuple[str, str]]:
+    """(label, text) of --text when given, else of each input (stdin when none is given and it is piped), and
+    a warning for each file the walk left out (binary, not UTF-8)."""
     from tokcli.textio import expand_inputs, read_text
 
     if text is not None:
         return [("<text>", arg_text(text, "--text", errors=errors))]
     sources = expand_inputs(inputs_or_stdin(inputs), walk)
-    if report_skipped:
-        from tokcli.output import skipped
+    from tokcli.output import skipped
 
-        skipped(list(sources.skipped))
+    skipped(list(sources.skipped))
     return [(s.label, read_text(s, errors=errors)) for s in sources]

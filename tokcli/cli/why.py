@@ -58,7 +58,7 @@ def why(
     if show and format is not TableFormat.text:
         raise UsageError("--show colours the text on a terminal: drop it, or use --format text")
     toks = [load(t) for t in tokenizer or [DEFAULT_TOKENIZER]]
-    texts = whole_texts(inputs, text, errors=errors.value, walk=walk, report_skipped=True)
+    texts = whole_texts(inputs, text, errors=errors.value, walk=walk)
     result = explain(toks, texts, keep_char_costs=show)
     if show:
         ow.show(result)
