@@ -804,6 +804,14 @@ def write_markdown(rep: Report, path: Path, started: str, seconds: float, tried:
     lines += ["", "## Notes", ""]
     for t in sorted(rep.notes):
         lines += [f"- target {t}: {n}" for n in rep.notes[t]]
+    if (HERE / "DASK.md").is_file():
+        lines += [
+            "",
+            "## Past one process",
+            "",
+            "Counting with Dask workers (issue #15) is measured by `benchmarks/dask_bench.py`, which writes",
+            "[DASK.md](DASK.md).",
+        ]
     if tried:
         lines += ["", tried.rstrip()]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
