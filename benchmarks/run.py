@@ -835,9 +835,7 @@ def ceiling_table(rep: Report) -> list[str]:
             verdict = f"missed: the goal ({goal:g}x) is above this engine's ceiling here"
         else:
             verdict = "missed: below the ceiling, work around the engine could still gain"
-        out.append(
-            f"| {t.what} | {t.ratio:.2f} | {c.ratio:.2f} | {t.ratio / c.ratio:.0%} | {t.goal} | {verdict} |"
-        )
+        out.append(f"| {t.what} | {t.ratio:.2f} | {c.ratio:.2f} | {t.ratio / c.ratio:.0%} | {t.goal} | {verdict} |")
     if not out:
         return []
     return [
