@@ -38,11 +38,9 @@ def encoding_of(name: str):
     return tiktoken_encoding(name)
 
 
-def loop(encoding: str, root: str) -> None:
-    """The plain way to count a tree: every file, sorted, read and decoded strictly (a file that is not UTF-8
-    or holds a NUL byte is left out, as tokcli's walk leaves it out), encode_ordinary, one thread."""
-    enc = encoding_of(encoding)
-    tokens = files = 0
+def tree_texts(root: str):
+    """The text of every file under `root`, sorted, read and decoded strictly: a file that is not UTF-8 or
+    holds a NUL byte in its first 8 KiB is left out, as tokcli's walk leaves it out. One file at a time."""
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames.sort()
         for name in sorted(filenames):
@@ -51,40 +49,38 @@ def loop(encoding: str, root: str) -> None:
             if b"\x00" in data[:8192]:
                 continue
             try:
-                text = data.decode("utf-8")
+                yield data.decode("utf-8")
             except UnicodeDecodeError:
                 continue
-            tokens += len(enc.encode_ordinary(text))
-            files += 1
-    print(json.dumps({"tokens": tokens, "files": files}))
 
 
-def texts_of(path: str) -> list[str]:
-    """A file as 256 K character pieces cut after a newline (as `count` below cuts it), or a directory's files
-    as `loop` reads them."""
-    if os.path.isdir(path):
-        texts = []
-        for dirpath, dirnames, filenames in os.walk(path):
-            dirnames.sort()
-            for name in sorted(filenames):
-                with open(os.path.join(dirpath, name), "rb") as f:
-                    data = f.read()
-                if b"\x00" in data[:8192]:
-                    continue
-                try:
-                    texts.append(data.decode("utf-8"))
-                except UnicodeDecodeError:
-                    continue
-        return texts
-    with open(path, encoding="utf-8") as f:
-        text = f.read()
-    pieces, start, size = [], 0, 1 << 18
+def pieces_of(text: str, size: int = 1 << 18) -> list[str]:
+    """`text` cut after a newline about every `size` characters."""
+    pieces, start = [], 0
     while start < len(text):
         end = text.find("\n", start + size)
         end = len(text) if end < 0 else end + 1
         pieces.append(text[start:end])
         start = end
     return pieces
+
+
+def loop(encoding: str, root: str) -> None:
+    """The plain way to count a tree: every file read (tree_texts) and encode_ordinary, one thread."""
+    enc = encoding_of(encoding)
+    tokens = files = 0
+    for text in tree_texts(root):
+        tokens += len(enc.encode_ordinary(text))
+        files += 1
+    print(json.dumps({"tokens": tokens, "files": files}))
+
+
+def texts_of(path: str) -> list[str]:
+    """A directory's files as `loop` reads them, or a file in pieces of 256 K characters as `count` cuts it."""
+    if os.path.isdir(path):
+        return list(tree_texts(path))
+    with open(path, encoding="utf-8") as f:
+        return pieces_of(f.read())
 
 
 def engine(encoding: str, path: str) -> None:
@@ -122,12 +118,7 @@ def count(encoding: str, path: str, mode: str) -> None:
     if mode == "lines":
         pieces = text.splitlines(keepends=True)
     else:  # pieces of about 256 K characters cut after a newline
-        pieces, start, size = [], 0, 1 << 18
-        while start < len(text):
-            end = text.find("\n", start + size)
-            end = len(text) if end < 0 else end + 1
-            pieces.append(text[start:end])
-            start = end
+        pieces = pieces_of(text)
     n = sum(len(ids) for ids in enc.encode_ordinary_batch(pieces, num_threads=os.cpu_count() or 1))
     print(json.dumps({"tokens": n}))
 
