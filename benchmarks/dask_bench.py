@@ -6,8 +6,8 @@ The corpus is ../shared/corpora/en_large.txt and ja_aozora_kokoro.txt repeated i
 in a temporary directory (about --mb MB in all). Each configuration counts it with o200k_base:
 
 - one process: tokcli.analysis.counting.count_inputs, as `tokcli count` without --workers;
-- N workers: tokcli.dist.count on the LocalCluster `--workers N` starts (N worker processes x 1 thread,
-  tokcli.dist.runner.local_cluster), already started and with the tokenizer loaded (the start-up of the
+- N workers: tokcli.workers.count on the LocalCluster `--workers N` starts (N worker processes x 1 thread,
+  tokcli.workers.runner.local_cluster), already started and with the tokenizer loaded (the start-up of the
   cluster is reported on its own), tasks of 16 MB.
 
 Throughput is text bytes over wall time (the median of --repeat runs); memory is the peak RSS of each
@@ -49,9 +49,9 @@ def main() -> None:
 
     from tokcli import load
     from tokcli.analysis.counting import count_inputs
-    from tokcli.dist import count
-    from tokcli.dist.runner import local_cluster
-    from tokcli.textio import expand_inputs
+    from tokcli.files.text import expand_inputs
+    from tokcli.workers import count
+    from tokcli.workers.runner import local_cluster
 
     en = (CORPORA / "en_large.txt").read_bytes()
     ja = (CORPORA / "ja_aozora_kokoro.txt").read_bytes()

@@ -619,7 +619,7 @@ def bench_startup(rep: Report, tmp: Path, full: bool) -> None:
 def bench_generate(rep: Report, full: bool) -> None:
     import numpy as np
 
-    from tokcli.bundled import model_names as bundled_models
+    from tokcli.files.bundled import model_names as bundled_models
     from tokcli.model import load_model
     from tokcli.model.generate import generate_ids
     from tokcli.model.sampling import SamplingOptions

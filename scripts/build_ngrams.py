@@ -22,9 +22,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tokcli.errors import TokcliError  # noqa: E402
+from tokcli.files.text import read_text  # noqa: E402
 from tokcli.lm import ngram_tables  # noqa: E402
 from tokcli.lm.ngram import MAX_ORDER  # noqa: E402
-from tokcli.textio import read_text  # noqa: E402
 from tokcli.tokenizer.registry import load_file  # noqa: E402
 
 

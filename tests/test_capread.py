@@ -1,4 +1,4 @@
-"""tokcli.capread: a regular file, its size checked from fstat before reading, never more than limit + 1
+"""tokcli.files.capped: a regular file, its size checked from fstat before reading, never more than limit + 1
 bytes read; and the four readers built on it (tokenizer file, model config.json, model.safetensors, TOML
 configuration) keeping their own errors and words."""
 
@@ -15,8 +15,8 @@ from conftest import tiny_model_dir
 
 from tokcli.budget.config import MAX_CONFIG_BYTES as MAX_TOML_BYTES
 from tokcli.budget.config import read_toml
-from tokcli.capread import FileTooLarge, NotRegularFile, UnreadableFile, open_regular, read_capped
 from tokcli.errors import InputError, ModelFileError, TokenizerFileError
+from tokcli.files.capped import FileTooLarge, NotRegularFile, UnreadableFile, open_regular, read_capped
 from tokcli.model.config import MAX_CONFIG_BYTES, read_config
 from tokcli.model.weights import check_weights_file
 from tokcli.tokenizer.fileread import read_tokenizer_file

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tokcli.budget.check import matcher
-from tokcli.walk import WalkOptions, walk_dir
+from tokcli.files.walk import WalkOptions, walk_dir
 
 ROOT = Path(__file__).resolve().parent.parent
 SHORT = "hello world\n"  # 3 tokens in cl100k_base

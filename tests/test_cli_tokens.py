@@ -10,7 +10,7 @@ import sys
 import pytest
 
 import tokcli
-from tokcli.bundled import corpora_dir
+from tokcli.files.bundled import corpora_dir
 
 EN = str(corpora_dir() / "en_prose.txt")
 JA = str(corpora_dir() / "ja_prose.txt")

@@ -182,6 +182,6 @@ def test_compare_rows_equal_a_plain_reference(key):
 
 def test_the_charts_the_command_line_offers_are_the_metrics_compare_renders():
     from tokcli.cli.compare import CHART_METRICS as offered
-    from tokcli.output.compare import CHART_METRICS as rendered
+    from tokcli.output.tables import CHART_METRICS as rendered
 
     assert list(offered) == list(rendered)

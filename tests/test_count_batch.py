@@ -11,9 +11,9 @@ from conftest import CORPORA
 import tokcli
 from tokcli.analysis import counting
 from tokcli.analysis.counting import count_inputs
-from tokcli.bundled import sample_files
 from tokcli.errors import InputError
-from tokcli.textio import Source, expand_inputs
+from tokcli.files.bundled import sample_files
+from tokcli.files.text import Source, expand_inputs
 
 
 @pytest.fixture

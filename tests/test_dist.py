@@ -1,4 +1,4 @@
-"""tokcli.dist: counting and encoding across Dask workers gives exactly what one process gives.
+"""tokcli.workers: counting and encoding across Dask workers gives exactly what one process gives.
 
 The clusters here are small (2 worker processes x 1 thread) and the inputs a few shared corpora, cut into
 many tasks with a small --task-bytes so that the cutting and merging are exercised."""
@@ -18,14 +18,14 @@ from conftest import shared_corpus
 from tokcli import load
 from tokcli.analysis.counting import count_inputs
 from tokcli.cli import run
-from tokcli.dist import count, encode_to
-from tokcli.dist.files import File, expand
-from tokcli.dist.plan import plan
-from tokcli.dist.runner import Where
-from tokcli.dist.runner import run as run_tasks
-from tokcli.dist.work import TokSpec, count_task
-from tokcli.textio import expand_inputs
+from tokcli.files.text import expand_inputs
 from tokcli.tokenizer.patterns import SAFE_CUT
+from tokcli.workers import count, encode_to
+from tokcli.workers.files import File, expand
+from tokcli.workers.plan import plan
+from tokcli.workers.runner import Where
+from tokcli.workers.runner import run as run_tasks
+from tokcli.workers.work import TokSpec, count_task
 
 distributed = pytest.importorskip("distributed", reason="needs the [dask] extra: pip install 'tokcli[dask]'")
 
@@ -218,7 +218,7 @@ def test_count_field_of_jsonl_on_two_workers_equals_one_process(tmp_path, client
 
     from tokcli.analysis.records import Exceeding
     from tokcli.analysis.records import count_records as count_one
-    from tokcli.dist.records import count_records as count_parts
+    from tokcli.workers.records import count_records as count_parts
 
     texts = shared_corpus("en_shakespeare.txt").read_text(encoding="utf-8").split("\n\n")[:1500]
     texts += shared_corpus("ja_aozora_botchan.txt").read_text(encoding="utf-8").splitlines()
@@ -327,8 +327,8 @@ def test_encode_to_refuses_a_foreign_directory_and_other_settings(tmp_path, caps
 def test_lm_train_reads_shards_of_its_own_tokenizer_only(tmp_path):
     """The data path of `lm train DIR` (torch itself is not needed to check what it trains on)."""
     from tokcli.errors import UsageError
+    from tokcli.files.shards import open_shards
     from tokcli.lm.trainer import shard_split
-    from tokcli.shards import open_shards
 
     text = shared_corpus("ja_aozora_kokoro.txt")
     encode_to([str(text)], "ja-char", str(tmp_path / "s"), task_bytes=8192)
@@ -419,7 +419,7 @@ def test_batch_encoder_for_ray_map_batches():
     """The function the README's Ray Data example calls: a batch (dict of columns, numpy or lists) in, ids out."""
     import numpy as np
 
-    from tokcli.dist import batch_encoder
+    from tokcli.workers import batch_encoder
 
     texts = ["hello world", "こんにちは、世界。吾輩は猫である。", "Всеобщая декларация прав человека", ""]
     tok = load("o200k_base")
@@ -484,7 +484,7 @@ def test_progress_bar_shows_files_bytes_and_throughput(monkeypatch):
     from rich.console import Console
 
     import tokcli.output.dist as od
-    from tokcli.dist import Progress
+    from tokcli.workers import Progress
 
     buf = io.StringIO()
     monkeypatch.setenv("TERM", "xterm-256color")  # conftest pins a dumb terminal, where rich draws no live bar
@@ -531,7 +531,7 @@ def test_hostile_options_and_shard_directories(tmp_path, capsys):
     index["shards"][0]["file"] = "../../etc/passwd"
     (good / "index.json").write_text(json.dumps(index), encoding="utf-8")
     from tokcli.errors import InputError
-    from tokcli.shards import open_shards
+    from tokcli.files.shards import open_shards
 
     with pytest.raises(InputError, match="not an index `tokcli encode --to` writes"):
         open_shards(str(good))

@@ -228,7 +228,7 @@ def test_encode_array_identical_on_a_multi_segment_text(name, fresh_engines, mon
 def test_all_token_bytes_are_token_bytes_id_by_id(name, fresh_engines):
     """The shard fingerprint's fast path (tiktoken's ranks and specials at once) gives every id the bytes
     token_bytes gives it one by one through splintr, the gaps included, so fingerprints do not change."""
-    from tokcli.shards import fingerprint
+    from tokcli.files.shards import fingerprint
     from tokcli.tokenizer.base import Tokenizer
 
     tok = TiktokenEncoding(reference(name), name)

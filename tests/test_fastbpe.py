@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tokcli.bundled import sample_files
+from tokcli.files.bundled import sample_files
 from tokcli.tokenizer.bpe import train_bpe
 from tokcli.tokenizer.fastbpe import fast_encoding
 from tokcli.tokenizer.registry import load

@@ -7,7 +7,7 @@ import json
 import pytest
 from test_fastbpe import EXTRA, _shared
 
-from tokcli.bundled import sample_files
+from tokcli.files.bundled import sample_files
 from tokcli.tokenizer.char import train_char
 from tokcli.tokenizer.hf import HFTokenizer
 from tokcli.tokenizer.registry import load

@@ -8,7 +8,7 @@ import unicodedata
 import pytest
 from test_fastbpe import EXTRA, _shared
 
-from tokcli.bundled import sample_files
+from tokcli.files.bundled import sample_files
 from tokcli.tokenizer import fastword
 from tokcli.tokenizer.hf import HFTokenizer
 from tokcli.tokenizer.registry import load

@@ -307,7 +307,7 @@ def test_bundled_models_pass_every_check(name):
 
 def test_bundled_models_keep_the_size_rules():
     """Every bundled model: at most 3M parameters and a weights file of at most 6 MB."""
-    from tokcli.bundled import model_names, models_dir
+    from tokcli.files.bundled import model_names, models_dir
     from tokcli.model.config import param_shapes, read_config
 
     assert {"en", "char", "word", "bpe", "ja-char"} <= set(model_names())
@@ -400,7 +400,7 @@ def test_unreadable_tokenizer(cli, char_tok, tmp_path, monkeypatch):
             raise PermissionError(13, "Permission denied", str(p))
         return real_open(p, *a, **k)
 
-    monkeypatch.setattr(os, "open", denied)  # the one os module: what tokcli.capread opens with
+    monkeypatch.setattr(os, "open", denied)  # the one os module: what tokcli.files.capped opens with
     r = cli("count", "-t", path, input=TEXT)
     assert (r.code, r.out) == (2, "")
     assert r.err == f"error: {path}: cannot read it (Permission denied); give a readable tokenizer file\n"

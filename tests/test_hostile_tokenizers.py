@@ -17,9 +17,9 @@ import pytest
 
 import tokcli
 from tokcli.analysis.counting import MAX_DISTINCT, UnknownText, count_inputs, parse_ids
-from tokcli.bundled import corpora_dir
 from tokcli.errors import InputError, UsageError
-from tokcli.textio import Source
+from tokcli.files.bundled import corpora_dir
+from tokcli.files.text import Source
 from tokcli.tokenizer import base
 from tokcli.tokenizer.training import MAX_CHAR_VOCAB, MAX_VOCAB
 

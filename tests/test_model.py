@@ -218,7 +218,7 @@ def test_load_errors(tmp_path, model):
 
 
 def test_bundled_models_load_when_present():
-    from tokcli.bundled import model_names as bundled_models
+    from tokcli.files.bundled import model_names as bundled_models
 
     names = bundled_models()
     if not names:

@@ -1,4 +1,4 @@
-"""tokcli.records: the text field of every JSONL line or Parquet row, nested fields, records without the
+"""tokcli.files.datasets: the text field of every JSONL line or Parquet row, nested fields, records without the
 field kept and reported, malformed lines named, compressed files, line caps, splits for parallel readers."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import pytest
 from conftest import write_jsonl
 
 from tokcli.errors import BackendMissing, InputError, UsageError
-from tokcli.records import Record, count_records, iter_records, splits
+from tokcli.files.datasets import Record, count_records, iter_records, splits
 
 JA = "吾輩は猫である。名前はまだ無い。"
 
@@ -177,7 +177,7 @@ def test_missing_pyarrow_names_the_pip_command(tmp_path, monkeypatch):
 
 def test_parquet_reads_batch_by_batch(tmp_path, monkeypatch):
     """Bounded memory: rows come from iter_batches of BATCH_ROWS rows, never the whole table."""
-    import tokcli.records as records
+    import tokcli.files.datasets as records
 
     rows = [{"text": f"row {i}"} for i in range(50)]
     p = write_parquet(tmp_path / "d.parquet", rows, row_group_size=20)

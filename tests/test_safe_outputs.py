@@ -17,8 +17,8 @@ from types import SimpleNamespace
 import pytest
 
 import tokcli
-from tokcli.atomic import atomic_write
 from tokcli.errors import InputError, UsageError
+from tokcli.files.atomic import atomic_write
 
 JA = "東京は日本の首都です。大阪は食べ物がおいしい。\n京都には古いお寺がたくさんあります。\n\n"
 ROOT = Path(__file__).resolve().parent.parent

@@ -200,7 +200,7 @@ def test_tables_refused_when_they_do_not_fit(ladder_dir, tmp_path):
 
 @pytest.mark.parametrize("name", ["char", "word", "bpe", "ja-char"])
 def test_bundled_models_ship_their_ladder(name):
-    from tokcli import bundled
+    from tokcli.files import bundled
 
     if name not in bundled.model_names():
         pytest.skip(f"the bundled {name} model is not installed")

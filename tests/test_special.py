@@ -13,8 +13,8 @@ import pytest
 
 import tokcli.tokenizer.base as base
 from tokcli import load
-from tokcli.bundled import sample_files
 from tokcli.errors import UsageError
+from tokcli.files.bundled import sample_files
 from tokcli.tokenizer import Tokenizer
 
 SAMPLE = "".join(p.read_text(encoding="utf-8") for p in sample_files())

@@ -8,7 +8,7 @@ import pytest
 from conftest import CORPORA, shared_corpus
 
 import tokcli
-from tokcli.bundled import sample_files
+from tokcli.files.bundled import sample_files
 from tokcli.tokenizer import base
 from tokcli.tokenizer.hf import CUT_SAFE_SPLITS, LLAMA3_PATTERN, HFTokenizer, _streams_exactly
 from tokcli.tokenizer.patterns import SAFE_CUT

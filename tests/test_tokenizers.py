@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import tokcli
-from tokcli.bundled import corpora_dir, sample_files
 from tokcli.errors import UsageError
+from tokcli.files.bundled import corpora_dir, sample_files
 from tokcli.tokenizer.word import split_words
 
 SAMPLE = "".join(p.read_text(encoding="utf-8") for p in sample_files())

@@ -170,7 +170,7 @@ def test_cli_says_unk_is_masked(cli, word_dir):
 
 
 def test_bundled_word_model_writes_no_unk():
-    from tokcli import bundled
+    from tokcli.files import bundled
 
     if "word" not in bundled.model_names():
         pytest.skip("the bundled word model is not installed")

@@ -6,7 +6,7 @@
     [15339, 1917]
     >>> tok.count("hello world"), tok.decode([15339, 1917])
     (2, 'hello world')
-    >>> from tokcli.bundled import corpora_dir     # the sample texts: corpora/ in a checkout
+    >>> from tokcli.files.bundled import corpora_dir     # the sample texts: corpora/ in a checkout
     >>> bpe = tokcli.train("bpe", tokcli.read([str(corpora_dir())]), vocab_size=1000)
     >>> bpe.decode(bpe.encode("Grüße, 世界 👋"))     # byte-level BPE: exact for any text
     'Grüße, 世界 👋'
@@ -37,7 +37,7 @@ def load(spec: str) -> Tokenizer:
 
 
 def train(kind: str, texts: Iterable[str], **options: object) -> Tokenizer:
-    """Train a char, word, bpe or unigram tokenizer on texts; see tokcli.training.train for options."""
+    """Train a char, word, bpe or unigram tokenizer on texts; see tokcli.tokenizer.training.train for options."""
     from tokcli.tokenizer.training import train as _train
 
     return _train(kind, texts, **options)  # type: ignore[arg-type]
@@ -45,7 +45,7 @@ def train(kind: str, texts: Iterable[str], **options: object) -> Tokenizer:
 
 def read(paths: Iterable[str], *, errors: str = "strict") -> Iterator[str]:
     """The text of files, directories (recursively) or '-' (stdin), as a stream of chunks."""
-    from .textio import expand_inputs, iter_text
+    from .files.text import expand_inputs, iter_text
 
     for source in expand_inputs(paths):
         yield from iter_text(source, errors=errors)

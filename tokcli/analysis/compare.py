@@ -18,10 +18,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from tokcli.errors import InputError, UsageError
-from tokcli.textio import expand_inputs, read_text, split_holdout
+from tokcli.files.text import expand_inputs, read_text, split_holdout
+from tokcli.files.walk import WalkOptions
 from tokcli.tokenizer import DEFAULT_TOKENIZER
 from tokcli.tokenizer.base import Tokenizer
-from tokcli.walk import WalkOptions
 
 from .metrics import Row, measure, ratio, unit_for, unit_offsets
 
@@ -90,7 +90,7 @@ class Comparison:
 
 def sample_inputs() -> list[Input]:
     """The bundled sample corpora, one input each."""
-    from tokcli.bundled import sample_files
+    from tokcli.files.bundled import sample_files
 
     files = sample_files()
     if not files:
@@ -173,7 +173,7 @@ def compare(
 
 def measure_input(inp: Input, toks: Sequence[tuple[str, Tokenizer]], ref: str) -> list[Row]:
     """The rows of one input, one per tokenizer (`ref` among them: the reference of the nsl column).
-    tokcli.dist measures inputs on workers with it."""
+    tokcli.workers measures inputs on workers with it."""
     # the unit of fertility and its offsets depend on the text alone: found once for every tokenizer
     unit = unit_for(inp.text)
     units = unit_offsets(inp.text, unit)

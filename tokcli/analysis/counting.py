@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tokcli.errors import InputError, UncutTooLong, UsageError
-from tokcli.textio import Source, iter_text
+from tokcli.files.text import Source, iter_text
 from tokcli.tokenizer.base import Tokenizer
 
 

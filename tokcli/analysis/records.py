@@ -19,7 +19,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from tokcli.errors import InputError, UncutTooLong
-from tokcli.records import Record, iter_records
+from tokcli.files.datasets import Record, iter_records
 from tokcli.tokenizer.base import SEGMENT_CHARS, Tokenizer
 
 from .chunking import Piece, chunk
@@ -194,7 +194,7 @@ def count_records(
 
 def count_into(report: RecordReport, tokenizers: Sequence[Tokenizer], label: str, records: Iterable[Record]) -> None:
     """Count `records` (of the input `label`) into `report`: a new row of its inputs, its lengths, missing
-    records and records over windows (tokcli.dist counts the parts of a file so, and merges them)."""
+    records and records over windows (tokcli.workers counts the parts of a file so, and merges them)."""
     row = InputRecords(label, tokens={t.name: 0 for t in tokenizers})
     report.inputs.append(row)
     for batch in _batches(records):

@@ -31,9 +31,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tokcli.errors import InputError
-from tokcli.records import iter_json_lines, kind, max_line_bytes, parse_line
+from tokcli.files.datasets import iter_json_lines, kind, max_line_bytes, parse_line
+from tokcli.files.walk import open_file
 from tokcli.tokenizer.base import SEGMENT_CHARS, Tokenizer
-from tokcli.walk import open_file
 
 COOKBOOK = (
     'OpenAI Cookbook, "How to count tokens with tiktoken" (examples/How_to_count_tokens_with_tiktoken.ipynb), '

@@ -4,7 +4,7 @@ A budget is a limit (`max_tokens`, or a model's input budget less `reserve` toke
 under one tokenizer, applied to each file (default) or to their total. Files come from paths:
 
     a file        always checked
-    a directory   walked as every command walks one (tokcli.walk): .gitignore honoured, hidden files
+    a directory   walked as every command walks one (tokcli.files.walk): .gitignore honoured, hidden files
                   left out unless --hidden, --exclude globs applied; git itself is never run
     a glob        expanded like a shell would (`**` crosses directories), filtered the same way
 
@@ -42,9 +42,9 @@ from pathlib import Path
 from typing import Any
 
 from tokcli.errors import InputError, UncutTooLong, UsageError
-from tokcli.textio import Source, expand_inputs, iter_text
+from tokcli.files.text import Source, expand_inputs, iter_text
+from tokcli.files.walk import WalkOptions, walk_dir
 from tokcli.tokenizer import DEFAULT_TOKENIZER
-from tokcli.walk import WalkOptions, walk_dir
 
 
 @dataclass(frozen=True)

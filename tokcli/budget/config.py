@@ -26,8 +26,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from tokcli.capread import FileTooLarge, NotRegularFile, UnreadableFile, read_capped
 from tokcli.errors import InputError
+from tokcli.files.capped import FileTooLarge, NotRegularFile, UnreadableFile, read_capped
 
 MAX_CONFIG_BYTES = 1 << 20  # a configuration file larger than 1 MiB is refused, not parsed
 

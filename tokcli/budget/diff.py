@@ -21,9 +21,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from tokcli.errors import InputError, UncutTooLong, UsageError
-from tokcli.textio import Source
+from tokcli.files.text import Source
+from tokcli.files.walk import WalkOptions
 from tokcli.tokenizer.base import Tokenizer
-from tokcli.walk import WalkOptions
 
 from .check import BudgetResult, CheckReport, count_file
 from .gitdiff import Base, tree_diff

@@ -7,7 +7,7 @@ files as they are on disk.
 
     tree_diff(["origin/main", "prompts/"])   # REF's tree against the working tree, under prompts/
 
-The files compared are those a walk of PATHS finds (tokcli.walk: .gitignore, --hidden, --exclude; a file
+The files compared are those a walk of PATHS finds (tokcli.files.walk: .gitignore, --hidden, --exclude; a file
 named is always compared), in the working tree and, by the same rules, in REF's tree; untracked files a
 walk finds count as added. Renames are found by dulwich's rename detection (git's 60% similarity).
 
@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from tokcli.errors import BackendMissing, InputError, UsageError, limit_from_env
-from tokcli.walk import SNIFF_BYTES, WalkOptions, expand, has_glob, keeper, repository_root
+from tokcli.files.walk import SNIFF_BYTES, WalkOptions, expand, has_glob, keeper, repository_root
 
 MAX_BLOB_ENV = "TOKCLI_MAX_BLOB_BYTES"
 DEFAULT_MAX_BLOB_BYTES = 64 << 20

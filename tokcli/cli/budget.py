@@ -7,7 +7,9 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from . import app
+from tokcli.errors import UsageError
+
+from .app import app
 from .common import (
     DEFAULT_TOKENIZER,
     Errors,
@@ -21,13 +23,14 @@ from .common import (
     TableFormatOpt,
     TokenizerOpt,
     TokenizersOpt,
+    check_inputs,
     complete_model,
     inputs_or_stdin,
     walk_options,
 )
 
 if TYPE_CHECKING:
-    from tokcli.walk import WalkOptions
+    from tokcli.files.walk import WalkOptions
 
 
 class CheckFormat(str, Enum):
@@ -53,7 +56,7 @@ def models(
     max-output, tokenizer (a name or a tokenizer.json path), proxy, source, as-of, note.
     """
     from tokcli.budget.models import load_models
-    from tokcli.output import compare as render
+    from tokcli.output import tables as render
 
     render.models(list(load_models().values()), format.value, output=output)
 
@@ -245,13 +248,13 @@ def chunk(
     cut alone: JSON lines {"id", "piece", "text", "tokens", "start", "end"}, id naming the record.
     """
     if field or id_field:
-        from .records import chunk_field
+        pass
 
         return chunk_field(input, field, id_field, tokenizer, max_tokens, overlap, errors.value, out_dir=out_dir)
     from tokcli import load
     from tokcli.analysis.chunking import chunk as split
+    from tokcli.files.text import iter_text, one_input
     from tokcli.output.chunks import pieces
-    from tokcli.textio import iter_text, one_input
 
     source = one_input(inputs_or_stdin([input] if input else None)[0])
     stream = split(load(tokenizer), iter_text(source, errors=errors.value), max_tokens, overlap=overlap)
@@ -272,11 +275,31 @@ def truncate(
     """
     from tokcli import load
     from tokcli.analysis.chunking import Truncator
+    from tokcli.files.text import iter_text, one_input
     from tokcli.output.chunks import truncated
-    from tokcli.textio import iter_text, one_input
 
     source = one_input(inputs_or_stdin([input] if input else None)[0])
     t = Truncator(load(tokenizer), max_tokens, from_end=from_end)
     truncated(t, t.run(iter_text(source, errors=errors.value)))
     if t.cut and exit_code:
         raise typer.Exit(1)
+
+
+def chunk_field(
+    input: str | None, field: str | None, id_field: str | None, tokenizer: str, max_tokens: int, overlap: int,
+    errors: str, *, out_dir: str | None = None,
+) -> None:  # fmt: skip
+    """`chunk --field`: the pieces of every record's text, as JSON lines carrying the record id (stdin when no
+    input is given and it is piped)."""
+    from tokcli import load
+    from tokcli.analysis.records import chunk_records
+    from tokcli.output.records import record_pieces
+
+    if out_dir or not field:
+        raise UsageError("--field writes JSON lines on stdout: leave out --out-dir" if field else
+                         "--id-field names the records of --field NAME: give --field too")  # fmt: skip
+    input = inputs_or_stdin([input] if input else None)[0]
+    check_inputs([input], "--field")
+    missing, stream = chunk_records(load(tokenizer), input, field, max_tokens, overlap=overlap, id_field=id_field,
+                                    errors=errors)  # fmt: skip
+    record_pieces(stream, missing)

@@ -8,12 +8,17 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from enum import Enum
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from tokcli.errors import UsageError
 from tokcli.tokenizer import DEFAULT_TOKENIZER
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from tokcli.files.walk import WalkOptions
 
 __all__ = ["DEFAULT_TOKENIZER"]
 
@@ -60,7 +65,7 @@ def complete_model(incomplete: str) -> list[str]:
 
 def complete_lm(incomplete: str) -> list[str]:
     """Shell completion of the bundled language models."""
-    from tokcli.bundled import model_names
+    from tokcli.files.bundled import model_names
 
     return [n for n in model_names() if n.startswith(incomplete)]
 
@@ -215,7 +220,7 @@ def inputs_or_stdin(inputs: list[str] | None) -> list[str]:
 
 def prompt_text(prompt: str | None, *, required: bool) -> str:
     """A prompt argument, or stdin for '-' (and when none is given and stdin is piped)."""
-    from tokcli.textio import read_text
+    from tokcli.files.text import read_text
 
     if prompt == "-" or (prompt is None and sys.stdin is not None and not sys.stdin.isatty()):
         return read_text("-")
@@ -302,7 +307,7 @@ def walk_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Give a command --no-ignore, --hidden and --exclude: it declares `walk` and receives a WalkOptions."""
 
     def build(values: dict[str, Any]) -> Any:
-        from tokcli.walk import WalkOptions
+        from tokcli.files.walk import WalkOptions
 
         return WalkOptions(values["no_ignore"], values["hidden"], tuple(values["exclude"] or ()))
 
@@ -335,7 +340,7 @@ def option_group(
     return decorate
 
 
-# -- where a run's tasks go: local worker processes or a Dask cluster (tokcli.dist) ---------------------
+# -- where a run's tasks go: local worker processes or a Dask cluster (tokcli.workers) ---------------------
 _DIST: dict[str, tuple[Any, Any]] = {
     "workers": (
         Annotated[int | None, typer.Option("--workers", metavar="N", help="Run on N local worker processes (a Dask LocalCluster; the [dask] extra). Totals are those of one process.")],
@@ -383,3 +388,28 @@ def dist_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         return DistOptions(values["workers"], values["scheduler"], values["task_bytes"], env)
 
     return option_group("dist", _DIST, build)(fn)
+
+
+def whole_texts(
+    inputs: list[str] | None, text: str | None, *, errors: str, walk: WalkOptions | None = None
+) -> list[tuple[str, str]]:
+    """(label, text) of --text when given, else of each input (stdin when none is given and it is piped), and
+    a warning for each file the walk left out (binary, not UTF-8)."""
+    from tokcli.files.text import expand_inputs, read_text
+
+    if text is not None:
+        return [("<text>", arg_text(text, "--text", errors=errors))]
+    sources = expand_inputs(inputs_or_stdin(inputs), walk)
+    from tokcli.output import skipped
+
+    skipped(list(sources.skipped))
+    return [(s.label, read_text(s, errors=errors)) for s in sources]
+
+
+def check_inputs(inputs: Sequence[str], what: str) -> None:
+    """Record and chat inputs are files (or - for stdin): a directory is refused, naming the fix."""
+    import os
+
+    for p in inputs:
+        if p != "-" and os.path.isdir(p):
+            raise UsageError(f"{p}: is a directory; {what} reads files: give them (e.g. {p}/*.jsonl)")

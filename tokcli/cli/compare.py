@@ -7,8 +7,11 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from . import app
+from tokcli.errors import UsageError
+
+from .app import app
 from .common import (
+    DEFAULT_TOKENIZER,
     DistOptions,
     Errors,
     ErrorsOpt,
@@ -22,7 +25,7 @@ from .common import (
 )
 
 if TYPE_CHECKING:
-    from tokcli.walk import WalkOptions
+    from tokcli.files.walk import WalkOptions
 
 CompareInputs = Annotated[
     list[str] | None,
@@ -62,7 +65,7 @@ PivotOpt = Annotated[
     typer.Option("--pivot", help="With --parity: the language the others are relative to (a BCP 47 tag or file stem)."),
 ]
 # the metrics a bar chart can show, as choices checked when the command line is parsed; the same as
-# tokcli.output.compare.CHART_METRICS (a test checks it), spelt out here so that start-up does not build
+# tokcli.output.tables.CHART_METRICS (a test checks it), spelt out here so that start-up does not build
 # the output module's columns
 CHART_METRICS = (
     "vocab_size", "tokens", "chars_per_token", "bytes_per_token", "fertility", "continued", "unk_rate",
@@ -108,7 +111,7 @@ def compare(
     round-trip the input exactly). Every formula is in docs/metrics.md. With --workers N or --scheduler,
     each input is measured by a Dask worker (the same figures but the timed ones).
     """
-    from .comparing import compare_files, compare_parity
+    pass
 
     if parity:
         return compare_parity(parity, tokenizer, pivot=pivot, errors=errors.value, chart=chart and chart.value,
@@ -116,3 +119,57 @@ def compare(
     compare_files(inputs or [], tokenizer or [], train=train or [], holdout=holdout, reference=reference,
                   models=model or [], errors=errors.value, chart=chart and chart.value, fmt=format.value,
                   output=output, walk=walk, dist=dist)  # fmt: skip
+
+
+def compare_parity(
+    directory: str, tokenizers: list[str] | None, *, pivot: str, errors: str, chart: str | None, fmt: str,
+    output: str | None, dist: DistOptions,
+) -> None:  # fmt: skip
+    """`compare --parity DIR`: each language's tokens relative to the pivot's, under each tokenizer."""
+    from tokcli.analysis.compare import parity
+    from tokcli.output import tables as render
+
+    if dist.active:
+        raise UsageError("--parity reads small parallel texts in one process: leave out --workers and --scheduler")
+    table = parity(directory, tokenizers or [DEFAULT_TOKENIZER], pivot=pivot, errors=errors)
+    render.parity(table, fmt, chart=chart, output=output)
+
+
+def compare_files(
+    inputs: list[str], tokenizers: list[str], *, train: list[str], holdout: float, reference: str | None,
+    models: list[str], errors: str, chart: str | None, fmt: str, output: str | None, walk: WalkOptions,
+    dist: DistOptions,
+) -> None:  # fmt: skip
+    """`compare [INPUTS]`: the tokenizers (and those --train trains) measured on each input (no inputs: the
+    bundled samples); with --workers or --scheduler, each input by a worker."""
+    from tokcli import output as o
+    from tokcli.analysis import compare as c
+    from tokcli.output import tables as render
+
+    specs = [c.TrainSpec.parse(s) for s in train]  # before reading: a wrong spec is refused at once
+    skipped: list[tuple[str, str]] = []
+    texts = c.read_inputs(inputs, errors=errors, options=walk, skipped=skipped)
+    o.skipped(skipped)
+    dist = dist.on(inputs)
+    if dist.active:
+        on_workers = compare_inputs
+
+        result = on_workers(texts, tokenizers, dist, train=bool(specs), reference=reference, models=models)
+    else:
+        result = c.compare(texts, tokenizers, train=specs, holdout=holdout, reference=reference, models=models)
+    render.comparison(result, fmt, chart=chart, output=output)
+
+
+def compare_inputs(
+    texts: list, tokenizers: list[str], dist: DistOptions, *, train: bool, reference: str | None, models: list[str]
+) -> object:
+    """`compare --workers`: each input measured by a worker (training stays a one-process job)."""
+    from tokcli.errors import UsageError
+    from tokcli.output.dist import TaskProgress
+    from tokcli.workers.compare import compare
+
+    if train:
+        raise UsageError("--train trains on all the inputs in one process: leave out --workers and --scheduler")
+    with TaskProgress("comparing") as bar:
+        return compare(texts, tokenizers, workers=dist.workers, scheduler=dist.scheduler, reference=reference,
+                       models=models, progress=bar.update)  # fmt: skip

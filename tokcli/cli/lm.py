@@ -7,11 +7,12 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from . import app
+from .app import app
 from .common import Errors, ErrorsOpt, LMOpt, QuietOpt, TableFormat, TableFormatOpt, walk_options
 
 if TYPE_CHECKING:
-    from tokcli.walk import WalkOptions
+    from tokcli.files.walk import WalkOptions
+    from tokcli.lm.trainer import TrainOptions
 
 
 class Device(str, Enum):
@@ -105,7 +106,7 @@ def lm_train(
     """
     from tokcli.lm.trainer import TrainOptions
 
-    from .training import train_model
+    pass
 
     opts = TrainOptions(
         n_layer=layers, n_head=heads, n_embd=width, block_size=context, dropout=dropout, steps=steps,
@@ -183,3 +184,24 @@ def lm_eval(
         r = evaluate(m.forward, text, m.tokenizer, m.block_size, stride=stride, ngram_train=ngram_train,
                      max_order=max_order, model_name=model, on_window=lambda i, n: bar.update(i / n * 100, f"{i}/{n}"))  # fmt: skip
     eval_result(r, fmt=format.value, inputs=inputs, split=split.value)
+
+
+def train_model(
+    inputs: list[str], tokenizer: str, output: str, options: TrainOptions, *, resume: bool, errors: str, quiet: bool,
+    walk: WalkOptions,
+) -> None:  # fmt: skip
+    """`lm train`: a model trained on the inputs' texts (or the one shard directory given) and exported to
+    `output`; progress on stderr unless `quiet`."""
+    from tokcli import load
+    from tokcli import output as o
+    from tokcli.lm.data import training_data
+    from tokcli.lm.trainer import require_torch, train_lm
+    from tokcli.output import lm as ol
+
+    require_torch()
+    tok = load(tokenizer)
+    texts, shards = training_data(inputs, walk, errors=errors)
+    progress = None if quiet else lambda r: ol.train_progress(r, options.steps)
+    report = train_lm(texts, tok, output, options, resume=resume, on_progress=progress, source=" ".join(inputs),
+                      shards=shards)  # fmt: skip
+    o.info(f"model written to {output} (step {report.step}, val {report.val_bpc:.3f} bits/char)")

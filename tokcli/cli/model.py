@@ -8,7 +8,7 @@ import typer
 
 from tokcli.model import DEFAULT_LM
 
-from . import app
+from .app import app
 from .common import Format, FormatOpt, LMOpt, arg_text, prompt_text, sampling_options
 
 if TYPE_CHECKING:

@@ -1,27 +1,73 @@
-"""why: where a text's tokens go, per script or character class, under one or more tokenizers."""
+"""show and why: where a text's tokens fall (boundaries, side by side, the HTML page) and where they go
+(per script or character class), under one or more tokenizers."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from tokcli.errors import UsageError
 
-from . import app
+from .app import app
 from .common import (
     DEFAULT_TOKENIZER,
+    AddSpecialOpt,
     Errors,
     ErrorsOpt,
+    Format,
+    FormatOpt,
     InputsArg,
+    Special,
+    SpecialOpt,
     TableFormat,
     TableFormatOpt,
     TokenizersOpt,
     walk_options,
+    whole_texts,
 )
 
 if TYPE_CHECKING:
-    from tokcli.walk import WalkOptions
+    from tokcli.files.walk import WalkOptions
+    from tokcli.tokenizer.base import Tokenizer
+
+
+@app.command()
+def show(
+    inputs: InputsArg = None,
+    tokenizer: TokenizersOpt = None,
+    text: Annotated[str | None, typer.Option("--text", help="Show this text instead of reading inputs.")] = None,
+    ids: Annotated[bool, typer.Option("--ids", help="Also show each token's id (one tokenizer).")] = False,
+    html: Annotated[
+        str | None,
+        typer.Option(
+            "--html",
+            metavar="FILE",
+            help="Write a self-contained offline page instead: the text coloured by token under each "
+            "tokenizer side by side, counts on top, ids on hover.",
+        ),
+    ] = None,
+    format: FormatOpt = Format.text,
+    errors: ErrorsOpt = Errors.strict,
+    special: SpecialOpt = Special.text,
+    add_special: AddSpecialOpt = False,
+) -> None:
+    """Show the text with its token boundaries: coloured alternately on a terminal, [bracketed] when piped.
+
+    Byte-level tokens that only together make up a character are shown as one span with all their ids.
+    With two or more -t, the tokenizations are aligned by character: a row per tokenizer with | at its
+    boundaries and ^ under the boundaries they do not share. --format json gives every span's character
+    offsets and ids.
+
+    Example: tokcli show -t cl100k_base -t o200k_base --text "吾輩は猫である。"
+    """
+    from tokcli import load
+
+    pass
+
+    toks = [load(t).with_special(special.value, add_special) for t in tokenizer or [DEFAULT_TOKENIZER]]
+    show_texts(toks, whole_texts(inputs, text, errors=errors.value), ids=ids, html=html, fmt=format)
 
 
 @app.command()
@@ -53,8 +99,6 @@ def why(
     from tokcli.analysis.why import why as explain
     from tokcli.output import why as ow
 
-    from .texts import whole_texts
-
     if show and format is not TableFormat.text:
         raise UsageError("--show colours the text on a terminal: drop it, or use --format text")
     toks = [load(t) for t in tokenizer or [DEFAULT_TOKENIZER]]
@@ -63,3 +107,20 @@ def why(
     if show:
         ow.show(result)
     ow.why(result.to_dict(top), format.value)
+
+
+def show_texts(
+    toks: Sequence[Tokenizer], texts: list[tuple[str, str]], *, ids: bool, html: str | None, fmt: Format
+) -> None:
+    """Each (label, text) of `texts` under `toks`, in the view the options choose."""
+    if len(toks) == 1 and html is None and fmt is Format.text:
+        from tokcli.analysis.counting import token_spans
+        from tokcli.output.tokens import spans
+
+        for _, t in texts:
+            spans(token_spans(toks[0], t), show_ids=ids)
+        return
+    from tokcli.analysis.sidebyside import side_by_side
+    from tokcli.output import sidebyside as out_sbs
+
+    out_sbs.views([(label, side_by_side(toks, t)) for label, t in texts], fmt.value, html=html)

@@ -7,11 +7,11 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from tokcli.errors import UsageError
-from tokcli.shards import ShardSet, is_shard_dir, open_shards
-from tokcli.textio import expand_inputs, read_text
+from tokcli.files.shards import ShardSet, is_shard_dir, open_shards
+from tokcli.files.text import expand_inputs, read_text
 
 if TYPE_CHECKING:
-    from tokcli.walk import WalkOptions
+    from tokcli.files.walk import WalkOptions
 
 
 def read_texts(paths: Sequence[str], options: WalkOptions | None = None, *, errors: str = "strict") -> list[str]:

@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from tokcli.errors import UsageError
-from tokcli.textio import split_holdout
+from tokcli.files.text import split_holdout
 from tokcli.tokenizer.base import Tokenizer
 
 from .ngram import MAX_ORDER, KneserNey, NgramResult

@@ -36,8 +36,8 @@ from typing import Any
 
 import numpy as np
 
-from tokcli.atomic import atomic_write
 from tokcli.errors import ModelFileError, UsageError
+from tokcli.files.atomic import atomic_write
 
 from .ngram import MAX_ORDER, KneserNey, _discount, _lookup, _Order, _Stats
 
@@ -199,7 +199,7 @@ def build(
 
     The best order is the one with the lowest bits per character on the held-out last `val_fraction` of
     each text; the tables are counted on the first part and pruned until the file fits `budget` bytes."""
-    from tokcli.textio import split_holdout
+    from tokcli.files.text import split_holdout
 
     from .evaluate import ngram_baselines, text_stats
 

@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from tokcli.errors import BackendMissing, UsageError
+from tokcli.files.shards import ShardSet
+from tokcli.files.text import split_holdout
 from tokcli.model.config import GPTConfig
-from tokcli.shards import ShardSet
-from tokcli.textio import split_holdout
 from tokcli.tokenizer.base import Tokenizer
 
 from .outdir import CKPT_FORMAT, check_output_dir, real_path, staging

@@ -21,8 +21,8 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from tokcli.capread import FileTooLarge, NotRegularFile, UnreadableFile, read_capped
 from tokcli.errors import ModelFileError
+from tokcli.files.capped import FileTooLarge, NotRegularFile, UnreadableFile, read_capped
 
 FORMAT = "tokcli-gpt v1"
 

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from tokcli import bundled
 from tokcli.errors import ModelFileError, ModelNotFound, UsageError
+from tokcli.files import bundled
 from tokcli.tokenizer import Tokenizer
 
 from .config import GPTConfig, read_config

@@ -12,8 +12,8 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
-from tokcli.capread import NotRegularFile, UnreadableFile, open_regular
 from tokcli.errors import ModelFileError
+from tokcli.files.capped import NotRegularFile, UnreadableFile, open_regular
 from tokcli.tokenizer import Tokenizer
 
 from .config import GPTConfig, param_names, param_shapes

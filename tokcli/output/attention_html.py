@@ -16,7 +16,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from tokcli.atomic import atomic_write
+from tokcli.files.atomic import atomic_write
 
 from .lm import CAUSAL_NOTE
 

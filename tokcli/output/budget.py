@@ -121,7 +121,7 @@ def text(report: Any) -> str:
 
 def table(report: Any, fmt: str) -> str:
     """One row per file and budget: csv, tsv or markdown."""
-    from .compare import Col, render
+    from .tables import Col, render
 
     rows = [
         {"path": f.path, "tokens": f.tokens, "limit": f.limit if f.limit is not None else r.budget.limit,
@@ -135,7 +135,7 @@ def table(report: Any, fmt: str) -> str:
 
 
 def render(report: Any, fmt: str, output: str | None = None) -> None:
-    from .compare import emit
+    from .tables import emit
 
     if fmt == "json":
         doc = json.dumps(to_json(report), ensure_ascii=False, indent=2) + "\n"

@@ -55,7 +55,7 @@ def conversations(rows: Sequence[Any], toks: Sequence[tuple[str, Any]], *, fmt: 
     mark = {n: "" if oh.known else ">=" for n, oh in toks}
     records = [{"conversation": c.label, "messages": len(c.messages), **c.tokens} for c in rows]
     if fmt in ("csv", "tsv", "markdown"):
-        from .compare import Col, render
+        from .tables import Col, render
 
         cols = [Col("conversation", "conversation", str, right=False), Col("messages", "messages", str)]
         out(render(records, cols + [Col(n, mark[n] + n, str) for n in names], fmt) or "", end="")

@@ -235,7 +235,7 @@ def github(report: Any) -> str:
 
 
 def render(report: Any, fmt: str, output: str | None = None) -> None:
-    from .compare import emit
+    from .tables import emit
 
     if fmt == "json":
         doc = json.dumps(to_json(report), ensure_ascii=False, indent=2) + "\n"

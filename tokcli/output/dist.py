@@ -1,4 +1,4 @@
-"""The progress display of distributed runs (tokcli.dist): files and bytes done of all, and throughput."""
+"""The progress display of distributed runs (tokcli.workers): files and bytes done of all, and throughput."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from . import console, is_tty
 
 
 class TaskProgress:
-    """A bar on stderr, only on a terminal and when not quiet: `update(progress)` takes a tokcli.dist.Progress."""
+    """A bar on stderr, only on a terminal and when not quiet: `update(progress)` takes a tokcli.workers.Progress."""
 
     def __init__(self, description: str, *, quiet: bool = False) -> None:
         self.enabled = not quiet and is_tty(sys.stderr)

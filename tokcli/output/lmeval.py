@@ -14,7 +14,7 @@ def eval_result(r, *, fmt: str, inputs: list[str], split: str) -> None:  # r: to
         emit_json({"inputs": inputs, "split": split, **r.to_dict()})
         return
     if fmt in ("csv", "tsv", "markdown"):
-        from .compare import Col, render
+        from .tables import Col, render
 
         keys = ["model", "ctx", "nats_per_token", "bits_per_char", "bits_per_byte", "perplexity", "tokens_per_s"]
         records = [dict(zip(keys, [f"{b.order}-gram", b.order - 1, *_values(b), _per_s(b.tokens, b.seconds)],

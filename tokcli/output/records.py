@@ -68,7 +68,7 @@ def records(report: Any, *, fmt: str) -> None:
         emit_json(document(report))
         return
     rows = _stat_rows(report)
-    from .compare import Col, render
+    from .tables import Col, render
 
     tty = is_tty(sys.stdout)
     num = _num if tty or fmt == "markdown" else _plain  # plain numbers for pipes, as count's table

@@ -18,8 +18,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from tokcli.atomic import atomic_write
 from tokcli.errors import UsageError
+from tokcli.files.atomic import atomic_write
 
 MAX_CHARS = 1_000_000  # characters on one page at most: a browser struggles with millions of spans
 

@@ -62,7 +62,7 @@ def counts(rows, names: Sequence[str], *, fmt: str, bare: bool, fits: Sequence =
         emit_json(doc)
         return
     if fmt in ("csv", "tsv", "markdown"):
-        from .compare import Col, render
+        from .tables import Col, render
 
         records = [{"input": r.input, "chars": r.chars, "bytes": r.bytes, **r.tokens} for r in rows]
         cols = [Col(k, k, str, right=k != "input") for k in ("input", "chars", "bytes", *names)]

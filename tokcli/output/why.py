@@ -6,7 +6,7 @@ import sys
 from typing import Any
 
 from . import color_enabled, console, emit_json, info, is_tty, out, warn
-from .compare import Col, render
+from .tables import Col, render
 
 # tokens per character -> style: the 16 standard colours (the same codes at every colour depth)
 SCALE = [(0.25, "black on green"), (0.5, "black on cyan"), (1.0, "black on yellow"), (float("inf"), "white on red")]

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tokcli.capread import FileTooLarge, NotRegularFile, UnreadableFile, read_capped
 from tokcli.errors import InputError, TokenizerFileError, limit_from_env
+from tokcli.files.capped import FileTooLarge, NotRegularFile, UnreadableFile, read_capped
 
 ENV = "TOKCLI_MAX_TOKENIZER_BYTES"
 DEFAULT_MAX_BYTES = 64 << 20

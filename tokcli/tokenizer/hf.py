@@ -9,8 +9,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from tokcli.atomic import atomic_write
 from tokcli.errors import TokenizerFileError
+from tokcli.files.atomic import atomic_write
 
 from .base import Tokenizer
 from .patterns import BYTE_DECODER, CHAR_PATTERN, GPT_PATTERN, SAFE_CUT, WORD_PATTERN, has_type, split_patterns

@@ -108,7 +108,7 @@ def _read_file_cached(blobpath: str, expected_hash: str | None = None) -> bytes:
     if expected_hash and hashlib.sha256(data).hexdigest() != expected_hash:
         raise EncodingUnavailable(f"{filename}: the download does not match sha256 {expected_hash}: {where}")
     try:
-        from tokcli.atomic import atomic_write
+        from tokcli.files.atomic import atomic_write
 
         cached.parent.mkdir(parents=True, exist_ok=True)
         atomic_write(cached, data)

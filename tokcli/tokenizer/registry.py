@@ -1,6 +1,6 @@
 """One way to name any tokenizer: a registry of lazy constructors, then paths.
 
-bundled      en, char, word, bpe, ja-char (tokenizers of the bundled models, see tokcli.bundled)
+bundled      en, char, word, bpe, ja-char (tokenizers of the bundled models, see tokcli.files.bundled)
 encodings    o200k_base, cl100k_base, p50k_base, r50k_base, gpt2   (tiktoken)
 open models  llama3, llama4, mistral-v1/v3/v7, tekken, qwen and models using them, e.g. llama-3.1-8b
              (the vendors' own files, through the llama, mistral and qwen extras; see tokcli.tokenizer.vendors)
@@ -13,8 +13,8 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
-from tokcli import bundled
 from tokcli.errors import TokenizerFileError, TokenizerNotFound
+from tokcli.files import bundled
 
 from . import DEFAULT_TOKENIZER  # noqa: F401  (re-exported: tokcli.tokenizer.registry.DEFAULT_TOKENIZER)
 from .base import Tokenizer

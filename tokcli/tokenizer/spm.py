@@ -14,8 +14,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from tokcli.atomic import atomic_write
 from tokcli.errors import TokenizerFileError, UsageError
+from tokcli.files.atomic import atomic_write
 
 from .base import Tokenizer
 

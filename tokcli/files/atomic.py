@@ -8,7 +8,7 @@ import stat
 import tempfile
 from pathlib import Path
 
-from .errors import InputError, UsageError
+from tokcli.errors import InputError, UsageError
 
 _KINDS = [
     (stat.S_ISDIR, "a directory"),

@@ -1,4 +1,4 @@
-"""`count --field` across processes: each JSONL or Parquet file cut into parts (tokcli.records.splits:
+"""`count --field` across processes: each JSONL or Parquet file cut into parts (tokcli.files.datasets.splits:
 byte ranges at line starts, runs of row groups, with the ids a whole read gives), each part counted
 into a report of its own (tokcli.analysis.records.count_into), the reports merged in file order: the
 same statistics, lists of ids and totals as one process."""
@@ -11,9 +11,18 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from tokcli.analysis.records import BATCH_RECORDS, MAX_IDS, Exceeding, InputRecords, Lengths, Missing, RecordReport, count_into
+from tokcli.analysis.records import (
+    BATCH_RECORDS,
+    MAX_IDS,
+    Exceeding,
+    InputRecords,
+    Lengths,
+    Missing,
+    RecordReport,
+    count_into,
+)
 from tokcli.errors import InputError, TokcliError
-from tokcli.records import Split, iter_records, kind, splits
+from tokcli.files.datasets import Split, iter_records, kind, splits
 
 from .count import Progress, ProgressFn, specs_of
 from .files import File
@@ -41,7 +50,7 @@ class RecordTask:
 
 
 def record_tasks(paths: Sequence[str], task_bytes: int) -> tuple[list[File], list[RecordTask]]:
-    """The record files and their parts (tokcli.records.splits), about `task_bytes` each."""
+    """The record files and their parts (tokcli.files.datasets.splits), about `task_bytes` each."""
     check_task_bytes(task_bytes)
     tasks: list[RecordTask] = []
     files = []
@@ -86,7 +95,7 @@ def count_records(
     task_bytes: int = TASK_BYTES, progress: ProgressFn | None = None,
 ) -> RecordReport:  # fmt: skip
     """tokcli.analysis.records.count_records, with each file's parts counted as tasks where `client`,
-    `workers` or `scheduler` say (see tokcli.dist.count)."""
+    `workers` or `scheduler` say (see tokcli.workers.count)."""
     specs = specs_of(tokenizer, special, add_special)
     where = Where(workers, scheduler, client)
     where.check()
@@ -137,7 +146,7 @@ def encode_record_task(task: RecordTask, spec: TokSpec, out_dir: str, dtype: str
     records without text in `field` are left out and counted."""
     import numpy as np
 
-    from tokcli.shards import SHARD_NAME
+    from tokcli.files.shards import SHARD_NAME
 
     from .files import join, write_bytes
     from .work import ShardResult

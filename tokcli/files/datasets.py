@@ -35,7 +35,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, BinaryIO, NamedTuple
 
-from .errors import BackendMissing, InputError, UsageError, limit_from_env
+from tokcli.errors import BackendMissing, InputError, UsageError, limit_from_env
+
 from .walk import open_file
 
 MAX_LINE_BYTES = 64 << 20  # the longest JSONL line read: 64 MiB (TOKCLI_MAX_LINE_BYTES changes it)

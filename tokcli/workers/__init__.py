@@ -1,14 +1,14 @@
 """Counting and pre-tokenizing past one process: the same tasks in this process, on local worker
 processes, or on a Dask cluster (the `[dask]` extra: dask + distributed).
 
-    import tokcli.dist
-    rows = tokcli.dist.count(["corpus/"], "o200k_base", workers=4)        # list[InputCount], exact
-    tokcli.dist.encode_to(["corpus/"], "o200k_base", "shards/", client=client, eot="<|endoftext|>")
-    encode = tokcli.dist.batch_encoder("o200k_base")                       # for Ray Data's map_batches
+    import tokcli.workers
+    rows = tokcli.workers.count(["corpus/"], "o200k_base", workers=4)        # list[InputCount], exact
+    tokcli.workers.encode_to(["corpus/"], "o200k_base", "shards/", client=client, eot="<|endoftext|>")
+    encode = tokcli.workers.batch_encoder("o200k_base")                       # for Ray Data's map_batches
 
-Inputs become tasks (tokcli.dist.plan): whole files, or byte ranges of long files cut where the
+Inputs become tasks (tokcli.workers.plan): whole files, or byte ranges of long files cut where the
 tokenizers' pre-tokenization guarantees the parts encode to the ids of the whole; per-task results are
-merged exactly (tokcli.dist.count), or written as shards (tokcli.dist.encode).
+merged exactly (tokcli.workers.count), or written as shards (tokcli.workers.encode).
 """
 
 from __future__ import annotations

@@ -176,7 +176,7 @@ def bar_chart(rows: Sequence[dict[str, Any]], metric: str, labels: Sequence[str]
 def emit(text: str, output: str | None) -> None:
     """A rendered document to stdout, or atomically to a file."""
     if output:
-        from tokcli.atomic import atomic_write
+        from tokcli.files.atomic import atomic_write
 
         atomic_write(output, text)
     else:

@@ -3,7 +3,7 @@
 
     ids = numpy.memmap("DIR/shard-00000.bin", dtype=numpy.uint16, mode="r")
 
-reads one. `tokcli encode --to DIR` writes them (tokcli.dist), `tokcli lm train DIR` reads them.
+reads one. `tokcli encode --to DIR` writes them (tokcli.workers), `tokcli lm train DIR` reads them.
 
     DIR/index.json          {"format": "tokcli-shards/1", "tokenizer": {...}, "dtype": "uint16", "eot": ...,
                              "shards": [{"file", "tokens", "sources": [{"path", "start", "stop"}]}], ...}
@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import InputError, UsageError
+from tokcli.errors import InputError, UsageError
 
 FORMAT = "tokcli-shards/1"
 INDEX = "index.json"

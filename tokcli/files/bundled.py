@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-_HERE = Path(__file__).resolve().parent  # importlib.resources costs start-up time
+_HERE = Path(__file__).resolve().parent.parent  # the tokcli package; importlib.resources costs start-up time
 
 
 def models_dir() -> Path:

@@ -9,7 +9,7 @@ from typing import Any
 
 from tokcli.analysis.counting import InputCount, UnknownText
 from tokcli.errors import InputError
-from tokcli.walk import WalkOptions
+from tokcli.files.walk import WalkOptions
 
 from .files import File, expand
 from .plan import TASK_BYTES, Task, plan

@@ -1,5 +1,5 @@
 """`encode --to DIR`: every input encoded into flat binary shards of token ids plus a JSON index (see
-tokcli.shards), one shard per task, each written atomically by the worker that encoded it.
+tokcli.files.shards), one shard per task, each written atomically by the worker that encoded it.
 
 The client enters each finished shard in the index (rewritten atomically, at most every INDEX_EVERY
 seconds and at the end), so a run that is interrupted can be run again with the same arguments: a
@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from tokcli.errors import InputError, UsageError
-from tokcli.shards import FORMAT, INDEX, SHARD_NAME, dtype_for, fingerprint, itemsize
-from tokcli.walk import WalkOptions
+from tokcli.files.shards import FORMAT, INDEX, SHARD_NAME, dtype_for, fingerprint, itemsize
+from tokcli.files.walk import WalkOptions
 
 from .count import Progress, ProgressFn, specs_of
 from .files import expand, is_url, join, make_dir, read_bytes, size, write_bytes

@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from tokcli.errors import InputError, TokcliError, UncutTooLong
+from tokcli.errors import TokcliError, UncutTooLong
+from tokcli.files.text import decode_blocks
 from tokcli.tokenizer.base import Tokenizer
-from tokcli.textio import decode_blocks
 
 from .files import open_binary
 from .plan import Piece, Task
@@ -85,7 +85,7 @@ def parts(tok: Tokenizer) -> tuple[Tokenizer, list[int], list[int]]:
 
 
 def read_piece(piece: Piece, *, errors: str = "strict") -> Iterator[str]:
-    """The text of bytes [start, stop) of a file, in chunks, decoded as UTF-8 as tokcli.textio.iter_text
+    """The text of bytes [start, stop) of a file, in chunks, decoded as UTF-8 as tokcli.files.text.iter_text
     decodes a whole file (the same errors, with offsets in the whole file)."""
     with open_binary(piece.path) as f:
         f.seek(piece.start)
@@ -195,7 +195,7 @@ def encode_task(task: Task, spec: TokSpec, out_dir: str, dtype: str, eot: int | 
     """Encode `task` and write its shard (atomically) into `out_dir`."""
     import numpy as np
 
-    from tokcli.shards import SHARD_NAME
+    from tokcli.files.shards import SHARD_NAME
 
     from .files import join, write_bytes
 

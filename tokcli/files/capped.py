@@ -21,7 +21,7 @@ import stat
 from pathlib import Path
 from typing import BinaryIO
 
-from .errors import InputError
+from tokcli.errors import InputError
 
 # non-blocking: opening a FIFO does not wait for a writer (regular files ignore the flag); binary on Windows
 _FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)

@@ -9,7 +9,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from .errors import InputError, UsageError
+from tokcli.errors import InputError, UsageError
+
 from .walk import SNIFF_BYTES, WalkOptions, classify, expand, open_file
 
 CHUNK_BYTES = 1 << 20  # 1 MiB read at a time
@@ -39,7 +40,7 @@ class Inputs(list[Source]):
 
 
 def expand_inputs(paths: Iterable[str], options: WalkOptions | None = None) -> Inputs:
-    """Files and streams as given, directories walked and globs expanded (see tokcli.walk), '-' for stdin."""
+    """Files and streams as given, directories walked and globs expanded (see tokcli.files.walk), '-' for stdin."""
     paths = list(paths)
     w = expand(paths, options or WalkOptions())
     sources = Inputs(Source(f.path, walked=f.walked, stream=f.stream) for f in w.found)

@@ -8,9 +8,9 @@ import os
 from dataclasses import dataclass
 from typing import IO, Any
 
-from tokcli.atomic import atomic_write
 from tokcli.errors import BackendMissing, InputError, UsageError
-from tokcli.walk import WalkOptions, open_file
+from tokcli.files.atomic import atomic_write
+from tokcli.files.walk import WalkOptions, open_file
 
 DASK_EXTRA = 'pip install "tokcli[dask]"'
 
@@ -40,9 +40,9 @@ class File:
 
 
 def expand(paths: list[str], walk: WalkOptions | None = None) -> tuple[list[File], list[tuple[str, str]]]:
-    """(the files to read, what the walk skipped): local paths as every command walks them (tokcli.walk),
+    """(the files to read, what the walk skipped): local paths as every command walks them (tokcli.files.walk),
     URLs expanded as globs (a URL naming a directory: every file under it)."""
-    from tokcli.textio import expand_inputs
+    from tokcli.files.text import expand_inputs
 
     local = [p for p in paths if not is_url(p)]
     for p in local:
@@ -87,7 +87,7 @@ def join(directory: str, name: str) -> str:
 
 
 def write_bytes(path: str, data: bytes) -> None:
-    """Write a file whole: atomically for a local path (tokcli.atomic); an object store's put is whole."""
+    """Write a file whole: atomically for a local path (tokcli.files.atomic); an object store's put is whole."""
     if not is_url(path):
         atomic_write(path, data)
         return

@@ -29,7 +29,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from .errors import InputError
+from tokcli.errors import InputError
 
 GLOB_CHARS = "*?["
 SNIFF_BYTES = 8192  # a NUL byte in the first 8 KiB marks a binary file (as git and grep decide)

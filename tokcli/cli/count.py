@@ -1,0 +1,243 @@
+"""count: tokens per input and in total, under one or more tokenizers; --model, --cost, --field, --chat."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from tokcli.errors import UsageError
+
+from .app import app
+from .common import (
+    DEFAULT_TOKENIZER,
+    AddSpecialOpt,
+    DistOptions,
+    Errors,
+    ErrorsOpt,
+    FieldOpt,
+    IdFieldOpt,
+    InputsArg,
+    ModelsOpt,
+    Special,
+    SpecialOpt,
+    StrictUnkOpt,
+    TableFormat,
+    TableFormatOpt,
+    TokenizersOpt,
+    check_inputs,
+    dist_options,
+    inputs_or_stdin,
+    walk_options,
+)
+
+if TYPE_CHECKING:
+    from tokcli.analysis.counting import InputCount
+    from tokcli.files.walk import WalkOptions
+    from tokcli.tokenizer.base import Tokenizer
+
+
+@app.command()
+@dist_options
+@walk_options
+def count(
+    inputs: InputsArg = None,
+    tokenizer: TokenizersOpt = None,
+    model: ModelsOpt = None,
+    reserve: Annotated[int, typer.Option("--reserve", help="Tokens kept free for the answer (with --model).")] = 0,
+    cost: Annotated[
+        bool,
+        typer.Option(
+            "--cost", help="With --model: also show the input cost of the total at the model's input price (USD)."
+        ),
+    ] = False,
+    format: TableFormatOpt = TableFormat.text,
+    errors: ErrorsOpt = Errors.strict,
+    strict_unk: StrictUnkOpt = False,
+    special: SpecialOpt = Special.text,
+    add_special: AddSpecialOpt = False,
+    field: FieldOpt = None,
+    id_field: IdFieldOpt = None,
+    chat: Annotated[
+        bool,
+        typer.Option(
+            "--chat",
+            help="Read the inputs as chat conversations (OpenAI's format: a JSON object with a messages array, or "
+            "JSONL with one per line) and count what the model is sent, per-message overhead included.",
+        ),
+    ] = False,
+    *,
+    walk: WalkOptions,
+    dist: DistOptions,
+) -> None:
+    """Count tokens per input and in total, under one or more tokenizers side by side.
+
+    With one input and one tokenizer and stdout not a terminal it prints the bare number, so
+    `n=$(tokcli count -t gpt-4o file.txt)` works in scripts. Counting streams in bounded memory.
+    Text a tokenizer does not know (it becomes <unk>) is reported on stderr, or with --strict-unk is
+    an error.
+    With --model, the total is also counted with each model's own tokenizer (or its stated proxy,
+    marked as an estimate, ~) and set against its context window; --cost adds its input cost.
+    With --field, per-record statistics of datasets (and with --model the records over its window);
+    with --chat, conversations with their per-message overhead (see the README).
+    With --workers N or --scheduler, files are counted in parallel by Dask workers, with the same totals.
+    """
+    if field or chat or id_field:
+        pass
+
+        return count_field_or_chat(inputs, tokenizer, model or [], field=field, id_field=id_field, chat=chat,
+                                   reserve=reserve, cost=cost, strict_unk=strict_unk, fmt=format.value,
+                                   errors=errors.value, special=special.value, add_special=add_special,
+                                   dist=dist)  # fmt: skip
+    pass
+
+    count_files(inputs_or_stdin(inputs), tokenizer, model or [], reserve=reserve, cost=cost, fmt=format,
+                errors=errors.value, strict_unk=strict_unk, special=special.value, add_special=add_special,
+                walk=walk, dist=dist.on(inputs or ["-"]))  # fmt: skip
+
+
+def count_files(
+    inputs: list[str],
+    tokenizers: Sequence[str] | None,
+    models: Sequence[str],
+    *,
+    reserve: int,
+    cost: bool,
+    fmt: TableFormat,
+    errors: str,
+    strict_unk: bool,
+    special: str,
+    add_special: bool,
+    walk: WalkOptions,
+    dist: DistOptions,
+) -> None:
+    from tokcli import load
+    from tokcli import output as o
+    from tokcli.analysis.counting import unknown_totals
+    from tokcli.output import is_tty
+    from tokcli.output.tokens import counts
+
+    pass
+
+    if cost and not models:
+        raise UsageError("--cost needs a model to price the tokens: add --model NAME (see `tokcli models`)")
+    if models:  # the model table is only needed with --model (start-up time, issue #6)
+        from tokcli.budget.models import fit, get_model
+    entries = [get_model(m) for m in models]
+    toks = [load(t).with_special(special, add_special) for t in tokenizer_names(tokenizers, entries)]
+    skipped: list[tuple[str, str]] = []
+    rows = count_rows(toks, inputs, walk, dist, special=special, add_special=add_special, errors=errors,
+                      strict_unk=strict_unk, skipped=skipped)  # fmt: skip
+    o.skipped(skipped)
+    fits = [fit(sum(r.tokens[e.counting_tokenizer] for r in rows), e, reserve=reserve) for e in entries]
+    bare = len(rows) == 1 and len(toks) == 1 and not is_tty() and not fits and fmt is TableFormat.text
+    counts(rows, [t.name for t in toks], fmt=fmt.value, bare=bare, fits=fits, cost=cost, skipped=skipped)
+    for unknown in unknown_totals(rows):
+        o.warn(unknown.describe())
+
+
+def count_rows(
+    toks: Sequence[Tokenizer], inputs: list[str], walk: WalkOptions, dist: DistOptions, *, special: str,
+    add_special: bool, errors: str, strict_unk: bool, skipped: list[tuple[str, str]],
+) -> list[InputCount]:  # fmt: skip
+    """The count rows of `inputs`: in this process, or across the workers or the cluster `dist` names."""
+    if not dist.active:
+        from tokcli.analysis.counting import count_inputs
+        from tokcli.files.text import expand_inputs
+
+        sources = expand_inputs(inputs, walk)
+        skipped += sources.skipped
+        return count_inputs(toks, sources, errors=errors, strict_unk=strict_unk, skipped=skipped)
+    from tokcli.output.dist import TaskProgress
+    from tokcli.workers import count
+
+    with TaskProgress("counting") as bar:
+        return count(inputs, [t.name for t in toks], workers=dist.workers, scheduler=dist.scheduler,
+                     special=special, add_special=add_special, errors=errors, strict_unk=strict_unk, walk=walk,
+                     task_bytes=dist.task_bytes, skipped=skipped, progress=bar.update)  # fmt: skip
+
+
+def tokenizer_names(tokenizers: Sequence[str] | None, entries: Sequence) -> list[str]:
+    """The -t tokenizers (default: the default one, unless models are given) and each model's own."""
+    names = list(tokenizers or ([] if entries else [DEFAULT_TOKENIZER]))
+    names += dict.fromkeys(e.counting_tokenizer for e in entries if e.counting_tokenizer not in names)
+    return names
+
+
+def count_field_or_chat(
+    inputs: list[str] | None, tokenizers: Sequence[str] | None, models: Sequence[str], *, field: str | None,
+    id_field: str | None, chat: bool, reserve: int, cost: bool, strict_unk: bool, fmt: str, errors: str,
+    special: str, add_special: bool, dist: DistOptions,
+) -> None:  # fmt: skip
+    """`count --field` or `count --chat`: the options that do not go with them refused, then the records or the
+    conversations counted (stdin when no input is given and it is piped)."""
+    refuse_with_field(cost=cost, strict_unk=strict_unk)
+    if chat:
+        refuse_with_field(workers=dist.workers, scheduler=dist.scheduler)
+    dist = dist.on(inputs or ["-"])
+    run = count_chat if chat else count_field
+    run(inputs_or_stdin(inputs), tokenizers, models, field=field, id_field=id_field, chat=chat, reserve=reserve,
+        fmt=fmt, errors=errors, special=special, add_special=add_special, dist=dist)  # fmt: skip
+
+
+def count_field(
+    inputs: list[str], tokenizers: Sequence[str] | None, models: Sequence[str], *, field: str | None,
+    id_field: str | None, chat: bool, reserve: int, fmt: str, errors: str, special: str, add_special: bool,
+    dist: DistOptions | None = None,
+) -> None:  # fmt: skip
+    """`count --field`: per-record statistics of the record files `inputs` (with `dist`, counted by Dask workers)."""
+    if field is None:
+        raise UsageError("--id-field names the records of --field NAME: give --field too")
+    from tokcli import load
+    from tokcli.analysis.records import Exceeding, count_records
+    from tokcli.budget.models import get_model, input_budget
+    from tokcli.output.records import records
+
+    check_inputs(inputs, "--field")
+    entries = [get_model(m) for m in models]
+    toks = [load(t).with_special(special, add_special) for t in tokenizer_names(tokenizers, entries)]
+    windows = [Exceeding(e.name, e.counting_tokenizer, e.exact, input_budget(e, reserve)) for e in entries]
+    if dist is not None and dist.active:
+        from tokcli.output.dist import TaskProgress
+        from tokcli.workers.records import count_records as count_parts
+
+        with TaskProgress("counting records") as bar:
+            report = count_parts(inputs, [t.name for t in toks], field, workers=dist.workers, scheduler=dist.scheduler,
+                                 windows=windows, id_field=id_field, errors=errors, special=special,
+                                 add_special=add_special, task_bytes=dist.task_bytes, progress=bar.update)  # fmt: skip
+    else:
+        report = count_records(toks, inputs, field, windows=windows, id_field=id_field, errors=errors)
+    records(report, fmt=fmt)
+
+
+def refuse_with_field(**given: object) -> None:
+    """UsageError for options that do not go with --field or --chat."""
+    for name, value in given.items():
+        if value:
+            raise UsageError(f"--{name.replace('_', '-')} does not go with --field or --chat")
+
+
+def count_chat(
+    inputs: list[str], tokenizers: Sequence[str] | None, models: Sequence[str], *, field: str | None,
+    id_field: str | None, chat: bool, reserve: int, fmt: str, errors: str, special: str, add_special: bool,
+    dist: DistOptions | None = None,
+) -> None:  # fmt: skip
+    """`count --chat`: conversations, per message with --format json, against models' windows with -m."""
+    from tokcli import load
+    from tokcli.budget.chat import count_chat as counted
+    from tokcli.budget.chat import overhead_for
+    from tokcli.budget.models import fit, get_model
+    from tokcli.output.chat import conversations
+
+    if field or id_field:
+        raise UsageError("--chat reads conversations; --field and --id-field read dataset records: choose one")
+    check_inputs(inputs, "--chat")
+    entries = [get_model(m) for m in models]
+    names = tokenizer_names(tokenizers, entries)
+    by_model = {e.counting_tokenizer: e for e in entries}
+    toks = [(tok, overhead_for(tok, by_model.get(n))) for n in names
+            for tok in [load(n).with_special(special, add_special)]]  # fmt: skip
+    rows = list(counted(toks, inputs, errors=errors))
+    fits = [(c.label, fit(c.tokens[e.counting_tokenizer], e, reserve=reserve)) for c in rows for e in entries]
+    conversations(rows, [(t.name, oh) for t, oh in toks], fmt=fmt, fits=fits)
