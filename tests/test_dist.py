@@ -16,12 +16,13 @@ import regex
 from conftest import shared_corpus
 
 from tokcli import load
-from tokcli.analysis.counting import count_inputs
 from tokcli.cli import run
 from tokcli.files.text import expand_inputs
+from tokcli.files.walk import Source
+from tokcli.tokenizer.counting import count_inputs
 from tokcli.tokenizer.patterns import SAFE_CUT
 from tokcli.workers import count, encode_to
-from tokcli.workers.files import File, expand
+from tokcli.workers.files import expand
 from tokcli.workers.plan import plan
 from tokcli.workers.runner import Where
 from tokcli.workers.runner import run as run_tasks
@@ -79,7 +80,7 @@ def test_plan_cuts_long_files_only_at_safe_points():
 def test_unigram_and_uncuttable_tokenizers_read_files_whole(tmp_path):
     big = tmp_path / "big.txt"
     big.write_text("word " * 5000, encoding="utf-8")
-    files = [File(str(big), big.stat().st_size)]
+    files = [Source(str(big), size=big.stat().st_size)]
     assert len(plan(files, [load("o200k_base")], 4096)) > 1
     assert len(plan(files, [load("o200k_base").with_special("allow")], 4096)) > 1  # no special holds whitespace
 

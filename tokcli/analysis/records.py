@@ -18,9 +18,10 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
-from tokcli.errors import InputError, UncutTooLong
+from tokcli.errors import InputError
 from tokcli.files.datasets import Record, iter_records
-from tokcli.tokenizer.base import SEGMENT_CHARS, Tokenizer
+from tokcli.tokenizer.base import Tokenizer
+from tokcli.tokenizer.counting import about, count_texts
 
 from .chunking import Piece, chunk
 
@@ -164,13 +165,6 @@ def _batches(records: Iterable[Record]) -> Iterator[list[Record]]:
         yield batch
 
 
-def record_counts(tok: Tokenizer, texts: Sequence[str]) -> list[int]:
-    """The token count of each text, exactly as `tok.count(text)` (long texts streamed, as `count` does)."""
-    short = [t for t in texts if len(t) <= SEGMENT_CHARS]
-    counted = iter(len(ids) for ids in tok.encode_batch(short)) if short else iter(())
-    return [next(counted) if len(t) <= SEGMENT_CHARS else tok.count_stream([t]) for t in texts]
-
-
 def count_records(
     tokenizers: Sequence[Tokenizer],
     paths: Sequence[str],
@@ -207,10 +201,7 @@ def count_into(report: RecordReport, tokenizers: Sequence[Tokenizer], label: str
         row.chars += sum(len(t) for t in texts)
         by_tok: dict[str, list[int]] = {}
         for tok in tokenizers:
-            try:
-                ns = by_tok[tok.name] = record_counts(tok, texts)
-            except UncutTooLong as e:
-                raise e.about(label) from None
+            ns = by_tok[tok.name] = count_texts(tok, texts, label)
             row.tokens[tok.name] += sum(ns)
             for n in ns:
                 report.lengths[tok.name].add(n)
@@ -236,10 +227,8 @@ def chunk_records(
             if rec.text is None:
                 missing.add(label, rec)
                 continue
-            try:
+            with about(f"{label}: record {rec.id}"):
                 for k, piece in enumerate(chunk(tok, [rec.text], max_tokens, overlap=overlap), 1):
                     yield rec.id, k, piece
-            except UncutTooLong as e:
-                raise e.about(f"{label}: record {rec.id}") from None
 
     return missing, pieces()

@@ -33,7 +33,8 @@ from typing import Any
 from tokcli.errors import InputError
 from tokcli.files.datasets import iter_json_lines, kind, max_line_bytes, parse_line
 from tokcli.files.walk import open_file
-from tokcli.tokenizer.base import SEGMENT_CHARS, Tokenizer
+from tokcli.tokenizer.base import Tokenizer
+from tokcli.tokenizer.counting import count_texts
 
 COOKBOOK = (
     'OpenAI Cookbook, "How to count tokens with tiktoken" (examples/How_to_count_tokens_with_tiktoken.ipynb), '
@@ -217,24 +218,23 @@ def _read_capped(path: str) -> bytes:
 
 
 def count_conversation(conv: Conversation, tokenizers: Sequence[tuple[Tokenizer, Overhead]]) -> ConversationCount:
-    """The tokens of every message and of the whole conversation under each (tokenizer, overhead)."""
+    """The tokens of every message and of the whole conversation under each (tokenizer, overhead): each
+    role, text part and name counted alone (as the cookbook counts each value), all of them in one batch."""
     rows = [MessageCount(m.role, m.name, {}, m.not_counted) for m in conv.messages]
     out = ConversationCount(conv.label, rows, {}, conv.not_counted)
+    values = [[m.role, *m.texts, *([] if m.name is None else [m.name])] for m in conv.messages]
+    flat = [v for vs in values for v in vs]
     for tok, oh in tokenizers:
+        counts = iter(count_texts(tok, flat, conv.label))
         total = 0
-        for m, row in zip(conv.messages, rows, strict=True):
-            n = _count(tok, m.role) + sum(_count(tok, t) for t in m.texts) + (oh.per_message or 0)
+        for m, vs, row in zip(conv.messages, values, rows, strict=True):
+            n = sum(next(counts) for _ in vs) + (oh.per_message or 0)
             if m.name is not None:
-                n += _count(tok, m.name) + (oh.per_name or 0)
+                n += oh.per_name or 0
             row.tokens[tok.name] = n
             total += n
         out.tokens[tok.name] = total + (oh.reply or 0)
     return out
-
-
-def _count(tok: Tokenizer, text: str) -> int:
-    """tok.count(text), streamed past a segment's length (bounded memory; the same count)."""
-    return tok.count(text) if len(text) <= SEGMENT_CHARS else tok.count_stream([text])
 
 
 def count_chat(

@@ -41,10 +41,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tokcli.errors import InputError, UncutTooLong, UsageError
-from tokcli.files.text import Source, expand_inputs, iter_text
-from tokcli.files.walk import WalkOptions, walk_dir
+from tokcli.errors import InputError, UsageError
+from tokcli.files.text import expand_inputs
+from tokcli.files.walk import Source, WalkOptions, walk_dir
 from tokcli.tokenizer import DEFAULT_TOKENIZER
+from tokcli.tokenizer.counting import count_inputs
 
 
 @dataclass(frozen=True)
@@ -233,13 +234,6 @@ def files_for(
     return [Source(f, walked=True) for f in found], []
 
 
-def count_file(tok: Any, source: Source, errors: str = "strict") -> int:
-    try:
-        return tok.count_stream(iter_text(source, errors=errors))
-    except UncutTooLong as e:
-        raise e.about(source.path) from None
-
-
 def chat_counts(tok: Any, source: Source, budget: Budget, report: CheckReport) -> list[tuple[str, int]]:
     """(FILE or FILE:LINE, tokens) of each conversation of a chat file, overhead included (tokcli.budget.chat);
     a warning in `report` when the overhead of the budget's model is not documented (a lower bound)."""
@@ -284,18 +278,22 @@ def check(
                     "allow-empty = true in its [[tool.tokcli.budget]] if that is expected"
                 )
             report.warnings.append(f"{b.origin}: no files match {', '.join(b.paths)} (allow-empty)")
+        if b.chat:
+            counted = []
+            for f in files:
+                try:
+                    counted += chat_counts(tok, f, b, report)
+                except InputError as e:
+                    if not f.walked:
+                        raise
+                    report.skipped.append((f.path, str(e).removeprefix(f"{f.path}: ")))
+        else:  # small files counted in batches, as `count` counts them
+            rows = count_inputs([tok], files, errors=errors, skipped=report.skipped)
+            counted = [(row.input, row.tokens[tok.name]) for row in rows]
         results = []
-        for f in files:
-            try:
-                counted = chat_counts(tok, f, b, report) if b.chat else [(f.path, count_file(tok, f, errors))]
-            except InputError as e:
-                if not f.walked:
-                    raise
-                report.skipped.append((f.path, str(e).removeprefix(f"{f.path}: ")))
-                continue
-            for path, n in counted:
-                status = "counted" if b.total else ("ok" if n <= b.limit else "over")
-                results.append(FileResult(path.replace(os.sep, "/"), n, None if b.total else b.limit, status))
+        for path, n in counted:
+            status = "counted" if b.total else ("ok" if n <= b.limit else "over")
+            results.append(FileResult(path.replace(os.sep, "/"), n, None if b.total else b.limit, status))
         report.results.append(BudgetResult(b, results, sum(r.tokens for r in results)))
     if restrict and not any(r.files for r in report.results):
         named = all(os.path.isfile(p) for p in restrict)  # pre-commit passes the changed files by name

@@ -33,9 +33,9 @@ from .common import (
 )
 
 if TYPE_CHECKING:
-    from tokcli.analysis.counting import InputCount
     from tokcli.files.walk import WalkOptions
     from tokcli.tokenizer.base import Tokenizer
+    from tokcli.tokenizer.counting import InputCount
 
 
 @app.command()
@@ -114,9 +114,9 @@ def count_files(
 ) -> None:
     from tokcli import load
     from tokcli import output as o
-    from tokcli.analysis.counting import unknown_totals
     from tokcli.output import is_tty
     from tokcli.output.tokens import counts
+    from tokcli.tokenizer.counting import unknown_totals
 
     pass
 
@@ -143,8 +143,8 @@ def count_rows(
 ) -> list[InputCount]:  # fmt: skip
     """The count rows of `inputs`: in this process, or across the workers or the cluster `dist` names."""
     if not dist.active:
-        from tokcli.analysis.counting import count_inputs
         from tokcli.files.text import expand_inputs
+        from tokcli.tokenizer.counting import count_inputs
 
         sources = expand_inputs(inputs, walk)
         skipped += sources.skipped

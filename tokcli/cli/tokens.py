@@ -120,9 +120,9 @@ def encode_ids(
     (with `strict_unk`, refused)."""
     from tokcli import load
     from tokcli import output as o
-    from tokcli.analysis.counting import UnknownText, checked_stream
     from tokcli.files.text import expand_inputs, iter_text
     from tokcli.output.tokens import encoded
+    from tokcli.tokenizer.counting import UnknownText, checked_stream
 
     tok = load(tokenizer).with_special(special, add_special)
     streams = [("<text>", [arg_text(text, "--text", errors=errors)])] if text is not None else [

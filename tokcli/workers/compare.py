@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from tokcli.analysis.compare import DEFAULT_TOKENIZERS, Comparison, Input, measure_input, model_fits
+from tokcli.files.walk import Source
 
 from .count import Progress, ProgressFn, specs_of
-from .files import File
 from .runner import Where, run
 from .work import TokSpec
 
@@ -53,7 +53,7 @@ def compare(
     where = Where(workers, scheduler, client)
     where.check()
     tasks = [InputTask(i, inp) for i, inp in enumerate(inputs)]
-    state = Progress.of([File(t.input.name, t.nbytes) for t in tasks], tasks)  # type: ignore[arg-type]
+    state = Progress.of([Source(t.input.name, size=t.nbytes) for t in tasks], tasks)  # type: ignore[arg-type]
 
     def done(task: InputTask, rows: list[Any]) -> None:
         state.done(task)  # type: ignore[arg-type]

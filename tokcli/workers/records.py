@@ -23,9 +23,9 @@ from tokcli.analysis.records import (
 )
 from tokcli.errors import InputError, TokcliError
 from tokcli.files.datasets import Split, iter_records, kind, splits
+from tokcli.files.walk import Source
 
 from .count import Progress, ProgressFn, specs_of
-from .files import File
 from .plan import TASK_BYTES, check_task_bytes
 from .runner import Where, run
 from .work import TokSpec
@@ -49,7 +49,7 @@ class RecordTask:
         return (_One(self.file),)
 
 
-def record_tasks(paths: Sequence[str], task_bytes: int) -> tuple[list[File], list[RecordTask]]:
+def record_tasks(paths: Sequence[str], task_bytes: int) -> tuple[list[Source], list[RecordTask]]:
     """The record files and their parts (tokcli.files.datasets.splits), about `task_bytes` each."""
     check_task_bytes(task_bytes)
     tasks: list[RecordTask] = []
@@ -63,7 +63,7 @@ def record_tasks(paths: Sequence[str], task_bytes: int) -> tuple[list[File], lis
             raise InputError(f"{path}: no such file or directory") from None
         if os.path.isdir(path):
             raise InputError(f"{path}: is a directory; --field reads files: give them (e.g. {path}/*.jsonl)")
-        files.append(File(path, size))
+        files.append(Source(path, size=size))
         parts = splits(path, max(1, math.ceil(size / task_bytes)))
         for s in parts:
             ranged = kind(path) == "jsonl"

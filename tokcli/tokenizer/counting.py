@@ -1,0 +1,310 @@
+"""Counting tokens: the one way every command counts (`count`, `check`, `diff`, `count --field`, `--chat`,
+the Dask workers), so that they agree to the token.
+
+    count_inputs(tokenizers, sources)   one InputCount per input (files, stdin, streams, bytes in memory):
+                                        small files read whole and counted in batches, the rest streamed
+    count_texts(tok, texts, label)      the count of each text, each a whole input (records, messages)
+    count_read(tokenizers, read, label) one input's InputCount from a reader of its text (a file's piece)
+
+An UncutTooLong raised while counting is given the name of its input here (`about`), once for all of them.
+Text a tokenizer with an unknown token loses is collected as `UnknownText`.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from tokcli.errors import InputError, UncutTooLong
+from tokcli.files.text import iter_text
+from tokcli.files.walk import Source
+
+from .base import Tokenizer
+
+
+@dataclass
+class InputCount:
+    input: str
+    chars: int = 0
+    bytes: int = 0
+    tokens: dict[str, int] = field(default_factory=dict)  # tokenizer name -> count
+    unknown: dict[str, UnknownText] = field(default_factory=dict)  # tokenizer name -> text it lost (if it can)
+
+
+@contextmanager
+def about(label: str) -> Iterator[None]:
+    """An UncutTooLong raised inside, naming the input `label` (the one place it is given a name)."""
+    try:
+        yield
+    except UncutTooLong as e:
+        raise e.about(label) from None
+
+
+def _measured(chunks: Iterable[str], row: InputCount, first: bool, count_bytes: bool = True) -> Iterable[str]:
+    for c in chunks:
+        if first:
+            row.chars += len(c)
+            if count_bytes:
+                row.bytes += _utf8_len(c)
+        yield c
+
+
+def _utf8_len(text: str) -> int:
+    return len(text) if text.isascii() else len(text.encode("utf-8"))  # isascii is O(1) on a str
+
+
+def count_inputs(
+    tokenizers: Sequence[Tokenizer],
+    sources: Sequence[Source],
+    *,
+    errors: str = "strict",
+    strict_unk: bool = False,
+    skipped: list[tuple[str, str]] | None = None,
+) -> list[InputCount]:
+    """Token counts of every input under every tokenizer, exact, in bounded memory; one row per input, in order.
+
+    A small regular file (or bytes in memory) is read whole and counted in a batch with others; a larger one
+    is streamed, read once per tokenizer; stdin, which can be read only once, is held in memory when several
+    tokenizers need it (as are FIFOs and other streams). An input that is not text (binary, not UTF-8, a
+    stretch too long to cut) raises InputError, unless it is `walked` and `skipped` is given: then it is left
+    out and (path, reason) added to `skipped`. For a tokenizer with an unknown token, each row's `unknown`
+    says what text became it; with `strict_unk` the first such text raises InputError instead.
+    """
+    rows: list[InputCount] = []
+    batch = _SmallFiles(tokenizers, rows) if all(t.unk_id is None for t in tokenizers) else None
+    for src in sources:
+        try:
+            if batch is not None and batch.add(src, errors):
+                continue
+            if batch is not None:
+                batch.flush()  # the rows stay in the order of the inputs
+            rows.append(_count_one(tokenizers, src, errors=errors, strict_unk=strict_unk))
+        except InputError as e:  # an input a walk found that is not text: left out, and said so
+            if not src.walked or skipped is None:
+                raise
+            skipped.append((src.path, str(e).removeprefix(f"{src.path}: ")))
+    if batch is not None:
+        batch.close()
+    return rows
+
+
+def count_texts(tok: Tokenizer, texts: Sequence[str], label: str = "<text>") -> list[int]:
+    """The count of each text, each a whole input: exactly `tok.count_stream([text])` (texts up to a segment
+    long in one batch call, longer ones streamed); an UncutTooLong names `label`."""
+    with about(label):
+        return tok.count_texts(texts)
+
+
+def count_read(
+    tokenizers: Sequence[Tokenizer],
+    read: Callable[[int], Iterable[str]],
+    label: str,
+    *,
+    strict_unk: bool = False,
+    count_bytes: bool = True,
+) -> InputCount:
+    """One input's counts, its text given in chunks by `read(i)` for each tokenizer i in turn (chars, and
+    with `count_bytes` its UTF-8 bytes, measured on the first reading)."""
+    row = InputCount(label)
+    with about(label):
+        for i, tok in enumerate(tokenizers):
+            chunks = _measured(read(i), row, first=i == 0, count_bytes=count_bytes)
+            if tok.unk_id is None:
+                row.tokens[tok.name] = tok.count_stream(chunks)
+            else:
+                unknown = row.unknown[tok.name] = UnknownText.of(tok)
+                stream = checked_stream(tok, chunks, unknown, strict=strict_unk, label=label)
+                row.tokens[tok.name] = sum(len(ids) for ids in stream)
+    return row
+
+
+SMALL_FILE_BYTES = 1 << 18  # a file this small is read whole and counted in a batch with others
+SMALL_BATCH_CHARS = 1 << 20  # characters of small files counted by one batch call
+
+
+class _SmallFiles:
+    """Small regular files read whole and counted many at a time (`Tokenizer.count_texts`, one batch call
+    of the engine instead of one per file), the next batch read while a thread counts the last one (the
+    engines release the GIL). A row is appended in input order once its batch is counted; the counts are
+    each file's own `count_stream`. Only for tokenizers without an unknown token (no text to report)."""
+
+    def __init__(self, tokenizers: Sequence[Tokenizer], rows: list[InputCount]) -> None:
+        self.tokenizers = tokenizers
+        self.rows = rows
+        self.texts: list[str] = []
+        self.counts: list[InputCount] = []
+        self.chars = 0
+        self.pending: Any = None  # the Future of the batch being counted
+        self.pool: Any = None
+
+    def add(self, src: Source, errors: str) -> bool:
+        """Read `src` into the batch if it is a small regular file; False (nothing read) otherwise."""
+        if src.is_stdin or src.stream:
+            return False
+        try:
+            size = src.nbytes()
+        except OSError:
+            return False  # the normal path says what is wrong
+        if size > SMALL_FILE_BYTES:
+            return False
+        text = "".join(iter_text(src, errors=errors))  # the same checks and errors as streaming
+        self.texts.append(text)
+        self.counts.append(InputCount(src.label, chars=len(text), bytes=_utf8_len(text)))
+        self.chars += len(text)
+        if self.chars >= SMALL_BATCH_CHARS:
+            self._submit()
+        return True
+
+    def _submit(self) -> None:
+        if not self.texts:
+            return
+        texts, counts = self.texts, self.counts
+        self.texts, self.counts, self.chars = [], [], 0
+
+        def count() -> list[InputCount]:
+            for tok in self.tokenizers:
+                for row, n in zip(counts, tok.count_texts(texts), strict=True):
+                    row.tokens[tok.name] = n
+            return counts
+
+        if self.pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self.pool = ThreadPoolExecutor(1)
+        self._collect()
+        self.pending = self.pool.submit(count)
+
+    def _collect(self) -> None:
+        if self.pending is not None:
+            pending, self.pending = self.pending, None
+            self.rows.extend(pending.result())
+
+    def flush(self) -> None:
+        """Every file read so far counted and its row appended."""
+        self._submit()
+        self._collect()
+
+    def close(self) -> None:
+        try:
+            self.flush()
+        finally:
+            if self.pool is not None:
+                self.pool.shutdown()
+
+
+def _count_one(tokenizers: Sequence[Tokenizer], src: Source, *, errors: str, strict_unk: bool) -> InputCount:
+    once = src.is_stdin or src.stream  # a stream can be read once: held when several tokenizers need it
+    # strictly decoded text is exactly the bytes read: counted as read, not encoded again
+    read = [0] if errors == "strict" else None
+    held: list[str] | None = (
+        list(iter_text(src, errors=errors, read_bytes=read)) if once and len(tokenizers) > 1 else None
+    )
+
+    def text(i: int) -> Iterable[str]:
+        return held if held is not None else iter_text(src, errors=errors, read_bytes=read if i == 0 else None)
+
+    row = count_read(tokenizers, text, src.label, strict_unk=strict_unk, count_bytes=read is None)
+    if read is not None:
+        row.bytes = read[0]
+    return row
+
+
+MAX_DISTINCT = 10_000  # distinct unknown pieces remembered; the totals stay exact beyond
+
+
+@dataclass
+class UnknownText:
+    """Text a tokenizer could not represent: each of its pieces became the unknown token."""
+
+    tokenizer: str
+    unk_token: str
+    chars: int = 0
+    pieces: int = 0
+    distinct: Counter[str] = field(default_factory=Counter)  # piece -> times (the first MAX_DISTINCT pieces)
+    more_distinct: bool = False  # more distinct pieces were seen than `distinct` holds
+
+    @classmethod
+    def of(cls, tok: Tokenizer) -> UnknownText:
+        return cls(tok.name, tok.id_to_token(tok.unk_id) if tok.unk_id is not None else "<unk>")
+
+    def __bool__(self) -> bool:
+        return self.pieces > 0
+
+    def add(self, pieces: Iterable[str]) -> None:
+        for p in pieces:
+            self.chars += len(p)
+            self.pieces += 1
+            if p in self.distinct or len(self.distinct) < MAX_DISTINCT:
+                self.distinct[p] += 1
+            else:
+                self.more_distinct = True
+
+    def merge(self, other: UnknownText) -> None:
+        self.chars += other.chars
+        self.pieces += other.pieces
+        for p, n in other.distinct.items():
+            if p in self.distinct or len(self.distinct) < MAX_DISTINCT:
+                self.distinct[p] += n
+            else:
+                self.more_distinct = True
+        self.more_distinct |= other.more_distinct
+
+    def describe(self, became: str = "became") -> str:
+        """E.g. "3 characters (2 distinct: 'é', '漢') are not in char's vocabulary and became <unk>"."""
+        what = f"{self.chars} character{'' if self.chars == 1 else 's'}"
+        if self.pieces != self.chars:  # some pieces are longer than one character (words)
+            what += f" in {self.pieces} piece{'' if self.pieces == 1 else 's'}"
+        shown = ", ".join(_short_repr(p) for p, _ in self.distinct.most_common(5))
+        n = len(self.distinct)
+        if n == 1 and not self.more_distinct:
+            which = shown
+        else:
+            which = f"{'over ' if self.more_distinct else ''}{n} distinct: {shown}{', ...' if n > 5 else ''}"
+        verb = "is" if self.pieces == 1 and self.chars == 1 else "are"
+        return f"{what} ({which}) {verb} not in {self.tokenizer}'s vocabulary and {became} {self.unk_token}"
+
+
+def _short_repr(piece: str, limit: int = 24) -> str:
+    return repr(piece if len(piece) <= limit else piece[: limit - 1] + "…")
+
+
+def checked_stream(
+    tok: Tokenizer, chunks: Iterable[str], unknown: UnknownText, *, strict: bool = False, label: str = "<text>"
+) -> Iterator[list[int]]:
+    """`tok.encode_stream(chunks)`, adding to `unknown` the text that became the unknown token.
+
+    Only a segment whose ids hold the unknown id is looked at again (`unknown_pieces`), so text without
+    unknowns costs one scan of its ids. With `strict` the first such segment raises InputError before
+    its ids are yielded.
+    """
+    unk = tok.unk_id
+    if unk is None:
+        yield from tok.encode_stream(chunks)
+        return
+    for segment, ids in tok.encode_segments(chunks):
+        if unk in ids:
+            found = UnknownText(unknown.tokenizer, unknown.unk_token)
+            found.add(tok.unknown_pieces(segment))
+            if not found:  # a tokenizer that cannot say which: the ids still say how many
+                found.pieces = ids.count(unk)
+            if strict:
+                raise InputError(
+                    f"{label}: {found.describe(became='would become')} (--strict-unk); use a tokenizer "
+                    "without an unknown token (bpe, cl100k_base, ...), or leave out --strict-unk to go on"
+                )
+            unknown.merge(found)
+        yield ids
+
+
+def unknown_totals(rows: Iterable[InputCount]) -> list[UnknownText]:
+    """The unknown text of each tokenizer over all rows, for those that lost any."""
+    totals: dict[str, UnknownText] = {}
+    for row in rows:
+        for name, u in row.unknown.items():
+            if name not in totals:
+                totals[name] = UnknownText(u.tokenizer, u.unk_token)
+            totals[name].merge(u)
+    return [u for u in totals.values() if u]
