@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 import tokcli
-from tokcli.analysis.counting import parse_ids
+from tokcli.analysis.spans import parse_ids
 from tokcli.errors import InputError, UsageError
 from tokcli.files.bundled import corpora_dir
 from tokcli.files.walk import Source

@@ -18,7 +18,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
-from tokcli.errors import InputError
+from tokcli.errors import InputError, UsageError
 from tokcli.files.datasets import Record, iter_records
 from tokcli.tokenizer.base import Tokenizer
 from tokcli.tokenizer.counting import about, count_texts
@@ -28,6 +28,8 @@ from .chunking import Piece, chunk
 BATCH_RECORDS = 256  # records encoded together
 BATCH_CHARS = 1 << 20  # ... or fewer, when they hold more characters than this
 MAX_IDS = 10_000  # record ids listed (records without text, records over a window)
+NEAR_RECORDS = 5
+MAX_NAMED = 20  # fields named at most  # records lacking the field whose fields are named in the error when none has it
 PERCENTILES = (50, 90, 99)
 
 
@@ -136,6 +138,16 @@ class InputRecords:
     records: int = 0
     chars: int = 0
     tokens: dict[str, int] = field(default_factory=dict)
+    absent: int = 0  # records that lack the field (not null or not a string: without it)
+    near: list[str] = field(default_factory=list)  # the fields the first of those have instead
+
+    def lacking(self, records: Iterable[Record]) -> None:
+        """Note the records that lack the field, and (of the first few) what fields they have."""
+        for r in records:
+            if r.fields is not None:
+                self.absent += 1
+                if self.absent <= NEAR_RECORDS:
+                    self.near += [f for f in r.fields if f not in self.near]
 
 
 @dataclass
@@ -183,7 +195,18 @@ def count_records(
         count_into(report, tokenizers, label, iter_records(path, field_name, id_field=id_field, errors=errors))
     if not report.records:
         raise InputError(f"{', '.join(paths)}: no records (every line is blank)")
+    check_field(report)
     return report
+
+
+def check_field(report: RecordReport) -> None:
+    """UsageError for an input none of whose records has the field (a JSONL file as a Parquet file without
+    the column): a misspelt --field, not records without text. It names the fields the first records have."""
+    for row in report.inputs:
+        if row.records and row.absent == row.records:
+            has = (f"its first records have {', '.join(row.near[:MAX_NAMED])}{', ...' if len(row.near) > MAX_NAMED else ''}"
+                   if row.near else "its first records have no fields")  # fmt: skip
+            raise UsageError(f"{row.input}: no record has the field {report.field!r}; {has}")
 
 
 def count_into(report: RecordReport, tokenizers: Sequence[Tokenizer], label: str, records: Iterable[Record]) -> None:
@@ -197,6 +220,7 @@ def count_into(report: RecordReport, tokenizers: Sequence[Tokenizer], label: str
         for r in batch:
             if r.text is None:
                 report.missing.add(label, r)
+        row.lacking(batch)
         texts = [r.text for r in with_text if r.text is not None]
         row.chars += sum(len(t) for t in texts)
         by_tok: dict[str, list[int]] = {}

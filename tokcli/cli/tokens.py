@@ -100,7 +100,7 @@ def decode(
     import sys
 
     from tokcli import load
-    from tokcli.analysis.counting import parse_ids
+    from tokcli.analysis.spans import parse_ids
     from tokcli.output import finish_line, out
 
     tok = load(tokenizer)

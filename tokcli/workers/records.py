@@ -14,11 +14,13 @@ from typing import Any
 from tokcli.analysis.records import (
     BATCH_RECORDS,
     MAX_IDS,
+    MAX_NAMED,
     Exceeding,
     InputRecords,
     Lengths,
     Missing,
     RecordReport,
+    check_field,
     count_into,
 )
 from tokcli.errors import InputError, TokcliError
@@ -127,6 +129,8 @@ def merge(results: Sequence[RecordReport], tasks: Sequence[RecordTask], names: l
             report.inputs.append(row)
         row.records += part.records
         row.chars += part.chars
+        row.absent += part.absent
+        row.near += [f for f in part.near if f not in row.near][: max(0, MAX_NAMED + 1 - len(row.near))]
         for n in names:
             row.tokens[n] += part.tokens[n]
             report.lengths[n].merge(r.lengths[n])
@@ -137,6 +141,7 @@ def merge(results: Sequence[RecordReport], tasks: Sequence[RecordTask], names: l
             w.ids += pw.ids[: MAX_IDS - len(w.ids)]
     if not report.records:
         raise InputError(f"{', '.join(t.label for t in tasks[:1]) or '(no inputs)'}: no records (every line is blank)")
+    check_field(report)
     return report
 
 

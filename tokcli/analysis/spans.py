@@ -1,5 +1,5 @@
-"""Looking at tokens: token spans for `show`, id parsing for `decode`. Counting is
-tokcli.tokenizer.counting, low enough that `check` and `diff` count through it too."""
+"""Looking at tokens: token spans for `show`, id parsing for `decode`. (Counting is tokcli.tokenizer.counting,
+low enough that `check` and `diff` count through it too.)"""
 
 from __future__ import annotations
 
