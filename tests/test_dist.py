@@ -246,6 +246,13 @@ def test_count_field_cli_workers_matches_without(tmp_path, capsys):
     one = capsys.readouterr()
     assert run([*args, "--workers", "2", "--task-bytes", "32768"]) == 0
     assert capsys.readouterr() == one
+    # a field no record has: exit 2 and the same message, whichever part of the file each record is in
+    misspelt = ["count", "--field", "txt", str(path), "-t", "o200k_base"]
+    assert run(misspelt) == 2
+    err = capsys.readouterr().err
+    assert err == f"error: {path}: no record has the field 'txt'; its first records have text\n"
+    assert run([*misspelt, "--workers", "2", "--task-bytes", "32768"]) == 2
+    assert capsys.readouterr().err == err
 
 
 # -- encode --to: shards ------------------------------------------------------------------------------

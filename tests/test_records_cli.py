@@ -213,6 +213,12 @@ def test_a_field_no_record_has_is_an_error_for_jsonl_and_parquet_alike(cli, tmp_
     assert (r.code, r.err) == (2, f"error: {other}: no record has the field 'text'; its first records have body\n")
     r = cli("count", "--field", "text", "-t", "bpe", jsonl)
     assert r.code == 0 and "2 of 32 records have no text in 'text'" in r.err
+    # chunk --field alike: no pieces, exit 2, the same message
+    r = cli("chunk", "--field", "txt", "-t", "bpe", "-n", "50", jsonl)
+    assert (r.code, r.out) == (2, "")
+    assert r.err == f"error: {jsonl}: no record has the field 'txt'; its first records have id, text, meta\n"
+    r = cli("chunk", "--field", "txt", "-t", "bpe", "-n", "50", parquet)
+    assert (r.code, r.out) == (2, "") and "no column 'txt'" in r.err
 
 
 def test_missing_extra_error_names_the_pip_command(cli, tmp_path, monkeypatch):

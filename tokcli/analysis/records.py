@@ -139,15 +139,23 @@ class InputRecords:
     chars: int = 0
     tokens: dict[str, int] = field(default_factory=dict)
     absent: int = 0  # records that lack the field (not null or not a string: without it)
-    near: list[str] = field(default_factory=list)  # the fields the first of those have instead
+    near: list[tuple[str, ...]] = field(default_factory=list)  # the fields each of the first NEAR_RECORDS has
 
     def lacking(self, records: Iterable[Record]) -> None:
         """Note the records that lack the field, and (of the first few) what fields they have."""
         for r in records:
             if r.fields is not None:
                 self.absent += 1
-                if self.absent <= NEAR_RECORDS:
-                    self.near += [f for f in r.fields if f not in self.near]
+                if len(self.near) < NEAR_RECORDS:
+                    self.near.append(r.fields)
+
+    def check_field(self, field_name: str) -> None:
+        """UsageError when every record of this input lacks the field (see `check_field`)."""
+        if self.records and self.absent == self.records:
+            fields = list(dict.fromkeys(f for fs in self.near for f in fs))
+            named = ", ".join(fields[:MAX_NAMED]) + (", ..." if len(fields) > MAX_NAMED else "")
+            has = f"its first records have {named}" if fields else "its first records have no fields"
+            raise UsageError(f"{self.input}: no record has the field {field_name!r}; {has}")
 
 
 @dataclass
@@ -203,10 +211,7 @@ def check_field(report: RecordReport) -> None:
     """UsageError for an input none of whose records has the field (a JSONL file as a Parquet file without
     the column): a misspelt --field, not records without text. It names the fields the first records have."""
     for row in report.inputs:
-        if row.records and row.absent == row.records:
-            has = (f"its first records have {', '.join(row.near[:MAX_NAMED])}{', ...' if len(row.near) > MAX_NAMED else ''}"
-                   if row.near else "its first records have no fields")  # fmt: skip
-            raise UsageError(f"{row.input}: no record has the field {report.field!r}; {has}")
+        row.check_field(report.field)
 
 
 def count_into(report: RecordReport, tokenizers: Sequence[Tokenizer], label: str, records: Iterable[Record]) -> None:
@@ -242,17 +247,22 @@ def chunk_records(
     errors: str = "strict",
 ) -> tuple[Missing, Iterator[tuple[str, int, Piece]]]:  # fmt: skip
     """(records without text, filled as the stream is read; (record id, piece number from 1, piece) of the
-    pieces of every record's text, as `chunk` cuts a text). A record with empty text gives no pieces."""
+    pieces of every record's text, as `chunk` cuts a text). A record with empty text gives no pieces; a field
+    no record has is a UsageError once the records are read."""
     missing = Missing()
     label = "<stdin>" if path == "-" else path
+    row = InputRecords(label)
 
     def pieces() -> Iterator[tuple[str, int, Piece]]:
         for rec in iter_records(path, field_name, id_field=id_field, errors=errors):
+            row.records += 1
             if rec.text is None:
                 missing.add(label, rec)
+                row.lacking([rec])
                 continue
             with about(f"{label}: record {rec.id}"):
                 for k, piece in enumerate(chunk(tok, [rec.text], max_tokens, overlap=overlap), 1):
                     yield rec.id, k, piece
+        row.check_field(field_name)  # no piece was given: a misspelt field is an error, as for `count`
 
     return missing, pieces()

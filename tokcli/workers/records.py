@@ -14,7 +14,7 @@ from typing import Any
 from tokcli.analysis.records import (
     BATCH_RECORDS,
     MAX_IDS,
-    MAX_NAMED,
+    NEAR_RECORDS,
     Exceeding,
     InputRecords,
     Lengths,
@@ -130,7 +130,7 @@ def merge(results: Sequence[RecordReport], tasks: Sequence[RecordTask], names: l
         row.records += part.records
         row.chars += part.chars
         row.absent += part.absent
-        row.near += [f for f in part.near if f not in row.near][: max(0, MAX_NAMED + 1 - len(row.near))]
+        row.near += part.near[: NEAR_RECORDS - len(row.near)]
         for n in names:
             row.tokens[n] += part.tokens[n]
             report.lengths[n].merge(r.lengths[n])
