@@ -289,7 +289,8 @@ def check(
                     report.skipped.append((f.path, str(e).removeprefix(f"{f.path}: ")))
         else:  # small files counted in batches, as `count` counts them
             rows = count_inputs([tok], files, errors=errors, skipped=report.skipped)
-            counted = [(row.input, row.tokens[tok.name]) for row in rows]
+            path = {f.label: f.path for f in files}  # stdin's row is "-", as it was named
+            counted = [(path[row.input], row.tokens[tok.name]) for row in rows]
         results = []
         for path, n in counted:
             status = "counted" if b.total else ("ok" if n <= b.limit else "over")
