@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from tokcli.errors import InputError, UsageError
+from tokcli.errors import InputError, UsageError, VocabSizeError
 from tokcli.files.text import expand_inputs, read_text, split_holdout
 from tokcli.files.walk import WalkOptions
 from tokcli.tokenizer import DEFAULT_TOKENIZER
@@ -70,6 +70,16 @@ class TrainSpec:
 
 
 @dataclass(frozen=True)
+class Trained:
+    """A tokenizer `compare` trained: its --train spec, and the vocabulary size asked for and trained (smaller
+    where the text supports no more; see tokcli.tokenizer.training.train)."""
+
+    spec: TrainSpec
+    requested_vocab_size: int | None
+    vocab_size: int
+
+
+@dataclass(frozen=True)
 class ModelFit:
     """How one input fits a model's context window (see tokcli.contexts.fit)."""
 
@@ -86,6 +96,7 @@ class Comparison:
     holdout: float | None = None  # the held-out fraction measured on, when tokenizers were trained
     trained_on: int | None = None  # characters trained on
     fits: list[ModelFit] = field(default_factory=list)
+    trained: list[Trained] = field(default_factory=list)
 
 
 def sample_inputs() -> list[Input]:
@@ -152,13 +163,17 @@ def compare(
 
     toks = [t if isinstance(t, tuple) else (t, load(t)) for t in dict.fromkeys(tokenizers)]
     trained_on = None
+    trained: list[Trained] = []
     if train:
         if not 0 < holdout < 1:
             raise UsageError(f"--holdout {holdout} must be in (0, 1) when training")
         splits = [split_holdout(i.text, holdout) for i in inputs]
         if not any(t for t, _ in splits) or not any(h for _, h in splits):
             raise UsageError("the inputs are too short to split into a training part and a held-out part")
-        toks += [(spec.label, _train(spec, [t for t, _ in splits])) for spec in train]
+        for spec in train:
+            tok = _train(spec, [t for t, _ in splits])
+            toks.append((spec.label, tok))
+            trained.append(Trained(spec, tok.requested_vocab_size, tok.vocab_size))
         trained_on = sum(len(t) for t, _ in splits)
         inputs = [Input(i.name, h) for i, (_, h) in zip(inputs, splits, strict=True)]
     names = [n for n, _ in toks]
@@ -168,7 +183,8 @@ def compare(
         names.insert(0, ref)
     rows = [r for inp in inputs for r in measure_input(inp, toks, ref)]
     fits = model_fits(inputs, models, dict(toks)) if models else []
-    return Comparison(rows, names, [i.name for i in inputs], ref, holdout if train else None, trained_on, fits)
+    return Comparison(rows, names, [i.name for i in inputs], ref, holdout if train else None, trained_on, fits,
+                      trained)  # fmt: skip
 
 
 def measure_input(inp: Input, toks: Sequence[tuple[str, Tokenizer]], ref: str) -> list[Row]:
@@ -188,7 +204,10 @@ def measure_input(inp: Input, toks: Sequence[tuple[str, Tokenizer]], ref: str) -
 def _train(spec: TrainSpec, texts: list[str]) -> Tokenizer:
     from tokcli.tokenizer.training import train
 
-    return train(spec.kind, texts, vocab_size=spec.vocab_size)
+    try:
+        return train(spec.kind, texts, vocab_size=spec.vocab_size)
+    except VocabSizeError as e:  # named as it was given: --train KIND:N, not train's --vocab-size
+        raise e.about(f"--train {spec.kind}:{e.size}", "the size in --train") from None
 
 
 def model_fits(inputs: Sequence[Input], models: Sequence[str], loaded: dict[str, Tokenizer]) -> list[ModelFit]:

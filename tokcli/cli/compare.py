@@ -157,7 +157,22 @@ def compare_files(
         result = on_workers(texts, tokenizers, dist, train=bool(specs), reference=reference, models=models)
     else:
         result = c.compare(texts, tokenizers, train=specs, holdout=holdout, reference=reference, models=models)
+        warn_shortfalls(result.trained)
     render.comparison(result, fmt, chart=chart, output=output)
+
+
+def warn_shortfalls(trained: list) -> None:
+    """A warning for each tokenizer --train gave fewer tokens than asked for (the text supports no more)."""
+    from tokcli import output as o
+
+    from .train import shortfall
+
+    for t in trained:
+        if t.requested_vocab_size is not None and t.vocab_size < t.requested_vocab_size:
+            asked = f"--train {t.spec.kind}:{t.requested_vocab_size}"
+            if t.spec.vocab_size is None:
+                asked = f"--train {t.spec.kind} (its default size, {t.requested_vocab_size})"
+            o.warn(shortfall(asked, t.spec.kind, t.requested_vocab_size, t.vocab_size))
 
 
 def compare_inputs(

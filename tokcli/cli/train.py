@@ -42,7 +42,10 @@ def train(
     vocab_size: Annotated[
         int | None,
         typer.Option(
-            "--vocab-size", "-v", help="Vocabulary size (char: all characters seen; word, bpe, unigram: 8000)."
+            "--vocab-size",
+            "-v",
+            help="Vocabulary size, at most: a text that supports fewer tokens gives fewer, with a warning "
+            "(char: all characters seen; word, bpe, unigram: 8000).",
         ),
     ] = None,
     min_frequency: Annotated[
@@ -93,7 +96,7 @@ def train_tokenizer(
 
     from tokcli import output as o
     from tokcli.files.text import expand_inputs, training_texts
-    from tokcli.tokenizer.training import check_output_path
+    from tokcli.tokenizer.training import check_output_path, vocab_shortfall
     from tokcli.tokenizer.training import train as train_on
 
     check_output_path(output, kind, backend)  # before reading: training can take minutes
@@ -105,5 +108,13 @@ def train_tokenizer(
             character_coverage=character_coverage, show_progress=not quiet and o.is_tty(sys.stderr),
         )  # fmt: skip
     tok.save(output)
+    if short := vocab_shortfall(tok):
+        asked = f"--vocab-size {vocab_size}" if vocab_size is not None else f"the default --vocab-size ({short[0]})"
+        o.warn(shortfall(asked, kind, *short))
     if not quiet:
         o.info(f"trained {kind} tokenizer: {tok.vocab_size} tokens -> {output}")
+
+
+def shortfall(asked: str, kind: str, requested: int, actual: int) -> str:
+    """The warning for a trained vocabulary smaller than asked for (see training.vocab_shortfall)."""
+    return f"{asked} is more than the text supports: trained {kind} with {actual:,} tokens, not {requested:,}"

@@ -197,6 +197,8 @@ def comparison(result: Any, fmt: str, *, chart: str | None = None, output: str |
         doc = {
             "reference": result.reference, "tokenizers": result.tokenizers, "inputs": result.inputs,
             "holdout": result.holdout, "trained_on_chars": result.trained_on, "rows": [asdict(r) for r in result.rows], "models": fits,
+            "trained": [{"tokenizer": t.spec.label, "kind": t.spec.kind, "requested_vocab_size": t.requested_vocab_size,
+                         "vocab_size": t.vocab_size} for t in getattr(result, "trained", [])],
         }  # fmt: skip
         emit(json.dumps(doc, ensure_ascii=False, indent=2) + "\n", output)
         return
