@@ -23,7 +23,7 @@ from tokcli.files.walk import WalkOptions
 from tokcli.tokenizer import DEFAULT_TOKENIZER
 from tokcli.tokenizer.base import Tokenizer
 
-from .metrics import Row, measure, ratio, unit_for, unit_offsets
+from .metrics import Row, measure, ratio, unit_for, unit_offsets, warm_up
 
 # ja-char too, so that the Japanese sample is also measured by a Japanese vocabulary
 DEFAULT_TOKENIZERS = ("char", "word", "bpe", "ja-char", DEFAULT_TOKENIZER)
@@ -135,6 +135,19 @@ def read_inputs(
     return inputs
 
 
+def load_ready(spec: str) -> tuple[Tokenizer, float]:
+    """The tokenizer `spec` names, made ready to encode (see tokcli.analysis.metrics.warm_up), and the
+    seconds that took: compare's load time, kept out of its throughput."""
+    import time
+
+    from tokcli.tokenizer.registry import load
+
+    t0 = time.perf_counter()
+    tok = load(spec)
+    warm_up(tok)
+    return tok, time.perf_counter() - t0
+
+
 def load_tokenizers(specs: Sequence[str]) -> list[tuple[str, Tokenizer]]:
     from tokcli.tokenizer.registry import load
 
@@ -159,9 +172,15 @@ def compare(
         raise UsageError("nothing to compare on: give files or directories")
     if not tokenizers and not train:
         tokenizers = DEFAULT_TOKENIZERS
-    from tokcli.tokenizer.registry import load
-
-    toks = [t if isinstance(t, tuple) else (t, load(t)) for t in dict.fromkeys(tokenizers)]
+    load_s: dict[str, float] = {}  # seconds to load and warm up each (given or trained: the warm-up alone)
+    toks = []
+    for t in dict.fromkeys(tokenizers):
+        name, tok = t if isinstance(t, tuple) else (t, None)
+        if tok is None:
+            tok, load_s[name] = load_ready(name)
+        else:
+            load_s[name] = warm_up(tok)
+        toks.append((name, tok))
     trained_on = None
     trained: list[Trained] = []
     if train:
@@ -173,23 +192,27 @@ def compare(
         for spec in train:
             tok = _train(spec, [t for t, _ in splits])
             toks.append((spec.label, tok))
+            load_s[spec.label] = warm_up(tok)
             trained.append(Trained(spec, tok.requested_vocab_size, tok.vocab_size))
         trained_on = sum(len(t) for t, _ in splits)
         inputs = [Input(i.name, h) for i, (_, h) in zip(inputs, splits, strict=True)]
     names = [n for n, _ in toks]
     ref = reference or names[0]
     if ref not in names:
-        toks.insert(0, (ref, load(ref)))
+        ref_tok, load_s[ref] = load_ready(ref)
+        toks.insert(0, (ref, ref_tok))
         names.insert(0, ref)
-    rows = [r for inp in inputs for r in measure_input(inp, toks, ref)]
+    rows = [r for inp in inputs for r in measure_input(inp, toks, ref, load_s)]
     fits = model_fits(inputs, models, dict(toks)) if models else []
     return Comparison(rows, names, [i.name for i in inputs], ref, holdout if train else None, trained_on, fits,
                       trained)  # fmt: skip
 
 
-def measure_input(inp: Input, toks: Sequence[tuple[str, Tokenizer]], ref: str) -> list[Row]:
-    """The rows of one input, one per tokenizer (`ref` among them: the reference of the nsl column).
-    tokcli.workers measures inputs on workers with it."""
+def measure_input(
+    inp: Input, toks: Sequence[tuple[str, Tokenizer]], ref: str, load_s: dict[str, float] | None = None
+) -> list[Row]:
+    """The rows of one input, one per tokenizer (`ref` among them: the reference of the nsl column), each
+    with its tokenizer's load time from `load_s`. tokcli.workers measures inputs on workers with it."""
     # the unit of fertility and its offsets depend on the text alone: found once for every tokenizer
     unit = unit_for(inp.text)
     units = unit_offsets(inp.text, unit)
@@ -198,7 +221,8 @@ def measure_input(inp: Input, toks: Sequence[tuple[str, Tokenizer]], ref: str) -
     del units
     # the reference's count is its row's (the same streamed encoding): no second encoding
     ref_count = measured[[n for n, _ in toks].index(ref)].tokens
-    return [replace(r, nsl=ratio(r.tokens, ref_count)) for r in measured]
+    load_s = load_s or {}
+    return [replace(r, nsl=ratio(r.tokens, ref_count), load_s=load_s.get(r.tokenizer)) for r in measured]
 
 
 def _train(spec: TrainSpec, texts: list[str]) -> Tokenizer:

@@ -69,7 +69,7 @@ PivotOpt = Annotated[
 # the output module's columns
 CHART_METRICS = (
     "vocab_size", "tokens", "chars_per_token", "bytes_per_token", "fertility", "continued", "unk_rate",
-    "byte_fallback_rate", "utilisation", "renyi", "nsl", "mb_per_s", "seconds",
+    "byte_fallback_rate", "utilisation", "renyi", "nsl", "mb_per_s", "load_s", "seconds",
 )  # fmt: skip
 Chart = Enum("Chart", {m: m for m in [*CHART_METRICS, "premium"]}, type=str)  # type: ignore[misc]
 ChartOpt = Annotated[
@@ -78,7 +78,7 @@ ChartOpt = Annotated[
         "--chart",
         metavar="METRIC",
         help="Also draw a bar chart of one metric: tokens, chars_per_token, bytes_per_token, fertility, continued, "
-        "unk_rate, utilisation, renyi, nsl, mb_per_s, ...; with --parity: premium or tokens.",
+        "unk_rate, utilisation, renyi, nsl, mb_per_s, load_s, ...; with --parity: premium or tokens.",
     ),
 ]
 

@@ -53,6 +53,7 @@ COMPARE_COLS = [
     Col("renyi", "Rényi 2.5", _num(3), "max", exact_only=True),
     Col("nsl", "NSL", _num(2), "min", exact_only=True),
     Col("mb_per_s", "MB/s", _num(2), "max"),
+    Col("load_s", "load s", _num(3), "min"),
 ]
 CHART_METRICS = [c.key for c in COMPARE_COLS if c.fmt is not str] + ["seconds"]
 
