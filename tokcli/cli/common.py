@@ -44,6 +44,7 @@ class TableFormat(str, Enum):
     csv = "csv"
     tsv = "tsv"
     markdown = "markdown"
+    table = "table"  # what the help has long called text: read as text (the option's callback)
 
 
 def complete_tokenizer(incomplete: str) -> list[str]:
@@ -142,7 +143,10 @@ FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="text for peop
 TableFormatOpt = Annotated[
     TableFormat,
     typer.Option(
-        "--format", "-f", help="table (rich on a terminal, aligned text when piped), json, csv, tsv or markdown."
+        "--format",
+        "-f",
+        help="text, or table (the same: rich on a terminal, aligned text when piped), json, csv, tsv or markdown.",
+        callback=lambda v: TableFormat.text if v is TableFormat.table else v,
     ),
 ]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")]
