@@ -83,7 +83,6 @@ def piece_end(tok: Tokenizer, text: str, s: int, n: int, *, final: bool = True) 
         return None
     for pattern in BOUNDARIES:
         cands: list[int] = [m.end() for m in pattern.finditer(text, s, h) if s < m.end() <= h]
-
         for c in reversed(cands):
             if _fits(tok, text, s, c, n):
                 return c

@@ -237,7 +237,6 @@ def count_file(tok: Any, source: Source, errors: str = "strict") -> int:
     try:
         n: int = tok.count_stream(iter_text(source, errors=errors))
         return n
-
     except UncutTooLong as e:
         raise e.about(source.path) from None
 

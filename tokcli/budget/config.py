@@ -210,6 +210,5 @@ def _checked(check: Check, value: Any, where: str, path: Path) -> dict[str, Any]
     try:
         table: dict[str, Any] = check(value, where)
         return table
-
     except ConfigError as e:
         raise ConfigError(f"{path}: {e}") from None

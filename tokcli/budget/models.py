@@ -188,7 +188,6 @@ def apply_overrides(
                 raise InputError(f"{origin}: models.{name} is a new model: give at least `context`")
             fields = dict(input_limit=None, max_output=None, tokenizer=None, proxy=PROXY, source=origin, as_of="")
             out[name] = ModelEntry(name=name, **(fields | changes), origin=origin)
-
     return out
 
 

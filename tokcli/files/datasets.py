@@ -149,7 +149,6 @@ def _open(path: str, how: str) -> BinaryIO:
             raise BackendMissing(f"{path}: reading .zst files needs zstandard: {DATA_EXTRA}") from None
         reader = zstandard.ZstdDecompressor().stream_reader(raw, closefd=True)
         return io.BufferedReader(reader, SCAN_BYTES)
-
     return raw
 
 

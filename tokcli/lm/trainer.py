@@ -176,7 +176,6 @@ def train_lm(
         rng = np.random.default_rng([o.seed, 999_999])
         with torch.no_grad():
             losses = [model(*batch(val_ids, rng))[1].item() for _ in range(o.eval_batches)]
-
         model.train()
         return float(np.mean(losses))
 
@@ -293,7 +292,6 @@ def _init_from(model: Any, spec: str) -> list[str]:
 
 
 def _load_checkpoint(ckpt: Path, model: Any, opt: Any, o: TrainOptions) -> tuple[int, list[dict[str, float]], float]:
-
     import torch
     from safetensors.torch import load_file
 

@@ -251,7 +251,6 @@ class Generation:
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         stops = _StopFilter(o.stop)
         state: dict[str, list[int]] = {}
-
         t0 = time.perf_counter()
         try:
             for t in generate_ids(

@@ -32,7 +32,6 @@ def color_enabled(stream: TextIO | None = None) -> bool:
 
 
 def console(stderr: bool = False) -> Console:
-
     from rich.console import Console
 
     stream = sys.stderr if stderr else sys.stdout

@@ -62,7 +62,6 @@ def _per_s(tokens: int, seconds: float) -> int | None:
 
 
 def _units(x: EvalResult | NgramResult, tty: bool) -> list[str]:
-
     p = x.perplexity
     ppl = f"{p:.2f}" if math.isfinite(p) and p < 1e6 else f"{p:.3g}"
     if not tty:

@@ -123,8 +123,8 @@ def md_cell(v: str) -> str:
     return v.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
 
 
-def _rich_tables(rows: Sequence[dict[str, Any]], cols: Sequence[Col], cells: list[list[str]], best: set[tuple[int, str]],
-                 group: str | None, title: str | None) -> None:  # fmt: skip
+def _rich_tables(rows: Sequence[dict[str, Any]], cols: Sequence[Col], cells: list[list[str]],
+                 best: set[tuple[int, str]], group: str | None, title: str | None) -> None:  # fmt: skip
     """Rich tables on a terminal: one per group (its value as the title), the columns split in two
     tables (each with the first non-group column as the key) when they are wider than the terminal."""
     from rich.table import Table

@@ -50,8 +50,8 @@ def encoded(tok: Tokenizer, streams: Sequence[tuple[str, Iterable[Sequence[int]]
             out()
 
 
-def counts(rows: Sequence[InputCount], names: Sequence[str], *, fmt: str, bare: bool, fits: Sequence[Fit] = (), cost: bool = False,
-           skipped: Sequence[tuple[str, str]] = ()) -> None:  # fmt: skip
+def counts(rows: Sequence[InputCount], names: Sequence[str], *, fmt: str, bare: bool, fits: Sequence[Fit] = (),
+           cost: bool = False, skipped: Sequence[tuple[str, str]] = ()) -> None:  # fmt: skip
     """The count table: text (rich on a terminal, plain numbers piped, the bare number for one input and
     one tokenizer), json (with skipped inputs and model fits), or csv / tsv / markdown (one row per input)."""
     if fmt == "json":

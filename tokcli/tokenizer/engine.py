@@ -137,9 +137,8 @@ def official_pattern(name: str) -> str | None:
     scope = dict(vars(openai_public), load_tiktoken_bpe=_no_ranks, data_gym_to_mergeable_bpe_ranks=_no_ranks)
     try:
         # a copy of the constructor that looks its globals up in `scope`: tiktoken_ext itself is left alone
-        pattern: str = types.FunctionType(ctor.__code__, scope, ctor.__name__, ctor.__defaults__, ctor.__closure__)()[
-            "pat_str"
-        ]
+        params = types.FunctionType(ctor.__code__, scope, ctor.__name__, ctor.__defaults__, ctor.__closure__)()
+        pattern: str = params["pat_str"]
         return pattern
     except Exception:
         return None

@@ -71,7 +71,6 @@ class WordTable:
         if pieces is None:
             whole: list[int] = self.tok.encode(text, add_special_tokens=False).ids
             return whole
-
         get, unk = self.vocab.get, self.unk_id
         ids = [get(p, unk) for p in pieces]
         if unk in ids:

@@ -464,7 +464,6 @@ class TiktokenEncoding(Tokenizer):
             try:
                 data: bytes = self._fast_engine.decode_token_bytes(token_id)
                 return data
-
             except (ValueError, OverflowError, TypeError):
                 pass
         return self.enc.decode_single_token_bytes(token_id)

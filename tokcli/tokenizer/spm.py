@@ -119,7 +119,6 @@ class SentencePiece(Tokenizer):
         if self.unk_id is None:
             return []
         enc: dict[str, Any] = self.sp.encode(text, out_type="offset_mapping")  # ids, pieces, offsets
-
         return [text[s:e] for i, (s, e) in zip(enc["ids"], enc["offsets"], strict=True) if i == self.unk_id]
 
     @property
