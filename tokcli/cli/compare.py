@@ -25,7 +25,7 @@ from .common import (
 )
 
 if TYPE_CHECKING:
-    from tokcli.analysis.compare import Input
+    from tokcli.analysis.compare import Input, Trained
     from tokcli.files.walk import WalkOptions
 
 CompareInputs = Annotated[
@@ -162,7 +162,7 @@ def compare_files(
     render.comparison(result, fmt, chart=chart, output=output)
 
 
-def warn_shortfalls(trained: list) -> None:
+def warn_shortfalls(trained: list[Trained]) -> None:
     """A warning for each tokenizer --train gave fewer tokens than asked for (the text supports no more)."""
     from tokcli import output as o
 
