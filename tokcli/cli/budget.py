@@ -248,8 +248,6 @@ def chunk(
     cut alone: JSON lines {"id", "piece", "text", "tokens", "start", "end"}, id naming the record.
     """
     if field or id_field:
-        pass
-
         return chunk_field(input, field, id_field, tokenizer, max_tokens, overlap, errors.value, out_dir=out_dir)
     from tokcli import load
     from tokcli.analysis.chunking import chunk as split

@@ -112,7 +112,6 @@ def compare(
     round-trip the input exactly). Every formula is in docs/metrics.md. With --workers N or --scheduler,
     each input is measured by a Dask worker (the same figures but the timed ones).
     """
-    pass
 
     if parity:
         return compare_parity(parity, tokenizer, pivot=pivot, errors=errors.value, chart=chart and chart.value,

@@ -106,8 +106,6 @@ def lm_train(
     """
     from tokcli.lm.trainer import TrainOptions
 
-    pass
-
     opts = TrainOptions(
         n_layer=layers, n_head=heads, n_embd=width, block_size=context, dropout=dropout, steps=steps,
         batch_size=batch_size, lr=lr, min_lr=min_lr, warmup=warmup, schedule=schedule.value, weight_decay=weight_decay,

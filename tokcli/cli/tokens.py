@@ -78,7 +78,6 @@ def encode(
     With --to DIR, shards for training (`tokcli lm train DIR`), with --workers N encoded in parallel;
     with --field, each record of JSONL or Parquet files is a document.
     """
-    pass
 
     dist = dist.on(inputs or ["-"]) if to is not None else dist  # DASK_SCHEDULER_ADDRESS: with --to only
     if to is not None or eot is not None or dist.active or field is not None:
@@ -141,7 +140,6 @@ def encode_shards(
     field: str | None,
 ) -> None:  # fmt: skip
     """`encode --to DIR`: the options that do not go with shards refused, then the shards written."""
-    pass
 
     refuse_for_shards(to=to, tokens=tokens, text=text, json=as_json, strict_unk=strict_unk)
     encode_to(inputs_or_stdin(inputs), tokenizer, str(to), dist, eot=eot, special=special, add_special=add_special,

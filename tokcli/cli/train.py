@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from enum import Enum
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
@@ -13,9 +13,6 @@ from .common import (
     ErrorsOpt,
     QuietOpt,
 )
-
-if TYPE_CHECKING:
-    pass
 
 
 class Kind(str, Enum):
@@ -80,7 +77,6 @@ def train(
     regex, exact for any text. unigram (and bpe --backend sentencepiece): sentencepiece with byte fallback,
     exact for any text.
     """
-    pass
 
     train_tokenizer(kind.value, inputs, output, vocab_size=vocab_size, min_frequency=min_frequency,
                     backend=backend.value, character_coverage=character_coverage, holdout=holdout,

@@ -64,8 +64,6 @@ def show(
     """
     from tokcli import load
 
-    pass
-
     toks = [load(t).with_special(special.value, add_special) for t in tokenizer or [DEFAULT_TOKENIZER]]
     show_texts(toks, whole_texts(inputs, text, errors=errors.value), ids=ids, html=html, fmt=format)
 
