@@ -12,7 +12,6 @@ from tokcli.errors import UsageError
 from .app import app
 from .common import (
     DEFAULT_TOKENIZER,
-    DistOptions,
     Errors,
     ErrorsOpt,
     ModelsOpt,
@@ -20,9 +19,8 @@ from .common import (
     TableFormat,
     TableFormatOpt,
     TokenizersOpt,
-    dist_options,
-    walk_options,
 )
+from .groups import DistOptions, dist_options, walk_options
 
 if TYPE_CHECKING:
     from tokcli.files.walk import WalkOptions

@@ -9,7 +9,9 @@ import typer
 from tokcli.model import DEFAULT_LM
 
 from .app import app
-from .common import Format, FormatOpt, LMOpt, arg_text, prompt_text, sampling_options
+from .common import Format, FormatOpt, LMOpt
+from .groups import sampling_options
+from .inputs import arg_text, prompt_text
 
 if TYPE_CHECKING:
     from tokcli.model.model import Model

@@ -8,11 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from .app import app
-from .common import (
-    Errors,
-    ErrorsOpt,
-    QuietOpt,
-)
+from .common import Errors, ErrorsOpt, QuietOpt
 
 if TYPE_CHECKING:
     pass
