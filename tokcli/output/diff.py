@@ -166,7 +166,7 @@ def _rich(report: Any) -> None:
 
 def markdown(report: Any) -> str:
     """A section for $GITHUB_STEP_SUMMARY or a pull-request comment."""
-    from .compare import md_cell
+    from .tables import md_cell
 
     heads, rows, over = _rows(report, commas=True)
     b = report.base

@@ -80,7 +80,7 @@ def counts(rows, names: Sequence[str], *, fmt: str, bare: bool, fits: Sequence =
         body = [[c.replace(",", "") for c in row] for row in body]
     table(None, ["input", "chars", *names], body, right=set(range(1, len(names) + 2)))
     if fits:
-        from .compare import fits_table
+        from .tables import fits_table
 
         out()
         fits_table(fits, cost=cost)
