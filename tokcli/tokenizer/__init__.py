@@ -6,7 +6,7 @@
     hf.py          any HF tokenizer.json (char, word and bpe are kinds of it)
     char.py, word.py, bpe.py    training tokcli's own kinds (saved as tokenizer.json)
     spm.py         sentencepiece models: unigram, and bpe with --backend sentencepiece
-    pretrained.py  OpenAI's encodings through tiktoken, offline
+    pretrained.py  OpenAI's encodings through tiktoken, offline (tiktokenfiles.py finds and verifies their files)
     training.py    train(kind, texts): one entry point over the kinds and backends
     fastbpe.py, fastchar.py     the same ids as `tokenizers`, faster, for tokcli's own bpe and char
 
