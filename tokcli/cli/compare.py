@@ -23,6 +23,7 @@ from .common import (
 from .groups import DistOptions, dist_options, walk_options
 
 if TYPE_CHECKING:
+    from tokcli.analysis.compare import Comparison
     from tokcli.files.walk import WalkOptions
 
 CompareInputs = Annotated[
@@ -160,7 +161,7 @@ def compare_files(
 
 def compare_inputs(
     texts: list, tokenizers: list[str], dist: DistOptions, *, train: bool, reference: str | None, models: list[str]
-) -> object:
+) -> Comparison:
     """`compare --workers`: each input measured by a worker (training stays a one-process job)."""
     from tokcli.errors import UsageError
     from tokcli.output.dist import TaskProgress

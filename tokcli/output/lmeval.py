@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import math
 import sys
+from typing import TYPE_CHECKING
 
 from . import emit_json, info, is_tty, table, warn
 
+if TYPE_CHECKING:
+    from tokcli.lm.evaluate import EvalResult
 
-def eval_result(r, *, fmt: str, inputs: list[str], split: str) -> None:  # r: tokcli.lm.evaluate.EvalResult
+
+def eval_result(r: EvalResult, *, fmt: str, inputs: list[str], split: str) -> None:
     """text (a table), json (the whole result), csv / tsv / markdown (the table's rows, full precision)."""
     if fmt == "json":
-        emit_json({"inputs": inputs, "split": split, **r.to_dict()})
+        emit_json({"schema": "tokcli-lm-eval/1", "inputs": inputs, "split": split, **r.to_dict()})
         return
     if fmt in ("csv", "tsv", "markdown"):
         from .tables import Col, render

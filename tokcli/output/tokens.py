@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
 from . import color_enabled, console, emit_json, is_tty, out, table
+
+if TYPE_CHECKING:
+    from tokcli.analysis.counting import InputCount
+    from tokcli.budget.models import Fit
+    from tokcli.tokenizer.base import Tokenizer
 
 # alternating backgrounds, as OpenAI's tokenizer page colours tokens. The 16 standard colours, each with
 # a foreground that reads on it: rich writes them as the same codes at every colour depth, where hex
@@ -17,7 +23,8 @@ def escape_token(s: str) -> str:
     return s.replace("\\", "\\\\").replace("\n", "\\n").replace("\t", "\\t").replace("\r", "\\r")
 
 
-def encoded(tok, streams: Sequence, *, tokens: bool, as_json: bool) -> None:
+def encoded(tok: Tokenizer, streams: Sequence[tuple[str, Iterable[Sequence[int]]]], *, tokens: bool,
+            as_json: bool) -> None:  # fmt: skip
     """Ids of each (label, segments of ids) stream: a line of ids per input, a token per line with
     `tokens`, or one JSON document. Text output is written as the segments are encoded."""
     if as_json:
@@ -28,7 +35,7 @@ def encoded(tok, streams: Sequence, *, tokens: bool, as_json: bool) -> None:
             if tokens:
                 doc["tokens"] = [tok.id_to_token(i) for i in ids]
             docs.append(doc)
-        emit_json({"tokenizer": tok.name, "inputs": docs})
+        emit_json({"schema": "tokcli-encode/1", "tokenizer": tok.name, "inputs": docs})
         return
     for _, segments in streams:
         first = True
@@ -43,7 +50,8 @@ def encoded(tok, streams: Sequence, *, tokens: bool, as_json: bool) -> None:
             out()
 
 
-def counts(rows, names: Sequence[str], *, fmt: str, bare: bool, fits: Sequence = (), cost: bool = False,
+def counts(rows: Sequence[InputCount], names: Sequence[str], *, fmt: str, bare: bool, fits: Sequence[Fit] = (),
+           cost: bool = False,
            skipped: Sequence[tuple[str, str]] = ()) -> None:  # fmt: skip
     """The count table: text (rich on a terminal, plain numbers piped, the bare number for one input and
     one tokenizer), json (with skipped inputs and model fits), or csv / tsv / markdown (one row per input)."""
@@ -52,6 +60,7 @@ def counts(rows, names: Sequence[str], *, fmt: str, bare: bool, fits: Sequence =
 
         total = {n: sum(r.tokens[n] for r in rows) for n in names}
         doc = {
+            "schema": "tokcli-count/1",
             "tokenizers": list(names),
             "inputs": [{"input": r.input, "chars": r.chars, "bytes": r.bytes, "tokens": r.tokens} for r in rows],
             "total": {"chars": sum(r.chars for r in rows), "bytes": sum(r.bytes for r in rows), "tokens": total},
