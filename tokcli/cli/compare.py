@@ -23,7 +23,7 @@ from .common import (
 from .groups import DistOptions, dist_options, walk_options
 
 if TYPE_CHECKING:
-    from tokcli.analysis.compare import Comparison
+    from tokcli.analysis.compare import Comparison, Input
     from tokcli.files.walk import WalkOptions
 
 CompareInputs = Annotated[
@@ -160,7 +160,13 @@ def compare_files(
 
 
 def compare_inputs(
-    texts: list, tokenizers: list[str], dist: DistOptions, *, train: bool, reference: str | None, models: list[str]
+    texts: list[Input],
+    tokenizers: list[str],
+    dist: DistOptions,
+    *,
+    train: bool,
+    reference: str | None,
+    models: list[str],
 ) -> Comparison:
     """`compare --workers`: each input measured by a worker (training stays a one-process job)."""
     from tokcli.errors import UsageError

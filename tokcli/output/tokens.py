@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from . import color_enabled, console, emit_json, is_tty, out, table
 
 if TYPE_CHECKING:
-    from tokcli.analysis.counting import InputCount
+    from tokcli.analysis.counting import InputCount, Span
     from tokcli.budget.models import Fit
     from tokcli.tokenizer.base import Tokenizer
 
@@ -31,7 +31,7 @@ def encoded(tok: Tokenizer, streams: Sequence[tuple[str, Iterable[Sequence[int]]
         docs = []
         for label, segments in streams:
             ids = [i for seg in segments for i in seg]
-            doc: dict = {"input": label, "ids": ids}
+            doc: dict[str, Any] = {"input": label, "ids": ids}
             if tokens:
                 doc["tokens"] = [tok.id_to_token(i) for i in ids]
             docs.append(doc)
@@ -51,8 +51,7 @@ def encoded(tok: Tokenizer, streams: Sequence[tuple[str, Iterable[Sequence[int]]
 
 
 def counts(rows: Sequence[InputCount], names: Sequence[str], *, fmt: str, bare: bool, fits: Sequence[Fit] = (),
-           cost: bool = False,
-           skipped: Sequence[tuple[str, str]] = ()) -> None:  # fmt: skip
+           cost: bool = False, skipped: Sequence[tuple[str, str]] = ()) -> None:  # fmt: skip
     """The count table: text (rich on a terminal, plain numbers piped, the bare number for one input and
     one tokenizer), json (with skipped inputs and model fits), or csv / tsv / markdown (one row per input)."""
     if fmt == "json":
@@ -95,7 +94,7 @@ def counts(rows: Sequence[InputCount], names: Sequence[str], *, fmt: str, bare: 
         fits_table(fits, cost=cost)
 
 
-def spans(spans_, *, show_ids: bool) -> None:
+def spans(spans_: Sequence[Span], *, show_ids: bool) -> None:
     """Token boundaries: coloured on a terminal that shows colour, [bracketed] otherwise (piped, NO_COLOR,
     or a terminal without colours such as TERM=dumb)."""
     c = console() if color_enabled(sys.stdout) else None
