@@ -93,7 +93,7 @@ def test_entries_follow_the_snapshot():
 def test_every_listed_model_works_with_m_and_t(cli, o200k_cache):
     r = cli("models", "-f", "json")
     assert r.code == 0 and r.err == ""
-    rows = json.loads(r.out)
+    rows = json.loads(r.out)["models"]
     assert {row["name"] for row in rows} == set(snapshot()["models"])
     for row in rows:
         name = row["name"]

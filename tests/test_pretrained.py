@@ -13,7 +13,7 @@ from conftest import shared_corpus
 import tokcli
 from tokcli.errors import EncodingUnavailable, TokenizerNotFound
 from tokcli.files.bundled import sample_files
-from tokcli.tokenizer.pretrained import CL100K_URL
+from tokcli.tokenizer.tiktokenfiles import CL100K_URL
 
 REAL = ["en_shakespeare.txt", "ja_aozora_botchan.txt", "code_cpython.py.txt", "udhr/hin.txt", "udhr/tha.txt"]
 

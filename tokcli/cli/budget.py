@@ -23,11 +23,10 @@ from .common import (
     TableFormatOpt,
     TokenizerOpt,
     TokenizersOpt,
-    check_inputs,
     complete_model,
-    inputs_or_stdin,
-    walk_options,
 )
+from .groups import walk_options
+from .inputs import check_inputs, inputs_or_stdin
 
 if TYPE_CHECKING:
     from tokcli.files.walk import WalkOptions

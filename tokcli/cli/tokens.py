@@ -12,7 +12,6 @@ from .app import app
 from .common import (
     DEFAULT_TOKENIZER,
     AddSpecialOpt,
-    DistOptions,
     Errors,
     ErrorsOpt,
     FieldOpt,
@@ -24,10 +23,9 @@ from .common import (
     SpecialOpt,
     StrictUnkOpt,
     TokenizerOpt,
-    arg_text,
-    dist_options,
-    inputs_or_stdin,
 )
+from .groups import DistOptions, dist_options
+from .inputs import arg_text, inputs_or_stdin
 
 if TYPE_CHECKING:
     from tokcli.files.walk import WalkOptions

@@ -16,8 +16,8 @@ from pathlib import Path
 from tokcli.errors import TokenizerFileError, TokenizerNotFound
 from tokcli.files import bundled
 
-from . import DEFAULT_TOKENIZER  # noqa: F401  (re-exported: tokcli.tokenizer.registry.DEFAULT_TOKENIZER)
 from .base import Tokenizer
+from .patterns import DEFAULT_TOKENIZER  # noqa: F401  (re-exported: tokcli.tokenizer.registry.DEFAULT_TOKENIZER)
 from .pretrained import ENCODINGS, TiktokenEncoding, model_encoding
 
 EXAMPLE_MODELS = ("gpt-4o", "gpt-4o-mini", "gpt-4.1", "gpt-4", "gpt-3.5-turbo", "o1", "o3")
