@@ -25,7 +25,9 @@ from .common import (
     TokenizersOpt,
     check_inputs,
     complete_model,
+    complete_tokenizer,
     inputs_or_stdin,
+    resolve_opt,
     walk_options,
 )
 
@@ -79,7 +81,13 @@ def check(
     reserve: Annotated[int, typer.Option("--reserve", help="Tokens kept free for the answer.", min=0)] = 0,
     tokenizer: Annotated[
         str | None,
-        typer.Option("-t", "--tokenizer", help="Count with this tokenizer (default: the model's, else cl100k_base)."),
+        typer.Option(
+            "-t",
+            "--tokenizer",
+            autocompletion=complete_tokenizer,
+            callback=resolve_opt,
+            help="Count with this tokenizer (default: the model's, else cl100k_base).",
+        ),
     ] = None,
     total: Annotated[bool, typer.Option("--total", help="Apply the limit to all files together, not to each.")] = False,
     chat: Annotated[
