@@ -54,11 +54,11 @@ def complete_tokenizer(incomplete: str) -> list[str]:
 
 
 def complete_model(incomplete: str) -> list[str]:
-    """Shell completion of `tokcli models` names."""
-    from tokcli.budget.models import load_models
+    """Shell completion of `tokcli models` names and their aliases."""
+    from tokcli.tokenizer.models import load_models, names
 
     try:
-        return [n for n in load_models() if n.startswith(incomplete)]
+        return [n for n in names(load_models()) if n.startswith(incomplete)]
     except Exception:  # a broken config must not break the shell
         return []
 

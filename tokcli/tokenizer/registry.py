@@ -79,7 +79,7 @@ class Resolved:
             from .vendors import VENDORS, vendor_file
 
             vendor_file(self.name, VENDORS[self.vendor])  # raises BackendMissing or TokenizerFileError
-        return _load(self.tokenizer, self.name)
+        return _load(self.tokenizer, None if self.name == self.tokenizer else self.name)
 
 
 # -- the constructors -----------------------------------------------------------------------------------
@@ -279,7 +279,7 @@ def load(spec: str) -> Tokenizer:
 @cache
 def _load(spec: str, name: str | None = None) -> Tokenizer:
     """The tokenizer `spec` (a name of `constructors()` or a path), built once; under `name`, a shallow copy
-    of it sharing what was built."""
+    of it sharing what was built (callers give no `name` where it would be `spec`: one cache entry each)."""
     if name is not None and name != spec:
         tok = copy.copy(_load(spec))
         tok.name = name
