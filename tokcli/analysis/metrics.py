@@ -102,7 +102,8 @@ def _classify(cp: np.ndarray, pattern: regex.Pattern[str]) -> np.ndarray:
     table[uniq] = np.fromiter(
         (pattern.fullmatch(chr(c)) is not None for c in uniq.tolist()), dtype=bool, count=len(uniq)
     )
-    return table[cp]
+    matches: np.ndarray = table[cp]
+    return matches
 
 
 def unit_for(text: str) -> str:

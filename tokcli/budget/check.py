@@ -241,7 +241,8 @@ def files_for(
 
 def count_file(tok: Any, source: Source, errors: str = "strict") -> int:
     try:
-        return tok.count_stream(iter_text(source, errors=errors))
+        n: int = tok.count_stream(iter_text(source, errors=errors))
+        return n
     except UncutTooLong as e:
         raise e.about(source.path) from None
 

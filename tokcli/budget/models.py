@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from tokcli.errors import UsageError
-from tokcli.tokenizer.models import (  # noqa: F401  (re-exported: the table's API as tokcli.budget.models had it)
+from tokcli.tokenizer.models import (  # re-exported: the table's API as tokcli.budget.models had it
     EXTRAS,
     FIELDS,
     PRIVATE,
@@ -29,6 +29,9 @@ from tokcli.tokenizer.models import (  # noqa: F401  (re-exported: the table's A
     vendor_available,
 )
 from tokcli.tokenizer.models import key as _key  # noqa: F401
+
+__all__ = ["EXTRAS", "FIELDS", "PRIVATE", "PROXY", "SNAPSHOT", "Fit", "ModelEntry", "apply_overrides", "builtin",
+           "find", "fit", "get_model", "input_budget", "load_models", "snapshot", "vendor_available"]  # fmt: skip
 
 
 def get_model(name: str, models: Mapping[str, ModelEntry] | None = None) -> ModelEntry:

@@ -323,7 +323,7 @@ def option_group(
 
         command.__signature__ = sig.replace(parameters=own + extra)  # type: ignore[attr-defined]
         command.__annotations__ = {p.name: p.annotation for p in own + extra}
-        del command.__wrapped__  # type: ignore[attr-defined]  # Typer must see the new signature, not fn's
+        del command.__wrapped__  # Typer must see the new signature, not fn's
         return command
 
     return decorate

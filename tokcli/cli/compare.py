@@ -25,6 +25,7 @@ from .common import (
 )
 
 if TYPE_CHECKING:
+    from tokcli.analysis.compare import Input
     from tokcli.files.walk import WalkOptions
 
 CompareInputs = Annotated[
@@ -161,7 +162,13 @@ def compare_files(
 
 
 def compare_inputs(
-    texts: list, tokenizers: list[str], dist: DistOptions, *, train: bool, reference: str | None, models: list[str]
+    texts: list[Input],
+    tokenizers: list[str],
+    dist: DistOptions,
+    *,
+    train: bool,
+    reference: str | None,
+    models: list[str],
 ) -> object:
     """`compare --workers`: each input measured by a worker (training stays a one-process job)."""
     from tokcli.errors import UsageError

@@ -34,6 +34,7 @@ from .common import (
 
 if TYPE_CHECKING:
     from tokcli.analysis.counting import InputCount
+    from tokcli.budget.models import ModelEntry
     from tokcli.files.walk import WalkOptions
     from tokcli.tokenizer.base import Tokenizer
 
@@ -158,7 +159,7 @@ def count_rows(
                      task_bytes=dist.task_bytes, skipped=skipped, progress=bar.update)  # fmt: skip
 
 
-def tokenizer_names(tokenizers: Sequence[str] | None, entries: Sequence) -> list[str]:
+def tokenizer_names(tokenizers: Sequence[str] | None, entries: Sequence[ModelEntry]) -> list[str]:
     """The -t tokenizers (default: the default one, unless models are given) and each model's own."""
     names = list(tokenizers or ([] if entries else [DEFAULT_TOKENIZER]))
     names += dict.fromkeys(e.counting_tokenizer for e in entries if e.counting_tokenizer not in names)

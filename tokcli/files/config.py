@@ -208,6 +208,7 @@ def pyproject_tool(start: str | Path | None = None) -> tuple[Path | None, dict[s
 
 def _checked(check: Check, value: Any, where: str, path: Path) -> dict[str, Any]:
     try:
-        return check(value, where)
+        table: dict[str, Any] = check(value, where)
+        return table
     except ConfigError as e:
         raise ConfigError(f"{path}: {e}") from None

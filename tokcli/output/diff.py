@@ -124,9 +124,12 @@ def text(report: Any) -> str:
 
     heads, rows, _ = _rows(report, commas=False)
     widths = [max(len(r[j]) for r in [heads, *rows] if j < len(r)) for j in range(len(heads))]
-    fmt = lambda r: "  ".join(  # noqa: E731
-        (c.ljust(widths[j]) if j < 2 else c.rjust(widths[j])) if j < len(widths) else c for j, c in enumerate(r)
-    ).rstrip()
+
+    def fmt(r: list[str]) -> str:
+        return "  ".join(
+            (c.ljust(widths[j]) if j < 2 else c.rjust(widths[j])) if j < len(widths) else c for j, c in enumerate(r)
+        ).rstrip()
+
     lines = [_head(report), fmt(heads), *(fmt(r) for r in rows), *_over_lines(report)]
     doc = "\n".join(lines) + "\n"
     if report.budgets is not None:

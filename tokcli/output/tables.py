@@ -123,7 +123,8 @@ def md_cell(v: str) -> str:
     return v.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
 
 
-def _rich_tables(rows, cols, cells, best, group, title) -> None:  # type: ignore[no-untyped-def]
+def _rich_tables(rows: Sequence[dict[str, Any]], cols: Sequence[Col], cells: list[list[str]],
+                 best: set[tuple[int, str]], group: str | None, title: str | None) -> None:  # fmt: skip
     """Rich tables on a terminal: one per group (its value as the title), the columns split in two
     tables (each with the first non-group column as the key) when they are wider than the terminal."""
     from rich.table import Table
@@ -131,7 +132,10 @@ def _rich_tables(rows, cols, cells, best, group, title) -> None:  # type: ignore
 
     c = console()
     keep = [j for j, col in enumerate(cols) if col.key != group]
-    width = lambda js: sum(max(len(cols[j].header), *(len(row[j]) + 1 for row in cells)) + 3 for j in js) + 1  # noqa: E731
+
+    def width(js: list[int]) -> int:
+        return sum(max(len(cols[j].header), *(len(row[j]) + 1 for row in cells)) + 3 for j in js) + 1
+
     sets = [keep]
     if width(keep) > c.width and len(keep) > 2:  # greedy: as many columns per table as fit, key first
         head, sets = keep[:1], []

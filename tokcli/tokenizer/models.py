@@ -137,7 +137,7 @@ def vendor_available(name: str) -> bool:
 def snapshot() -> dict[str, Any]:
     """The vendored LiteLLM snapshot (tokcli/data/models.json), read once."""
     try:
-        doc = json.loads(SNAPSHOT.read_text(encoding="utf-8"))
+        doc: dict[str, Any] = json.loads(SNAPSHOT.read_text(encoding="utf-8"))
     except (OSError, ValueError) as e:
         raise InputError(f"{SNAPSHOT}: cannot read the model table ({e}); reinstall tokcli") from None
     return doc
@@ -207,7 +207,7 @@ def apply_overrides(
             if "context" not in changes:
                 raise InputError(f"{origin}: models.{name} is a new model: give at least `context`")
             fields = dict(input_limit=None, max_output=None, tokenizer=None, proxy=PROXY, source=origin, as_of="")
-            out[name] = ModelEntry(name=name, **(fields | changes), origin=origin)  # type: ignore[arg-type]
+            out[name] = ModelEntry(name=name, **(fields | changes), origin=origin)
     return out
 
 

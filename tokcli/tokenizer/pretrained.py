@@ -299,7 +299,8 @@ class TiktokenEncoding(Tokenizer):
         """The reference `tiktoken.Encoding` (built on first use when this tokenizer came from a source)."""
         if self._enc is None:
             self._enc = self._source.encoding()
-        return self._enc
+        enc: tiktoken.Encoding = self._enc
+        return enc
 
     @classmethod
     def load(cls, encoding_name: str, name: str | None = None) -> TiktokenEncoding:
@@ -326,12 +327,14 @@ class TiktokenEncoding(Tokenizer):
     def encode(self, text: str) -> list[int]:
         # special tokens such as <|endoftext|> in the input are counted as the text they are
         if self.engine == "splintr":
-            return self._fast_engine.encode_ordinary(text)
+            ids: list[int] = self._fast_engine.encode_ordinary(text)
+            return ids
         return self.enc.encode_ordinary(text)
 
     def encode_batch(self, texts: Sequence[str]) -> list[list[int]]:
         if self.engine == "splintr":
-            return self._fast_engine.encode_batch(list(texts))
+            batch: list[list[int]] = self._fast_engine.encode_batch(list(texts))
+            return batch
         return self.enc.encode_ordinary_batch(list(texts), num_threads=os.cpu_count() or 1)
 
     def count_stream(self, chunks: Iterable[str]) -> int:
@@ -352,7 +355,8 @@ class TiktokenEncoding(Tokenizer):
         flat = self._fast_engine.encode_batch_flat
 
         def ids(batch: list[str]) -> bytes:
-            return flat(batch)[0]
+            data: bytes = flat(batch)[0]
+            return data
 
         pending: Future[bytes] | None = None
         batch: list[str] = []
@@ -449,7 +453,8 @@ class TiktokenEncoding(Tokenizer):
     def decode(self, ids: Sequence[int]) -> str:
         if self.engine == "splintr":  # the same vocabulary: the same bytes; a special token's id goes to tiktoken
             try:
-                return self._fast_engine.decode_bytes(list(ids)).decode("utf-8", errors="replace")
+                text: str = self._fast_engine.decode_bytes(list(ids)).decode("utf-8", errors="replace")
+                return text
             except ValueError:
                 pass
         return self.enc.decode(list(ids))
@@ -457,7 +462,8 @@ class TiktokenEncoding(Tokenizer):
     def token_bytes(self, token_id: int) -> bytes:
         if self.engine == "splintr":
             try:
-                return self._fast_engine.decode_token_bytes(token_id)
+                data: bytes = self._fast_engine.decode_token_bytes(token_id)
+                return data
             except (ValueError, OverflowError, TypeError):
                 pass
         return self.enc.decode_single_token_bytes(token_id)

@@ -65,13 +65,16 @@ class SentencePiece(Tokenizer):
         return SPM_CUT if _keeps_pieces_apart(self.sp) else None
 
     def encode(self, text: str) -> list[int]:
-        return self.sp.encode(text)
+        ids: list[int] = self.sp.encode(text)
+        return ids
 
     def encode_batch(self, texts: Sequence[str]) -> list[list[int]]:
-        return self.sp.encode(list(texts), num_threads=-1)
+        batch: list[list[int]] = self.sp.encode(list(texts), num_threads=-1)
+        return batch
 
     def decode(self, ids: Sequence[int]) -> str:
-        return self.sp.decode(list(ids))
+        text: str = self.sp.decode(list(ids))
+        return text
 
     @cached_property
     def _specials(self) -> dict[str, int]:
@@ -115,7 +118,7 @@ class SentencePiece(Tokenizer):
     def unknown_pieces(self, text: str) -> list[str]:
         if self.unk_id is None:
             return []
-        enc: dict = self.sp.encode(text, out_type="offset_mapping")  # type: ignore[assignment]  # ids, pieces, offsets
+        enc: dict[str, Any] = self.sp.encode(text, out_type="offset_mapping")  # ids, pieces, offsets
         return [text[s:e] for i, (s, e) in zip(enc["ids"], enc["offsets"], strict=True) if i == self.unk_id]
 
     @property

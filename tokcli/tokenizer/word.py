@@ -31,7 +31,8 @@ DEFAULT_VOCAB = 8000
 
 def split_words(text: str) -> list[str]:
     """The pieces WORD_PATTERN cuts `text` into (the same pieces HF's Split pre-tokenizer makes)."""
-    return _word_re().findall(text)
+    words: list[str] = _word_re().findall(text)
+    return words
 
 
 @cache
