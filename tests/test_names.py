@@ -219,3 +219,19 @@ def test_a_model_of_the_config_is_a_name_for_the_library_too(cli, project):
         tokcli.load("loop-a")
     bad = cli("count", "-t", "loop-a", "t.txt")
     assert bad.code == 2 and bad.err.count("\n") == 1 and "in a loop" in bad.err
+
+
+def test_a_tokenizer_file_rewritten_in_place_is_loaded_anew(tmp_path):
+    """load(path) caches what it built, but never past a change of the file (train -o x.json twice)."""
+    import tokcli
+
+    path = tmp_path / "t.json"
+    tokcli.train("char", ["abc"]).save(str(path))
+    first = tokcli.load(str(path))
+    assert len(first.encode("xyz日本")) == 5  # five unknown characters
+    assert tokcli.load(str(path)) is first  # unchanged: the same object
+    tokcli.train("char", ["xyz日本語"]).save(str(path))
+    second = tokcli.load(str(path))
+    assert second is not first
+    assert second.decode(second.encode("xyz日本")) == "xyz日本"  # known now: no <unk>
+    assert first.decode(first.encode("xyz日本")) != "xyz日本"

@@ -276,10 +276,28 @@ def load(spec: str) -> Tokenizer:
     return resolve(spec).load()
 
 
-@cache
 def _load(spec: str, name: str | None = None) -> Tokenizer:
     """The tokenizer `spec` (a name of `constructors()` or a path), built once; under `name`, a shallow copy
-    of it sharing what was built (callers give no `name` where it would be `spec`: one cache entry each)."""
+    of it sharing what was built (callers give no `name` where it would be `spec`: one cache entry each).
+    A path is built again once its file changes (the cache is keyed by its device, inode, size and mtime):
+    a tokenizer rewritten in place (`tokcli train -o bpe.json` twice) is never answered from the old one."""
+    return _load_cached(spec, name, _file_stamp(spec))
+
+
+def _file_stamp(spec: str) -> tuple[int, int, int, int] | None:
+    """What identifies the file a path `spec` loads (None for a registered name or a path that is not there)."""
+    if spec in constructors():
+        return None
+    path = Path(spec)
+    try:
+        st = (path / "tokenizer.json" if path.is_dir() else path).stat()
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns
+
+
+@cache
+def _load_cached(spec: str, name: str | None, stamp: tuple[int, int, int, int] | None) -> Tokenizer:
     if name is not None and name != spec:
         tok = copy.copy(_load(spec))
         tok.name = name
@@ -294,6 +312,9 @@ def _load(spec: str, name: str | None = None) -> Tokenizer:
     if path.is_file():
         return load_file(path)
     return resolve(spec).load()  # not a tokenizer of its own: what resolve makes of it
+
+
+_load.cache_clear = _load_cached.cache_clear  # type: ignore[attr-defined]  # tests reset the one cache
 
 
 def load_file(path: str | Path, name: str | None = None) -> Tokenizer:
