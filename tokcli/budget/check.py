@@ -141,6 +141,7 @@ def make_budget(
         raise UsageError(f"{origin}: reserve {reserve} must not be negative")
     exact = True
     limits = []
+    counted_as_model = False
     if model is not None:
         from .models import get_model, input_budget
 
@@ -149,11 +150,16 @@ def make_budget(
         if tokenizer is None:
             tokenizer = entry.counting_tokenizer
             exact = entry.exact
+            counted_as_model = True
     if max_tokens is not None:
         limits.append(max_tokens - (reserve if model is None else 0))
         if limits[-1] < 1:
             raise UsageError(f"{origin}: reserve {reserve} leaves no room under max-tokens {max_tokens}")
     tok = tokenizer or default_tokenizer or DEFAULT_TOKENIZER
+    if not counted_as_model:
+        from tokcli.tokenizer.registry import resolve
+
+        exact = resolve(tok).exact  # a tokenizer may be a model name too: exact, or counted with a proxy
     return Budget(tuple(paths), tok, min(limits), total, max_tokens, model, reserve, exact, origin, root, allow_empty,
                   chat)  # fmt: skip
 
@@ -289,8 +295,8 @@ def check(
                     report.skipped.append((f.path, str(e).removeprefix(f"{f.path}: ")))
         else:  # small files counted in batches, as `count` counts them
             rows = count_inputs([tok], files, errors=errors, skipped=report.skipped)
-            path = {f.label: f.path for f in files}  # stdin's row is "-", as it was named
-            counted = [(path[row.input], row.tokens[tok.name]) for row in rows]
+            as_named = {f.label: f.path for f in files}  # stdin's row is "-", as it was named
+            counted = [(as_named[row.input], row.tokens[tok.name]) for row in rows]
         results = []
         for path, n in counted:
             status = "counted" if b.total else ("ok" if n <= b.limit else "over")

@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from .app import app
-from .common import Errors, ErrorsOpt, LMOpt, QuietOpt, TableFormat, TableFormatOpt, walk_options
+from .common import Errors, ErrorsOpt, LMOpt, QuietOpt, TableFormat, TableFormatOpt
+from .groups import walk_options
 
 if TYPE_CHECKING:
     from tokcli.files.walk import WalkOptions
@@ -105,8 +106,6 @@ def lm_train(
     tokenizer (checked); the last --val-fraction of its ids is held out.
     """
     from tokcli.lm.trainer import TrainOptions
-
-    pass
 
     opts = TrainOptions(
         n_layer=layers, n_head=heads, n_embd=width, block_size=context, dropout=dropout, steps=steps,
