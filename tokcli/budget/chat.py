@@ -169,6 +169,7 @@ class Conversation:
     messages: tuple[Message, ...]
     not_counted: tuple[str, ...]  # conversation keys and tools not counted, with the reason
     tools: tuple[ToolDef, ...] = ()
+    raw: Any = field(default=None, compare=False, repr=False)  # the JSON value read (what `count --api` sends)
 
 
 @dataclass
@@ -361,7 +362,8 @@ def parse_conversation(doc: Any, label: str) -> Conversation:
     """A conversation from a JSON value: {"messages": [...]} (or a bare list of messages), with its tools
     and Anthropic's top-level `system` (a string or text blocks, counted as a first system message)."""
     if isinstance(doc, list):
-        return Conversation(label, tuple(parse_message(m, f"{label}: message {i + 1}") for i, m in enumerate(doc)), ())
+        return Conversation(label, tuple(parse_message(m, f"{label}: message {i + 1}") for i, m in enumerate(doc)), (),
+                            raw=doc)  # fmt: skip
     if not (isinstance(doc, dict) and isinstance(doc.get("messages"), list)):
         has = "a messages key that is not a list" if isinstance(doc, dict) and "messages" in doc else _type(doc)
         raise InputError(f'{label}: not a chat conversation: expected {{"messages": [...]}}, found {has}')
@@ -370,7 +372,7 @@ def parse_conversation(doc: Any, label: str) -> Conversation:
         messages.insert(0, {"role": "system", "content": doc["system"]})
     tools, skipped = parse_tools(doc, label)
     return Conversation(label, tuple(parse_message(m, f"{label}: message {i + 1}") for i, m in enumerate(messages)),
-                        skipped, tools)  # fmt: skip
+                        skipped, tools, raw=doc)  # fmt: skip
 
 
 def _jsonl_named(path: str) -> bool:

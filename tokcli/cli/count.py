@@ -68,6 +68,18 @@ def count(
             "JSONL with one per line) and count what the model is sent, per-message overhead included.",
         ),
     ] = False,
+    api: Annotated[
+        bool,
+        typer.Option(
+            "--api",
+            help="Ask the -m model's vendor (Anthropic, Gemini, OpenAI) for its exact count, over "
+            "the network, with the key from its usual environment variable (the [api] extra).",
+        ),
+    ] = False,
+    api_auto: Annotated[
+        bool,
+        typer.Option("--api-auto", help="As --api, but when the vendor cannot answer, warn and count locally (~)."),
+    ] = False,
     *,
     walk: WalkOptions,
     dist: DistOptions,
@@ -83,7 +95,16 @@ def count(
     With --field, per-record statistics of datasets (and with --model the records over its window);
     with --chat, conversations with their per-message overhead (see the README).
     With --workers N or --scheduler, files are counted in parallel by Dask workers, with the same totals.
+    With --api, the vendor of each -m model counts each input (or conversation) itself: the only time
+    tokcli uses the network.
     """
+    if api or api_auto:
+        from .count_api import count_api
+
+        return count_api(inputs_or_stdin(inputs), model or [], chat=chat, auto=api_auto, fmt=format.value,
+                         errors=errors.value, refused={"field": field, "id-field": id_field, "cost": cost,
+                         "reserve": reserve, "workers": dist.workers, "scheduler": dist.scheduler,
+                         "tokenizer": tokenizer})  # fmt: skip
     if field or chat or id_field:
         return count_field_or_chat(inputs, tokenizer, model or [], field=field, id_field=id_field, chat=chat,
                                    reserve=reserve, cost=cost, strict_unk=strict_unk, fmt=format.value,
