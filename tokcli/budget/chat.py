@@ -132,6 +132,23 @@ def overhead_for(tok: Tokenizer, model: Any = None) -> Overhead:
     return replace(OVERHEADS["openai-0301" if "0301" in name else "openai"], tools=TOOL_CONSTANTS[enc], images=images)
 
 
+def chat_columns(
+    loaded: dict[str, Tokenizer], entries: Sequence[Any]
+) -> tuple[list[tuple[str, Tokenizer, Overhead]], dict[str, str]]:
+    """The columns of `count --chat`: (key, tokenizer, overhead) for each tokenizer (with the overhead of the
+    first model it counts for), then one keyed by a model's name where that model's overhead or image
+    formula differs from its tokenizer's column (gpt-4o and a Claude model both counted with o200k_base);
+    and each model's column key."""
+    cols = {n: (tok, overhead_for(tok, next((e for e in entries if e.counting_tokenizer == n), None)))
+            for n, tok in loaded.items()}  # fmt: skip
+    key = {e.name: e.counting_tokenizer for e in entries}
+    for e in entries:
+        tok = loaded[e.counting_tokenizer]
+        if (oh := overhead_for(tok, e)) != cols[e.counting_tokenizer][1]:
+            cols[e.name], key[e.name] = (tok, oh), e.name
+    return [(k, tok, oh) for k, (tok, oh) in cols.items()], key
+
+
 @dataclass(frozen=True)
 class Part:
     """Something a message sends besides its text: an image, a tool call, an id."""
@@ -425,14 +442,19 @@ def _read_capped(path: str) -> bytes:
     return data
 
 
-def count_conversation(conv: Conversation, tokenizers: Sequence[tuple[Tokenizer, Overhead]]) -> ConversationCount:
-    """The tokens of every message and of the whole conversation under each (tokenizer, overhead)."""
+def count_conversation(
+    conv: Conversation, tokenizers: Sequence[tuple[Tokenizer, Overhead]], keys: Sequence[str] | None = None
+) -> ConversationCount:
+    """The tokens of every message and of the whole conversation under each (tokenizer, overhead), keyed by
+    `keys` (default: the tokenizers' names; a model's name where one tokenizer counts for two models whose
+    overheads or image formulas differ)."""
+    keys = [t.name for t, _ in tokenizers] if keys is None else list(keys)
     rows = [MessageCount(m.role, m.name, {}, m.not_counted, [PartCount(p.label, {}, {}, {}) for p in m.parts])
             for m in conv.messages]  # fmt: skip
     out = ConversationCount(conv.label, rows, {}, conv.not_counted)
-    for tok, oh in tokenizers:
+    for (tok, oh), key in zip(tokenizers, keys, strict=True):
         estimate = bool(conv.tools)
-        total = out.tools[tok.name] = count_tools(tok, oh, conv.tools)
+        total = out.tools[key] = count_tools(tok, oh, conv.tools)
         for m, row in zip(conv.messages, rows, strict=True):
             n = _count(tok, m.role) + sum(_count(tok, t) for t in m.texts) + (oh.per_message or 0)
             if m.name is not None:
@@ -440,17 +462,17 @@ def count_conversation(conv: Conversation, tokenizers: Sequence[tuple[Tokenizer,
             for p, pc in zip(m.parts, row.parts, strict=True):
                 got = _part(tok, oh, p)
                 if isinstance(got, str):
-                    pc.not_counted[tok.name] = got
+                    pc.not_counted[key] = got
                     continue
-                pc.tokens[tok.name], pc.exact[tok.name] = got
+                pc.tokens[key], pc.exact[key] = got
                 n += got[0]
                 estimate |= not got[1]
-            row.tokens[tok.name] = n
+            row.tokens[key] = n
             total += n
-        out.tokens[tok.name] = total + (oh.reply or 0)
-        out.estimate[tok.name] = estimate
+        out.tokens[key] = total + (oh.reply or 0)
+        out.estimate[key] = estimate
     for m, row in zip(conv.messages, rows, strict=True):
-        row.not_counted = m.not_counted + tuple(_why_not(pc, [t.name for t, _ in tokenizers]) for pc in row.parts
+        row.not_counted = m.not_counted + tuple(_why_not(pc, keys) for pc in row.parts
                                                 if pc.not_counted)  # fmt: skip
     return out
 
@@ -502,9 +524,10 @@ def _count(tok: Tokenizer, text: str) -> int:
 
 
 def count_chat(
-    tokenizers: Sequence[tuple[Tokenizer, Overhead]], paths: Sequence[str], *, errors: str = "strict"
-) -> Iterator[ConversationCount]:
-    """Every conversation of every chat file, counted (see the module docstring)."""
+    tokenizers: Sequence[tuple[Tokenizer, Overhead]], paths: Sequence[str], *, errors: str = "strict",
+    keys: Sequence[str] | None = None,
+) -> Iterator[ConversationCount]:  # fmt: skip
+    """Every conversation of every chat file, counted (see the module docstring and count_conversation)."""
     for path in paths:
         for conv in read_conversations(path, errors=errors):
-            yield count_conversation(conv, tokenizers)
+            yield count_conversation(conv, tokenizers, keys)

@@ -242,8 +242,8 @@ def count_chat(
 ) -> None:  # fmt: skip
     """`count --chat`: conversations, per message with --format json, against models' windows with -m."""
     from tokcli import load
+    from tokcli.budget.chat import chat_columns
     from tokcli.budget.chat import count_chat as counted
-    from tokcli.budget.chat import overhead_for
     from tokcli.budget.models import fit, get_model
     from tokcli.output.chat import conversations
 
@@ -251,10 +251,9 @@ def count_chat(
         raise UsageError("--chat reads conversations; --field and --id-field read dataset records: choose one")
     check_inputs(inputs, "--chat")
     entries = [get_model(m) for m in models]
-    names = tokenizer_names(tokenizers, entries)
-    by_model = {e.counting_tokenizer: e for e in entries}
-    toks = [(tok, overhead_for(tok, by_model.get(n))) for n in names
-            for tok in [load(n).with_special(special, add_special)]]  # fmt: skip
-    rows = list(counted(toks, inputs, errors=errors))
-    fits = [(c.label, fit(c.tokens[e.counting_tokenizer], e, reserve=reserve)) for c in rows for e in entries]
-    conversations(rows, [(t.name, oh) for t, oh in toks], fmt=fmt, fits=fits)
+    loaded = {n: load(n).with_special(special, add_special) for n in tokenizer_names(tokenizers, entries)}
+    cols, key = chat_columns(loaded, entries)
+    toks = [(tok, oh) for _, tok, oh in cols]
+    rows = list(counted(toks, inputs, errors=errors, keys=[k for k, _, _ in cols]))
+    fits = [(c.label, fit(c.tokens[key[e.name]], e, reserve=reserve)) for c in rows for e in entries]
+    conversations(rows, [(k, oh) for k, _, oh in cols], fmt=fmt, fits=fits)
