@@ -251,3 +251,21 @@ def test_bad_given_sizes_are_an_error(cli, tmp_path, bad):
     r = cli("count", "--chat", "-t", "o200k_base", p)
     assert r.code == 2 and r.out == ""
     assert r.err.startswith(f"error: {p}: message 1: content[0]: an image part's ")
+
+
+def test_two_models_on_one_tokenizer_keep_their_own_image_formulas(cli, tmp_path, monkeypatch):
+    monkeypatch.setenv("TOKCLI_CONFIG", str(tmp_path / "none.toml"))
+    doc = {"messages": [{"role": "user", "content": [
+        {"type": "image_url", "image_url": {"url": "https://example.com/a.png", "detail": "high"}, "width": 1092,
+         "height": 1092}]}]}  # fmt: skip
+    r = cli("count", "--chat", "-m", "gpt-4o", "-m", "claude-sonnet-4-5", "-f", "json", write(tmp_path, doc))
+    assert r.code == 0, r.err
+    d = json.loads(r.out)
+    assert d["tokenizers"] == ["o200k_base", "claude-sonnet-4-5"]  # both count with o200k_base, by their own rules
+    (part,) = d["conversations"][0]["messages"][0]["parts"]
+    assert part["tokens"] == {"o200k_base": 765, "claude-sonnet-4-5": 1590}
+    fits = {f["model"]: f["tokens"] for f in d["models"]}
+    assert fits == {
+        "gpt-4o": d["conversations"][0]["tokens"]["o200k_base"],
+        "claude-sonnet-4-5": d["conversations"][0]["tokens"]["claude-sonnet-4-5"],
+    }
