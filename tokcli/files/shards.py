@@ -30,6 +30,7 @@ from tokcli.errors import InputError, UsageError
 FORMAT = "tokcli-shards/1"
 INDEX = "index.json"
 SHARD_NAME = "shard-{:05d}.bin"
+SHARD_FILE = re.compile(r"shard-\d{5,}\.bin")  # the names SHARD_NAME gives
 
 
 def dtype_for(vocab_size: int) -> str:
@@ -125,9 +126,6 @@ def open_shards(path: str) -> ShardSet:
     return shards
 
 
-_SHARD_FILE = re.compile(r"shard-\d{5,}\.bin")
-
-
 def _check_schema(path: str, index: dict[str, Any]) -> None:
     """InputError unless the index has what readers use: a dtype, a tokenizer, shards with plain names and counts."""
     shards = index.get("shards")
@@ -135,7 +133,7 @@ def _check_schema(path: str, index: dict[str, Any]) -> None:
         index.get("dtype") in ("uint16", "uint32")
         and isinstance(index.get("tokenizer"), dict)
         and isinstance(shards, list)
-        and all(isinstance(s, dict) and isinstance(s.get("file"), str) and _SHARD_FILE.fullmatch(s["file"])
+        and all(isinstance(s, dict) and isinstance(s.get("file"), str) and SHARD_FILE.fullmatch(s["file"])
                 and isinstance(s.get("tokens"), int) and s["tokens"] >= 0 for s in shards)
     )  # fmt: skip
     if not ok:
