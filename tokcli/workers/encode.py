@@ -273,7 +273,9 @@ def _kept(out_dir: str, out: str, header: dict[str, Any], tasks: Sequence[Task])
     kept: dict[str, dict[str, Any]] = {}
     entries = old.get("shards")
     for e in entries if isinstance(entries, list) else []:
-        if not isinstance(e, dict) or not isinstance(e.get("tokens"), int) or e.get("file") not in by_name:
+        if not (isinstance(e, dict) and isinstance(e.get("file"), str) and e["file"] in by_name):
+            continue
+        if not isinstance(e.get("tokens"), int) or isinstance(e["tokens"], bool) or e["tokens"] < 0:
             continue
         name = str(e["file"])
         task = by_name[name]
