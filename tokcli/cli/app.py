@@ -97,7 +97,7 @@ def run(argv: list[str] | None = None) -> int:
 
 def _fill_closed_std_fds() -> None:
     """Put /dev/null where a parent closed stdin or stderr (`<&-`, `2>&-`), and a descriptor that refuses
-    writes where it closed stdout (`>&-`).
+    writes where it closed stdout (`>&-`); sys.stdin stays None (no input, as before).
 
     Else the next file tokcli opens takes the closed number: its own messages, or a library's, would be
     written into an output file, and Python's sys.stderr is None, which turns the first message into a
@@ -117,8 +117,8 @@ def _fill_closed_std_fds() -> None:
         if new != fd:
             os.dup2(new, fd)
             os.close(new)
-        stream = open(fd, "r" if fd == 0 else "w", encoding="utf-8", closefd=False)  # noqa: SIM115
-        setattr(sys, ("stdin", "stdout", "stderr")[fd], stream)
+        if fd:  # sys.stdin stays None: a closed stdin is no input, not an empty one
+            setattr(sys, ("stdout", "stderr")[fd - 1], open(fd, "w", encoding="utf-8", closefd=False))  # noqa: SIM115
 
 
 def _run(argv: list[str] | None) -> int:
