@@ -286,3 +286,35 @@ def test_an_output_place_that_cannot_be_written_is_refused_before_training(cli, 
     assert r.code == 2
     one_error_line(r.err, "cannot write the model there (Read-only file system)", "writable")
     assert trained == []  # refused before the data was read
+
+
+def test_sigterm_at_any_time_leaves_a_directory_the_rerun_completes(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    big = tmp_path / "big.txt"
+    big.write_text(
+        "".join(f"line {i} of a file long enough to take a while\n" for i in range(60_000)), encoding="utf-8"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    out = tmp_path / "D"
+    args = [sys.executable, "-m", "tokcli", "encode", "-t", "char", "--to", str(out), "--task-bytes", "4096", str(big)]
+    for wait_for, then in ((".tokcli.lock", 0.0), ("index.json", 0.3)):  # as D is made; while shards are written
+        p = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 60
+        while not (out / wait_for).exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(then)
+        p.send_signal(signal.SIGTERM)
+        _, err = p.communicate(timeout=60)
+        assert p.returncode == 143, err  # stopped (60,000 lines in 4 KiB shards take seconds to write)
+        if wait_for == "index.json":
+            assert json.loads((out / "index.json").read_text(encoding="utf-8"))["complete"] is False
+        r = subprocess.run(args, env=env, capture_output=True, timeout=300)
+        assert r.returncode == 0, r.stderr
+        assert shard_ids(out) == encoded(big.read_text(encoding="utf-8"))
+        for f in out.iterdir():
+            f.unlink()
