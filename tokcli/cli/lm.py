@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from .app import app
-from .common import Errors, ErrorsOpt, LMOpt, QuietOpt, TableFormat, TableFormatOpt, walk_options
+from .common import Errors, ErrorsOpt, LMOpt, QuietOpt, TableFormat, TableFormatOpt
+from .groups import walk_options
 
 if TYPE_CHECKING:
     from tokcli.files.walk import WalkOptions

@@ -12,7 +12,6 @@ from .app import app
 from .common import (
     DEFAULT_TOKENIZER,
     AddSpecialOpt,
-    DistOptions,
     Errors,
     ErrorsOpt,
     FieldOpt,
@@ -24,10 +23,9 @@ from .common import (
     SpecialOpt,
     StrictUnkOpt,
     TokenizerOpt,
-    arg_text,
-    dist_options,
-    inputs_or_stdin,
 )
+from .groups import DistOptions, dist_options
+from .inputs import arg_text, inputs_or_stdin
 
 if TYPE_CHECKING:
     from tokcli.files.walk import WalkOptions
@@ -78,7 +76,6 @@ def encode(
     With --to DIR, shards for training (`tokcli lm train DIR`), with --workers N encoded in parallel;
     with --field, each record of JSONL or Parquet files is a document.
     """
-    pass
 
     dist = dist.on(inputs or ["-"]) if to is not None else dist  # DASK_SCHEDULER_ADDRESS: with --to only
     if to is not None or eot is not None or dist.active or field is not None:
@@ -174,7 +171,6 @@ def encode_shards(
     field: str | None,
 ) -> None:  # fmt: skip
     """`encode --to DIR`: the options that do not go with shards refused, then the shards written."""
-    pass
 
     refuse_for_shards(to=to, tokens=tokens, text=text, json=as_json, strict_unk=strict_unk)
     encode_to(inputs_or_stdin(inputs), tokenizer, str(to), dist, eot=eot, special=special, add_special=add_special,

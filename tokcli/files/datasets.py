@@ -149,7 +149,7 @@ def _open(path: str, how: str) -> BinaryIO:
             raw.close()
             raise BackendMissing(f"{path}: reading .zst files needs zstandard: {DATA_EXTRA}") from None
         reader = zstandard.ZstdDecompressor().stream_reader(raw, closefd=True)
-        return io.BufferedReader(reader, SCAN_BYTES)  # type: ignore[arg-type,return-value]
+        return io.BufferedReader(reader, SCAN_BYTES)
     return raw
 
 

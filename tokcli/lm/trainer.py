@@ -204,11 +204,11 @@ def train_lm(
         y = np.stack([ids[i + 1 : i + T + 1] for i in ix]).astype(np.int64)
         return torch.from_numpy(x).to(device), torch.from_numpy(y).to(device)
 
-    @torch.no_grad()
     def evaluate() -> float:
         model.eval()
         rng = np.random.default_rng([o.seed, 999_999])
-        losses = [model(*batch(val_ids, rng))[1].item() for _ in range(o.eval_batches)]
+        with torch.no_grad():
+            losses = [model(*batch(val_ids, rng))[1].item() for _ in range(o.eval_batches)]
         model.train()
         return float(np.mean(losses))
 
@@ -278,7 +278,9 @@ def shard_split(shards: ShardSet, tokenizer: Tokenizer, val_fraction: float) -> 
     return train, val, chars / max(1, len(sample))
 
 
-def export_model(model: Any, cfg: GPTConfig, tokenizer: Tokenizer, out_dir: Path, dtype: str, meta: dict) -> None:
+def export_model(
+    model: Any, cfg: GPTConfig, tokenizer: Tokenizer, out_dir: Path, dtype: str, meta: dict[str, Any]
+) -> None:
     """Write config.json, model.safetensors and tokenizer.json to a temporary directory, then swap it in."""
     import torch
     from safetensors.torch import save_file
@@ -292,7 +294,7 @@ def export_model(model: Any, cfg: GPTConfig, tokenizer: Tokenizer, out_dir: Path
 
 
 def _save_checkpoint(
-    ckpt: Path, model: Any, opt: Any, step: int, history: list, elapsed: float, o: TrainOptions
+    ckpt: Path, model: Any, opt: Any, step: int, history: list[dict[str, float]], elapsed: float, o: TrainOptions
 ) -> None:
     from safetensors.torch import save_file
 
@@ -332,7 +334,7 @@ def _init_from(model: Any, spec: str) -> list[str]:
     return copied
 
 
-def _load_checkpoint(ckpt: Path, model: Any, opt: Any, o: TrainOptions) -> tuple[int, list, float]:
+def _load_checkpoint(ckpt: Path, model: Any, opt: Any, o: TrainOptions) -> tuple[int, list[dict[str, float]], float]:
     import torch
     from safetensors.torch import load_file
 

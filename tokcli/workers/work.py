@@ -41,8 +41,11 @@ class TokSpec:
 
     @classmethod
     def of(cls, spec: str, special: str = "text", add_special: bool = False) -> TokSpec:
-        path = os.path.join(spec, "tokenizer.json") if os.path.isdir(spec) else spec
-        if os.path.isfile(path) and ("/" in spec or spec.endswith((".json", ".model")) or spec.startswith(".")):
+        from tokcli.tokenizer.registry import looks_like_path, resolve
+
+        target = resolve(spec).tokenizer  # a path, or a model whose config names a file: the file is shipped
+        path = os.path.join(target, "tokenizer.json") if os.path.isdir(target) else target
+        if os.path.isfile(path) and looks_like_path(target):
             from tokcli.tokenizer.fileread import read_tokenizer_file  # regular, and within the size limit
 
             return cls(spec, read_tokenizer_file(path), os.path.basename(path), special, add_special)
