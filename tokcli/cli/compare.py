@@ -12,7 +12,6 @@ from tokcli.errors import UsageError
 from .app import app
 from .common import (
     DEFAULT_TOKENIZER,
-    DistOptions,
     Errors,
     ErrorsOpt,
     ModelsOpt,
@@ -20,12 +19,11 @@ from .common import (
     TableFormat,
     TableFormatOpt,
     TokenizersOpt,
-    dist_options,
-    walk_options,
 )
+from .groups import DistOptions, dist_options, walk_options
 
 if TYPE_CHECKING:
-    from tokcli.analysis.compare import Input, Trained
+    from tokcli.analysis.compare import Comparison, Input, Trained
     from tokcli.files.walk import WalkOptions
 
 CompareInputs = Annotated[
@@ -183,7 +181,7 @@ def compare_inputs(
     train: bool,
     reference: str | None,
     models: list[str],
-) -> object:
+) -> Comparison:
     """`compare --workers`: each input measured by a worker (training stays a one-process job)."""
     from tokcli.errors import UsageError
     from tokcli.output.dist import TaskProgress

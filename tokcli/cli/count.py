@@ -13,7 +13,6 @@ from .app import app
 from .common import (
     DEFAULT_TOKENIZER,
     AddSpecialOpt,
-    DistOptions,
     Errors,
     ErrorsOpt,
     FieldOpt,
@@ -26,11 +25,9 @@ from .common import (
     TableFormat,
     TableFormatOpt,
     TokenizersOpt,
-    check_inputs,
-    dist_options,
-    inputs_or_stdin,
-    walk_options,
 )
+from .groups import DistOptions, dist_options, walk_options
+from .inputs import check_inputs, inputs_or_stdin
 
 if TYPE_CHECKING:
     from tokcli.analysis.counting import InputCount

@@ -28,7 +28,7 @@ def count_api(
     from tokcli.output import warn
     from tokcli.output.api import ApiCount, api_counts
 
-    from .common import check_inputs
+    from .inputs import check_inputs
 
     if not models:
         raise UsageError("--api asks the model's vendor to count: give -m MODEL (e.g. -m claude-sonnet-4-5)")

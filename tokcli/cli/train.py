@@ -8,11 +8,7 @@ from typing import Annotated
 import typer
 
 from .app import app
-from .common import (
-    Errors,
-    ErrorsOpt,
-    QuietOpt,
-)
+from .common import Errors, ErrorsOpt, QuietOpt
 
 
 class Kind(str, Enum):

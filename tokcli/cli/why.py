@@ -24,9 +24,9 @@ from .common import (
     TableFormat,
     TableFormatOpt,
     TokenizersOpt,
-    walk_options,
-    whole_texts,
 )
+from .groups import walk_options
+from .inputs import whole_texts
 
 if TYPE_CHECKING:
     from tokcli.files.walk import WalkOptions
