@@ -74,7 +74,7 @@ def test_count_inputs_is_each_files_own_count(tree):
     assert [r.tokens for r in count_inputs(toks, held)] == [got[p].tokens for p in sorted(files)]
     # texts counted as records and messages are
     texts = [files[p] for p in sorted(files)]
-    assert count_texts(toks[0], texts) == [own_counts(files, TOKS[0])[p] for p in sorted(files)]
+    assert count_texts(toks[0], texts, "texts") == [own_counts(files, TOKS[0])[p] for p in sorted(files)]
 
 
 def test_count_check_and_diff_agree_with_it(tree, cli, monkeypatch, tmp_path):

@@ -91,9 +91,12 @@ def count_inputs(
     return rows
 
 
-def count_texts(tok: Tokenizer, texts: Sequence[str], label: str = "<text>") -> list[int]:
+def count_texts(tok: Tokenizer, texts: Sequence[str], label: str | None) -> list[int]:
     """The count of each text, each a whole input: exactly `tok.count_stream([text])` (texts up to a segment
-    long in one batch call, longer ones streamed); an UncutTooLong names `label`."""
+    long in one batch call, longer ones streamed); an UncutTooLong names `label` (None: the caller names it,
+    inside its own `about`)."""
+    if label is None:
+        return tok.count_texts(texts)
     with about(label):
         return tok.count_texts(texts)
 
