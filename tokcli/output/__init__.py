@@ -9,7 +9,10 @@ from __future__ import annotations
 import json
 import os
 import sys
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
 def is_tty(stream: TextIO | None = None) -> bool:
@@ -28,7 +31,7 @@ def color_enabled(stream: TextIO | None = None) -> bool:
     return is_tty(stream)
 
 
-def console(stderr: bool = False):  # -> rich.console.Console
+def console(stderr: bool = False) -> Console:
     from rich.console import Console
 
     stream = sys.stderr if stderr else sys.stdout
