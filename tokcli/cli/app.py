@@ -158,6 +158,12 @@ def _run(argv: list[str] | None) -> int:
         if debug:
             raise
         return _internal(e)
+    except BaseException as e:  # a Rust panic in tokenizers or splintr: a BaseException, not an Exception
+        if debug or type(e).__name__ != "PanicException":
+            raise
+        first = (str(e).splitlines() or ["no message"])[0][:200]
+        _stderr(f"error: the tokenizer failed on this input ({first}); check the tokenizer file, or use another -t")
+        return 2
 
 
 # what a write to a full disk (or a broken device) raises; file outputs turn theirs into InputError

@@ -51,6 +51,15 @@ class HFTokenizer(Tokenizer):
         fix = "give a file saved by tokenizers or by `tokcli train`"
         if not data.lstrip(b" \t\r\n\xef\xbb\xbf").startswith(b"{"):
             raise TokenizerFileError(f"{source}: not a tokenizer.json (not a JSON object); {fix}")
+        from .filecheck import check_json, precount_json
+
+        precount_json(data, source)
+        try:
+            spec = json.loads(data)
+        except (ValueError, RecursionError) as e:
+            raise TokenizerFileError(f"{source}: not a tokenizer.json ({str(e)[:120]}); {fix}") from None
+        check_json(spec, source)  # ids, sizes, expansions, regexes: what `tokenizers` trusts
+        del spec
         try:
             tok = _Tok.from_buffer(data)
         except Exception as e:  # the Rust side raises plain Exception subclasses
