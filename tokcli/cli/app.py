@@ -18,6 +18,7 @@ import typer
 
 from tokcli import __version__
 from tokcli.errors import TokcliError
+from tokcli.output import guard_stdout
 
 from . import fastparams
 from .argv import refuse_repeated
@@ -85,11 +86,13 @@ def run(argv: list[str] | None = None) -> int:
     0; a full disk on stdout is one `error:` line and 2.
     """
     previous = _install_sigterm()
+    restore = guard_stdout()  # stdout that cannot write every character escapes them (PYTHONIOENCODING=ascii)
     try:
         return _run(argv)
     except _Terminated:  # SIGTERM outside the command itself (start-up, error reporting)
         return 143
     finally:
+        restore()
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)  # type: ignore[arg-type]
 
