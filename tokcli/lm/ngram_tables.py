@@ -302,7 +302,7 @@ def _check_zip(path: Path) -> None:
                 with z.open(info) as f:
                     fmt = np.lib.format
                     version = fmt.read_magic(f)
-                    read = {(1, 0): fmt.read_array_header_1_0, (2, 0): fmt.read_array_header_2_0}.get(version)
+                    read: Any = {(1, 0): fmt.read_array_header_1_0, (2, 0): fmt.read_array_header_2_0}.get(version)
                     if read is None:
                         raise ModelFileError(f"{path}: {info.filename} is .npy version {version}; {fix}")
                     shape, _, dtype = read(f, max_header_size=10_000)

@@ -74,7 +74,8 @@ def check_json(spec: Any, source: str) -> None:
     if not isinstance(spec, dict):
         return
     model = spec.get("model")
-    added = spec.get("added_tokens") if isinstance(spec.get("added_tokens"), list) else []
+    raw_added = spec.get("added_tokens")
+    added: list[Any] = raw_added if isinstance(raw_added, list) else []
     if isinstance(model, dict):
         _check_model(model, added, source)
     for key in ("normalizer", "decoder"):
