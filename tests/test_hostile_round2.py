@@ -299,3 +299,94 @@ def test_generate_shows_its_ranges_in_help(cli):
 def test_generate_at_its_limits_is_accepted(cli):
     r = cli("generate", "To be", "-m", "char", "-n", "1", "--num-samples", str(MAX_SAMPLES // 100), "--seed", "1")
     assert r.code == 0, r.err
+
+
+# -- E. Dask schedulers that do not answer ---------------------------------------------------------------
+def _silent_server(listen: bool):
+    """A socket on 127.0.0.1 that accepts and never says a word (listen=True), or one that never accepts:
+    a backlog of 0, already filled, so the kernel drops further connection attempts."""
+    import socket
+    import threading
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    held: list[socket.socket] = []
+    stop = threading.Event()
+    if listen:
+        server.listen(8)
+        server.settimeout(0.2)
+
+        def accept() -> None:
+            while not stop.is_set():
+                try:
+                    held.append(server.accept()[0])
+                except OSError:
+                    pass
+
+        threading.Thread(target=accept, daemon=True).start()
+    else:
+        server.listen(0)
+        for _ in range(3):  # fill the accept queue: nothing accepts them
+            c = socket.socket()
+            c.setblocking(False)
+            c.connect_ex(server.getsockname())
+            held.append(c)
+
+    def close() -> None:
+        stop.set()
+        for s in [*held, server]:
+            s.close()
+
+    return f"tcp://127.0.0.1:{server.getsockname()[1]}", close
+
+
+@pytest.mark.parametrize("listen", [True, False], ids=["accepts-silently", "never-accepts"])
+def test_a_scheduler_that_does_not_answer_is_an_error_within_the_timeout(tmp_path, listen):
+    """Was a hang forever (accepts and stays silent)."""
+    pytest.importorskip("distributed")
+    (tmp_path / "a.txt").write_text("hello\n")
+    address, close = _silent_server(listen)
+    try:
+        r = _tokcli("count", "--scheduler", address, "--timeout", "1", "a.txt", cwd=tmp_path, timeout=30)
+    finally:
+        close()
+    assert (r.returncode, r.stdout) == (2, b"")
+    _one_error(r.stderr, f"error: --scheduler {address}: no answer within 1 s (is it a Dask scheduler?)")
+
+
+def test_a_scheduler_without_workers_is_an_error_within_the_timeout(tmp_path):
+    """Was exit 3 (TimeoutError). A real distributed.Scheduler, no workers, in a child process."""
+    pytest.importorskip("distributed")
+    script = (
+        "import asyncio\nfrom distributed import Scheduler\n"
+        "async def main():\n"
+        "    async with Scheduler(host='127.0.0.1', port=0, dashboard_address=None) as s:\n"
+        "        print(s.address, flush=True)\n"
+        "        await asyncio.sleep(120)\n"
+        "asyncio.run(main())\n"
+    )
+    (tmp_path / "a.txt").write_text("hello\n")
+    child = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    try:
+        address = child.stdout.readline().decode().strip()  # type: ignore[union-attr]
+        assert address.startswith("tcp://127.0.0.1:"), address
+        r = _tokcli("count", "--scheduler", address, "--timeout", "1", "a.txt", cwd=tmp_path, timeout=60)
+    finally:
+        child.kill()
+        child.wait()
+    assert (r.returncode, r.stdout) == (2, b"")
+    _one_error(r.stderr, f"error: --scheduler {address}: no worker joined it within 1 s")
+
+
+@pytest.mark.parametrize("address", ["ucx://127.0.0.1:8786", "tls://127.0.0.1:8786", "tcp://nohost", "host:x"])
+def test_a_scheduler_address_tokcli_cannot_use_is_refused_at_parse_time(cli, address):
+    """ucx:// and tls:// were exit 3 (TypeError)."""
+    r = cli("count", "--scheduler", address, "-", input="hello")
+    assert (r.code, r.out) == (2, "")
+    _one_error(r.err, f"error: --scheduler {address}: ")
+
+
+def test_the_timeout_has_a_range(cli):
+    r = cli("count", "--scheduler", "tcp://127.0.0.1:8786", "--timeout", "0", "-", input="hello")
+    assert (r.code, r.out) == (2, "")
+    _one_error(r.err, "error: Invalid value for '--timeout'")

@@ -354,6 +354,10 @@ _DIST: dict[str, tuple[Any, Any]] = {
         Annotated[int, typer.Option("--task-bytes", metavar="BYTES", help="With --workers, --scheduler or --to: the bytes of text one task reads (long files are cut at safe points).")],
         64 << 20,
     ),
+    "timeout": (
+        Annotated[float, typer.Option("--timeout", metavar="SECONDS", min=0.1, max=3600, help="With --scheduler: how long to wait for it to answer, and for a worker to join it.")],
+        5.0,
+    ),
 }  # fmt: skip
 
 
@@ -365,6 +369,7 @@ class DistOptions:
     scheduler: str | None = None
     task_bytes: int = 64 << 20
     env_scheduler: str | None = None  # DASK_SCHEDULER_ADDRESS, used by `on`
+    timeout: float = 5.0  # --timeout: seconds to connect to --scheduler and to find a worker there
 
     @property
     def active(self) -> bool:
@@ -385,7 +390,11 @@ def dist_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         import os
 
         env = os.environ.get("DASK_SCHEDULER_ADDRESS") or None
-        return DistOptions(values["workers"], values["scheduler"], values["task_bytes"], env)
+        if values["scheduler"]:
+            from tokcli.workers.runner import check_address
+
+            check_address(values["scheduler"])  # at parse time, before any input is read
+        return DistOptions(values["workers"], values["scheduler"], values["task_bytes"], env, values["timeout"])
 
     return option_group("dist", _DIST, build)(fn)
 
