@@ -386,7 +386,8 @@ def test_a_scheduler_address_tokcli_cannot_use_is_refused_at_parse_time(cli, add
     _one_error(r.err, f"error: --scheduler {address}: ")
 
 
-def test_the_timeout_has_a_range(cli):
-    r = cli("count", "--scheduler", "tcp://127.0.0.1:8786", "--timeout", "0", "-", input="hello")
+@pytest.mark.parametrize("value", ["0", "-1", "nan", "3601"])
+def test_the_timeout_has_a_range(cli, value):
+    r = cli("count", "--scheduler", "tcp://127.0.0.1:8786", "--timeout", value, "-", input="hello")
     assert (r.code, r.out) == (2, "")
-    _one_error(r.err, "error: Invalid value for '--timeout'")
+    _one_error(r.err, f"error: --timeout {float(value)}: give a number of seconds in (0, 3600]")

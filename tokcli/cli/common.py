@@ -355,7 +355,7 @@ _DIST: dict[str, tuple[Any, Any]] = {
         64 << 20,
     ),
     "timeout": (
-        Annotated[float, typer.Option("--timeout", metavar="SECONDS", min=0.1, max=3600, help="With --scheduler: how long to wait for it to answer, and for a worker to join it.")],
+        Annotated[float, typer.Option("--timeout", metavar="SECONDS", help="With --scheduler: how long to wait for it to answer, and for a worker to join it; in (0, 3600].")],
         5.0,
     ),
 }  # fmt: skip
@@ -390,10 +390,12 @@ def dist_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         import os
 
         env = os.environ.get("DASK_SCHEDULER_ADDRESS") or None
-        if values["scheduler"]:
-            from tokcli.workers.runner import check_address
+        if values["scheduler"] or values["timeout"] != 5.0:
+            from tokcli.workers.runner import check_address, check_timeout
 
-            check_address(values["scheduler"])  # at parse time, before any input is read
+            check_timeout(values["timeout"])  # at parse time, before any input is read
+            if values["scheduler"]:
+                check_address(values["scheduler"])
         return DistOptions(values["workers"], values["scheduler"], values["task_bytes"], env, values["timeout"])
 
     return option_group("dist", _DIST, build)(fn)

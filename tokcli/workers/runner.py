@@ -21,9 +21,9 @@ from .plan import Task
 
 RETRIES = 2  # a task that raises (not an input error: those are returned) is tried this many more times
 TIMEOUT = 5.0  # seconds to connect to a --scheduler and to find a worker there (--timeout)
-SCHEMES = (
-    "tcp://",
-)  # what --scheduler takes (a bare host:port is tcp); tls:// and ucx:// need settings tokcli has none for
+# what --scheduler takes (a bare host:port is tcp; inproc:// is a cluster in this process, for the Python API and
+# tests); tls:// and ucx:// need settings tokcli has none for
+SCHEMES = ("tcp://", "inproc://")
 
 
 @dataclass(frozen=True)
@@ -66,6 +66,8 @@ def check_address(address: str) -> None:
             f"--scheduler {address}: tokcli connects to Dask schedulers over tcp only; give tcp://HOST:PORT "
             f"({scheme} needs security or UCX settings tokcli does not take)"
         )
+    if scheme == "inproc://":
+        return
     host, _, port = address.removeprefix("tcp://").rpartition(":")
     if not host or not port.isdigit() or not 0 < int(port) < 65536:
         raise UsageError(
@@ -74,7 +76,7 @@ def check_address(address: str) -> None:
 
 
 def check_timeout(seconds: float) -> None:
-    if not 0 < seconds <= 3600:  # also NaN
+    if not 0 < seconds <= 3600:  # NaN too
         raise UsageError(f"--timeout {seconds}: give a number of seconds in (0, 3600]")
 
 
@@ -138,7 +140,8 @@ def _client(where: Where) -> tuple[Any, Callable[[], None]]:
     if where.scheduler:
         timeout = TIMEOUT if where.timeout is None else where.timeout
         fix = "start one with `dask scheduler`, or give --workers N for a local cluster"
-        _probe(where.scheduler, timeout, fix)
+        if not where.scheduler.startswith("inproc://"):
+            _probe(where.scheduler, timeout, fix)
         try:
             client = dist.Client(where.scheduler, timeout=f"{timeout}s")
         except (OSError, TimeoutError, ValueError) as e:
