@@ -82,7 +82,7 @@ def piece_end(tok: Tokenizer, text: str, s: int, n: int, *, final: bool = True) 
     if not final and e == len(text) and h >= len(text) - 1:
         return None
     for pattern in BOUNDARIES:
-        cands = [m.end() for m in pattern.finditer(text, s, h) if s < m.end() <= h]
+        cands: list[int] = [m.end() for m in pattern.finditer(text, s, h) if s < m.end() <= h]
         for c in reversed(cands):
             if _fits(tok, text, s, c, n):
                 return c

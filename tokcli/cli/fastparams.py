@@ -139,4 +139,4 @@ def install() -> None:
         return original(descriptor)
 
     build_runtime_param._tokcli = True  # type: ignore[attr-defined]
-    core.build_runtime_param = build_runtime_param
+    core.build_runtime_param = build_runtime_param  # type: ignore[attr-defined]  # typer.core's own name, not re-exported

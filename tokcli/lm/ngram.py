@@ -166,7 +166,8 @@ class KneserNey:
         # row m: the h tokens before position start + m
         pos = np.arange(start, n)
         history = np.stack([padded[pos + j] for j in range(h)], axis=1) if h else np.zeros((len(pos), 0), np.int64)
-        return np.log(self.probs(history, toks[start:], order))
+        logp: np.ndarray = np.log(self.probs(history, toks[start:], order))
+        return logp
 
     def distribution(self, context: list[int] | np.ndarray, order: int) -> np.ndarray:
         """P(w | context) for every w in the vocabulary (float64 [V]); it sums to 1."""

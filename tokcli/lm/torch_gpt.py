@@ -35,12 +35,14 @@ class Block(nn.Module):
         # no dropout on the attention weights: on the CPU it costs 40% of a step for little gain
         y = F.scaled_dot_product_attention(q, k, v, is_causal=True)  # [B, H, T, hs]
         y = y.transpose(1, 2).contiguous().view(B, T, C)
-        return self.resid_drop(self.attn_proj(y))
+        out: torch.Tensor = self.resid_drop(self.attn_proj(y))
+        return out
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = x + self.attn(self.ln_1(x))
         h = F.gelu(self.c_fc(self.ln_2(x)), approximate="tanh")
-        return x + self.resid_drop(self.mlp_proj(h))
+        out: torch.Tensor = x + self.resid_drop(self.mlp_proj(h))
+        return out
 
 
 class TorchGPT(nn.Module):
@@ -65,7 +67,9 @@ class TorchGPT(nn.Module):
         elif isinstance(m, nn.Embedding):
             nn.init.normal_(m.weight, mean=0.0, std=0.02)
 
-    def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None):
+    def forward(
+        self, idx: torch.Tensor, targets: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
         B, T = idx.shape
         pos = torch.arange(T, device=idx.device)
         x = self.drop(self.wte(idx) + self.wpe(pos))  # [B, T, C]

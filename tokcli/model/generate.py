@@ -153,7 +153,7 @@ def generate_ids(
     *,
     keep: int | None = None,
     use_cache: bool = True,
-    state: dict | None = None,
+    state: dict[str, list[int]] | None = None,
     trace: TraceFn | None = None,
 ) -> Iterator[int]:
     """New token ids after `prompt_ids` (at least one), one at a time; see the module docstring.
@@ -178,7 +178,8 @@ def generate_ids(
             state["window"] = tokens[start:]
         with single_thread():  # see tokcli/model/threads.py
             if cache is None:
-                return model.forward(tokens[start:])[-1]
+                last: np.ndarray = model.forward(tokens[start:])[-1]
+                return last
             return model.forward_cached(new, cache)
 
     logits = predict(tokens[start:])
@@ -259,7 +260,7 @@ class Generation:
         o, tok = self.options, self.model.tokenizer
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         stops = _StopFilter(o.stop)
-        state: dict = {}
+        state: dict[str, list[int]] = {}
         t0 = time.perf_counter()
         try:
             for t in generate_ids(

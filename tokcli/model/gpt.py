@@ -36,21 +36,25 @@ _GELU_C = np.float32(np.sqrt(2.0 / np.pi))
 def layer_norm(x: np.ndarray, g: np.ndarray, b: np.ndarray, eps: float = 1e-5) -> np.ndarray:
     mean = x.mean(axis=-1, keepdims=True)  # [T, 1]
     var = x.var(axis=-1, keepdims=True)  # [T, 1], biased, as torch.nn.LayerNorm
-    return g * ((x - mean) / np.sqrt(var + np.float32(eps))) + b  # [T, C]
+    out: np.ndarray = g * ((x - mean) / np.sqrt(var + np.float32(eps))) + b  # [T, C]
+    return out
 
 
 def gelu(x: np.ndarray) -> np.ndarray:
     """GELU, tanh approximation (torch F.gelu(x, approximate="tanh"), GPT-2's)."""
-    return np.float32(0.5) * x * (np.float32(1.0) + np.tanh(_GELU_C * (x + np.float32(0.044715) * x**3)))
+    out: np.ndarray = np.float32(0.5) * x * (np.float32(1.0) + np.tanh(_GELU_C * (x + np.float32(0.044715) * x**3)))
+    return out
 
 
 def softmax(x: np.ndarray) -> np.ndarray:
     e = np.exp(x - x.max(axis=-1, keepdims=True))  # [..., N], largest is exp(0) = 1
-    return e / e.sum(axis=-1, keepdims=True)  # [..., N]
+    out: np.ndarray = e / e.sum(axis=-1, keepdims=True)  # [..., N]
+    return out
 
 
 def linear(x: np.ndarray, w: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return x @ w + b  # [T, in] @ [in, out] + [out] -> [T, out]
+    out: np.ndarray = x @ w + b  # [T, in] @ [in, out] + [out] -> [T, out]
+    return out
 
 
 def causal_mask(n: int) -> np.ndarray:
@@ -140,7 +144,8 @@ def block(
     x = x + mha(
         layer_norm(x, **ln_1, eps=eps), **attn, n_head=n_head, layer=layer, cache=cache, attn_out=attn_out
     )  # [T, C]
-    return x + ffn(layer_norm(x, **ln_2, eps=eps), **mlp)  # [T, C]
+    out: np.ndarray = x + ffn(layer_norm(x, **ln_2, eps=eps), **mlp)  # [T, C]
+    return out
 
 
 def gpt(
@@ -169,7 +174,8 @@ def gpt(
         cache.n += T
     if last_only:
         x = x[-1:]  # [1, C]: the only row generation needs
-    return layer_norm(x, **params["ln_f"], eps=eps) @ params["head"]  # [T, C] @ [C, V] -> [T, V]
+    logits: np.ndarray = layer_norm(x, **params["ln_f"], eps=eps) @ params["head"]  # [T, C] @ [C, V] -> [T, V]
+    return logits
 
 
 def nest_params(flat: Mapping[str, np.ndarray], n_layer: int) -> Params:

@@ -130,7 +130,10 @@ class Model:
         ids = np.asarray(ids, dtype=np.int64)
         if cache.n + len(ids) > self.block_size:
             raise UsageError(f"{cache.n + len(ids)} tokens do not fit the context of {self.block_size}")
-        return gpt(ids, self.params, self.config.n_head, self.config.layer_norm_eps, cache=cache, last_only=True)[0]
+        logits: np.ndarray = gpt(
+            ids, self.params, self.config.n_head, self.config.layer_norm_eps, cache=cache, last_only=True
+        )[0]
+        return logits
 
     def attention(self, ids: Sequence[int] | np.ndarray) -> np.ndarray:
         """Attention weights [L, H, T, T] of a window: [l, h, i, j] is how much token i looks at j <= i."""

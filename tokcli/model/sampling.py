@@ -63,7 +63,8 @@ def softmax64(logits: np.ndarray) -> np.ndarray:
     """Probabilities in float64; -inf logits get probability 0."""
     x = np.asarray(logits, dtype=np.float64)  # [V]
     e = np.exp(x - x.max())  # [V]
-    return e / e.sum()  # [V]
+    p: np.ndarray = e / e.sum()  # [V]
+    return p
 
 
 def apply_repetition_penalty(logits: np.ndarray, seen: Iterable[int], penalty: float) -> np.ndarray:
@@ -83,7 +84,8 @@ def top_k_mask(probs: np.ndarray, k: int) -> np.ndarray:
     if k <= 0 or k >= probs.size:
         return probs > 0
     kth = np.partition(probs, probs.size - k)[probs.size - k]  # the k-th largest
-    return probs >= kth  # [V] bool
+    keep: np.ndarray = probs >= kth  # [V] bool
+    return keep
 
 
 def top_p_mask(probs: np.ndarray, p: float) -> np.ndarray:
@@ -103,7 +105,8 @@ def min_p_mask(probs: np.ndarray, min_p: float) -> np.ndarray:
     """Keep tokens with probability >= min_p x the largest probability."""
     if min_p <= 0:
         return probs > 0
-    return probs >= min_p * probs.max()
+    keep: np.ndarray = probs >= min_p * probs.max()
+    return keep
 
 
 @dataclass
@@ -148,7 +151,8 @@ def mask_banned(x: np.ndarray, banned: Sequence[int]) -> np.ndarray:
 
 def _renorm(p: np.ndarray, keep: np.ndarray) -> np.ndarray:
     q = np.where(keep, p, 0.0)  # [V]
-    return q / q.sum()
+    r: np.ndarray = q / q.sum()
+    return r
 
 
 def draw(sample_probs: np.ndarray, rng: np.random.Generator) -> int:

@@ -134,7 +134,8 @@ def normalize(logprobs: Sequence[float]) -> list[float]:
 def log_softmax(rows: np.ndarray) -> np.ndarray:
     x = np.asarray(rows, dtype=np.float64)  # [R, V]
     m = x.max(axis=-1, keepdims=True)
-    return x - m - np.log(np.exp(x - m).sum(axis=-1, keepdims=True))
+    out: np.ndarray = x - m - np.log(np.exp(x - m).sum(axis=-1, keepdims=True))
+    return out
 
 
 def token_logprobs(

@@ -110,7 +110,8 @@ def word_weights(weights: np.ndarray, groups: Sequence[Sequence[int]]) -> np.nda
     for w, g in enumerate(groups):
         member[w, list(g)] = 1.0
     mean = member / member.sum(axis=1, keepdims=True)  # [W, T]
-    return np.einsum("wt,lhts,vs->lhwv", mean, weights, member)  # [L, H, W, W]
+    words: np.ndarray = np.einsum("wt,lhts,vs->lhwv", mean, weights, member)  # [L, H, W, W]
+    return words
 
 
 @dataclass
@@ -141,7 +142,8 @@ class WordAttention:
 
     def head_mean(self) -> np.ndarray:
         """[L, index + 1]: the chosen word's weights over the words up to it, averaged over heads."""
-        return self.weights[:, :, self.index, : self.index + 1].mean(axis=1)
+        mean: np.ndarray = self.weights[:, :, self.index, : self.index + 1].mean(axis=1)
+        return mean
 
     def to_dict(self) -> dict[str, object]:
         k = self.index
@@ -253,7 +255,10 @@ def contrast(first: WordAttention, second: WordAttention) -> Contrast:
     one are paired in order) and set their head-averaged weights side by side, per layer."""
     a, b = first.words[: first.index + 1], second.words[: second.index + 1]
     ha, hb = first.head_mean(), second.head_mean()  # [L, ka + 1], [L, kb + 1]
-    col = lambda h, i: [float(x) for x in h[:, i]]  # noqa: E731
+
+    def col(h: np.ndarray, i: int) -> list[float]:
+        return [float(x) for x in h[:, i]]
+
     rows: list[ContrastRow] = []
     sm = difflib.SequenceMatcher(None, [w.lower() for w in a], [w.lower() for w in b], autojunk=False)
     for op, i1, i2, j1, j2 in sm.get_opcodes():

@@ -12,7 +12,10 @@ import json
 import os
 import sys
 from collections.abc import Callable
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
 def is_tty(stream: TextIO | None = None) -> bool:
@@ -84,7 +87,7 @@ def guard_stdout() -> Callable[[], None]:
     return done
 
 
-def console(stderr: bool = False):  # -> rich.console.Console
+def console(stderr: bool = False) -> Console:
     from rich.console import Console
 
     stream = sys.stderr if stderr else sys.stdout

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import math
 import sys
+from typing import TYPE_CHECKING
 
 from . import emit_json, info, is_tty, table, warn
 
+if TYPE_CHECKING:
+    from tokcli.lm.evaluate import EvalResult
+    from tokcli.lm.ngram import NgramResult
 
-def eval_result(r, *, fmt: str, inputs: list[str], split: str) -> None:  # r: tokcli.lm.evaluate.EvalResult
+
+def eval_result(r: EvalResult, *, fmt: str, inputs: list[str], split: str) -> None:
     """text (a table), json (the whole result), csv / tsv / markdown (the table's rows, full precision)."""
     if fmt == "json":
-        emit_json({"inputs": inputs, "split": split, **r.to_dict()})
+        emit_json({"schema": "tokcli-lm-eval/1", "inputs": inputs, "split": split, **r.to_dict()})
         return
     if fmt in ("csv", "tsv", "markdown"):
         from .tables import Col, render
@@ -47,7 +52,7 @@ def eval_result(r, *, fmt: str, inputs: list[str], split: str) -> None:  # r: to
         info(f"n-grams trained on {r.ngram_train_tokens:,} tokens")
 
 
-def _values(x) -> list[float | None]:
+def _values(x: EvalResult | NgramResult) -> list[float | None]:
     p = x.perplexity
     return [x.nats_per_token, x.bits_per_char, x.bits_per_byte, p if math.isfinite(p) else None]
 
@@ -56,7 +61,7 @@ def _per_s(tokens: int, seconds: float) -> int | None:
     return round(tokens / seconds) if seconds > 0 else None
 
 
-def _units(x, tty: bool) -> list[str]:
+def _units(x: EvalResult | NgramResult, tty: bool) -> list[str]:
     p = x.perplexity
     ppl = f"{p:.2f}" if math.isfinite(p) and p < 1e6 else f"{p:.3g}"
     if not tty:

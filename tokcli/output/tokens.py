@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from . import color_enabled, console, emit_json, is_tty, out, table
+
+if TYPE_CHECKING:
+    from tokcli.analysis.counting import InputCount, Span
+    from tokcli.budget.models import Fit
+    from tokcli.tokenizer.base import Tokenizer
 
 # alternating backgrounds, as OpenAI's tokenizer page colours tokens. The 16 standard colours, each with
 # a foreground that reads on it: rich writes them as the same codes at every colour depth, where hex
@@ -17,18 +23,19 @@ def escape_token(s: str) -> str:
     return s.replace("\\", "\\\\").replace("\n", "\\n").replace("\t", "\\t").replace("\r", "\\r")
 
 
-def encoded(tok, streams: Sequence, *, tokens: bool, as_json: bool) -> None:
+def encoded(tok: Tokenizer, streams: Sequence[tuple[str, Iterable[Sequence[int]]]], *, tokens: bool,
+            as_json: bool) -> None:  # fmt: skip
     """Ids of each (label, segments of ids) stream: a line of ids per input, a token per line with
     `tokens`, or one JSON document. Text output is written as the segments are encoded."""
     if as_json:
         docs = []
         for label, segments in streams:
             ids = [i for seg in segments for i in seg]
-            doc: dict = {"input": label, "ids": ids}
+            doc: dict[str, Any] = {"input": label, "ids": ids}
             if tokens:
                 doc["tokens"] = [tok.id_to_token(i) for i in ids]
             docs.append(doc)
-        emit_json({"tokenizer": tok.name, "inputs": docs})
+        emit_json({"schema": "tokcli-encode/1", "tokenizer": tok.name, "inputs": docs})
         return
     for _, segments in streams:
         first = True
@@ -43,8 +50,8 @@ def encoded(tok, streams: Sequence, *, tokens: bool, as_json: bool) -> None:
             out()
 
 
-def counts(rows, names: Sequence[str], *, fmt: str, bare: bool, fits: Sequence = (), cost: bool = False,
-           skipped: Sequence[tuple[str, str]] = ()) -> None:  # fmt: skip
+def counts(rows: Sequence[InputCount], names: Sequence[str], *, fmt: str, bare: bool, fits: Sequence[Fit] = (),
+           cost: bool = False, skipped: Sequence[tuple[str, str]] = ()) -> None:  # fmt: skip
     """The count table: text (rich on a terminal, plain numbers piped, the bare number for one input and
     one tokenizer), json (with skipped inputs and model fits), or csv / tsv / markdown (one row per input)."""
     if fmt == "json":
@@ -52,6 +59,7 @@ def counts(rows, names: Sequence[str], *, fmt: str, bare: bool, fits: Sequence =
 
         total = {n: sum(r.tokens[n] for r in rows) for n in names}
         doc = {
+            "schema": "tokcli-count/1",
             "tokenizers": list(names),
             "inputs": [{"input": r.input, "chars": r.chars, "bytes": r.bytes, "tokens": r.tokens} for r in rows],
             "total": {"chars": sum(r.chars for r in rows), "bytes": sum(r.bytes for r in rows), "tokens": total},
@@ -86,7 +94,7 @@ def counts(rows, names: Sequence[str], *, fmt: str, bare: bool, fits: Sequence =
         fits_table(fits, cost=cost)
 
 
-def spans(spans_, *, show_ids: bool) -> None:
+def spans(spans_: Sequence[Span], *, show_ids: bool) -> None:
     """Token boundaries: coloured on a terminal that shows colour, [bracketed] otherwise (piped, NO_COLOR,
     or a terminal without colours such as TERM=dumb)."""
     c = console() if color_enabled(sys.stdout) else None

@@ -55,7 +55,8 @@ def download(url: str, *, timeout_total: float, max_bytes: int) -> bytes:
         if isinstance(error, DownloadError):
             raise error
         raise DownloadError(f"{url}: {error}") from None
-    return outcome["data"]
+    data: bytes = outcome["data"]
+    return data
 
 
 class _Deadline(Exception):

@@ -137,7 +137,9 @@ def official_pattern(name: str) -> str | None:
     scope = dict(vars(openai_public), load_tiktoken_bpe=_no_ranks, data_gym_to_mergeable_bpe_ranks=_no_ranks)
     try:
         # a copy of the constructor that looks its globals up in `scope`: tiktoken_ext itself is left alone
-        return types.FunctionType(ctor.__code__, scope, ctor.__name__, ctor.__defaults__, ctor.__closure__)()["pat_str"]
+        params = types.FunctionType(ctor.__code__, scope, ctor.__name__, ctor.__defaults__, ctor.__closure__)()
+        pattern: str = params["pat_str"]
+        return pattern
     except Exception:
         return None
 
@@ -216,19 +218,24 @@ class Embedded:
         return self.ordinary if any(SPECIAL_START in t for t in texts) else self.embedded
 
     def encode_batch_flat(self, texts: list[str]) -> tuple[bytes, bytes]:
-        return self._for(texts).encode_batch_flat(texts)
+        flat: tuple[bytes, bytes] = self._for(texts).encode_batch_flat(texts)
+        return flat
 
     def encode_batch(self, texts: list[str]) -> list[list[int]]:
-        return self._for(texts).encode_batch(texts)
+        batch: list[list[int]] = self._for(texts).encode_batch(texts)
+        return batch
 
     def encode_ordinary(self, text: str) -> list[int]:
-        return self._for([text]).encode_ordinary(text)
+        ids: list[int] = self._for([text]).encode_ordinary(text)
+        return ids
 
     def decode_bytes(self, ids: list[int]) -> bytes:
-        return self.ordinary.decode_bytes(ids)
+        data: bytes = self.ordinary.decode_bytes(ids)
+        return data
 
     def decode_token_bytes(self, token_id: int) -> bytes:
-        return self.ordinary.decode_token_bytes(token_id)
+        data: bytes = self.ordinary.decode_token_bytes(token_id)
+        return data
 
 
 def splintr_for(enc: Any) -> Any:

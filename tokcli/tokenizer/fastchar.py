@@ -31,10 +31,12 @@ class CharTable:
 
     def ids(self, text: str) -> np.ndarray:
         cp = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-        return self.table[np.minimum(cp, len(self.table) - 1)]  # [C] int64
+        ids: np.ndarray = self.table[np.minimum(cp, len(self.table) - 1)]  # [C] int64
+        return ids
 
     def encode_ordinary(self, text: str) -> list[int]:
-        return self.ids(text).tolist()
+        ids: list[int] = self.ids(text).tolist()
+        return ids
 
     def encode_ordinary_batch(self, texts: Sequence[str], num_threads: int = 1) -> list[list[int]]:
         return [self.encode_ordinary(t) for t in texts]

@@ -69,7 +69,8 @@ class WordTable:
     def _encode(self, text: str) -> list[int]:
         pieces = self._pieces(text)
         if pieces is None:
-            return self.tok.encode(text, add_special_tokens=False).ids
+            whole: list[int] = self.tok.encode(text, add_special_tokens=False).ids
+            return whole
         get, unk = self.vocab.get, self.unk_id
         ids = [get(p, unk) for p in pieces]
         if unk in ids:

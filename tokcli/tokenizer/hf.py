@@ -93,12 +93,15 @@ class HFTokenizer(Tokenizer):
 
     def encode(self, text: str) -> list[int]:
         if (fast := self._fast) is not None:
-            return fast.encode_ordinary(text)
-        return self.tok.encode(text, add_special_tokens=False).ids
+            fast_ids: list[int] = fast.encode_ordinary(text)
+            return fast_ids
+        ids: list[int] = self.tok.encode(text, add_special_tokens=False).ids
+        return ids
 
     def encode_batch(self, texts: Sequence[str]) -> list[list[int]]:
         if (fast := self._fast) is not None:
-            return fast.encode_ordinary_batch(list(texts), num_threads=os.cpu_count() or 1)
+            batch: list[list[int]] = fast.encode_ordinary_batch(list(texts), num_threads=os.cpu_count() or 1)
+            return batch
         return [e.ids for e in self.tok.encode_batch(list(texts), add_special_tokens=False)]
 
     def decode(self, ids: Sequence[int]) -> str:
@@ -116,7 +119,8 @@ class HFTokenizer(Tokenizer):
                 return str(fast.decode(list(ids)))
             except (KeyError, ValueError, OverflowError, TypeError):
                 pass
-        return self.tok.decode(list(ids), skip_special_tokens=False)
+        text: str = self.tok.decode(list(ids), skip_special_tokens=False)
+        return text
 
     @cached_property
     def _fused(self) -> Any | None:
@@ -162,7 +166,8 @@ class HFTokenizer(Tokenizer):
     def encode_allowing_special(self, text: str) -> list[int]:
         if not self.special_tokens():
             return self.encode(text)
-        return self._tok_allowing.encode(text, add_special_tokens=False).ids
+        ids: list[int] = self._tok_allowing.encode(text, add_special_tokens=False).ids
+        return ids
 
     def added_around(self) -> tuple[list[int], list[int]]:
         """What the post-processor adds around one sequence (`add_special_tokens=True`), found by encoding a
@@ -191,7 +196,8 @@ class HFTokenizer(Tokenizer):
             return bytes(BYTE_DECODER[c] for c in s)
         if self._byte_fallback and len(s) == 6 and s.startswith("<0x") and s.endswith(">"):
             return bytes([int(s[3:5], 16)])
-        return self.tok.decode([token_id], skip_special_tokens=False).encode("utf-8")
+        text: str = self.tok.decode([token_id], skip_special_tokens=False)
+        return text.encode("utf-8")
 
     def is_byte_fallback(self, token_id: int) -> bool:
         if not self._byte_fallback:
@@ -206,17 +212,20 @@ class HFTokenizer(Tokenizer):
         if self.kind == "char" and fast is not None:  # one id per code point
             return [text[i] for i in (fast.ids(text) == self.unk_id).nonzero()[0].tolist()]
         if self.kind == "word" and fast is not None:
-            return fast.unknown_pieces(text)
+            pieces: list[str] = fast.unknown_pieces(text)
+            return pieces
         enc = self.tok.encode(text, add_special_tokens=False)
         return [text[s:e] for i, (s, e) in zip(enc.ids, enc.offsets, strict=True) if i == self.unk_id]
 
     @property
     def vocab_size(self) -> int:
-        return self.tok.get_vocab_size(with_added_tokens=True)
+        size: int = self.tok.get_vocab_size(with_added_tokens=True)
+        return size
 
     def to_json(self) -> str:
         """The canonical tokenizer.json text (what `save` writes)."""
-        return self.tok.to_str(pretty=True)
+        text: str = self.tok.to_str(pretty=True)
+        return text
 
     def save(self, path: str) -> None:
         atomic_write(path, self.to_json())

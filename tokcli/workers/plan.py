@@ -17,10 +17,14 @@ from __future__ import annotations
 import codecs
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import IO, TYPE_CHECKING
 
 from tokcli.tokenizer.base import Tokenizer
 
 from .files import File, open_binary
+
+if TYPE_CHECKING:
+    import regex
 
 TASK_BYTES = 64 << 20  # bytes of text a task reads: a shard of encode --to holds about this many tokens / 4
 MIN_TASK_BYTES = 4096  # tasks smaller than this are refused (cut patterns look ~16 characters around a cut)
@@ -111,7 +115,7 @@ def cut_points(f: File, patterns: Sequence[str], task_bytes: int) -> list[int]:
     return cuts
 
 
-def find_cut(fh, target: int, compiled: Sequence, limit: int) -> int | None:  # noqa: ANN001
+def find_cut(fh: IO[bytes], target: int, compiled: Sequence[regex.Pattern[str]], limit: int) -> int | None:
     """The byte offset of the first position at or after `target` (and before `limit`) where every pattern
     matches, judged with at least _LOOK characters of context on each side; None where there is none or
     the bytes there are not UTF-8 (that file is then read whole, and reports its own error)."""
@@ -138,6 +142,6 @@ def find_cut(fh, target: int, compiled: Sequence, limit: int) -> int | None:  # 
     return None
 
 
-def _matches_in_context(pattern, text: str, p: int) -> bool:  # noqa: ANN001
+def _matches_in_context(pattern: regex.Pattern[str], text: str, p: int) -> bool:
     """The pattern matches at p when its lookahead sees past the window edge too (no endpos clipping)."""
     return pattern.match(text, p) is not None
