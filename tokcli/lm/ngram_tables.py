@@ -300,7 +300,7 @@ def _check_zip(path: Path) -> None:
                 if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
                     raise ModelFileError(f"{path}: {info.filename} is compressed in a way tokcli does not read; {fix}")
                 with z.open(info) as f:
-                    fmt = np.lib.format
+                    fmt: Any = np.lib.format
                     version = fmt.read_magic(f)
                     read: Any = {(1, 0): fmt.read_array_header_1_0, (2, 0): fmt.read_array_header_2_0}.get(version)
                     if read is None:
