@@ -1,7 +1,7 @@
 """The Typer app and the one place where errors become exit codes. The command modules register on `app`.
 
 Exit codes: 0 ok (also when the reader of stdout went away); 1 a check failed (budget exceeded); 2 usage
-or input error (also a full disk); 3 internal error (a bug: rerun with TOKCLI_DEBUG=1 for the traceback);
+or input error (also a full disk, or stdout closed); 3 internal error (a bug: rerun with TOKCLI_DEBUG=1 for the traceback);
 130 interrupted (Ctrl-C); 143 terminated (SIGTERM).
 """
 
@@ -82,7 +82,7 @@ def run(argv: list[str] | None = None) -> int:
 
     Ctrl-C returns 130 and SIGTERM 143 (128 + the signal), both quietly and after the temporary files of
     unfinished outputs are removed; a closed stdout (`tokcli encode big.txt | head -1`) ends quietly with
-    0; a full disk on stdout is one `error:` line and 2.
+    0; a full disk on stdout, or a stdout closed from the start (`>&-`), is one `error:` line and 2.
     """
     previous = _install_sigterm()
     try:
@@ -96,13 +96,15 @@ def run(argv: list[str] | None = None) -> int:
 
 def _run(argv: list[str] | None) -> int:
     debug = os.environ.get("TOKCLI_DEBUG") == "1"
-    if (sys.argv[1:] if argv is None else argv) == ["--version"]:  # before typer builds every command
-        sys.stdout.write(f"tokcli {__version__}\n")
-        return 0
+    _reopen_closed_streams()
     streams = sys.stdout, sys.stderr
     try:
         try:
             args = sys.argv[1:] if argv is None else argv
+            if args == ["--version"]:  # before typer builds every command
+                sys.stdout.write(f"tokcli {__version__}\n")
+                sys.stdout.flush()
+                return 0
             command = typer.main.get_command(_only_named(args))  # Typer's documented way to its click command
             refuse_repeated(command, args)
             rv = command.main(args=args, prog_name="tokcli", standalone_mode=False)
@@ -152,7 +154,10 @@ def _run(argv: list[str] | None) -> int:
         if debug:
             raise
         _drop_stdout()
-        _stderr(f"error: cannot write to stdout: {e.strerror}; free some space, or write elsewhere")
+        if e.errno == errno.EBADF:
+            _stderr("error: cannot write to stdout: it is closed; run it with stdout open (> FILE or > /dev/null)")
+        else:
+            _stderr(f"error: cannot write to stdout: {e.strerror}; free some space, or write elsewhere")
         return 2
     except Exception as e:  # a bug: one line, the traceback behind TOKCLI_DEBUG=1
         if debug:
@@ -160,8 +165,27 @@ def _run(argv: list[str] | None) -> int:
         return _internal(e)
 
 
-# what a write to a full disk (or a broken device) raises; file outputs turn theirs into InputError
-_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO}
+# what a write to a full disk (or a broken device, or a closed stdout) raises; file outputs turn theirs into InputError
+_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.EBADF}
+
+
+def _reopen_closed_streams() -> None:
+    """Started with descriptor 1 or 2 closed (`tokcli count x >&-`, as a daemon may start it), Python leaves
+    sys.stdout or sys.stderr None. Hold the descriptor with /dev/null, so no file tokcli opens later takes
+    its number: read-only for stdout, so that data written there fails with EBADF (one `error:` line, 2, as
+    on a full disk) while a run that writes nothing there still succeeds; writable for stderr, whose talk
+    is then dropped and exit codes stay what they are."""
+    for fd, name, mode in ((1, "stdout", os.O_RDONLY), (2, "stderr", os.O_WRONLY)):
+        if getattr(sys, name) is not None:
+            continue
+        try:
+            null = os.open(os.devnull, mode)
+            if null != fd:
+                os.dup2(null, fd)
+                os.close(null)
+            setattr(sys, name, open(fd, "w", encoding="utf-8", errors="backslashreplace", closefd=False))  # noqa: SIM115
+        except OSError:  # pragma: no cover - no /dev/null
+            pass
 
 
 def _internal(e: Exception) -> int:

@@ -1,0 +1,91 @@
+"""Hostile input, round 2, second half (issue 25): closed standard streams, config bombs, a killed Dask
+worker, hostile git repositories. Each case ends in one `error:` line and exit 2 (or works), never exit 3,
+a hang or unbounded memory."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+from conftest import ROOT
+
+ENV = {**os.environ, "PYTHONPATH": str(ROOT), "TOKCLI_OFFLINE": "1", "NO_COLOR": "1"}
+
+
+def _tokcli(args: list[str], *, close: tuple[int, ...], cwd=None, timeout: float = 90) -> subprocess.CompletedProcess:
+    """`tokcli ARGS` as a real process started with the descriptors in `close` closed (`>&-`, `2>&-`)."""
+
+    def closing() -> None:
+        for fd in close:
+            os.close(fd)
+
+    return subprocess.run([sys.executable, "-m", "tokcli", *args], stdin=subprocess.DEVNULL,
+                          stdout=None if 1 in close else subprocess.PIPE,
+                          stderr=None if 2 in close else subprocess.PIPE,
+                          preexec_fn=closing, env=ENV, cwd=cwd, timeout=timeout, text=True)  # fmt: skip
+
+
+@pytest.fixture
+def small(tmp_path):
+    (tmp_path / "a.txt").write_text("hello world\n")
+    (tmp_path / "c.jsonl").write_text('{"messages": [{"role": "user", "content": "hi"}]}\n')
+    (tmp_path / "d.jsonl").write_text('{"text": "hi there"}\n')
+    return tmp_path
+
+
+# every command that writes data on stdout, with tiny inputs and the bundled char tokenizer/model
+WRITERS = {
+    "count": ["count", "-t", "char", "a.txt"],
+    "encode": ["encode", "-t", "char", "a.txt"],
+    "show": ["show", "-t", "char", "a.txt"],
+    "why": ["why", "-t", "char", "a.txt"],
+    "compare": ["compare", "-t", "char", "-t", "word", "a.txt"],
+    "models": ["models"],
+    "chunk": ["chunk", "-t", "char", "-n", "4", "a.txt"],
+    "truncate": ["truncate", "-t", "char", "-n", "4", "a.txt"],
+    "generate": ["generate", "-m", "char", "-n", "3", "--seed", "1", "hi"],
+    "next": ["next", "-m", "char", "hi"],
+    "score": ["score", "-m", "char", "-c", "x", "hi"],
+    "attention": ["attention", "-m", "char", "hi"],
+    "check": ["check", "-t", "char", "-n", "100", "a.txt"],
+    "chat": ["count", "-t", "char", "--chat", "c.jsonl"],
+    "field": ["count", "-t", "char", "--field", "text", "d.jsonl"],
+    "help": ["--help"],
+    "command-help": ["count", "--help"],
+    "version": ["--version"],
+}
+
+
+@pytest.mark.parametrize("name", list(WRITERS))
+def test_closed_stdout_is_one_error_line_and_exit_2(small, name):
+    r = _tokcli(WRITERS[name], close=(1,), cwd=small)
+    lines = r.stderr.splitlines()
+    assert r.returncode == 2, r.stderr
+    assert [ln for ln in lines if ln.startswith("error:")] == [lines[-1]]
+    assert lines[-1].startswith("error: cannot write to stdout: it is closed;"), r.stderr
+    assert "Traceback" not in r.stderr and "internal error" not in r.stderr and "Exception ignored" not in r.stderr
+
+
+def test_closed_stdout_does_not_fail_a_command_that_writes_a_file(small):
+    # nothing goes to stdout: the run succeeds, and the file it writes does not take descriptor 1
+    r = _tokcli(["show", "-t", "char", "--html", "page.html", "a.txt"], close=(1,), cwd=small)
+    assert r.returncode == 0, r.stderr
+    assert (small / "page.html").read_text().startswith("<!DOCTYPE html>")
+
+
+@pytest.mark.parametrize(("args", "code"), [(["count", "-t", "char", "a.txt"], 0),
+                                            (["count", "-t", "char", "missing.txt"], 2),
+                                            (["check", "-t", "char", "-n", "3", "a.txt"], 1),
+                                            (["count", "--no-such-option"], 2)])  # fmt: skip
+def test_closed_stderr_keeps_the_exit_code(small, args, code):
+    r = _tokcli(args, close=(2,), cwd=small)
+    assert r.returncode == code
+    if code == 0:
+        assert r.stdout == "12\n"
+
+
+def test_both_closed_is_exit_2(small):
+    r = _tokcli(["count", "-t", "char", "a.txt"], close=(1, 2), cwd=small)
+    assert r.returncode == 2
