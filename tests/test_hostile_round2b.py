@@ -89,3 +89,60 @@ def test_closed_stderr_keeps_the_exit_code(small, args, code):
 def test_both_closed_is_exit_2(small):
     r = _tokcli(["count", "-t", "char", "a.txt"], close=(1, 2), cwd=small)
     assert r.returncode == 2
+
+
+# --- pyproject.toml and config.toml bombs (check, models) ---------------------------------------------------
+
+BUDGET = '[[tool.tokcli.budget]]\npaths = ["a.txt"]\n'
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("TOKCLI_CONFIG", str(tmp_path / "no-config.toml"))
+    (tmp_path / "a.txt").write_text("hello world\n")
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (BUDGET + "max-tokens = " + "9" * 5000 + "\n", "an integer of thousands of digits; fix the file"),
+        (
+            BUDGET + "max-tokens = " + "9" * 4000 + "\n",
+            "tool.tokcli.budget[1].max-tokens must be at most 1,000,000,000,000",
+        ),
+        (BUDGET + "max-tokens = 10\nreserve = 1" + "0" * 30 + "\n", "tool.tokcli.budget[1].reserve must be at most"),
+        (BUDGET + "max-tokens = 10\nx = " + "[" * 5000 + "]" * 5000 + "\n", "nested too deeply"),
+        ("[tool.other]\nx = " + "{a = " * 5000 + "}" * 5000 + "\n" + BUDGET + "max-tokens = 10\n", "nested too deeply"),
+        (
+            "[tool.tokcli]\n" + "budget = [" + ", ".join(['{paths = "a.txt", max-tokens = 9}'] * 1001) + "]\n",
+            "tool.tokcli.budget: 1,001 entries; at most 1,000 are read",
+        ),
+    ],
+    ids=["5000-digits", "4000-digits", "huge-reserve", "nested-arrays", "nested-inline-tables", "many-budgets"],
+)
+def test_pyproject_bombs_are_one_error_line(cli, project, body, message):
+    (project / "pyproject.toml").write_text(body)
+    r = cli("check", "-t", "char")
+    assert r.code == 2, r.err
+    assert r.err.startswith(f"error: {project / 'pyproject.toml'}: ") and message in r.err
+    assert r.err.count("\n") == 1 and len(r.err) < 400
+
+
+def test_a_huge_value_is_quoted_short_in_the_message(cli, project):
+    (project / "pyproject.toml").write_text(BUDGET + 'max-tokens = 10\ntotal = "' + "x" * 500_000 + '"\n')
+    r = cli("check", "-t", "char")
+    assert r.code == 2
+    assert "tool.tokcli.budget[1].total must be true or false, not a string ('xxxx" in r.err and len(r.err) < 400
+
+
+def test_user_config_bombs_are_one_error_line(cli, project, monkeypatch):
+    cfg = project / "config.toml"
+    monkeypatch.setenv("TOKCLI_CONFIG", str(cfg))
+    cfg.write_text("[models.mine]\ncontext = " + "[" * 3000 + "]" * 3000 + "\n")
+    r = cli("models")
+    assert r.code == 2 and r.err == f"error: {cfg}: arrays or tables nested too deeply (hundreds of levels) to read\n"
+    cfg.write_text("[models.mine]\ncontext = " + "1" * 6000 + "\n")
+    r = cli("models")
+    assert r.code == 2 and r.err == f"error: {cfg}: an integer of thousands of digits; fix the file or remove it\n"
