@@ -88,7 +88,7 @@ def test_chunk_cli(cli, tmp_path):
     r = cli("chunk", "-t", "cl100k_base", "-n", "20", input=TEXT)
     assert r.code == 0, r.err
     pieces = [json.loads(line) for line in r.out.splitlines()]
-    assert "".join(p["text"] for p in pieces) == TEXT and set(pieces[0]) == {"text", "tokens", "start", "end"}
+    assert "".join(p["text"] for p in pieces) == TEXT and set(pieces[0]) == {"schema", "text", "tokens", "start", "end"}
     assert r.err.startswith(f"{len(pieces)} pieces")
     out = tmp_path / "pieces"
     out.mkdir()

@@ -73,7 +73,11 @@ def test_encode_tokens_and_json(cli):
     r = cli("encode", "-t", "cl100k_base", "--tokens", input="hello world\n")
     assert r.out.splitlines() == ["hello", " world", "\\n"]
     doc = json.loads(cli("encode", "-t", "cl100k_base", "--format", "json", "--tokens", input="hi").out)
-    assert doc == {"tokenizer": "cl100k_base", "inputs": [{"input": "<stdin>", "ids": [6151], "tokens": ["hi"]}]}
+    assert doc == {
+        "schema": "tokcli-encode/1",
+        "tokenizer": "cl100k_base",
+        "inputs": [{"input": "<stdin>", "ids": [6151], "tokens": ["hi"]}],
+    }
 
 
 def test_show_plain_bracketed_form(cli):

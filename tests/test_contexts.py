@@ -96,7 +96,7 @@ def test_bad_config(tmp_path, monkeypatch):
 def test_models_command(cli):
     r = cli("models", "-f", "json")
     assert r.code == 0, r.err
-    rows = {m["name"]: m for m in json.loads(r.out)}
+    rows = {m["name"]: m for m in json.loads(r.out)["models"]}
     assert set(rows) == set(BUILTIN)
     gpt = BUILTIN["gpt-5"]
     assert rows["gpt-5"]["input_limit"] == gpt.input_limit and rows["gpt-5"]["exact"] is True

@@ -20,7 +20,7 @@ import pytest
 pytest.importorskip("dulwich", reason="tokcli diff needs the git extra (dulwich)")
 
 from tokcli import load  # noqa: E402
-from tokcli.budget.gitdiff import blob_size, open_repository  # noqa: E402
+from tokcli.budget.gitrepo import blob_size, open_repository  # noqa: E402
 
 SYSTEM_1 = "あなたは親切なアシスタントです。丁寧な日本語で答えてください。\nAnswer briefly.\n"
 SYSTEM_2 = SYSTEM_1 + "ユーザーの質問が曖昧なときは、まず確認の質問をしてください。\n"

@@ -540,7 +540,7 @@ def test_hostile_options_and_shard_directories(tmp_path, capsys):
 def test_compare_with_workers_gives_the_same_figures_but_timings(tmp_path, capsys):
     def untimed(doc):
         if isinstance(doc, dict):
-            return {k: untimed(v) for k, v in doc.items() if k not in ("mb_per_s", "seconds")}
+            return {k: untimed(v) for k, v in doc.items() if k not in ("mb_per_s", "seconds", "load_s")}
         return [untimed(x) for x in doc] if isinstance(doc, list) else doc
 
     inputs = [str(shared_corpus("ja_aozora_botchan.txt")), str(shared_corpus("en_shakespeare.txt")),

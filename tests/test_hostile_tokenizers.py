@@ -67,8 +67,12 @@ def test_the_vocab_size_is_checked_before_the_input_is_read(cli, tmp_path, kind,
 
 def test_the_largest_char_vocab_size_is_accepted(cli, tmp_path):
     r = cli("train", "char", _text_file(tmp_path), "-o", tmp_path / "t.json", "--vocab-size", str(MAX_CHAR_VOCAB), "-q")
-    assert (r.code, r.out, r.err) == (0, "", "")
+    seen = len(set("hello world\n" + JA + "\n")) + 1  # and <unk>
+    assert (r.code, r.out) == (0, "")
+    assert r.err == (f"warning: --vocab-size {MAX_CHAR_VOCAB} is more than the text supports: trained char with "
+                     f"{seen} tokens, not {MAX_CHAR_VOCAB:,}\n")  # fmt: skip
     tok = tokcli.load(str(tmp_path / "t.json"))
+    assert tok.vocab_size == seen
     assert tok.decode(tok.encode(JA)) == JA
 
 
@@ -82,18 +86,21 @@ def test_the_library_refuses_a_huge_vocab_size_without_touching_the_texts():
             tokcli.train(kind, texts(), vocab_size=MAX_VOCAB + 1)
 
 
-# -- 2. a vocabulary too large for the text says the size that works; output suffix and format agree --
-def test_unigram_too_large_for_the_text_says_the_size_that_works(cli, tmp_path):
-    """README's own command on the repository's sample corpora: sentencepiece's raw INTERNAL error before."""
+# -- 2. a vocabulary too large for the text gives the largest it supports; output suffix and format agree --
+def test_unigram_too_large_for_the_text_trains_the_size_that_works(cli, tmp_path):
+    """README's own command on the repository's sample corpora: sentencepiece's raw INTERNAL error at first,
+    then exit 2; now the largest vocabulary the text supports, with a warning naming both sizes."""
     r = cli("train", "unigram", corpora_dir(), "-o", tmp_path / "uni.model", "--vocab-size", "8000", "-q")
-    assert (r.code, r.out) == (2, "")
-    _one_error_line(r.err, "error: --vocab-size 8000 is too large for this text: at most ")
-    assert "INTERNAL" not in r.err and "trainer_interface" not in r.err
-    most = int(re.search(r"at most (\d+)", r.err)[1])
-    assert not (tmp_path / "uni.model").exists()
-    r = cli("train", "unigram", corpora_dir(), "-o", tmp_path / "uni.model", "--vocab-size", str(most), "-q")
-    assert (r.code, r.out, r.err) == (0, "", "")  # the number given works
+    assert (r.code, r.out) == (0, "")
+    m = re.fullmatch(r"warning: --vocab-size 8000 is more than the text supports: trained unigram with ([\d,]+) "
+                     r"tokens, not 8,000\n", r.err)  # fmt: skip
+    assert m, r.err
+    most = int(m[1].replace(",", ""))
+    assert 264 <= most < 8000
     assert tokcli.load(str(tmp_path / "uni.model")).vocab_size == most
+    r = cli("train", "unigram", corpora_dir(), "-o", tmp_path / "again.model", "--vocab-size", str(most), "-q")
+    assert (r.code, r.out, r.err) == (0, "", "")  # that size itself: no warning, the same model
+    assert (tmp_path / "again.model").read_bytes() == (tmp_path / "uni.model").read_bytes()
 
 
 @pytest.mark.parametrize(

@@ -219,7 +219,7 @@ def test_chunk_field_carries_the_record_id(cli, tmp_path):
     for row in rows:
         if isinstance(row.get("text"), str):
             for k, piece in enumerate(chunk(tok, [row["text"]], 20), 1):
-                want.append({"id": row["id"], "piece": k, "text": piece.text, "tokens": piece.tokens,
+                want.append({"schema": "tokcli-chunk/1", "id": row["id"], "piece": k, "text": piece.text, "tokens": piece.tokens,
                              "start": piece.start, "end": piece.end})  # fmt: skip
     assert lines == want
     for row in rows:  # each record's pieces put back together give its text

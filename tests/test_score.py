@@ -220,7 +220,7 @@ def test_cli_score_json_schema(cli, char_dir):
     r = cli("score", "吾輩は", "-c", "猫", "-c", "犬である", "-m", char_dir, "-f", "json")
     assert r.code == 0, r.err
     doc = json.loads(r.out)
-    assert set(doc) == {"model", "prompt", "prompt_tokens", "context", "units", "continuations"}
+    assert set(doc) == {"schema", "model", "prompt", "prompt_tokens", "context", "units", "continuations"}
     assert doc["prompt"] == "吾輩は" and doc["prompt_tokens"] == 3 and doc["context"] == 16
     cs = doc["continuations"]
     assert [c["text"] for c in cs] == ["猫", "犬である"]

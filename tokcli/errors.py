@@ -16,6 +16,21 @@ class UsageError(TokcliError):
     """An option or argument that cannot work (vocabulary too small, temperature < 0, ...)."""
 
 
+class VocabSizeError(UsageError):
+    """A vocabulary size that cannot work. The message names the option it was given with: `--vocab-size N`
+    by default; `about()` names another (compare's `--train KIND:N`). `why` may name the option's own spelling
+    as "{option}"."""
+
+    def __init__(self, size: int, why: str, *, subject: str | None = None, option: str = "--vocab-size") -> None:
+        self.size, self.why = size, why
+        or_coverage = " or lower --character-coverage" if option == "--vocab-size" else ""
+        super().__init__(f"{subject or f'{option} {size}'} {why.format(option=option, or_coverage=or_coverage)}")
+
+    def about(self, subject: str, option: str) -> VocabSizeError:
+        """The same error, naming `subject` (e.g. "--train bpe:100") and, in its advice, `option`."""
+        return VocabSizeError(self.size, self.why, subject=subject, option=option)
+
+
 class InputError(TokcliError):
     """A file or stream that cannot be read as text: missing, binary, not UTF-8, empty directory."""
 

@@ -17,13 +17,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from tokcli.errors import InputError, UsageError
+from tokcli.errors import InputError, UsageError, VocabSizeError
 from tokcli.files.text import expand_inputs, read_text, split_holdout
 from tokcli.files.walk import WalkOptions
 from tokcli.tokenizer import DEFAULT_TOKENIZER
 from tokcli.tokenizer.base import Tokenizer
 
-from .metrics import Row, measure, ratio, unit_for, unit_offsets
+from .metrics import Row, measure, ratio, unit_for, unit_offsets, warm_up
 
 # ja-char too, so that the Japanese sample is also measured by a Japanese vocabulary
 DEFAULT_TOKENIZERS = ("char", "word", "bpe", "ja-char", DEFAULT_TOKENIZER)
@@ -70,6 +70,16 @@ class TrainSpec:
 
 
 @dataclass(frozen=True)
+class Trained:
+    """A tokenizer `compare` trained: its --train spec, and the vocabulary size asked for and trained (smaller
+    where the text supports no more; see tokcli.tokenizer.training.train)."""
+
+    spec: TrainSpec
+    requested_vocab_size: int | None
+    vocab_size: int
+
+
+@dataclass(frozen=True)
 class ModelFit:
     """How one input fits a model's context window (see tokcli.contexts.fit)."""
 
@@ -86,6 +96,7 @@ class Comparison:
     holdout: float | None = None  # the held-out fraction measured on, when tokenizers were trained
     trained_on: int | None = None  # characters trained on
     fits: list[ModelFit] = field(default_factory=list)
+    trained: list[Trained] = field(default_factory=list)
 
 
 def sample_inputs() -> list[Input]:
@@ -124,6 +135,19 @@ def read_inputs(
     return inputs
 
 
+def load_ready(spec: str) -> tuple[Tokenizer, float]:
+    """The tokenizer `spec` names, made ready to encode (see tokcli.analysis.metrics.warm_up), and the
+    seconds that took: compare's load time, kept out of its throughput."""
+    import time
+
+    from tokcli.tokenizer.registry import load
+
+    t0 = time.perf_counter()
+    tok = load(spec)
+    warm_up(tok)
+    return tok, time.perf_counter() - t0
+
+
 def load_tokenizers(specs: Sequence[str]) -> list[tuple[str, Tokenizer]]:
     from tokcli.tokenizer.registry import load
 
@@ -148,32 +172,47 @@ def compare(
         raise UsageError("nothing to compare on: give files or directories")
     if not tokenizers and not train:
         tokenizers = DEFAULT_TOKENIZERS
-    from tokcli.tokenizer.registry import load
-
-    toks = [t if isinstance(t, tuple) else (t, load(t)) for t in dict.fromkeys(tokenizers)]
+    load_s: dict[str, float] = {}  # seconds to load and warm up each (given or trained: the warm-up alone)
+    toks = []
+    for t in dict.fromkeys(tokenizers):
+        name, tok = t if isinstance(t, tuple) else (t, None)
+        if tok is None:
+            tok, load_s[name] = load_ready(name)
+        else:
+            load_s[name] = warm_up(tok)
+        toks.append((name, tok))
     trained_on = None
+    trained: list[Trained] = []
     if train:
         if not 0 < holdout < 1:
             raise UsageError(f"--holdout {holdout} must be in (0, 1) when training")
         splits = [split_holdout(i.text, holdout) for i in inputs]
         if not any(t for t, _ in splits) or not any(h for _, h in splits):
             raise UsageError("the inputs are too short to split into a training part and a held-out part")
-        toks += [(spec.label, _train(spec, [t for t, _ in splits])) for spec in train]
+        for spec in train:
+            tok = _train(spec, [t for t, _ in splits])
+            toks.append((spec.label, tok))
+            load_s[spec.label] = warm_up(tok)
+            trained.append(Trained(spec, tok.requested_vocab_size, tok.vocab_size))
         trained_on = sum(len(t) for t, _ in splits)
         inputs = [Input(i.name, h) for i, (_, h) in zip(inputs, splits, strict=True)]
     names = [n for n, _ in toks]
     ref = reference or names[0]
     if ref not in names:
-        toks.insert(0, (ref, load(ref)))
+        ref_tok, load_s[ref] = load_ready(ref)
+        toks.insert(0, (ref, ref_tok))
         names.insert(0, ref)
-    rows = [r for inp in inputs for r in measure_input(inp, toks, ref)]
+    rows = [r for inp in inputs for r in measure_input(inp, toks, ref, load_s)]
     fits = model_fits(inputs, models, dict(toks)) if models else []
-    return Comparison(rows, names, [i.name for i in inputs], ref, holdout if train else None, trained_on, fits)
+    return Comparison(rows, names, [i.name for i in inputs], ref, holdout if train else None, trained_on, fits,
+                      trained)  # fmt: skip
 
 
-def measure_input(inp: Input, toks: Sequence[tuple[str, Tokenizer]], ref: str) -> list[Row]:
-    """The rows of one input, one per tokenizer (`ref` among them: the reference of the nsl column).
-    tokcli.workers measures inputs on workers with it."""
+def measure_input(
+    inp: Input, toks: Sequence[tuple[str, Tokenizer]], ref: str, load_s: dict[str, float] | None = None
+) -> list[Row]:
+    """The rows of one input, one per tokenizer (`ref` among them: the reference of the nsl column), each
+    with its tokenizer's load time from `load_s`. tokcli.workers measures inputs on workers with it."""
     # the unit of fertility and its offsets depend on the text alone: found once for every tokenizer
     unit = unit_for(inp.text)
     units = unit_offsets(inp.text, unit)
@@ -182,13 +221,17 @@ def measure_input(inp: Input, toks: Sequence[tuple[str, Tokenizer]], ref: str) -
     del units
     # the reference's count is its row's (the same streamed encoding): no second encoding
     ref_count = measured[[n for n, _ in toks].index(ref)].tokens
-    return [replace(r, nsl=ratio(r.tokens, ref_count)) for r in measured]
+    load_s = load_s or {}
+    return [replace(r, nsl=ratio(r.tokens, ref_count), load_s=load_s.get(r.tokenizer)) for r in measured]
 
 
 def _train(spec: TrainSpec, texts: list[str]) -> Tokenizer:
     from tokcli.tokenizer.training import train
 
-    return train(spec.kind, texts, vocab_size=spec.vocab_size)
+    try:
+        return train(spec.kind, texts, vocab_size=spec.vocab_size)
+    except VocabSizeError as e:  # named as it was given: --train KIND:N, not train's --vocab-size
+        raise e.about(f"--train {spec.kind}:{e.size}", "the size in --train") from None
 
 
 def model_fits(inputs: Sequence[Input], models: Sequence[str], loaded: dict[str, Tokenizer]) -> list[ModelFit]:

@@ -32,6 +32,7 @@ from typing import Any
 
 from tokcli.errors import InputError
 from tokcli.files.datasets import iter_json_lines, kind, max_line_bytes, parse_line
+from tokcli.files.text import stdin_binary
 from tokcli.files.walk import open_file
 from tokcli.tokenizer.base import SEGMENT_CHARS, Tokenizer
 
@@ -199,10 +200,9 @@ def read_conversations(path: str, *, errors: str = "strict") -> Iterator[Convers
 
 
 def _read_capped(path: str) -> bytes:
-    import sys
 
     limit = max_line_bytes()
-    f = sys.stdin.buffer if path == "-" else open_file(path, directory="a chat file (.json or .jsonl)")
+    f = stdin_binary() if path == "-" else open_file(path, directory="a chat file (.json or .jsonl)")
     try:
         data = f.read(limit + 1)
     finally:

@@ -1,7 +1,8 @@
 """The command line: a thin Typer layer over the library, one module per command family.
 
     app.py      the Typer app, `main` and `run`: errors are turned into exit codes there, once
-    common.py   options and input helpers shared by the commands
+    common.py   the options shared by the commands; groups.py the option groups (sampling, walk, dist);
+    inputs.py   reading inputs: files or stdin, a prompt, text given as an argument
     compare.py  compare            budget.py  check, diff, models, chunk, truncate
     model.py    generate, next, score, attention                lm.py   lm train, lm eval
     train.py    train              tokens.py  encode, decode    count.py  count

@@ -23,11 +23,12 @@ from .common import (
     TableFormatOpt,
     TokenizerOpt,
     TokenizersOpt,
-    check_inputs,
     complete_model,
-    inputs_or_stdin,
-    walk_options,
+    complete_tokenizer,
+    resolve_opt,
 )
+from .groups import walk_options
+from .inputs import check_inputs, inputs_or_stdin
 
 if TYPE_CHECKING:
     from tokcli.files.walk import WalkOptions
@@ -79,7 +80,13 @@ def check(
     reserve: Annotated[int, typer.Option("--reserve", help="Tokens kept free for the answer.", min=0)] = 0,
     tokenizer: Annotated[
         str | None,
-        typer.Option("-t", "--tokenizer", help="Count with this tokenizer (default: the model's, else cl100k_base)."),
+        typer.Option(
+            "-t",
+            "--tokenizer",
+            autocompletion=complete_tokenizer,
+            callback=resolve_opt,
+            help="Count with this tokenizer (default: the model's, else cl100k_base).",
+        ),
     ] = None,
     total: Annotated[bool, typer.Option("--total", help="Apply the limit to all files together, not to each.")] = False,
     chat: Annotated[
@@ -248,8 +255,6 @@ def chunk(
     cut alone: JSON lines {"id", "piece", "text", "tokens", "start", "end"}, id naming the record.
     """
     if field or id_field:
-        pass
-
         return chunk_field(input, field, id_field, tokenizer, max_tokens, overlap, errors.value, out_dir=out_dir)
     from tokcli import load
     from tokcli.analysis.chunking import chunk as split

@@ -12,7 +12,6 @@ from tokcli.errors import UsageError
 from .app import app
 from .common import (
     DEFAULT_TOKENIZER,
-    DistOptions,
     Errors,
     ErrorsOpt,
     ModelsOpt,
@@ -20,12 +19,11 @@ from .common import (
     TableFormat,
     TableFormatOpt,
     TokenizersOpt,
-    dist_options,
-    walk_options,
 )
+from .groups import DistOptions, dist_options, walk_options
 
 if TYPE_CHECKING:
-    from tokcli.analysis.compare import Input
+    from tokcli.analysis.compare import Comparison, Input, Trained
     from tokcli.files.walk import WalkOptions
 
 CompareInputs = Annotated[
@@ -70,7 +68,7 @@ PivotOpt = Annotated[
 # the output module's columns
 CHART_METRICS = (
     "vocab_size", "tokens", "chars_per_token", "bytes_per_token", "fertility", "continued", "unk_rate",
-    "byte_fallback_rate", "utilisation", "renyi", "nsl", "mb_per_s", "seconds",
+    "byte_fallback_rate", "utilisation", "renyi", "nsl", "mb_per_s", "load_s", "seconds",
 )  # fmt: skip
 Chart = Enum("Chart", {m: m for m in [*CHART_METRICS, "premium"]}, type=str)  # type: ignore[misc]
 ChartOpt = Annotated[
@@ -79,7 +77,7 @@ ChartOpt = Annotated[
         "--chart",
         metavar="METRIC",
         help="Also draw a bar chart of one metric: tokens, chars_per_token, bytes_per_token, fertility, continued, "
-        "unk_rate, utilisation, renyi, nsl, mb_per_s, ...; with --parity: premium or tokens.",
+        "unk_rate, utilisation, renyi, nsl, mb_per_s, load_s, ...; with --parity: premium or tokens.",
     ),
 ]
 
@@ -112,7 +110,6 @@ def compare(
     round-trip the input exactly). Every formula is in docs/metrics.md. With --workers N or --scheduler,
     each input is measured by a Dask worker (the same figures but the timed ones).
     """
-    pass
 
     if parity:
         return compare_parity(parity, tokenizer, pivot=pivot, errors=errors.value, chart=chart and chart.value,
@@ -158,7 +155,22 @@ def compare_files(
         result = on_workers(texts, tokenizers, dist, train=bool(specs), reference=reference, models=models)
     else:
         result = c.compare(texts, tokenizers, train=specs, holdout=holdout, reference=reference, models=models)
+        warn_shortfalls(result.trained)
     render.comparison(result, fmt, chart=chart, output=output)
+
+
+def warn_shortfalls(trained: list[Trained]) -> None:
+    """A warning for each tokenizer --train gave fewer tokens than asked for (the text supports no more)."""
+    from tokcli import output as o
+
+    from .train import shortfall
+
+    for t in trained:
+        if t.requested_vocab_size is not None and t.vocab_size < t.requested_vocab_size:
+            asked = f"--train {t.spec.kind}:{t.requested_vocab_size}"
+            if t.spec.vocab_size is None:
+                asked = f"--train {t.spec.kind} (its default size, {t.requested_vocab_size})"
+            o.warn(shortfall(asked, t.spec.kind, t.requested_vocab_size, t.vocab_size))
 
 
 def compare_inputs(
@@ -169,7 +181,7 @@ def compare_inputs(
     train: bool,
     reference: str | None,
     models: list[str],
-) -> object:
+) -> Comparison:
     """`compare --workers`: each input measured by a worker (training stays a one-process job)."""
     from tokcli.errors import UsageError
     from tokcli.output.dist import TaskProgress

@@ -13,7 +13,6 @@ from .app import app
 from .common import (
     DEFAULT_TOKENIZER,
     AddSpecialOpt,
-    DistOptions,
     Errors,
     ErrorsOpt,
     FieldOpt,
@@ -26,11 +25,9 @@ from .common import (
     TableFormat,
     TableFormatOpt,
     TokenizersOpt,
-    check_inputs,
-    dist_options,
-    inputs_or_stdin,
-    walk_options,
 )
+from .groups import DistOptions, dist_options, walk_options
+from .inputs import check_inputs, inputs_or_stdin
 
 if TYPE_CHECKING:
     from tokcli.analysis.counting import InputCount
@@ -85,13 +82,10 @@ def count(
     With --workers N or --scheduler, files are counted in parallel by Dask workers, with the same totals.
     """
     if field or chat or id_field:
-        pass
-
         return count_field_or_chat(inputs, tokenizer, model or [], field=field, id_field=id_field, chat=chat,
                                    reserve=reserve, cost=cost, strict_unk=strict_unk, fmt=format.value,
                                    errors=errors.value, special=special.value, add_special=add_special,
                                    dist=dist)  # fmt: skip
-    pass
 
     count_files(inputs_or_stdin(inputs), tokenizer, model or [], reserve=reserve, cost=cost, fmt=format,
                 errors=errors.value, strict_unk=strict_unk, special=special.value, add_special=add_special,
@@ -118,8 +112,6 @@ def count_files(
     from tokcli.analysis.counting import unknown_totals
     from tokcli.output import is_tty
     from tokcli.output.tokens import counts
-
-    pass
 
     if cost and not models:
         raise UsageError("--cost needs a model to price the tokens: add --model NAME (see `tokcli models`)")

@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from .app import app
-from .common import Errors, ErrorsOpt, LMOpt, QuietOpt, TableFormat, TableFormatOpt, walk_options
+from .common import Errors, ErrorsOpt, LMOpt, QuietOpt, TableFormat, TableFormatOpt
+from .groups import walk_options
 
 if TYPE_CHECKING:
     from tokcli.files.walk import WalkOptions
@@ -106,8 +107,6 @@ def lm_train(
     """
     from tokcli.lm.trainer import TrainOptions
 
-    pass
-
     opts = TrainOptions(
         n_layer=layers, n_head=heads, n_embd=width, block_size=context, dropout=dropout, steps=steps,
         batch_size=batch_size, lr=lr, min_lr=min_lr, warmup=warmup, schedule=schedule.value, weight_decay=weight_decay,
@@ -195,10 +194,12 @@ def train_model(
     from tokcli import load
     from tokcli import output as o
     from tokcli.lm.data import training_data
-    from tokcli.lm.trainer import require_torch, train_lm
+    from tokcli.lm.trainer import check_options, check_outputs, require_torch, train_lm
     from tokcli.output import lm as ol
 
     require_torch()
+    check_options(options)  # the options and the output places before any input is read
+    check_outputs(output)
     tok = load(tokenizer)
     texts, shards = training_data(inputs, walk, errors=errors)
     progress = None if quiet else lambda r: ol.train_progress(r, options.steps)

@@ -9,11 +9,15 @@ import typer
 from tokcli.model import DEFAULT_LM
 
 from .app import app
-from .common import Format, FormatOpt, LMOpt, arg_text, prompt_text, sampling_options
+from .common import Format, FormatOpt, LMOpt
+from .groups import sampling_options
+from .inputs import arg_text, prompt_text
 
 if TYPE_CHECKING:
+    from tokcli.model.attention import AttentionReport
     from tokcli.model.model import Model
     from tokcli.model.sampling import SamplingOptions
+    from tokcli.model.words import WordAttention
 
 
 def _load(spec: str, text: str) -> Model:
@@ -130,7 +134,7 @@ def next_cmd(
         o.info(f"note: the prompt is {len(ids)} tokens; the model sees only the last {m.block_size}")
     doc = m.next_distribution(ids, sampling).to_dict(top, prompt=text)
     if format is Format.json:
-        o.emit_json(doc)
+        o.emit_json({"schema": "tokcli-next/1", **doc})
     else:
         ol.next_tokens(doc)
 
@@ -186,7 +190,7 @@ def score_cmd(
     for n in notes:
         o.info(f"note: {n}")
     if format is Format.json:
-        o.emit_json(doc)
+        o.emit_json({"schema": "tokcli-score/1", **doc})
     else:
         os_.scores(doc, tokens=tokens)
 
@@ -282,11 +286,11 @@ def _warn_unknown(m: Model, text: str, what: str) -> None:
         o.warn(f"the {m.name} model does not know {names} in {what}: each becomes <unk>")
 
 
-def _words_quietly(m: Model, body: str, rep: object) -> object:
+def _words_quietly(m: Model, body: str, rep: AttentionReport) -> WordAttention:
     """The word view for the page of the token view: the word holding the chosen token."""
     from tokcli.model.words import word_attention
 
-    return word_attention(m, body, index=rep.index)  # type: ignore[attr-defined]
+    return word_attention(m, body, index=rep.index)
 
 
 def _attention_words(m: Model, body: str, token: str | None, index: int | None, other: str | None, top: int,

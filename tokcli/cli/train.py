@@ -3,19 +3,12 @@
 from __future__ import annotations
 
 from enum import Enum
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
 from .app import app
-from .common import (
-    Errors,
-    ErrorsOpt,
-    QuietOpt,
-)
-
-if TYPE_CHECKING:
-    pass
+from .common import Errors, ErrorsOpt, QuietOpt
 
 
 class Kind(str, Enum):
@@ -42,7 +35,10 @@ def train(
     vocab_size: Annotated[
         int | None,
         typer.Option(
-            "--vocab-size", "-v", help="Vocabulary size (char: all characters seen; word, bpe, unigram: 8000)."
+            "--vocab-size",
+            "-v",
+            help="Vocabulary size, at most: a text that supports fewer tokens gives fewer, with a warning "
+            "(char: all characters seen; word, bpe, unigram: 8000).",
         ),
     ] = None,
     min_frequency: Annotated[
@@ -77,7 +73,6 @@ def train(
     regex, exact for any text. unigram (and bpe --backend sentencepiece): sentencepiece with byte fallback,
     exact for any text.
     """
-    pass
 
     train_tokenizer(kind.value, inputs, output, vocab_size=vocab_size, min_frequency=min_frequency,
                     backend=backend.value, character_coverage=character_coverage, holdout=holdout,
@@ -93,7 +88,7 @@ def train_tokenizer(
 
     from tokcli import output as o
     from tokcli.files.text import expand_inputs, training_texts
-    from tokcli.tokenizer.training import check_output_path
+    from tokcli.tokenizer.training import check_output_path, vocab_shortfall
     from tokcli.tokenizer.training import train as train_on
 
     check_output_path(output, kind, backend)  # before reading: training can take minutes
@@ -105,5 +100,13 @@ def train_tokenizer(
             character_coverage=character_coverage, show_progress=not quiet and o.is_tty(sys.stderr),
         )  # fmt: skip
     tok.save(output)
+    if short := vocab_shortfall(tok):
+        asked = f"--vocab-size {vocab_size}" if vocab_size is not None else f"the default --vocab-size ({short[0]})"
+        o.warn(shortfall(asked, kind, *short))
     if not quiet:
         o.info(f"trained {kind} tokenizer: {tok.vocab_size} tokens -> {output}")
+
+
+def shortfall(asked: str, kind: str, requested: int, actual: int) -> str:
+    """The warning for a trained vocabulary smaller than asked for (see training.vocab_shortfall)."""
+    return f"{asked} is more than the text supports: trained {kind} with {actual:,} tokens, not {requested:,}"

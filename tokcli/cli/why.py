@@ -24,9 +24,9 @@ from .common import (
     TableFormat,
     TableFormatOpt,
     TokenizersOpt,
-    walk_options,
-    whole_texts,
 )
+from .groups import walk_options
+from .inputs import whole_texts
 
 if TYPE_CHECKING:
     from tokcli.files.walk import WalkOptions
@@ -63,8 +63,6 @@ def show(
     Example: tokcli show -t cl100k_base -t o200k_base --text "吾輩は猫である。"
     """
     from tokcli import load
-
-    pass
 
     toks = [load(t).with_special(special.value, add_special) for t in tokenizer or [DEFAULT_TOKENIZER]]
     show_texts(toks, whole_texts(inputs, text, errors=errors.value), ids=ids, html=html, fmt=format)

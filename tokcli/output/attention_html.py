@@ -14,11 +14,15 @@ import html
 import json
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tokcli.files.atomic import atomic_write
 
 from .lm import CAUSAL_NOTE
+
+if TYPE_CHECKING:
+    from tokcli.model.attention import AttentionReport
+    from tokcli.model.words import Contrast, WordAttention
 
 _PAGE = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
@@ -98,7 +102,8 @@ setView(D.view);
 """
 
 
-def render_html(report: Any, *, words: Any = None, contrast: Any = None, view: str | None = None) -> str:
+def render_html(report: AttentionReport, *, words: WordAttention | None = None, contrast: Contrast | None = None,
+                view: str | None = None) -> str:  # fmt: skip
     """The page as a string; the data is embedded as JSON (with '<' escaped, so no text can end the script).
 
     `report` is an AttentionReport; `words` the WordAttention of the same text (its word view), `contrast`
@@ -127,7 +132,7 @@ def render_html(report: Any, *, words: Any = None, contrast: Any = None, view: s
     return re.sub("__TITLE__|__NOTE__|__SUMMARY__|__DATA__", lambda m: fill[m.group(0)], _PAGE)
 
 
-def _summary(wa: Any, c: Any) -> str:
+def _summary(wa: WordAttention, c: Contrast | None) -> str:
     """A table: per layer (heads averaged), the chosen word's weights over the words up to it, largest first;
     with a contrast, the second text's weights and the change per word."""
     esc = html.escape
@@ -181,5 +186,6 @@ def _summary(wa: Any, c: Any) -> str:
     return "\n".join(parts)
 
 
-def write_html(report: Any, path: str | Path, *, words: Any = None, contrast: Any = None) -> None:
+def write_html(report: AttentionReport, path: str | Path, *, words: WordAttention | None = None,
+               contrast: Contrast | None = None) -> None:  # fmt: skip
     atomic_write(str(path), render_html(report, words=words, contrast=contrast))

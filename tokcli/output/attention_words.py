@@ -3,10 +3,13 @@ second text (`--contrast`)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import emit_json, info, out
 from .lm import CAUSAL_NOTE
+
+if TYPE_CHECKING:
+    from tokcli.model.words import Contrast, ContrastRow, WordAttention
 
 SAME_PREFIX_NOTE = (
     "the two texts are the same up to and including {word!r}: a causal model has not seen what follows, so "
@@ -15,9 +18,9 @@ SAME_PREFIX_NOTE = (
 )
 
 
-def words_doc(wa: Any, contrast: Any = None) -> dict[str, Any]:
+def words_doc(wa: WordAttention, contrast: Contrast | None = None) -> dict[str, Any]:
     """The JSON document: the word view, the causal-model note, and the contrast where there is one."""
-    doc = {"text": wa.text, **wa.to_dict(), "note": CAUSAL_NOTE}
+    doc = {"schema": "tokcli-attention-words/1", "text": wa.text, **wa.to_dict(), "note": CAUSAL_NOTE}
     if contrast is not None:
         doc["contrast"] = {"text": contrast.second.text, **contrast.second.to_dict(), **contrast.to_dict()}
     return doc
@@ -28,7 +31,7 @@ def _line(names: list[str], ws: Any, top: int) -> str:
     return ", ".join(f"{names[j]} {ws[j]:.2f}" for j in order)
 
 
-def words(wa: Any, *, top: int) -> None:
+def words(wa: WordAttention, *, top: int) -> None:
     """One line per layer: the chosen word's `top` most attended words, heads averaged; then all layers."""
     k, hm = wa.index, wa.head_mean()
     g = wa.groups[k]
@@ -43,14 +46,20 @@ def words(wa: Any, *, top: int) -> None:
     out(f"all layers: {wa.word} → {_line(names, hm.mean(axis=0), top)}")
 
 
-def contrast(c: Any, *, top: int) -> None:
+def _label(r: ContrastRow, na: list[str], nb: list[str]) -> str:
+    """A contrast row's word: the same in both texts, or first/second where they differ."""
+    if r.a is not None and (r.b is None or na[r.a] == nb[r.b]):
+        return na[r.a]
+    if r.b is not None:
+        return nb[r.b] if r.a is None else f"{na[r.a]}/{nb[r.b]}"
+    return ""  # no row lacks a word in both texts
+
+
+def contrast(c: Contrast, *, top: int) -> None:
     """The chosen word's weights in the first text against the second, per layer: the largest changes."""
     a, b = c.first, c.second
     na, nb = a.names(), b.names()
-    label = [
-        (na[r.a] if r.b is None else nb[r.b]) if r.a is None or r.b is None or na[r.a] == nb[r.b]
-        else f"{na[r.a]}/{nb[r.b]}"
-        for r in c.rows
+    label = [_label(r, na, nb) for r in c.rows
     ]  # fmt: skip
     out(f"{a.word!r} in the first text against {b.word!r} in the second (--contrast): first → second (change)")
     layers = len(a.weights)

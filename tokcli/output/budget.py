@@ -19,14 +19,17 @@ from __future__ import annotations
 import json
 import re
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import console, is_tty
+
+if TYPE_CHECKING:
+    from tokcli.budget.check import CheckReport
 
 SCHEMA = "tokcli-check/1"
 
 
-def to_json(report: Any) -> dict[str, Any]:
+def to_json(report: CheckReport) -> dict[str, Any]:
     budgets = []
     for r in report.results:
         b = r.budget
@@ -58,7 +61,7 @@ def _escape_prop(s: str) -> str:
     return _escape_data(s).replace(":", "%3A").replace(",", "%2C")
 
 
-def github(report: Any) -> str:
+def github(report: CheckReport) -> str:
     """GitHub Actions workflow commands: an ::error per file (or total) over budget, a ::notice summary."""
     lines = [f"::warning::{_escape_data(w)}" for w in report.warnings]
     for r in report.results:
@@ -68,7 +71,8 @@ def github(report: Any) -> str:
             msg = f"{r.tokens:,} tokens in {len(r.files)} files, over the total limit of {b.limit:,} by {r.tokens - b.limit:,} ({b.tokenizer}{est})"  # noqa: E501
             lines.append(f"::error title=token budget::{_escape_data(msg)}")
         for f in r.over:
-            msg = f"{f.tokens:,} tokens, over the limit of {f.limit:,} by {f.tokens - f.limit:,} ({b.tokenizer}{est})"
+            limit = b.limit if f.limit is None else f.limit  # a file's row has no limit of its own in a total budget
+            msg = f"{f.tokens:,} tokens, over the limit of {limit:,} by {f.tokens - limit:,} ({b.tokenizer}{est})"
             where = f"file={_escape_prop(f.path)}"
             if b.chat and (m := re.fullmatch(r"(.+):([0-9]+)", f.path)):  # a conversation: FILE:LINE
                 where = f"file={_escape_prop(m[1])},line={m[2]}"
@@ -77,7 +81,7 @@ def github(report: Any) -> str:
     return "\n".join(lines) + "\n"
 
 
-def junit(report: Any) -> str:
+def junit(report: CheckReport) -> str:
     """JUnit XML: one testsuite per budget, one testcase per file (or one for the total)."""
     import xml.etree.ElementTree as ET
 
@@ -85,7 +89,7 @@ def junit(report: Any) -> str:
     for i, r in enumerate(report.results):
         b = r.budget
         name = f"token budget {i + 1}: {b.limit:,} tokens {'in total' if b.total else ('per conversation' if b.chat else 'per file')} ({b.tokenizer})"
-        cases = [(f.path, f.tokens, f.limit, f.status == "over") for f in r.files] if not b.total else [
+        cases = [(f.path, f.tokens, b.limit if f.limit is None else f.limit, f.status == "over") for f in r.files] if not b.total else [
             ("total: " + ", ".join(f.path for f in r.files), r.tokens, b.limit, not r.ok)
         ]  # fmt: skip
         suite = ET.SubElement(
@@ -101,7 +105,7 @@ def junit(report: Any) -> str:
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
 
-def text(report: Any) -> str:
+def text(report: CheckReport) -> str:
     """One line per file: status, tokens / limit, path; a total line per total budget."""
     lines = []
     for r in report.results:
@@ -119,7 +123,7 @@ def text(report: Any) -> str:
     return "\n".join(lines) + "\n"
 
 
-def table(report: Any, fmt: str) -> str:
+def table(report: CheckReport, fmt: str) -> str:
     """One row per file and budget: csv, tsv or markdown."""
     from .tables import Col, render
 
@@ -134,7 +138,7 @@ def table(report: Any, fmt: str) -> str:
     return render(rows, cols, fmt) or ""
 
 
-def render(report: Any, fmt: str, output: str | None = None) -> None:
+def render(report: CheckReport, fmt: str, output: str | None = None) -> None:
     from .tables import emit
 
     if fmt == "json":

@@ -6,19 +6,25 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 from dataclasses import asdict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import emit_json, is_tty, out, warn
+
+if TYPE_CHECKING:
+    from tokcli.budget.chat import ConversationCount, Overhead
+    from tokcli.budget.models import Fit
 
 SCHEMA = "tokcli-chat/1"
 
 
-def _overhead(oh: Any) -> dict[str, Any]:
+def _overhead(oh: Overhead) -> dict[str, Any]:
     return {"family": oh.family, "per_message": oh.per_message, "per_name": oh.per_name, "reply": oh.reply,
             "lower_bound": not oh.known, "source": oh.source}  # fmt: skip
 
 
-def document(rows: Sequence[Any], toks: Sequence[tuple[str, Any]], fits: Sequence[tuple[str, Any]]) -> dict[str, Any]:
+def document(
+    rows: Sequence[ConversationCount], toks: Sequence[tuple[str, Overhead]], fits: Sequence[tuple[str, Fit]]
+) -> dict[str, Any]:
     """The JSON document of `count --chat` (schema tokcli-chat/1)."""
     names = [n for n, _ in toks]
     return {
@@ -42,8 +48,8 @@ def document(rows: Sequence[Any], toks: Sequence[tuple[str, Any]], fits: Sequenc
     }
 
 
-def conversations(rows: Sequence[Any], toks: Sequence[tuple[str, Any]], *, fmt: str,
-                  fits: Sequence[tuple[str, Any]] = ()) -> None:  # fmt: skip
+def conversations(rows: Sequence[ConversationCount], toks: Sequence[tuple[str, Overhead]], *, fmt: str,
+                  fits: Sequence[tuple[str, Fit]] = ()) -> None:  # fmt: skip
     """json (per message), csv / tsv / markdown (a row per conversation), or text: the bare number for one
     conversation under one tokenizer when piped, else a table; `>=` marks a count without a documented
     overhead (a lower bound). What was not counted is a warning on stderr in every format."""
@@ -74,10 +80,10 @@ def conversations(rows: Sequence[Any], toks: Sequence[tuple[str, Any]], *, fmt: 
     _fits(fits)
 
 
-def _fits(fits: Sequence[tuple[str, Any]]) -> None:
+def _fits(fits: Sequence[tuple[str, Fit]]) -> None:
     if not fits:
         return
-    by_model: dict[str, list[tuple[str, Any]]] = {}
+    by_model: dict[str, list[tuple[str, Fit]]] = {}
     for label, f in fits:
         by_model.setdefault(f.model, []).append((label, f))
     out()
@@ -91,7 +97,7 @@ def _fits(fits: Sequence[tuple[str, Any]]) -> None:
             f"({longest[1].share:.1%})")  # fmt: skip
 
 
-def _warn(rows: Sequence[Any], toks: Sequence[tuple[str, Any]]) -> None:
+def _warn(rows: Sequence[ConversationCount], toks: Sequence[tuple[str, Overhead]]) -> None:
     for n, oh in toks:
         if not oh.known:
             warn(f"{n}: no documented chat overhead for its models; counted role, content and name only, "

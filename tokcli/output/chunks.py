@@ -11,13 +11,20 @@ import sys
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from . import finish_line, info
 
+if TYPE_CHECKING:
+    from tokcli.analysis.chunking import Piece, Truncator
 
-def pieces(stream: Iterable[Any], *, out_dir: str | None = None) -> None:
-    """One JSON object per piece on stdout, or each piece's text in DIR/00001.txt, DIR/00002.txt, ...
+# every line of chunk's JSON lines carries the schema (a header line would break `one line = one piece`)
+SCHEMA = "tokcli-chunk/1"
+
+
+def pieces(stream: Iterable[Piece], *, out_dir: str | None = None) -> None:
+    """One JSON object per piece on stdout ({"schema": "tokcli-chunk/1", "text", "tokens", "start", "end"}), or
+    each piece's text in DIR/00001.txt, DIR/00002.txt, ...
 
     With `out_dir`, all or nothing: the pieces go to a hidden temporary directory inside DIR
     (DIR/.tokcli-chunks.XXXX/) and are moved in only once the last one is written. Then the numbered
@@ -29,7 +36,7 @@ def pieces(stream: Iterable[Any], *, out_dir: str | None = None) -> None:
         n, tokens = 0, 0
         for n, p in enumerate(stream, 1):  # noqa: B007
             tokens += p.tokens
-            line = {"text": p.text, "tokens": p.tokens, "start": p.start, "end": p.end}
+            line = {"schema": SCHEMA, "text": p.text, "tokens": p.tokens, "start": p.start, "end": p.end}
             sys.stdout.write(json.dumps(line, ensure_ascii=False) + "\n")
     else:
         n, tokens = _to_dir(stream, Path(out_dir))
@@ -39,7 +46,7 @@ def pieces(stream: Iterable[Any], *, out_dir: str | None = None) -> None:
 PIECE = re.compile(r"[0-9]{5,}\.txt")  # the names pieces() gives: 00001.txt, ..., 123456.txt
 
 
-def _to_dir(stream: Iterable[Any], d: Path) -> tuple[int, int]:
+def _to_dir(stream: Iterable[Piece], d: Path) -> tuple[int, int]:
     from tokcli.errors import InputError, UsageError
 
     if not d.is_dir():
@@ -83,7 +90,7 @@ def _to_dir(stream: Iterable[Any], d: Path) -> tuple[int, int]:
     return n, tokens
 
 
-def truncated(t: Any, parts: Iterable[str]) -> None:
+def truncated(t: Truncator, parts: Iterable[str]) -> None:
     """The kept text on stdout as it comes; whether anything was cut on stderr."""
     last = ""
     for part in parts:

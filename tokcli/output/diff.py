@@ -25,19 +25,22 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import console, is_tty
+
+if TYPE_CHECKING:
+    from tokcli.budget.diff import Count, DiffReport, FileDiff
 
 SCHEMA = "tokcli-diff/1"
 
 
-def _count(c: Any) -> dict[str, Any]:
+def _count(c: Count) -> dict[str, Any]:
     pct = c.percent
     return {"before": c.before, "after": c.after, "change": c.change, "percent": None if pct is None else round(pct, 2)}
 
 
-def to_json(report: Any) -> dict[str, Any]:
+def to_json(report: DiffReport) -> dict[str, Any]:
     from .budget import to_json as budgets_json
 
     lim = report.limits
@@ -69,23 +72,23 @@ def _change(n: int, commas: bool) -> str:
     return f"{n:+,}" if commas else f"{n:+d}"
 
 
-def _pct(c: Any) -> str:
+def _pct(c: Count) -> str:
     if c.before is None:
         return "new"
     return "-" if c.percent is None else f"{c.percent:+.1f}%"
 
 
-def _name(f: Any) -> str:
+def _name(f: FileDiff) -> str:
     return f"{f.old_path} -> {f.path}" if f.old_path else f.path
 
 
-def _head(report: Any) -> str:
+def _head(report: DiffReport) -> str:
     b = report.base
     where = b.how if b.spec is None else (b.spec if b.how == b.spec else f"{b.spec}, {b.how}")
     return f"the working tree against {b.commit[:12]} ({where}), tokens of {', '.join(report.tokenizers)}"
 
 
-def _rows(report: Any, commas: bool) -> tuple[list[str], list[list[str]], list[int]]:
+def _rows(report: DiffReport, commas: bool) -> tuple[list[str], list[list[str]], list[int]]:
     """(headers, rows with the total last, indices of the rows over a limit)."""
     many = len(report.tokenizers) > 1
     heads = ["status", "file"]
@@ -110,7 +113,7 @@ def _rows(report: Any, commas: bool) -> tuple[list[str], list[list[str]], list[i
     return heads, rows, over
 
 
-def _over_lines(report: Any) -> list[str]:
+def _over_lines(report: DiffReport) -> list[str]:
     lines = []
     for f in report.over:
         lines += [f"over the limit: {_name(f)}: {n}: {'; '.join(why)}" for n, why in f.over.items()]
@@ -118,7 +121,7 @@ def _over_lines(report: Any) -> list[str]:
     return lines
 
 
-def text(report: Any) -> str:
+def text(report: DiffReport) -> str:
     """Aligned plain text: a line naming the base, the table, what went over, the budgets."""
     from .budget import text as budget_text
 
@@ -137,7 +140,7 @@ def text(report: Any) -> str:
     return doc
 
 
-def _rich(report: Any) -> None:
+def _rich(report: DiffReport) -> None:
     from rich.table import Table
 
     from .budget import text as budget_text
@@ -167,7 +170,7 @@ def _rich(report: Any) -> None:
 # -- markdown and GitHub annotations ------------------------------------------------------------------
 
 
-def markdown(report: Any) -> str:
+def markdown(report: DiffReport) -> str:
     """A section for $GITHUB_STEP_SUMMARY or a pull-request comment."""
     from .tables import md_cell
 
@@ -208,12 +211,12 @@ def _escape_prop(s: str) -> str:
     return _escape_data(s).replace(":", "%3A").replace(",", "%2C")
 
 
-def _describe(c: Any, name: str) -> str:
+def _describe(c: Count, name: str) -> str:
     pct = "" if c.percent is None else f", {c.percent:+.1f}%"
     return f"{name}: {_num(c.before, True)} -> {_num(c.after, True)} tokens ({c.change:+,}{pct})"
 
 
-def github(report: Any) -> str:
+def github(report: DiffReport) -> str:
     """GitHub Actions workflow commands: an ::error on each file over a growth limit (and for the total), a
     ::notice on each other changed file whose count moved, the budgets' annotations, a ::notice summary."""
     from .budget import github as budget_github
@@ -237,7 +240,7 @@ def github(report: Any) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render(report: Any, fmt: str, output: str | None = None) -> None:
+def render(report: DiffReport, fmt: str, output: str | None = None) -> None:
     from .tables import emit
 
     if fmt == "json":

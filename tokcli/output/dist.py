@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import console, is_tty
+
+if TYPE_CHECKING:
+    from tokcli.workers.count import Progress
 
 
 class TaskProgress:
@@ -34,7 +37,7 @@ class TaskProgress:
             self._p.__enter__()
         return self
 
-    def update(self, progress: Any) -> None:
+    def update(self, progress: Progress) -> None:
         if self._p is None:
             return
         files = f"{progress.files_done}/{progress.files} files"

@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import color_enabled, console, emit_json, info, is_tty, table
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+
+    from tokcli.lm.trainer import TrainReport
+    from tokcli.model.attention import AttentionReport
+    from tokcli.model.generate import GenerateOptions, Generation, TokenStep, WindowSlide
+    from tokcli.model.model import Model
 
 SHADES = " ░▒▓█"
 
@@ -44,7 +52,7 @@ def generation_stats(stats: dict[str, Any], seed: int) -> None:
     )
 
 
-def train_progress(r: Any, steps: int) -> None:
+def train_progress(r: TrainReport, steps: int) -> None:
     """One line per evaluation (and every 50 steps) of `lm train`, on stderr."""
     if r.val_loss is not None and r.history and r.history[-1]["step"] == r.step:
         info(f"step {r.step}/{steps}  train loss {r.train_loss:.4f}  val loss {r.val_loss:.4f}  "
@@ -53,7 +61,8 @@ def train_progress(r: Any, steps: int) -> None:
         info(f"step {r.step}/{steps}  train loss {r.train_loss:.4f}  {r.elapsed_s:.0f}s")
 
 
-def generation(model: Any, prompt: str, prompt_ids: list[int], runs: Any, options: Any, *, echo: bool,
+def generation(model: Model, prompt: str, prompt_ids: list[int], runs: Iterable[Generation], options: GenerateOptions, *,
+               echo: bool,
                verbose: bool, as_json: bool) -> None:  # fmt: skip
     """Samples as they are generated (text streamed on stdout), or one JSON document at the end."""
     samples = []
@@ -81,7 +90,7 @@ def generation(model: Any, prompt: str, prompt_ids: list[int], runs: Any, option
             generation_stats(g.stats.to_dict(), g.stats.seed)
     if as_json:
         emit_json({
-            "model": model.describe(), "prompt": prompt, "prompt_ids": prompt_ids, "seed": seed,
+            "schema": "tokcli-generate/1", "model": model.describe(), "prompt": prompt, "prompt_ids": prompt_ids, "seed": seed,
             "sampling": options.sampling.to_dict(), "max_tokens": options.max_tokens,
             "masked": [model.tokenizer.id_to_token(i) for i in model.banned_ids], "samples": samples,
         })  # fmt: skip
@@ -93,7 +102,7 @@ TRACE_NOTE = (
 )
 
 
-def trace(events: list[Any], context: int) -> None:
+def trace(events: Sequence[TokenStep | WindowSlide], context: int) -> None:
     """The --trace of one sample on stderr: a line per token, and one per window move."""
     from tokcli.model.generate import WindowSlide
 
@@ -114,9 +123,9 @@ def trace(events: list[Any], context: int) -> None:
              f"{e.kept:>6} {e.context:>7}")  # fmt: skip
 
 
-def attention_doc(report: Any) -> dict[str, Any]:
+def attention_doc(report: AttentionReport) -> dict[str, Any]:
     """The JSON document of `attention`: the report with the causal-model note."""
-    return {**report.to_dict(), "note": CAUSAL_NOTE}
+    return {"schema": "tokcli-attention/1", **report.to_dict(), "note": CAUSAL_NOTE}
 
 
 def next_tokens(doc: dict[str, Any]) -> None:

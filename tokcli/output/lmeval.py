@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 def eval_result(r: EvalResult, *, fmt: str, inputs: list[str], split: str) -> None:
     """text (a table), json (the whole result), csv / tsv / markdown (the table's rows, full precision)."""
     if fmt == "json":
-        emit_json({"inputs": inputs, "split": split, **r.to_dict()})
+        emit_json({"schema": "tokcli-lm-eval/1", "inputs": inputs, "split": split, **r.to_dict()})
         return
     if fmt in ("csv", "tsv", "markdown"):
         from .tables import Col, render

@@ -6,15 +6,20 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import console, emit_json, info, is_tty, out, warn
+from .chunks import SCHEMA as CHUNK_SCHEMA
+
+if TYPE_CHECKING:
+    from tokcli.analysis.chunking import Piece
+    from tokcli.analysis.records import Missing, RecordReport
 
 SCHEMA = "tokcli-records/1"
 SHOWN_IDS = 5  # record ids named in a warning on stderr
 
 
-def _stat_rows(report: Any) -> list[dict[str, Any]]:
+def _stat_rows(report: RecordReport) -> list[dict[str, Any]]:
     rows = []
     for name in report.tokenizers:
         ln = report.lengths[name]
@@ -25,7 +30,7 @@ def _stat_rows(report: Any) -> list[dict[str, Any]]:
     return rows
 
 
-def document(report: Any) -> dict[str, Any]:
+def document(report: RecordReport) -> dict[str, Any]:
     """The JSON document of `count --field` (schema tokcli-records/1)."""
     return {
         "schema": SCHEMA,
@@ -59,7 +64,7 @@ def document(report: Any) -> dict[str, Any]:
     }
 
 
-def records(report: Any, *, fmt: str) -> None:
+def records(report: RecordReport, *, fmt: str) -> None:
     """The statistics per tokenizer: json (the whole report), csv / tsv / markdown (one row per
     tokenizer), or text: a table, the records over each model's window and, on a terminal, a histogram
     of record lengths per tokenizer. Records without text are a warning on stderr in every format."""
@@ -120,7 +125,7 @@ def histogram(name: str, bins: list[tuple[int, int, int]], width: int = 40) -> N
     console().print(t)
 
 
-def _warn_missing(report: Any) -> None:
+def _warn_missing(report: RecordReport) -> None:
     m = report.missing
     if not m.records:
         return
@@ -130,14 +135,22 @@ def _warn_missing(report: Any) -> None:
          f"statistics ({shown}{more})")  # fmt: skip
 
 
-def record_pieces(stream: Iterable[Any], missing: Any) -> None:
-    """`chunk --field`: one JSON object per piece, {"id", "piece", "text", "tokens", "start", "end"},
+def record_pieces(stream: Iterable[tuple[str, int, Piece]], missing: Missing) -> None:
+    """`chunk --field`: one JSON object per piece, {"schema", "id", "piece", "text", "tokens", "start", "end"},
     start and end being character offsets into the record's text; a summary on stderr."""
     n = tokens = 0
     for rid, k, p in stream:
         n += 1
         tokens += p.tokens
-        line = {"id": rid, "piece": k, "text": p.text, "tokens": p.tokens, "start": p.start, "end": p.end}
+        line = {
+            "schema": CHUNK_SCHEMA,
+            "id": rid,
+            "piece": k,
+            "text": p.text,
+            "tokens": p.tokens,
+            "start": p.start,
+            "end": p.end,
+        }
         sys.stdout.write(json.dumps(line, ensure_ascii=False) + "\n")
     if missing.records:
         shown = "; ".join(f"{rid}: {p}" for _, rid, p in missing.examples[:SHOWN_IDS])

@@ -16,10 +16,13 @@ import html
 import re
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from tokcli.errors import UsageError
 from tokcli.files.atomic import atomic_write
+
+if TYPE_CHECKING:
+    from tokcli.analysis.sidebyside import SideBySide, Tokenization
 
 MAX_CHARS = 1_000_000  # characters on one page at most: a browser struggles with millions of spans
 
@@ -64,7 +67,7 @@ for (const sec of document.querySelectorAll("section.input")) {
 """
 
 
-def _column(sbs: Any, t: Any, differ: set[int]) -> str:
+def _column(sbs: SideBySide, t: Tokenization, differ: set[int]) -> str:
     esc = html.escape
     chars = len(sbs.text)
     cpt = f"{chars / t.tokens:.2f}" if t.tokens else "-"
@@ -85,7 +88,7 @@ def _column(sbs: Any, t: Any, differ: set[int]) -> str:
     return "".join(parts)
 
 
-def render_html(items: Sequence[tuple[str, Any]]) -> str:
+def render_html(items: Sequence[tuple[str, SideBySide]]) -> str:
     """The page for (label, SideBySide) pairs, one section each."""
     total = sum(len(sbs.text) for _, sbs in items)
     if total > MAX_CHARS:
@@ -108,5 +111,5 @@ def render_html(items: Sequence[tuple[str, Any]]) -> str:
     return re.sub("__TITLE__|__SECTIONS__", lambda m: fill[m.group(0)], _PAGE)  # one pass: text is not a slot
 
 
-def write_html(items: Sequence[tuple[str, Any]], path: str | Path) -> None:
+def write_html(items: Sequence[tuple[str, SideBySide]], path: str | Path) -> None:
     atomic_write(str(path), render_html(items))

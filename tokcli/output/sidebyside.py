@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import sys
 import unicodedata
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import console, emit_json, info, is_tty, out
+
+if TYPE_CHECKING:
+    from tokcli.analysis.sidebyside import SideBySide
 
 PIPE_WIDTH = 100  # columns of a block when stdout is not a terminal
 
@@ -69,7 +72,7 @@ def _blocks(text: str, bounds_of: list[set[int]], union: set[int], differ: set[i
     return blocks
 
 
-def aligned(sbs: Any, *, label: str | None = None) -> None:
+def aligned(sbs: SideBySide, *, label: str | None = None) -> None:
     """The aligned rows of one text (a SideBySide), with a header line per tokenizer."""
     names = [t.name for t in sbs.tokenizations]
     pad = max(len(n) for n in names) + 2
@@ -93,7 +96,7 @@ def aligned_json(docs: list[dict[str, Any]]) -> None:
     emit_json({"schema": "tokcli-show/1", "inputs": docs})
 
 
-def views(items: list[tuple[str, Any]], fmt: str, *, html: str | None = None) -> None:
+def views(items: list[tuple[str, SideBySide]], fmt: str, *, html: str | None = None) -> None:
     """Several tokenizations of each text (label, SideBySide): the page to `html`, else JSON or the rows."""
     if html is not None:
         from .show_html import write_html

@@ -8,10 +8,14 @@ import io
 import json
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import asdict, dataclass, is_dataclass
+from typing import TYPE_CHECKING, Any
 
 from . import console, is_tty, out
+
+if TYPE_CHECKING:
+    from tokcli.analysis.compare import Comparison, Parity
+    from tokcli.budget.models import Fit, ModelEntry
 
 
 @dataclass(frozen=True)
@@ -53,6 +57,7 @@ COMPARE_COLS = [
     Col("renyi", "Rényi 2.5", _num(3), "max", exact_only=True),
     Col("nsl", "NSL", _num(2), "min", exact_only=True),
     Col("mb_per_s", "MB/s", _num(2), "max"),
+    Col("load_s", "load s", _num(3), "min"),
 ]
 CHART_METRICS = [c.key for c in COMPARE_COLS if c.fmt is not str] + ["seconds"]
 
@@ -187,11 +192,11 @@ def emit(text: str, output: str | None) -> None:
         sys.stdout.write(text)
 
 
-def _fit_dict(f: Any) -> dict[str, Any]:
-    return asdict(f) if f is not None else {}
+def _fit_dict(f: object) -> dict[str, Any]:  # a ModelFit's fit: a tokcli.budget.models.Fit, or None
+    return asdict(f) if is_dataclass(f) and not isinstance(f, type) else {}
 
 
-def comparison(result: Any, fmt: str, *, chart: str | None = None, output: str | None = None) -> None:
+def comparison(result: Comparison, fmt: str, *, chart: str | None = None, output: str | None = None) -> None:
     """Render a tokcli.compare.Comparison."""
     rows = [asdict(r) for r in result.rows]
     for r in rows:
@@ -199,8 +204,10 @@ def comparison(result: Any, fmt: str, *, chart: str | None = None, output: str |
     fits = [{"input": m.input, **_fit_dict(m.fit)} for m in result.fits]
     if fmt == "json":
         doc = {
-            "reference": result.reference, "tokenizers": result.tokenizers, "inputs": result.inputs,
+            "schema": "tokcli-compare/1", "reference": result.reference, "tokenizers": result.tokenizers, "inputs": result.inputs,
             "holdout": result.holdout, "trained_on_chars": result.trained_on, "rows": [asdict(r) for r in result.rows], "models": fits,
+            "trained": [{"tokenizer": t.spec.label, "kind": t.spec.kind, "requested_vocab_size": t.requested_vocab_size,
+                         "vocab_size": t.vocab_size} for t in getattr(result, "trained", [])],
         }  # fmt: skip
         emit(json.dumps(doc, ensure_ascii=False, indent=2) + "\n", output)
         return
@@ -258,19 +265,17 @@ def _shown(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def fits_table(fits: Sequence[Any], fmt: str = "text", *, cost: bool = False) -> None:
-    """Render tokcli.budget.models.Fit objects (for `count --model`); `cost`: with the input cost column."""
+def fits_table(fits: Sequence[Fit], fmt: str = "text", *, cost: bool = False) -> None:
+    """Render tokcli.budget.models.Fit objects (for `count --model`) as a table in `fmt` (text, csv, tsv,
+    markdown; count's JSON document holds the fits itself); `cost`: with the input cost column."""
     rows = [asdict(f) for f in fits]
-    if fmt == "json":
-        emit(json.dumps(rows, ensure_ascii=False, indent=2) + "\n", None)
-        return
     cols = FIT_COLS[1:] + ([Col("cost_shown", "input cost")] if cost else [])
     text = render([_shown(r) for r in rows], cols, fmt, rich=fmt == "text" and is_tty(sys.stdout))
     if text:
         out(text, end="")
 
 
-def parity(result: Any, fmt: str, *, chart: str | None = None, output: str | None = None) -> None:
+def parity(result: Parity, fmt: str, *, chart: str | None = None, output: str | None = None) -> None:
     """Render a tokcli.compare.Parity: one row per language, tokens and premium per tokenizer."""
     by = {(r.language, r.tokenizer): r for r in result.rows}
     rows = []
@@ -282,6 +287,7 @@ def parity(result: Any, fmt: str, *, chart: str | None = None, output: str | Non
         rows.append(row)
     if fmt == "json":
         doc = {
+            "schema": "tokcli-parity/1",
             "pivot": result.pivot,
             "tokenizers": result.tokenizers,
             "rows": [asdict(r) for r in result.rows],
@@ -320,7 +326,7 @@ MODEL_COLS = [
 ]
 
 
-def models(entries: Sequence[Any], fmt: str, *, output: str | None = None) -> None:
+def models(entries: Sequence[ModelEntry], fmt: str, *, output: str | None = None) -> None:
     """Render the models table (tokcli.budget.models.ModelEntry objects): limits, the tokenizer counts are
     made with and whether exactly, prices in USD per million tokens, each with its source and date."""
     rows = []
@@ -333,7 +339,8 @@ def models(entries: Sequence[Any], fmt: str, *, output: str | None = None) -> No
         d["exact"] = e.exact
         rows.append(d)
     if fmt == "json":
-        emit(json.dumps(rows, ensure_ascii=False, indent=2) + "\n", output)
+        doc = {"schema": "tokcli-models/1", "models": rows}
+        emit(json.dumps(doc, ensure_ascii=False, indent=2) + "\n", output)
         return
     tty = output is None and is_tty(sys.stdout) and fmt == "text"
     text = render(rows, MODEL_COLS, fmt, rich=tty)

@@ -35,7 +35,7 @@ def encoded(tok: Tokenizer, streams: Sequence[tuple[str, Iterable[Sequence[int]]
             if tokens:
                 doc["tokens"] = [tok.id_to_token(i) for i in ids]
             docs.append(doc)
-        emit_json({"tokenizer": tok.name, "inputs": docs})
+        emit_json({"schema": "tokcli-encode/1", "tokenizer": tok.name, "inputs": docs})
         return
     for _, segments in streams:
         first = True
@@ -59,6 +59,7 @@ def counts(rows: Sequence[InputCount], names: Sequence[str], *, fmt: str, bare: 
 
         total = {n: sum(r.tokens[n] for r in rows) for n in names}
         doc = {
+            "schema": "tokcli-count/1",
             "tokenizers": list(names),
             "inputs": [{"input": r.input, "chars": r.chars, "bytes": r.bytes, "tokens": r.tokens} for r in rows],
             "total": {"chars": sum(r.chars for r in rows), "bytes": sum(r.bytes for r in rows), "tokens": total},

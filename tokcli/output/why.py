@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import color_enabled, console, emit_json, info, is_tty, out, warn
 from .tables import Col, render
+
+if TYPE_CHECKING:
+    from tokcli.analysis.why import Why
 
 # tokens per character -> style: the 16 standard colours (the same codes at every colour depth)
 SCALE = [(0.25, "black on green"), (0.5, "black on cyan"), (1.0, "black on yellow"), (float("inf"), "white on red")]
@@ -99,7 +102,7 @@ def why(doc: dict[str, Any], fmt: str) -> None:
         info(f"note: {doc['rule']}")
 
 
-def show(result: Any) -> None:
+def show(result: Why) -> None:
     """The text coloured by tokens per character, once per tokenizer (a terminal that shows colour only)."""
     if not color_enabled(sys.stdout):
         warn("--show colours the text on a terminal; stdout is not one (or NO_COLOR is set): FORCE_COLOR=1 forces it")

@@ -1,12 +1,12 @@
 """Tokenizers: one base class (`base.Tokenizer`), a registry of names (`registry.load`), one module per kind.
 
     base.py        the verbs every tokenizer has, and streaming in exact segments
-    patterns.py    every pre-tokenizer regex and shared constant (a leaf: imports nothing of tokcli)
+    patterns.py    every pre-tokenizer regex and shared constant, DEFAULT_TOKENIZER too (a leaf: imports nothing of tokcli)
     registry.py    names and paths -> tokenizers, lazily
     hf.py          any HF tokenizer.json (char, word and bpe are kinds of it)
     char.py, word.py, bpe.py    training tokcli's own kinds (saved as tokenizer.json)
     spm.py         sentencepiece models: unigram, and bpe with --backend sentencepiece
-    pretrained.py  OpenAI's encodings through tiktoken, offline
+    pretrained.py  OpenAI's encodings through tiktoken, offline (tiktokenfiles.py finds and verifies their files)
     training.py    train(kind, texts): one entry point over the kinds and backends
     fastbpe.py, fastchar.py     the same ids as `tokenizers`, faster, for tokcli's own bpe and char
 
@@ -15,9 +15,8 @@ This package imports nothing of tokcli's model, lm, analysis, budget, output or 
 
 from __future__ import annotations
 
-DEFAULT_TOKENIZER = "cl100k_base"  # the default of every command: an OpenAI encoding that works with no network
-
-from .base import Tokenizer  # noqa: E402
+from .base import Tokenizer
+from .patterns import DEFAULT_TOKENIZER  # a leaf, so that registry can import it too without a loop
 
 __all__ = ["DEFAULT_TOKENIZER", "Tokenizer", "load"]
 

@@ -46,6 +46,10 @@ class Tokenizer:
     cut_pattern: str | None = SAFE_CUT  # None: cannot be streamed, the whole text is encoded at once
     special: str = "text"  # see with_special
     add_special: bool = False
+    # set by tokcli.tokenizer.training.train: the vocabulary size asked for (given, or the kind's default;
+    # None: none asked, a char tokenizer of every character seen). `vocab_size` is smaller where the text
+    # supports no more (see training.vocab_shortfall).
+    requested_vocab_size: int | None = None
 
     # -- what subclasses implement -------------------------------------------------------------
     def encode(self, text: str) -> list[int]:

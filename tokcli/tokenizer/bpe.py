@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
-from tokcli.errors import UsageError
+from tokcli.errors import VocabSizeError
 
 from .hf import HFTokenizer
 from .patterns import GPT_PATTERN
@@ -26,9 +26,7 @@ def train_bpe(
 
     size = vocab_size or DEFAULT_VOCAB
     if size <= 256:
-        raise UsageError(
-            f"--vocab-size {size} cannot work: byte-level BPE needs the 256 byte tokens and at least one merge"
-        )
+        raise VocabSizeError(size, "cannot work: byte-level BPE needs the 256 byte tokens and at least one merge")
     tok = Tokenizer(models.BPE())
     tok.pre_tokenizer = pre_tokenizers.Sequence(
         [

@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from tokcli.errors import UsageError
+from tokcli.errors import UsageError, VocabSizeError
 
 from .hf import HFTokenizer
 from .patterns import CHAR_PATTERN, UNK
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 def train_char(texts: Iterable[str], *, vocab_size: int | None = None, min_frequency: int = 1) -> HFTokenizer:
     """All characters seen (or the `vocab_size - 1` most frequent), ids in code-point order after <unk>=0."""
     if vocab_size is not None and vocab_size < 2:  # before reading: the input may be large
-        raise UsageError(f"--vocab-size {vocab_size} cannot work: a char tokenizer needs <unk> and one character")
+        raise VocabSizeError(vocab_size, "cannot work: a char tokenizer needs <unk> and one character")
     counts: Counter[str] = Counter()
     for text in texts:
         counts.update(text)

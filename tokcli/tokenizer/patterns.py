@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+DEFAULT_TOKENIZER = "cl100k_base"  # the default of every command: an OpenAI encoding that works with no network
+
 UNK = "<unk>"  # the unknown token of the char and word tokenizers (id 0)
 
 # char: every code point on its own (HF's `.` skips nothing, but be explicit)

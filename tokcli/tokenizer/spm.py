@@ -14,7 +14,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from tokcli.errors import TokenizerFileError, UsageError
+from tokcli.errors import TokenizerFileError, UsageError, VocabSizeError
 from tokcli.files.atomic import atomic_write
 
 from .base import Tokenizer
@@ -152,6 +152,11 @@ def _lines(texts: Iterable[str]) -> Iterator[str]:
         yield rest
 
 
+MIN_SPM_VOCAB = 260 + 4  # 256 byte pieces, <unk>, <s>, </s> and some pieces of its own
+SPOOL_BYTES = 1 << 26  # the lines kept for a retry stay in memory up to 64 MiB, then go to a temporary file
+_TOO_HIGH = re.compile(r"Vocabulary size too high \((\d+)\)\. Please set it to a value <= (\d+)")
+
+
 def train_spm(
     texts: Iterable[str],
     *,
@@ -160,16 +165,63 @@ def train_spm(
     character_coverage: float = 0.9995,
     show_progress: bool = False,
 ) -> SentencePiece:
-    import sentencepiece as spm
+    """A sentencepiece model of `vocab_size` pieces, or of the most this text supports where that is fewer:
+    sentencepiece refuses a size too high for the text and says the most it can learn; training is then
+    run again at that size, on the lines kept from the first run (in memory, or a temporary file past
+    SPOOL_BYTES)."""
+    import tempfile
 
     size = vocab_size or 8000
-    if size < 260 + 4:
-        raise UsageError(
-            f"--vocab-size {size} cannot work: a sentencepiece model with byte fallback needs 256 byte "
-            "pieces, <unk>, <s>, </s> and some pieces of its own (at least 264)"
+    if size < MIN_SPM_VOCAB:
+        raise VocabSizeError(
+            size,
+            "cannot work: a sentencepiece model with byte fallback needs 256 byte "
+            f"pieces, <unk>, <s>, </s> and some pieces of its own (at least {MIN_SPM_VOCAB})",
         )
     if not 0 < character_coverage <= 1:
         raise UsageError(f"--character-coverage {character_coverage} must be in (0, 1]")
+    with tempfile.SpooledTemporaryFile(
+        max_size=SPOOL_BYTES, mode="w+", encoding="utf-8", errors="surrogatepass", newline="\n",
+        prefix="tokcli-spm-",
+    ) as kept:  # fmt: skip
+        try:
+            return _train_spm(_kept(_lines(texts), kept), model_type, size, character_coverage, show_progress)
+        except _TooHigh as e:
+            most = e.most
+        if most < MIN_SPM_VOCAB:
+            raise VocabSizeError(
+                size,
+                f"is too large for this text: sentencepiece can learn at most {most} pieces from it, fewer than "
+                f"a model with byte fallback needs ({MIN_SPM_VOCAB}); give more text",
+            )
+        kept.seek(0)
+        try:
+            return _train_spm((line[:-1] for line in kept), model_type, most, character_coverage, show_progress)
+        except _TooHigh as e:  # not seen: the most it reported is what it learns
+            raise VocabSizeError(
+                size,
+                f"is too large for this text: at most {e.most} pieces can be learned from it; give {{option}} "
+                f"{e.most} or less, or more text",
+            ) from None
+
+
+class _TooHigh(Exception):
+    def __init__(self, most: int) -> None:
+        self.most = most
+
+
+def _kept(lines: Iterable[str], kept: Any) -> Iterator[str]:
+    """The lines, each also written to `kept` (with its newline)."""
+    for line in lines:
+        kept.write(line + "\n")
+        yield line
+
+
+def _train_spm(
+    lines: Iterable[str], model_type: str, size: int, character_coverage: float, show_progress: bool
+) -> SentencePiece:
+    import sentencepiece as spm
+
     spm.set_random_generator_seed(0)
     out = io.BytesIO()
     options: dict[str, Any] = dict(
@@ -187,18 +239,16 @@ def train_spm(
         max_sentence_length=1 << 16,
     )
     try:
-        spm.SentencePieceTrainer.train(sentence_iterator=_lines(texts), model_writer=out, **options)
+        spm.SentencePieceTrainer.train(sentence_iterator=iter(lines), model_writer=out, **options)
     except RuntimeError as e:
         msg = str(e).splitlines()[-1] if str(e) else "training failed"
         if m := re.search(r"Vocabulary size is smaller than required_chars\. (\d+) vs (\d+)", msg):
-            raise UsageError(
-                f"--vocab-size {m[1]} cannot work: the input needs {m[2]} pieces for its characters at "
-                f"--character-coverage {character_coverage}; raise --vocab-size or lower --character-coverage"
+            raise VocabSizeError(
+                int(m[1]),
+                f"cannot work: the input needs {m[2]} pieces for its characters at character coverage "
+                f"{character_coverage}; raise {{option}}{{or_coverage}}",
             ) from None
-        if m := re.search(r"Vocabulary size too high \((\d+)\)\. Please set it to a value <= (\d+)", msg):
-            raise UsageError(
-                f"--vocab-size {m[1]} is too large for this text: at most {m[2]} pieces can be learned from it; "
-                f"give --vocab-size {m[2]} or less, or more text"
-            ) from None
+        if m := _TOO_HIGH.search(msg):
+            raise _TooHigh(int(m[2])) from None
         raise UsageError(f"sentencepiece could not train: {msg}") from None
     return SentencePiece(out.getvalue(), name=model_type, kind="unigram" if model_type == "unigram" else "bpe")

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TypeVar
 
-from tokcli.errors import UsageError
+from tokcli.errors import UsageError, VocabSizeError
 
 from .base import Tokenizer
 
@@ -25,6 +25,7 @@ BACKENDS = ("hf", "sentencepiece")
 # check them before allocating: --vocab-size 10**12 aborted `tokenizers` with a Rust panic.
 MAX_VOCAB = 1 << 22
 MAX_CHAR_VOCAB = 0x110000 + 1  # a char tokenizer: every Unicode code point, and <unk>
+DEFAULT_VOCAB = 8000  # word, bpe and unigram (char: every character seen)
 
 T = TypeVar("T")
 
@@ -43,6 +44,13 @@ def train(
 
     char, word and bpe (backend 'hf') give HF tokenizer.json tokenizers; unigram, and bpe with backend
     'sentencepiece', give sentencepiece models. The same texts and options give byte-identical files.
+
+    The vocabulary size is an upper bound, the same rule for every kind and backend: where the text supports
+    fewer tokens (few distinct characters or words, no pair frequent enough to merge, too little text for
+    sentencepiece), the largest vocabulary it supports is trained. The result's `requested_vocab_size` is the
+    size asked for (`vocab_size`, else the kind's default; None for char without one), and
+    `vocab_shortfall(tok)` says whether it came out smaller. Sizes no tokenizer of the kind can have are
+    refused (VocabSizeError).
     """
     if kind not in KINDS:
         raise UsageError(f"unknown kind {kind!r}: choose one of {', '.join(KINDS)}")
@@ -53,8 +61,18 @@ def train(
     if saves_as_sentencepiece(kind, backend) and min_frequency is not None:
         raise UsageError("--min-frequency applies to the hf backend only")
     check_vocab_size(kind, vocab_size)
-    return _interruptible(_train, kind, texts, vocab_size=vocab_size, min_frequency=min_frequency, backend=backend,
-                          character_coverage=character_coverage, show_progress=show_progress)  # fmt: skip
+    tok = _interruptible(_train, kind, texts, vocab_size=vocab_size, min_frequency=min_frequency, backend=backend,
+                         character_coverage=character_coverage, show_progress=show_progress)  # fmt: skip
+    tok.requested_vocab_size = vocab_size if vocab_size is not None or kind == "char" else DEFAULT_VOCAB
+    return tok
+
+
+def vocab_shortfall(tok: Tokenizer) -> tuple[int, int] | None:
+    """(requested, actual) where `train` gave `tok` a smaller vocabulary than asked for; else None."""
+    requested = tok.requested_vocab_size
+    if requested is None or tok.vocab_size >= requested:
+        return None
+    return requested, tok.vocab_size
 
 
 def _train(
@@ -73,7 +91,7 @@ def _train(
         return train_spm(
             texts,
             model_type=kind,
-            vocab_size=vocab_size,
+            vocab_size=vocab_size or DEFAULT_VOCAB,
             character_coverage=character_coverage,
             show_progress=show_progress,
         )
@@ -84,31 +102,35 @@ def _train(
     if kind == "word":
         from .word import train_word
 
-        return train_word(texts, vocab_size=vocab_size, min_frequency=min_frequency or 1)
+        return train_word(texts, vocab_size=vocab_size or DEFAULT_VOCAB, min_frequency=min_frequency or 1)
     from .bpe import train_bpe
 
-    return train_bpe(texts, vocab_size=vocab_size, min_frequency=min_frequency or 2, show_progress=show_progress)
+    return train_bpe(
+        texts, vocab_size=vocab_size or DEFAULT_VOCAB, min_frequency=min_frequency or 2, show_progress=show_progress
+    )
 
 
 def check_vocab_size(kind: str, vocab_size: int | None) -> None:
     """Refuse a vocabulary size no tokenizer of `kind` can have, before any text is read.
 
     Lower bounds that depend on the kind's own tokens (bpe's 256 bytes, sentencepiece's byte pieces) are
-    checked by the trainers; one too large for the text is reported by sentencepiece after training.
+    checked by the trainers. A size too large for the text is no error: see `train`.
     """
     if vocab_size is None:
         return
     if vocab_size < 1:
-        raise UsageError(f"--vocab-size {vocab_size} cannot work: it must be positive")
+        raise VocabSizeError(vocab_size, "cannot work: it must be positive")
     if kind == "char" and vocab_size > MAX_CHAR_VOCAB:
-        raise UsageError(
-            f"--vocab-size {vocab_size} is too large: a char tokenizer has at most {MAX_CHAR_VOCAB} tokens "
-            "(every Unicode code point and <unk>); leave --vocab-size out to keep every character seen"
+        raise VocabSizeError(
+            vocab_size,
+            f"is too large: a char tokenizer has at most {MAX_CHAR_VOCAB} tokens "
+            "(every Unicode code point and <unk>); leave the size out to keep every character seen",
         )
     if vocab_size > MAX_VOCAB:
-        raise UsageError(
-            f"--vocab-size {vocab_size} is too large: tokcli trains at most {MAX_VOCAB} tokens (2**22); "
-            "the largest vocabularies in use have about 262,000"
+        raise VocabSizeError(
+            vocab_size,
+            f"is too large: tokcli trains at most {MAX_VOCAB} tokens (2**22); "
+            "the largest vocabularies in use have about 262,000",
         )
 
 

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import regex
 
-from tokcli.errors import UsageError
+from tokcli.errors import UsageError, VocabSizeError
 
 from .char import word_level
 from .hf import HFTokenizer
@@ -46,7 +46,7 @@ def train_word(texts: Iterable[str], *, vocab_size: int | None = None, min_frequ
     """The `vocab_size - 1` most frequent pieces (ties broken by the piece itself) plus <unk>=0."""
     size = vocab_size or DEFAULT_VOCAB
     if size < 2:
-        raise UsageError(f"--vocab-size {size} cannot work: a word tokenizer needs <unk> and one word")
+        raise VocabSizeError(size, "cannot work: a word tokenizer needs <unk> and one word")
     counts: Counter[str] = Counter()
     for text in texts:
         counts.update(_word_re().findall(text))

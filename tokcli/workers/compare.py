@@ -1,14 +1,18 @@
 """`compare --workers`: each input measured by a worker under every tokenizer (its rows as one process
 measures them, tokcli.analysis.compare.measure_input), the rows put together in input order. Only the
-speed columns differ from one process: they are timed on whichever worker ran the input."""
+timed columns differ from one process: they are timed on whichever worker ran the input, and load_s is
+what loading the tokenizer took on that worker (once per worker process, the first time it needed it)."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from tokcli.analysis.compare import DEFAULT_TOKENIZERS, Comparison, Input, measure_input, model_fits
+from tokcli.analysis.metrics import warm_up
 
 from .count import Progress, ProgressFn, specs_of
 from .files import File
@@ -36,7 +40,19 @@ class InputTask:
 
 
 def input_task(task: InputTask, specs: Sequence[TokSpec], reference: str) -> list[Any]:
-    return measure_input(task.input, [(s.spec, s.load()) for s in specs], reference)
+    ready = [(s.spec, *_ready(s)) for s in specs]
+    return measure_input(task.input, [(name, tok) for name, tok, _ in ready], reference,
+                         {name: seconds for name, _, seconds in ready})  # fmt: skip
+
+
+@cache
+def _ready(spec: TokSpec) -> tuple[Any, float]:
+    """The tokenizer on this worker, loaded and warmed up once (tokcli.analysis.compare.load_ready), and the
+    seconds that took."""
+    t0 = time.perf_counter()
+    tok = spec.load()
+    warm_up(tok)
+    return tok, time.perf_counter() - t0
 
 
 def compare(
