@@ -1,8 +1,8 @@
 """The Typer app and the one place where errors become exit codes. The command modules register on `app`.
 
 Exit codes: 0 ok (also when the reader of stdout went away); 1 a check failed (budget exceeded); 2 usage
-or input error (also a full disk, or stdout closed); 3 internal error (a bug: rerun with TOKCLI_DEBUG=1 for the traceback);
-130 interrupted (Ctrl-C); 143 terminated (SIGTERM).
+or input error (also a full disk, or a closed stdout); 3 internal error (a bug: rerun with TOKCLI_DEBUG=1 for
+the traceback); 130 interrupted (Ctrl-C); 143 terminated (SIGTERM).
 """
 
 from __future__ import annotations
@@ -123,7 +123,6 @@ def _fill_closed_std_fds() -> None:
 
 def _run(argv: list[str] | None) -> int:
     debug = os.environ.get("TOKCLI_DEBUG") == "1"
-    _reopen_closed_streams()
     streams = sys.stdout, sys.stderr
     try:
         try:
@@ -185,10 +184,7 @@ def _run(argv: list[str] | None) -> int:
         if debug:
             raise
         _drop_stdout()
-        if e.errno == errno.EBADF:
-            _stderr("error: cannot write to stdout: it is closed; run it with stdout open (> FILE or > /dev/null)")
-        else:
-            _stderr(f"error: cannot write to stdout: {e.strerror}; free some space, or write elsewhere")
+        _stderr(f"error: cannot write to stdout: {e.strerror}; free some space, or write elsewhere")
         return 2
     except Exception as e:  # a bug: one line, the traceback behind TOKCLI_DEBUG=1
         if debug:
@@ -196,27 +192,8 @@ def _run(argv: list[str] | None) -> int:
         return _internal(e)
 
 
-# what a write to a full disk (or a broken device, or a closed stdout) raises; file outputs turn theirs into InputError
-_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.EBADF}
-
-
-def _reopen_closed_streams() -> None:
-    """Started with descriptor 1 or 2 closed (`tokcli count x >&-`, as a daemon may start it), Python leaves
-    sys.stdout or sys.stderr None. Hold the descriptor with /dev/null, so no file tokcli opens later takes
-    its number: read-only for stdout, so that data written there fails with EBADF (one `error:` line, 2, as
-    on a full disk) while a run that writes nothing there still succeeds; writable for stderr, whose talk
-    is then dropped and exit codes stay what they are."""
-    for fd, name, mode in ((1, "stdout", os.O_RDONLY), (2, "stderr", os.O_WRONLY)):
-        if getattr(sys, name) is not None:
-            continue
-        try:
-            null = os.open(os.devnull, mode)
-            if null != fd:
-                os.dup2(null, fd)
-                os.close(null)
-            setattr(sys, name, open(fd, "w", encoding="utf-8", errors="backslashreplace", closefd=False))  # noqa: SIM115
-        except OSError:  # pragma: no cover - no /dev/null
-            pass
+# what a write to a full disk (or a broken device) raises; file outputs turn theirs into InputError
+_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO}
 
 
 def _internal(e: Exception) -> int:
