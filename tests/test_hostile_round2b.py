@@ -146,3 +146,112 @@ def test_user_config_bombs_are_one_error_line(cli, project, monkeypatch):
     cfg.write_text("[models.mine]\ncontext = " + "1" * 6000 + "\n")
     r = cli("models")
     assert r.code == 2 and r.err == f"error: {cfg}: an integer of thousands of digits; fix the file or remove it\n"
+
+
+# --- Dask workers killed mid-run ---------------------------------------------------------------------------
+
+THREE = ["o200k_base", "cl100k_base", "char"]
+
+
+@pytest.fixture(scope="module")
+def cluster2():
+    """Two worker processes (one thread each) under nannies, which restart a killed worker."""
+    distributed = pytest.importorskip("distributed", reason="needs the [dask] extra")
+    from tokcli.workers.runner import local_cluster
+
+    cluster = local_cluster(2)
+    client = distributed.Client(cluster)
+    yield client
+    client.close()
+    cluster.close()
+
+
+def _two_corpora(tmp_path):
+    from conftest import shared_corpus
+
+    d = tmp_path / "in"
+    d.mkdir()
+    for name in ("en_shakespeare.txt", "ja_aozora_botchan.txt"):
+        (d / name).write_bytes(shared_corpus(name).read_bytes()[:400_000])
+    return [str(d / "en_shakespeare.txt"), str(d / "ja_aozora_botchan.txt")]
+
+
+def _rows(rows):
+    return [(r.input, r.chars, r.bytes, dict(r.tokens)) for r in rows]
+
+
+def _count_killing(client, inputs, victims):
+    """count() of inputs under three tokenizers on `client`, SIGKILLing the worker processes that `victims`
+    picks from {address: pid} at the first finished task, while the others still run or wait."""
+    import signal
+
+    from tokcli.workers import count
+
+    pids = client.run(os.getpid)
+    killed = []
+
+    def progress(state):
+        if not killed:
+            for pid in victims(pids):
+                os.kill(pid, signal.SIGKILL)
+                killed.append(pid)
+
+    rows = count(inputs, THREE, client, task_bytes=16384, progress=progress)
+    assert killed
+    return rows
+
+
+@pytest.mark.shared
+def test_one_worker_killed_mid_run_three_times_keeps_every_count_exact(tmp_path, cluster2):
+    from tokcli import load
+    from tokcli.analysis.counting import count_inputs
+    from tokcli.files.text import expand_inputs
+
+    inputs = _two_corpora(tmp_path)
+    expected = _rows(count_inputs([load(n) for n in THREE], expand_inputs(inputs)))
+    for _ in range(3):
+        # the nanny restarts the worker killed before; on a loaded machine that can take a minute, and
+        # a run with one worker up (then killed) is the harder case anyway
+        cluster2.wait_for_workers(1, timeout=120)
+        assert _rows(_count_killing(cluster2, inputs, lambda pids: [sorted(pids.values())[0]])) == expected
+
+
+@pytest.mark.shared
+def test_every_worker_killed_loses_the_scattered_tokenizers_and_the_run_recovers(tmp_path, cluster2):
+    # the tokenizers are scattered to the workers: with all of them dead, Dask cancels every task that
+    # needs them (FutureCancelledError, exit 3 before); they are scattered and submitted again
+    from tokcli import load
+    from tokcli.analysis.counting import count_inputs
+    from tokcli.files.text import expand_inputs
+
+    inputs = _two_corpora(tmp_path)
+    expected = _rows(count_inputs([load(n) for n in THREE], expand_inputs(inputs)))
+    cluster2.wait_for_workers(1, timeout=120)
+    assert _rows(_count_killing(cluster2, inputs, lambda pids: list(pids.values()))) == expected
+
+
+def _always_dies(task, **kw):
+    os._exit(1)
+
+
+def test_a_task_that_keeps_killing_its_workers_is_one_clear_error(tmp_path):
+    distributed = pytest.importorskip("distributed", reason="needs the [dask] extra")
+    import dask
+
+    from tokcli.workers.plan import Piece, Task
+    from tokcli.workers.runner import Where, WorkersFailed, local_cluster
+    from tokcli.workers.runner import run as run_tasks
+
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+        cluster = local_cluster(1)
+    client = distributed.Client(cluster)
+    try:
+        task = Task(0, (Piece(0, "big.txt", 0, 4_000_000, first=True, last=False),))
+        with pytest.raises(WorkersFailed) as e:
+            run_tasks(_always_dies, [task], Where(client=client), specs=["char"])
+        assert str(e.value) == ("task 0: big.txt (bytes 0-4,000,000): the Dask workers running it kept dying (Dask "
+                                "gave up after its allowed-failures); give them more memory, or a smaller --task-bytes")  # fmt: skip
+        assert e.value.exit_code == 2
+    finally:
+        client.close()
+        cluster.close()
