@@ -255,3 +255,166 @@ def test_a_task_that_keeps_killing_its_workers_is_one_clear_error(tmp_path):
     finally:
         client.close()
         cluster.close()
+
+
+# --- hostile git repositories under diff -------------------------------------------------------------------
+
+
+def _git_repo(tmp_path, monkeypatch, trees=None, history=0):
+    """A repository written with dulwich: main (checked out) has one commit holding a.md, or `trees(store)`'s
+    tree; `history` commits more on a side branch `old` that shares no commit with main."""
+    pytest.importorskip("dulwich", reason="tokcli diff needs the git extra (dulwich)")
+    from dulwich.objects import Blob, Commit, Tree
+    from dulwich.repo import Repo
+
+    root = tmp_path / "repo"
+    root.mkdir()
+    repo = Repo.init(str(root))
+    store = repo.object_store
+    blob = Blob.from_string(b"hello world\n")
+    store.add_object(blob)
+
+    def commit(tree, parents=(), message=b"c"):
+        c = Commit()
+        c.tree, c.parents, c.message = tree, list(parents), message
+        c.author = c.committer = b"t <t@t>"
+        c.author_time = c.commit_time = 1_700_000_000 + len(parents)
+        c.author_timezone = c.commit_timezone = 0
+        store.add_object(c)
+        return c.id
+
+    if trees is None:
+        t = Tree()
+        t.add(b"a.md", 0o100644, blob.id)
+        store.add_object(t)
+        tree = t.id
+    else:
+        tree = trees(store, blob)
+    repo.refs[b"refs/heads/main"] = commit(tree)
+    repo.refs.set_symbolic_ref(b"HEAD", b"refs/heads/main")
+    if history:
+        prev = []
+        for i in range(history):
+            prev = [commit(tree, prev, b"old %d" % i)]
+        repo.refs[b"refs/heads/old"] = prev[0]
+    repo.close()
+    (root / "a.md").write_text("hello world, again\n")
+    monkeypatch.chdir(root)
+    monkeypatch.setenv("TOKCLI_CONFIG", str(tmp_path / "no-config.toml"))
+    return root
+
+
+def _diff(cli, *args):
+    return cli("diff", "-t", "char", *args)
+
+
+def test_a_plain_dulwich_repository_diffs(cli, tmp_path, monkeypatch):
+    _git_repo(tmp_path, monkeypatch)
+    r = _diff(cli, "main", "-f", "json")
+    assert r.code == 0, r.err
+
+
+@pytest.mark.parametrize(
+    ("files", "message"),
+    [
+        (
+            {
+                "HEAD": "ref: refs/heads/a\n",
+                "refs/heads/a": "ref: refs/heads/b\n",
+                "refs/heads/b": "ref: refs/heads/a\n",
+            },
+            "its symbolic refs point at each other in a loop",
+        ),
+        ({"HEAD": "garbage\n"}, "HEAD: holds b'garbage\\n', neither an object id nor `ref: refs/...`"),
+        ({"refs/heads/x": "not a sha\n"}, "refs/heads/x: holds b'not a sha\\n', neither an object id"),
+    ],
+    ids=["symref-loop", "garbage-head", "garbage-ref"],
+)
+def test_broken_refs_are_one_error_line(cli, tmp_path, monkeypatch, files, message):
+    root = _git_repo(tmp_path, monkeypatch)
+    for name, text in files.items():
+        (root / ".git" / name).write_text(text)
+    r = _diff(cli)
+    assert r.code == 2 and r.out == "" and r.err.count("\n") == 1, r.err
+    assert r.err.startswith("error: ") and message in r.err
+
+
+@pytest.mark.parametrize("name", ["config", "packed-refs", "refs/heads/main", "HEAD"])
+def test_a_fifo_in_the_repository_is_refused_not_waited_on(tmp_path, monkeypatch, name):
+    root = _git_repo(tmp_path, monkeypatch)
+    fifo = root / ".git" / name
+    fifo.unlink(missing_ok=True)
+    os.mkfifo(fifo)
+    r = _tokcli(["diff", "-t", "char"], close=(), cwd=root, timeout=60)  # a hang fails here
+    assert r.returncode == 2
+    assert r.stderr == (f"error: {fifo}: not a regular file (a FIFO, a device or a directory); a repository's "
+                        f"{'ref' if name.startswith('refs/') else name} must be a file, so tokcli diff does not "
+                        "read this repository\n")  # fmt: skip
+
+
+@pytest.mark.parametrize(("name", "size"), [("packed-refs", (64 << 20) + 1), ("config", (1 << 20) + 1)])
+def test_huge_control_files_of_zeros_are_refused_unread(cli, tmp_path, monkeypatch, name, size):
+    root = _git_repo(tmp_path, monkeypatch)
+    with open(root / ".git" / name, "wb") as f:
+        f.truncate(size)  # sparse: zeros that take no disk
+    r = _diff(cli)
+    assert r.code == 2
+    assert r.err == (f"error: {root / '.git' / name}: {size:,} bytes, more than the {size - 1:,} tokcli reads as "
+                     f"a repository's {name}; is the repository damaged?\n")  # fmt: skip
+
+
+def test_a_tree_that_repeats_itself_is_refused_in_moments(cli, tmp_path, monkeypatch):
+    from dulwich.objects import Tree
+
+    def bomb(store, blob):
+        t = Tree()
+        for i in range(16):
+            t.add(b"f%d.md" % i, 0o100644, blob.id)
+        store.add_object(t)
+        for _ in range(6):  # 16^6 directories of 16 files: 268 million paths from 7 trees
+            up = Tree()
+            for i in range(16):
+                up.add(b"d%d" % i, 0o040000, t.id)
+            store.add_object(up)
+            t = up
+        return t.id
+
+    _git_repo(tmp_path, monkeypatch, trees=bomb)
+    r = _diff(cli)
+    assert r.code == 2
+    assert r.err == ("error: reading the tree of the merge base of HEAD and main: more than 1,000,000 git objects; "
+                     "give a REF closer to HEAD, or PATHS to compare less\n")  # fmt: skip
+
+
+def test_a_tree_nested_thousands_deep_is_refused(cli, tmp_path, monkeypatch):
+    from dulwich.objects import Tree
+
+    def deep(store, blob):
+        t = Tree()
+        t.add(b"a.md", 0o100644, blob.id)
+        store.add_object(t)
+        for _ in range(1100):
+            up = Tree()
+            up.add(b"d", 0o040000, t.id)
+            store.add_object(up)
+            t = up
+        return t.id
+
+    _git_repo(tmp_path, monkeypatch, trees=deep)
+    r = _diff(cli)
+    assert r.code == 2 and r.err.count("\n") == 1
+    assert (
+        r.err.startswith("error: d/d/d/")
+        and "directories in the merge base of HEAD and main nested more than 1024 deep" in r.err
+    )
+
+
+def test_a_merge_base_over_a_long_history_stops_at_the_object_limit(cli, tmp_path, monkeypatch):
+    import tokcli.budget.gitrepo as gitrepo
+
+    _git_repo(tmp_path, monkeypatch, history=300)
+    monkeypatch.setattr(gitrepo, "MAX_OBJECTS", 100)  # the real limit, 1,000,000, in a test's time
+    r = _diff(cli, "old...")
+    assert r.code == 2
+    assert r.err == ("error: reading the history for the merge base: more than 100 git objects; give a REF "
+                     "closer to HEAD, or PATHS to compare less\n")  # fmt: skip
