@@ -36,6 +36,7 @@ from .gitrepo import (
     MAX_TREE_DEPTH,
     Base,
     Budget,
+    Held,
     git_hash,
     missing_object,
     open_repository,
@@ -307,6 +308,7 @@ def _compare(repo: Any, base: Base, sel: _Selection, old: dict[str, tuple[int, s
     submodules: dict[Path, Path | None] = {}
     reported: set[Path] = set()
     walked_out = {p for p, _ in sel.skipped}
+    held = Held()
     for path in sorted(set(old) | set(sel.new)):
         if path in sel.new:
             file, walked = sel.new[path]
@@ -322,12 +324,12 @@ def _compare(repo: Any, base: Base, sel: _Selection, old: dict[str, tuple[int, s
             if path in old and git_hash(repo, file) == old[path][1]:
                 result.unchanged.append(path)
                 continue
-            data = read_working(path, file)
+            data = held.add(read_working(path, file))
             if b"\0" in data[:SNIFF_BYTES]:
                 result.skipped.append((path, "binary file (a NUL byte in its first 8 KiB)"))
                 continue
             if path in old:
-                before = read_blob(repo, path, old[path][1], ref)
+                before = held.add(read_blob(repo, path, old[path][1], ref))
                 if b"\0" in before[:SNIFF_BYTES]:
                     result.skipped.append((path, f"binary file in {ref}"))
                     continue
@@ -337,7 +339,7 @@ def _compare(repo: Any, base: Base, sel: _Selection, old: dict[str, tuple[int, s
             continue
         else:
             mode, sha, _named = old[path]
-            before = read_blob(repo, path, sha, ref)
+            before = held.add(read_blob(repo, path, sha, ref))
             if b"\0" in before[:SNIFF_BYTES]:
                 result.skipped.append((path, f"binary file in {ref}"))
                 continue

@@ -43,6 +43,8 @@ MAX_REFS = 100_000  # entries under refs/
 MAX_REF_DEPTH = 32  # directories under refs/
 MAX_OBJECTS = 1_000_000  # commits and tree entries visited by one diff (merge base, tree walk): about 150 MB
 MAX_TREE_DEPTH = 1024  # nested directories in a tree (git's core.maxTreeDepth is 4096; real trees are far less)
+HELD_ENV = "TOKCLI_MAX_DIFF_BYTES"
+DEFAULT_HELD_BYTES = 512 << 20  # both versions of every changed file, held together for rename detection
 TIMEOUT_ENV = "TOKCLI_GIT_TIMEOUT"
 DEFAULT_TIMEOUT = 120  # seconds for reading history and trees
 _REF_VALUE = re.compile(rb"(?:[0-9a-f]{40}|[0-9a-f]{64}|ref: refs/[^\0\s]+)\n?")
@@ -198,6 +200,22 @@ class Budget:
         if not self.objects % 256 and time.monotonic() > self.deadline:
             raise InputError(f"reading {what}: more than {self.seconds} s ({TIMEOUT_ENV}); give a REF closer to "
                              f"HEAD, PATHS to compare less, or raise the limit: {TIMEOUT_ENV}={self.seconds * 4}")  # fmt: skip
+
+
+class Held:
+    """The bytes of file versions one diff holds at once (both sides of every change, for rename detection):
+    at most TOKCLI_MAX_DIFF_BYTES (512 MiB), so that a REF far back in a large history does not fill memory."""
+
+    def __init__(self) -> None:
+        self.limit = limit_from_env(HELD_ENV, DEFAULT_HELD_BYTES)
+        self.nbytes = 0
+
+    def add(self, data: bytes) -> bytes:
+        self.nbytes += len(data)
+        if self.nbytes > self.limit:
+            raise InputError(f"the changed files hold more than {self.limit:,} bytes ({HELD_ENV}); give a REF closer "
+                             f"to HEAD or PATHS to compare less, or raise the limit: {HELD_ENV}={self.limit * 2}")  # fmt: skip
+        return data
 
 
 class _CountingRepo:
