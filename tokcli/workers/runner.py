@@ -27,14 +27,15 @@ from .files import DASK_EXTRA
 from .plan import Task
 
 RETRIES = 2  # a task that raises (not an input error: those are returned) is tried this many more times
+TIMEOUT = 5.0  # seconds to connect to a --scheduler and to find a worker there (--timeout)
+# what --scheduler takes (a bare host:port is tcp; inproc:// is a cluster in this process, for the Python API and
+# tests); tls:// and ucx:// need settings tokcli has none for
+SCHEMES = ("tcp://", "inproc://")
 LOST_RETRIES = 3  # a task cancelled because what it needs was lost with its workers is submitted again this often
 
 
 class WorkersFailed(TokcliError):
     """The Dask workers kept dying under a task (or lost what it needs) beyond the retries: exit 2."""
-
-
-CONNECT_TIMEOUT = "10s"
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,7 @@ class Where:
     scheduler: str | None = None
     client: Any = None
     retries: int = RETRIES
+    timeout: float | None = None  # None: TIMEOUT
 
     @property
     def distributed(self) -> bool:
@@ -62,6 +64,32 @@ class Where:
             )
         if self.workers and self.scheduler:
             raise UsageError("--workers starts a local cluster, --scheduler uses an existing one: give one of them")
+        if self.scheduler:
+            check_address(self.scheduler)
+        if self.timeout is not None:
+            check_timeout(self.timeout)
+
+
+def check_address(address: str) -> None:
+    """UsageError unless `address` is one tokcli can connect to: tcp://HOST:PORT or HOST:PORT."""
+    scheme = address.split("://", 1)[0] + "://" if "://" in address else ""
+    if scheme and scheme not in SCHEMES:
+        raise UsageError(
+            f"--scheduler {address}: tokcli connects to Dask schedulers over tcp only; give tcp://HOST:PORT "
+            f"({scheme} needs security or UCX settings tokcli does not take)"
+        )
+    if scheme == "inproc://":
+        return
+    host, _, port = address.removeprefix("tcp://").rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise UsageError(
+            f"--scheduler {address}: give the scheduler's address as tcp://HOST:PORT (tcp://10.0.0.1:8786)"
+        )
+
+
+def check_timeout(seconds: float) -> None:
+    if not 0 < seconds <= 3600:  # NaN too
+        raise UsageError(f"--timeout {seconds}: give a number of seconds in (0, 3600]")
 
 
 def max_workers() -> int:
@@ -163,12 +191,21 @@ def _client(where: Where) -> tuple[Any, Callable[[], None]]:
         return where.client, lambda: None
     dist = _distributed("--scheduler" if where.scheduler else "--workers")
     if where.scheduler:
+        timeout = TIMEOUT if where.timeout is None else where.timeout
+        fix = "start one with `dask scheduler`, or give --workers N for a local cluster"
+        if not where.scheduler.startswith("inproc://"):
+            _probe(where.scheduler, timeout, fix)
         try:
-            client = dist.Client(where.scheduler, timeout=CONNECT_TIMEOUT)
+            client = dist.Client(where.scheduler, timeout=f"{timeout}s")
         except (OSError, TimeoutError, ValueError) as e:
+            raise InputError(f"--scheduler {where.scheduler}: cannot connect ({e}); {fix}") from None
+        try:
+            client.wait_for_workers(1, timeout=timeout)
+        except (OSError, TimeoutError) as e:
+            client.close()
             raise InputError(
-                f"--scheduler {where.scheduler}: cannot connect ({e}); start one with `dask scheduler`, or give "
-                "--workers N for a local cluster"
+                f"--scheduler {where.scheduler}: no worker joined it within {timeout:g} s ({type(e).__name__}); "
+                "start workers with `dask worker ADDRESS`, or raise --timeout"
             ) from None
         return client, client.close
     cluster = local_cluster(where.workers or 1)
@@ -179,6 +216,28 @@ def _client(where: Where) -> tuple[Any, Callable[[], None]]:
         cluster.close()
 
     return client, close
+
+
+def _probe(address: str, timeout: float, fix: str) -> None:
+    """Connect to `address` and wait for the first bytes: a Dask scheduler speaks first (its handshake), so
+    a socket that accepts and stays silent, or one that never accepts, is refused within `timeout` seconds
+    (distributed's Client would wait on such a one forever)."""
+    import socket
+
+    host, _, port = address.removeprefix("tcp://").rpartition(":")
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout) as s:
+            s.settimeout(timeout)
+            if not s.recv(1):
+                raise InputError(
+                    f"--scheduler {address}: it closed the connection without a word; is it a Dask scheduler? {fix}"
+                )
+    except TimeoutError:
+        raise InputError(
+            f"--scheduler {address}: no answer within {timeout:g} s (is it a Dask scheduler?); {fix}, or raise --timeout"
+        ) from None
+    except OSError as e:
+        raise InputError(f"--scheduler {address}: cannot connect ({e.strerror or e}); {fix}") from None
 
 
 def local_cluster(workers: int, **kwargs: Any) -> Any:
