@@ -47,6 +47,7 @@ HELD_ENV = "TOKCLI_MAX_DIFF_BYTES"
 DEFAULT_HELD_BYTES = 512 << 20  # both versions of every changed file, held together for rename detection
 TIMEOUT_ENV = "TOKCLI_GIT_TIMEOUT"
 DEFAULT_TIMEOUT = 120  # seconds for reading history and trees
+_REFTABLE_STUB = b"this repository uses the reftable format\n"  # refs/heads of a reftable repository
 _REF_VALUE = re.compile(rb"(?:[0-9a-f]{40}|[0-9a-f]{64}|ref: refs/[^\0\s]+)\n?")
 
 
@@ -179,7 +180,12 @@ def _vet_refs(refs: Path) -> None:
                 stack.append((Path(entry.path), depth + 1))
                 continue
             value = _small_file(Path(entry.path), REF_BYTES, "ref")
-            if value is not None and not _REF_VALUE.fullmatch(value) and not entry.name.endswith(".lock"):
+            if (
+                value is not None
+                and not _REF_VALUE.fullmatch(value)
+                and not entry.name.endswith(".lock")
+                and value != _REFTABLE_STUB
+            ):
                 raise InputError(f"{entry.path}: holds {value[:40]!r}, neither an object id nor `ref: refs/...`; "
                                  "the repository is damaged")  # fmt: skip
 
