@@ -1,8 +1,8 @@
 """The Typer app and the one place where errors become exit codes. The command modules register on `app`.
 
 Exit codes: 0 ok (also when the reader of stdout went away); 1 a check failed (budget exceeded); 2 usage
-or input error (also a full disk); 3 internal error (a bug: rerun with TOKCLI_DEBUG=1 for the traceback);
-130 interrupted (Ctrl-C); 143 terminated (SIGTERM).
+or input error (also a full disk, or a closed stdout); 3 internal error (a bug: rerun with TOKCLI_DEBUG=1 for
+the traceback); 130 interrupted (Ctrl-C); 143 terminated (SIGTERM).
 """
 
 from __future__ import annotations
@@ -83,7 +83,7 @@ def run(argv: list[str] | None = None) -> int:
 
     Ctrl-C returns 130 and SIGTERM 143 (128 + the signal), both quietly and after the temporary files of
     unfinished outputs are removed; a closed stdout (`tokcli encode big.txt | head -1`) ends quietly with
-    0; a full disk on stdout is one `error:` line and 2.
+    0; a full disk on stdout, or a stdout closed from the start (`>&-`), is one `error:` line and 2.
     """
     _fill_closed_std_fds()
     previous = _install_sigterm()
@@ -126,13 +126,14 @@ def _fill_closed_std_fds() -> None:
 
 def _run(argv: list[str] | None) -> int:
     debug = os.environ.get("TOKCLI_DEBUG") == "1"
-    if (sys.argv[1:] if argv is None else argv) == ["--version"]:  # before typer builds every command
-        sys.stdout.write(f"tokcli {__version__}\n")
-        return 0
     streams = sys.stdout, sys.stderr
     try:
         try:
             args = sys.argv[1:] if argv is None else argv
+            if args == ["--version"]:  # before typer builds every command
+                sys.stdout.write(f"tokcli {__version__}\n")
+                sys.stdout.flush()
+                return 0
             command = typer.main.get_command(_only_named(args))  # Typer's documented way to its click command
             refuse_repeated(command, args)
             rv = command.main(args=args, prog_name="tokcli", standalone_mode=False)
