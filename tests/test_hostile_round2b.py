@@ -204,8 +204,8 @@ def _count_killing(client, inputs, victims):
 @pytest.mark.shared
 def test_one_worker_killed_mid_run_three_times_keeps_every_count_exact(tmp_path, cluster2):
     from tokcli import load
-    from tokcli.analysis.counting import count_inputs
     from tokcli.files.text import expand_inputs
+    from tokcli.tokenizer.counting import count_inputs
 
     inputs = _two_corpora(tmp_path)
     expected = _rows(count_inputs([load(n) for n in THREE], expand_inputs(inputs)))
@@ -221,8 +221,8 @@ def test_every_worker_killed_loses_the_scattered_tokenizers_and_the_run_recovers
     # the tokenizers are scattered to the workers: with all of them dead, Dask cancels every task that
     # needs them (FutureCancelledError, exit 3 before); they are scattered and submitted again
     from tokcli import load
-    from tokcli.analysis.counting import count_inputs
     from tokcli.files.text import expand_inputs
+    from tokcli.tokenizer.counting import count_inputs
 
     inputs = _two_corpora(tmp_path)
     expected = _rows(count_inputs([load(n) for n in THREE], expand_inputs(inputs)))
