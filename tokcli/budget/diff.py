@@ -203,7 +203,8 @@ def diff(
     if limits.total:
         report.total_over = {n: over for n in names if (over := limits.exceeded(total[n]))}
     if budgets:
-        report.budgets = _budgets([td.root / f.path for f in files if f.status != "deleted"], errors, options)
+        changed = [f.path for f in files if f.status != "deleted"] + sorted(uncounted)  # not counted: still covered
+        report.budgets = _budgets([td.root / p for p in changed if (td.root / p).exists()], errors, options)
     return report
 
 
