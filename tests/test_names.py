@@ -116,7 +116,8 @@ def test_two_names_of_one_tokenizer_keep_two_columns(cli, project):
     assert doc["total"]["tokens"] == {"gpt-4o": n, "o200k_base": n, "claude-sonnet-4-5": n}
     assert (
         r.err
-        == "warning: claude-sonnet-4-5: counting with o200k_base, an estimate (~) of its tokens (private tokenizer)\n"
+        == "warning: claude-sonnet-4-5: counting with o200k_base, an estimate (~) of its tokens (private tokenizer; "
+        "not calibrated, stated error unknown (no published calibration against o200k_base))\n"
     )
 
 

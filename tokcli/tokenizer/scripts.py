@@ -47,6 +47,7 @@ _PATTERNS = {
         r"|[a-z]\.[a-z_]+[.(\[]|^\s*(?:def|class|fn|func|function)\s+\w+\s*[(:<{]"
         r"|^\s*(?:import|package|use)\s+[\w.:]+;?\s*$|^\s*from\s+[\w.]+\s+import\b"
         r"|^\s*#\s*(?:include|define|if|endif|pragma)\b|^\s*(?:return|raise|break|continue|pass)\s*$"
+        r"|^\s+(?:return|raise|yield|assert|await)\s+\S"
         r"|^\s*(?:return|raise|yield|if|elif|else|for|while|try|except|finally|with)\b[^\n]*:\s*$"
     ),
     "comment": r"^\s*(?:#|//|/\*|\*|--)",
