@@ -430,7 +430,11 @@ def _read_capped(path: str) -> bytes:
     limit = max_line_bytes()
     f = stdin_binary() if path == "-" else open_file(path, directory="a chat file (.json or .jsonl)")
     try:
-        data = f.read(limit + 1)
+        parts, left = [], limit + 1  # in blocks: a read allocates all it is asked for (a limit of 1 TiB)
+        while left > 0 and (part := f.read(min(left, 1 << 24))):
+            parts.append(part)
+            left -= len(part)
+        data = b"".join(parts)
     finally:
         if path != "-":
             f.close()

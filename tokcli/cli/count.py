@@ -167,7 +167,7 @@ def count_rows(
     from tokcli.workers import count
 
     with TaskProgress("counting") as bar:
-        return count(inputs, [t.name for t in toks], workers=dist.workers, scheduler=dist.scheduler,
+        return count(inputs, [t.name for t in toks], workers=dist.workers, scheduler=dist.scheduler, timeout=dist.timeout,
                      special=special, add_special=add_special, errors=errors, strict_unk=strict_unk, walk=walk,
                      task_bytes=dist.task_bytes, skipped=skipped, progress=bar.update)  # fmt: skip
 
@@ -217,7 +217,7 @@ def count_field(
         from tokcli.workers.records import count_records as count_parts
 
         with TaskProgress("counting records") as bar:
-            report = count_parts(inputs, [t.name for t in toks], field, workers=dist.workers, scheduler=dist.scheduler,
+            report = count_parts(inputs, [t.name for t in toks], field, workers=dist.workers, scheduler=dist.scheduler, timeout=dist.timeout,
                                  windows=windows, id_field=id_field, errors=errors, special=special,
                                  add_special=add_special, task_bytes=dist.task_bytes, progress=bar.update)  # fmt: skip
     else:

@@ -196,7 +196,7 @@ def encode_to(
     from tokcli.workers import encode_to as write
 
     with TaskProgress(f"encoding to {out}", quiet=quiet) as bar:
-        done = write(inputs, tokenizer, out, workers=dist.workers, scheduler=dist.scheduler, eot=eot,
+        done = write(inputs, tokenizer, out, workers=dist.workers, scheduler=dist.scheduler, timeout=dist.timeout, eot=eot,
                      special=special, add_special=add_special, errors=errors, walk=walk,
                      task_bytes=dist.task_bytes, progress=bar.update, field=field)  # fmt: skip
     if done.missing:

@@ -61,6 +61,7 @@ def count(
     *,
     workers: int | None = None,
     scheduler: str | None = None,
+    timeout: float | None = None,
     special: str = "text",
     add_special: bool = False,
     errors: str = "strict",
@@ -81,7 +82,7 @@ def count(
         >>> rows = count(["s3://bucket/shards/"], "o200k_base", client=Client("tcp://10.0.0.1:8786"))  # doctest: +SKIP
     """
     specs = specs_of(tokenizer, special, add_special)
-    where = Where(workers, scheduler, client)
+    where = Where(workers, scheduler, client, timeout=timeout)
     where.check()
     files, walk_skipped = expand([paths] if isinstance(paths, str) else list(paths), walk)
     if skipped is not None:

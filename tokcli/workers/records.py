@@ -90,14 +90,15 @@ def record_task(task: RecordTask, specs: Sequence[TokSpec], field: str, windows:
 
 def count_records(
     paths: Sequence[str], tokenizer: str | Sequence[str], field: str, client: Any = None, *,
-    workers: int | None = None, scheduler: str | None = None, windows: Sequence[Exceeding] = (),
+    workers: int | None = None, scheduler: str | None = None, timeout: float | None = None,
+    windows: Sequence[Exceeding] = (),
     id_field: str | None = None, errors: str = "strict", special: str = "text", add_special: bool = False,
     task_bytes: int = TASK_BYTES, progress: ProgressFn | None = None,
 ) -> RecordReport:  # fmt: skip
     """tokcli.analysis.records.count_records, with each file's parts counted as tasks where `client`,
     `workers` or `scheduler` say (see tokcli.workers.count)."""
     specs = specs_of(tokenizer, special, add_special)
-    where = Where(workers, scheduler, client)
+    where = Where(workers, scheduler, client, timeout=timeout)
     where.check()
     files, tasks = record_tasks(paths, task_bytes)
     state = Progress.of(files, tasks)  # type: ignore[arg-type]
