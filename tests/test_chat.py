@@ -66,7 +66,7 @@ def test_per_message_rows_in_json(cli, tmp_path, enc):
     for i, (m, row) in enumerate(zip(CONVERSATION["messages"], conv["messages"], strict=True), 1):
         expected = cookbook_num_tokens_from_messages([m], e) - 3  # one message, without the reply priming
         assert row == {"index": i, "role": m["role"], "name": m.get("name"), "tokens": {"o200k_base": expected},
-                       "not_counted": []}  # fmt: skip
+                       "not_counted": [], "parts": []}  # fmt: skip
     assert conv["tokens"]["o200k_base"] == sum(m["tokens"]["o200k_base"] for m in conv["messages"]) + 3
     oh = doc["overhead"]["o200k_base"]
     assert (oh["per_message"], oh["per_name"], oh["reply"], oh["lower_bound"]) == (3, 1, 3, False)
@@ -92,11 +92,15 @@ def test_list_of_parts_counts_text_and_reports_the_rest(cli, tmp_path, enc):
     assert msgs[0]["tokens"]["o200k_base"] == 3 + len(e.encode("user")) + len(
         e.encode("What is in this picture?")
     ) + len(e.encode(JA))
-    assert msgs[0]["not_counted"] == ["content[1]: image_url", "content[3]: input_audio"]
-    assert msgs[1]["tokens"]["o200k_base"] == 3 + len(e.encode("assistant"))
-    assert msgs[1]["not_counted"] == ["tool_calls"]
-    assert r.err.startswith("warning: 3 parts sent to the model not counted")
-    assert "message 1: content[1]: image_url" in r.err and "message 2: tool_calls" in r.err
+    assert msgs[0]["not_counted"] == [
+        "content[3]: input_audio: no documented formula",
+        "content[1]: image_url: images cost differs by model: give -m MODEL (gpt-4o family or Claude)",
+    ]
+    call = 3 + sum(len(e.encode(s)) for s in ("call_1", "look", "{}"))  # the tool call: an estimate
+    assert msgs[1]["tokens"]["o200k_base"] == 3 + len(e.encode("assistant")) + call
+    assert msgs[1]["not_counted"] == []
+    assert "warning: 2 parts sent to the model not counted" in r.err
+    assert "message 1: content[1]: image_url: images cost differs by model" in r.err
 
 
 def test_jsonl_one_conversation_a_line_and_totals(cli, tmp_path, enc):

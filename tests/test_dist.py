@@ -409,7 +409,10 @@ def test_cli_scheduler_address_and_environment(tmp_path, threads_cluster, capsys
     assert "give one of them" in capsys.readouterr().err
 
 
-def test_cli_scheduler_that_is_not_there(capsys):
+def test_cli_scheduler_that_is_not_there(capsys, monkeypatch):
+    import tokcli.workers.runner
+
+    monkeypatch.setattr(tokcli.workers.runner, "CONNECT_TIMEOUT", "1s")  # Dask retries a refused port until then
     assert run(["count", "README.md", "--scheduler", "tcp://127.0.0.1:1"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: --scheduler tcp://127.0.0.1:1: cannot connect") and err.count("\n") == 1

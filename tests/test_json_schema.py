@@ -27,6 +27,7 @@ def here(tmp_path, monkeypatch):
     """A directory with a text, a dataset, a chat file and a directory of parallel texts; the cwd."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("TOKCLI_CONFIG", str(tmp_path / "no-config.toml"))
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)  # count --api-auto below: no key, no network, the estimate
     (tmp_path / "a.txt").write_text(TEXT, encoding="utf-8")
     write_jsonl(tmp_path / "d.jsonl", [{"text": "hi there"}, {"text": "more text"}])
     write_jsonl(tmp_path / "c.jsonl", [{"messages": [{"role": "user", "content": "hi"}]}])
@@ -42,6 +43,7 @@ RUNS = [
     ("tokcli-count/1", ["count", "-m", "gpt-4o", "a.txt"]),
     ("tokcli-records/1", ["count", "-t", "char", "--field", "text", "d.jsonl"]),
     ("tokcli-chat/1", ["count", "--chat", "c.jsonl"]),
+    ("tokcli-count-api/1", ["count", "--api-auto", "-m", "gpt-4o", "a.txt"]),
     ("tokcli-encode/1", ["encode", "-t", "char", "--tokens", "a.txt"]),
     ("tokcli-show/1", ["show", "-t", "char", "a.txt"]),
     ("tokcli-show/1", ["show", "-t", "char", "-t", "cl100k_base", "a.txt"]),
@@ -78,7 +80,7 @@ def test_every_json_document_names_its_schema(cli, here, schema, args):
 
 # documents that a variant of a command gives, named after what they hold
 VARIANTS = {
-    "count": {"tokcli-records/1", "tokcli-chat/1"},
+    "count": {"tokcli-records/1", "tokcli-chat/1", "tokcli-count-api/1"},
     "compare": {"tokcli-parity/1"},
     "attention": {"tokcli-attention-words/1"},
     "lm": {"tokcli-lm-eval/1"},

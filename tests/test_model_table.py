@@ -114,8 +114,9 @@ def test_every_listed_model_works_with_m_and_t(cli, o200k_cache):
 
 def test_vendor_tokenizer_missing_is_an_estimate_naming_the_extra(cli, o200k_cache, monkeypatch):
     from tokcli.budget import models
+    from tokcli.tokenizer import models as table
 
-    monkeypatch.setattr(models, "vendor_available", lambda name: False)  # as without the [llama] extra
+    monkeypatch.setattr(table, "vendor_available", lambda name: False)  # as without the [llama] extra
     e = models.get_model("llama-3.3-70b-instruct")
     assert e.vendor == "llama3" and not e.exact and e.counting_tokenizer == "o200k_base"
     assert e.count_via == 'estimate; exact with pip install "tokcli[llama]"'

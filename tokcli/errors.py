@@ -67,6 +67,11 @@ class BackendMissing(TokcliError):
     """An optional dependency (an extra) is not installed; the message names the extra."""
 
 
+class VendorApiError(TokcliError):
+    """A vendor's token-counting endpoint (`count --api`) could not answer: no key, the network, a rate limit,
+    a refusal. The message says which and what to do."""
+
+
 class CheckFailed(TokcliError):
     """A budget check found something over its limit (exit 1)."""
 

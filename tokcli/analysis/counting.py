@@ -312,9 +312,8 @@ def parse_ids(words: Iterable[str], tok: Tokenizer) -> list[int]:
             try:
                 i = int(part)
             except ValueError:
-                raise UsageError(
-                    f"{part!r} is not a token id: give integers, e.g. `tokcli decode 15339 1917`"
-                ) from None
+                shown = repr(part if len(part) <= 40 else part[:40] + "...")
+                raise UsageError(f"{shown} is not a token id: give integers, e.g. `tokcli decode 15339 1917`") from None
             if not 0 <= i < vocab_size:
                 raise UsageError(f"token id {i} is outside the vocabulary of {name} (0..{vocab_size - 1})")
             ids.append(i)

@@ -1,9 +1,9 @@
 """Chat conversations (`count --chat`, `check --chat`): the tokens a model is sent for a list of messages.
 
-Input, OpenAI's chat format: a JSON object with a `messages` array (a bare array of messages works too),
-or JSONL with one such object per line (OpenAI's fine-tuning files). Each message is an object with a
-`role`, a `content` (a string, null, or a list of parts; parts of type "text" are counted) and an
-optional `name`.
+Input, OpenAI's chat format or Anthropic's Messages format: a JSON object with a `messages` array (a bare
+array of messages works too), or JSONL with one such object per line (OpenAI's fine-tuning files). Each
+message is an object with a `role`, a `content` (a string, null, or a list of parts) and an optional
+`name`; a request's `tools` / `functions` definitions and Anthropic's top-level `system` are read too.
 
 The count of a conversation, as OpenAI's cookbook computes it ("How to count tokens with tiktoken",
 `num_tokens_from_messages`):
@@ -11,49 +11,100 @@ The count of a conversation, as OpenAI's cookbook computes it ("How to count tok
     for each message:  per_message + tokens(role) + tokens(content) + tokens(name) + per_name (if named)
     then:              + reply (every reply is primed with <|start|>assistant<|message|>)
 
-with the figures of the model family in OVERHEADS, the one table of them. Not counted, and reported as
-such, never dropped silently: content parts that are not text (images, audio, files), and other message
-keys the model is sent in its own way (tool_calls, function_call, tool_call_id, audio, ...), and a
-conversation's `tools` / `functions` definitions; the cookbook gives no formula for them. Text parts
-are counted each alone, as the cookbook counts each value.
+with the figures of the model family in OVERHEADS, the one table of them. Text parts are counted each
+alone, as the cookbook counts each value. Besides text, counted with a published formula and marked
+as such (an estimate, `exact: false`, where the formula is not the vendor's own):
+
+- tool definitions (OpenAI's `tools: [{type: function, function: {name, description, parameters}}]`,
+  the older `functions`, Anthropic's `tools: [{name, description, input_schema}]`): the cookbook's
+  `num_tokens_for_tools` (TOOLS_SOURCE), an estimate; its constants are for gpt-4o/gpt-4o-mini (o200k_base)
+  and gpt-3.5-turbo/gpt-4 (cl100k_base);
+- tool calls (`tool_calls`, `function_call`, Anthropic `tool_use` blocks): tokens(id) + tokens(name) +
+  tokens(arguments) + 3 a call (CALLS_SOURCE, an estimate); `tool_call_id` and a `tool_result`'s
+  `tool_use_id` as their text, the result's content as text and images;
+- images: tokcli.budget.images (OpenAI's tile formula for the gpt-4o family, Anthropic's pixels / 750).
+
+Not counted, and reported as such with the reason, never dropped silently: audio and file parts, an
+image whose size tokcli cannot know (an http(s) URL without a given width and height, unreadable data),
+other message keys, tools that are not functions (a vendor's built-in tools).
 
 Families without a documented figure (every tokenizer that is not one of OpenAI's chat encodings:
 Llama, Mistral, Qwen, Claude and Gemini proxies, tokcli's own): tokcli does not guess. It counts what it
-can (role, content and name) and marks the count a lower bound (">=" in text, "lower_bound": true in
-JSON), since the real template adds tokens around every message.
+can (role, content, name, the text of tools and calls, images by the model's formula) and marks the
+count a lower bound (">=" in text, "lower_bound": true in JSON), since the real template adds tokens
+around every message.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from tokcli.errors import InputError
 from tokcli.files.datasets import iter_json_lines, kind, max_line_bytes, parse_line
+from tokcli.files.text import stdin_binary
 from tokcli.files.walk import open_file
 from tokcli.tokenizer.base import SEGMENT_CHARS, Tokenizer
+
+from .images import ImageFormula, image_formula
 
 COOKBOOK = (
     'OpenAI Cookbook, "How to count tokens with tiktoken" (examples/How_to_count_tokens_with_tiktoken.ipynb), '
     "num_tokens_from_messages, read 2026-11-30"
 )
+TOOLS_SOURCE = (
+    'OpenAI Cookbook, "How to count tokens with tiktoken", section 7 "Counting tokens for chat completions '
+    'with tool calls", num_tokens_for_tools (added 2024-10), read 2026-12-07; OpenAI documents no exact '
+    "formula for tool definitions: an estimate"
+)
+CALLS_SOURCE = (
+    "hmarr/openai-chat-tokens (github.com/hmarr/openai-chat-tokens, src/index.ts, messageTokensEstimate: "
+    "function_call name + arguments + 3), read 2026-12-07; applied to each tool call (its id counted too): an "
+    "estimate, OpenAI documents none"
+)
+
+
+@dataclass(frozen=True)
+class ToolConstants:
+    """The cookbook's num_tokens_for_tools figures for a model family."""
+
+    func_init: int
+    prop_init: int
+    prop_key: int
+    enum_init: int
+    enum_item: int
+    func_end: int
+
+
+TOOL_CONSTANTS = {  # the cookbook's two sets: gpt-4o and gpt-4o-mini; gpt-3.5-turbo and gpt-4
+    "o200k_base": ToolConstants(7, 3, 3, -3, 3, 12),
+    "cl100k_base": ToolConstants(10, 3, 3, -3, 3, 12),
+}
+PER_CALL = 3  # hmarr/openai-chat-tokens: a function_call adds 3 tokens besides its name and arguments
 
 
 @dataclass(frozen=True)
 class Overhead:
-    """The tokens a model family adds to a conversation: per message, per name, and the reply priming."""
+    """The tokens a model family adds to a conversation: per message, per name, and the reply priming; how
+    it counts tools (the cookbook's constants, None: their text only) and images (a formula, or why none)."""
 
     family: str
     per_message: int | None  # None: not documented (the count is a lower bound)
     per_name: int | None
     reply: int | None
     source: str
+    tools: ToolConstants | None = None
+    images: ImageFormula | str = "no model named: give -m MODEL (gpt-4o family or Claude) to count images"
 
     @property
     def known(self) -> bool:
         return self.per_message is not None
+
+    @property
+    def per_call(self) -> int:
+        return PER_CALL if self.known else 0
 
 
 OVERHEADS = {
@@ -68,19 +119,47 @@ OVERHEADS = {
 }  # fmt: skip
 OPENAI_CHAT_ENCODINGS = {"cl100k_base", "o200k_base"}  # the encodings of the models the cookbook covers
 OPENAI_PROVIDERS = {"openai", "azure"}
-NOT_COUNTED_TOP = ("tools", "functions")  # conversation keys the model is sent, not counted
 
 
 def overhead_for(tok: Tokenizer, model: Any = None) -> Overhead:
     """The family overhead of `model` (a tokcli.budget.models.ModelEntry), else of the tokenizer: OpenAI's
-    chat encodings (cl100k_base, o200k_base, or a model name using them) get the cookbook's figures."""
+    chat encodings (cl100k_base, o200k_base, or a model name using them) get the cookbook's figures; the
+    image formula is the model's (or the tokenizer's, when it is named after a model)."""
     name = (model.name if model is not None else tok.name).lower()
-    if model is not None and model.provider not in OPENAI_PROVIDERS:
-        return OVERHEADS["unknown"]
+    images = image_formula(name, getattr(model, "provider", None))
     enc = getattr(getattr(tok, "enc", None), "name", None)
-    if enc not in OPENAI_CHAT_ENCODINGS:
-        return OVERHEADS["unknown"]
-    return OVERHEADS["openai-0301" if "0301" in name else "openai"]
+    if (model is not None and model.provider not in OPENAI_PROVIDERS) or enc not in OPENAI_CHAT_ENCODINGS:
+        return replace(OVERHEADS["unknown"], images=images)
+    return replace(OVERHEADS["openai-0301" if "0301" in name else "openai"], tools=TOOL_CONSTANTS[enc], images=images)
+
+
+def chat_columns(
+    loaded: dict[str, Tokenizer], entries: Sequence[Any]
+) -> tuple[list[tuple[str, Tokenizer, Overhead]], dict[str, str]]:
+    """The columns of `count --chat`: (key, tokenizer, overhead) for each tokenizer (with the overhead of the
+    first model it counts for), then one keyed by a model's name where that model's overhead or image
+    formula differs from its tokenizer's column (gpt-4o and a Claude model both counted with o200k_base);
+    and each model's column key."""
+    cols = {n: (tok, overhead_for(tok, next((e for e in entries if e.counting_tokenizer == n), None)))
+            for n, tok in loaded.items()}  # fmt: skip
+    key = {e.name: e.counting_tokenizer for e in entries}
+    for e in entries:
+        tok = loaded[e.counting_tokenizer]
+        if (oh := overhead_for(tok, e)) != cols[e.counting_tokenizer][1]:
+            cols[e.name], key[e.name] = (tok, oh), e.name
+    return [(k, tok, oh) for k, (tok, oh) in cols.items()], key
+
+
+@dataclass(frozen=True)
+class Part:
+    """Something a message sends besides its text: an image, a tool call, an id."""
+
+    label: str  # "content[1]: image_url", "tool_calls[0]", "tool_call_id"
+    kind: str  # "image", "call" (texts + the per-call figure), "text" (texts, an estimate)
+    texts: tuple[str, ...] = ()
+    size: tuple[int, int] | None = None  # an image's width and height
+    detail: str = "auto"
+    unreadable: str | None = None  # why an image's size is not known
 
 
 @dataclass(frozen=True)
@@ -88,14 +167,35 @@ class Message:
     role: str
     name: str | None
     texts: tuple[str, ...]  # the text parts of the content (one for a string content)
-    not_counted: tuple[str, ...]  # what the model is sent that is not counted: "tool_calls", "content[1]: image_url"
+    not_counted: tuple[str, ...]  # what the model is sent that is not counted: "audio: no documented formula"
+    parts: tuple[Part, ...] = ()
+
+
+@dataclass(frozen=True)
+class ToolDef:
+    """A function tool as the cookbook reads it: name, description, and each top-level property's name,
+    type, description and enum items."""
+
+    name: str
+    description: str
+    properties: tuple[tuple[str, str, str, tuple[str, ...]], ...]
 
 
 @dataclass(frozen=True)
 class Conversation:
     label: str  # FILE, or FILE:LINE for a line of a JSONL file
     messages: tuple[Message, ...]
-    not_counted: tuple[str, ...]  # conversation keys: "tools", "functions"
+    not_counted: tuple[str, ...]  # conversation keys and tools not counted, with the reason
+    tools: tuple[ToolDef, ...] = ()
+    raw: Any = field(default=None, compare=False, repr=False)  # the JSON value read (what `count --api` sends)
+
+
+@dataclass
+class PartCount:
+    label: str
+    tokens: dict[str, int]  # tokenizer -> tokens (absent: not counted under it)
+    exact: dict[str, bool]  # tokenizer -> whether its formula is the vendor's own
+    not_counted: dict[str, str]  # tokenizer -> why not
 
 
 @dataclass
@@ -104,6 +204,7 @@ class MessageCount:
     name: str | None
     tokens: dict[str, int]  # tokenizer -> the message's tokens, overhead included
     not_counted: tuple[str, ...]
+    parts: list[PartCount] = field(default_factory=list)
 
 
 @dataclass
@@ -112,11 +213,17 @@ class ConversationCount:
     messages: list[MessageCount]
     tokens: dict[str, int] = field(default_factory=dict)  # tokenizer -> total, reply priming included
     not_counted: tuple[str, ...] = ()
+    tools: dict[str, int] = field(default_factory=dict)  # tokenizer -> the tool definitions' tokens
+    estimate: dict[str, bool] = field(default_factory=dict)  # tokenizer -> a part was counted by an estimate
 
 
 def _type(v: Any) -> str:
     return {dict: "an object", list: "a list", bool: "a boolean", int: "a number", float: "a number",
             str: "a string", type(None): "null"}.get(type(v), type(v).__name__)  # fmt: skip
+
+
+MESSAGE_KEYS = ("role", "content", "name", "tool_calls", "function_call", "tool_call_id")
+NO_FORMULA = "no documented formula"
 
 
 def parse_message(m: Any, where: str) -> Message:
@@ -134,36 +241,156 @@ def parse_message(m: Any, where: str) -> Message:
     content = m.get("content")
     texts: list[str] = []
     skipped: list[str] = []
+    parts: list[Part] = []
     if isinstance(content, str):
         texts.append(content)
     elif isinstance(content, list):
-        for i, part in enumerate(content):
-            if isinstance(part, str):  # a bare string part: text
-                texts.append(part)
-            elif isinstance(part, dict) and part.get("type", "text") == "text" and isinstance(part.get("text"), str):
-                texts.append(part["text"])
-            elif isinstance(part, dict):
-                skipped.append(f"content[{i}]: {part.get('type', 'part without a type')}")
-            else:
-                raise InputError(f"{where}: content[{i}] is {_type(part)}, not a part object")
+        _content(content, "content", where, texts, parts, skipped)
     elif content is not None:
         raise InputError(f"{where}: content must be a string, a list of parts or null, not {_type(content)}")
-    skipped += [k for k in m if k not in ("role", "content", "name")]
-    return Message(role, name, tuple(texts), tuple(skipped))
+    calls = m.get("tool_calls")
+    if calls is not None:
+        if not isinstance(calls, list):
+            raise InputError(f"{where}: tool_calls must be a list, not {_type(calls)}")
+        for i, c in enumerate(calls):
+            fn = c.get("function") if isinstance(c, dict) else None
+            if not isinstance(fn, dict):
+                raise InputError(f"{where}: tool_calls[{i}] must be an object with a function object")
+            parts.append(Part(f"tool_calls[{i}]", "call", (_str(c.get("id")), *_call(fn, f"{where}: tool_calls[{i}]"))))
+    if m.get("function_call") is not None:
+        fc = m["function_call"]
+        if not isinstance(fc, dict):
+            raise InputError(f"{where}: function_call must be an object with name and arguments")
+        parts.append(Part("function_call", "call", _call(fc, f"{where}: function_call")))
+    if m.get("tool_call_id") is not None:
+        parts.append(Part("tool_call_id", "text", (_str(m["tool_call_id"]),)))
+    skipped += [f"{k}: {NO_FORMULA}" for k in m if k not in MESSAGE_KEYS]
+    return Message(role, name, tuple(texts), tuple(skipped), tuple(parts))
+
+
+def _str(v: Any) -> str:
+    return v if isinstance(v, str) else "" if v is None else json.dumps(v, ensure_ascii=False)
+
+
+def _call(fn: dict[str, Any], where: str) -> tuple[str, str]:
+    """(name, arguments) of a call: OpenAI's arguments string, or Anthropic's input object as JSON."""
+    if not isinstance(fn.get("name"), str):
+        raise InputError(f"{where}: has no name")
+    return fn["name"], _str(fn.get("arguments", fn.get("input")))
+
+
+def _content(content: list[Any], at: str, where: str, texts: list[str], parts: list[Part], skipped: list[str]) -> None:
+    """The parts of a list content: text, images (OpenAI's image_url / input_image, Anthropic's image),
+    Anthropic's tool_use and tool_result (whose content is read the same way); others not counted."""
+    from .images import ImageUnreadable, data_url_payload, given_size
+
+    for i, part in enumerate(content):
+        label = f"{at}[{i}]"
+        if isinstance(part, str):  # a bare string part: text
+            texts.append(part)
+            continue
+        if not isinstance(part, dict):
+            raise InputError(f"{where}: {label} is {_type(part)}, not a part object")
+        kind = part.get("type", "text")
+        if kind in ("text", "input_text") and isinstance(part.get("text"), str):
+            texts.append(part["text"])
+        elif kind in ("image_url", "input_image", "image"):
+            try:
+                size = given_size(part)
+            except ValueError as e:
+                raise InputError(f"{where}: {label}: {e}") from None
+            detail, unreadable = "auto", None
+            try:
+                if kind == "image":  # Anthropic: {"source": {"type": "base64", "data": ...} or {"type": "url"}}
+                    src: dict[str, Any] = part["source"] if isinstance(part.get("source"), dict) else {}
+                    if size is None and src.get("type") == "base64" and isinstance(src.get("data"), str):
+                        size = _read_size(src["data"])
+                    elif size is None:
+                        data_url_payload(_str(src.get("url", "")))  # raises the reason
+                else:
+                    img = part.get("image_url")
+                    url = img.get("url") if isinstance(img, dict) else img
+                    detail = (img.get("detail") if isinstance(img, dict) else None) or part.get("detail") or "auto"
+                    if size is None:
+                        size = _read_size(data_url_payload(_str(url)))
+            except ImageUnreadable as e:
+                unreadable = str(e)
+            parts.append(Part(f"{label}: {kind}", "image", size=size, detail=str(detail), unreadable=unreadable))
+        elif kind == "tool_use":
+            parts.append(Part(f"{label}: tool_use", "call", (_str(part.get("id")), *_call(part, f"{where}: {label}"))))
+        elif kind == "tool_result":
+            parts.append(Part(f"{label}: tool_result.tool_use_id", "text", (_str(part.get("tool_use_id")),)))
+            inner = part.get("content")
+            if isinstance(inner, str):
+                texts.append(inner)
+            elif isinstance(inner, list):
+                _content(inner, f"{label}.content", where, texts, parts, skipped)
+        else:
+            skipped.append(f"{label}: {kind}: {NO_FORMULA}")
+
+
+def _read_size(b64: str) -> tuple[int, int]:
+    from .images import image_size
+
+    _, w, h = image_size(b64)
+    return w, h
+
+
+def parse_tools(doc: dict[str, Any], label: str) -> tuple[tuple[ToolDef, ...], tuple[str, ...]]:
+    """The function tools of a request (`tools` in OpenAI's or Anthropic's form, `functions`), and the tools
+    not counted (a vendor's built-in tools) with the reason."""
+    defs: list[ToolDef] = []
+    skipped: list[str] = []
+    for key in ("tools", "functions"):
+        items = doc.get(key)
+        if items is None:
+            continue
+        if not isinstance(items, list):
+            raise InputError(f"{label}: {key} must be a list, not {_type(items)}")
+        for i, t in enumerate(items):
+            if not isinstance(t, dict):
+                raise InputError(f"{label}: {key}[{i}] is {_type(t)}, not a tool object")
+            if key == "tools" and t.get("type") == "function" and isinstance(t.get("function"), dict):
+                fn, schema_key = t["function"], "parameters"  # OpenAI chat completions
+            elif key == "functions" or ("input_schema" in t and t.get("type") in (None, "custom")):
+                fn, schema_key = t, "parameters" if key == "functions" else "input_schema"  # Anthropic
+            elif key == "tools" and t.get("type") == "function" and "name" in t:
+                fn, schema_key = t, "parameters"  # OpenAI responses: the function's keys at the top
+            else:
+                skipped.append(f"{key}[{i}]: {t.get('type', 'a tool without a type')}: {NO_FORMULA}")
+                continue
+            defs.append(_tool(fn, fn.get(schema_key), f"{label}: {key}[{i}]"))
+    return tuple(defs), tuple(skipped)
+
+
+def _tool(fn: dict[str, Any], schema: Any, where: str) -> ToolDef:
+    if not isinstance(fn.get("name"), str):
+        raise InputError(f"{where}: a tool needs a name (a string)")
+    props = schema.get("properties") if isinstance(schema, dict) else None
+    rows = []
+    for key, p in props.items() if isinstance(props, dict) else ():
+        p = p if isinstance(p, dict) else {}
+        enum = p.get("enum")
+        rows.append((str(key), _str(p.get("type")), _str(p.get("description")),
+                     tuple(_str(e) for e in enum) if isinstance(enum, list) else ()))  # fmt: skip
+    return ToolDef(fn["name"], _str(fn.get("description")), tuple(rows))
 
 
 def parse_conversation(doc: Any, label: str) -> Conversation:
-    """A conversation from a JSON value: {"messages": [...]} (or a bare list of messages)."""
-    extra: tuple[str, ...] = ()
+    """A conversation from a JSON value: {"messages": [...]} (or a bare list of messages), with its tools
+    and Anthropic's top-level `system` (a string or text blocks, counted as a first system message)."""
     if isinstance(doc, list):
-        messages = doc
-    elif isinstance(doc, dict) and isinstance(doc.get("messages"), list):
-        messages, extra = doc["messages"], tuple(k for k in NOT_COUNTED_TOP if doc.get(k))
-    else:
+        return Conversation(label, tuple(parse_message(m, f"{label}: message {i + 1}") for i, m in enumerate(doc)), (),
+                            raw=doc)  # fmt: skip
+    if not (isinstance(doc, dict) and isinstance(doc.get("messages"), list)):
         has = "a messages key that is not a list" if isinstance(doc, dict) and "messages" in doc else _type(doc)
         raise InputError(f'{label}: not a chat conversation: expected {{"messages": [...]}}, found {has}')
+    messages = list(doc["messages"])
+    if doc.get("system") is not None:
+        messages.insert(0, {"role": "system", "content": doc["system"]})
+    tools, skipped = parse_tools(doc, label)
     return Conversation(label, tuple(parse_message(m, f"{label}: message {i + 1}") for i, m in enumerate(messages)),
-                        extra)  # fmt: skip
+                        skipped, tools, raw=doc)  # fmt: skip
 
 
 def _jsonl_named(path: str) -> bool:
@@ -199,10 +426,9 @@ def read_conversations(path: str, *, errors: str = "strict") -> Iterator[Convers
 
 
 def _read_capped(path: str) -> bytes:
-    import sys
 
     limit = max_line_bytes()
-    f = sys.stdin.buffer if path == "-" else open_file(path, directory="a chat file (.json or .jsonl)")
+    f = stdin_binary() if path == "-" else open_file(path, directory="a chat file (.json or .jsonl)")
     try:
         data = f.read(limit + 1)
     finally:
@@ -216,20 +442,80 @@ def _read_capped(path: str) -> bytes:
     return data
 
 
-def count_conversation(conv: Conversation, tokenizers: Sequence[tuple[Tokenizer, Overhead]]) -> ConversationCount:
-    """The tokens of every message and of the whole conversation under each (tokenizer, overhead)."""
-    rows = [MessageCount(m.role, m.name, {}, m.not_counted) for m in conv.messages]
+def count_conversation(
+    conv: Conversation, tokenizers: Sequence[tuple[Tokenizer, Overhead]], keys: Sequence[str] | None = None
+) -> ConversationCount:
+    """The tokens of every message and of the whole conversation under each (tokenizer, overhead), keyed by
+    `keys` (default: the tokenizers' names; a model's name where one tokenizer counts for two models whose
+    overheads or image formulas differ)."""
+    keys = [t.name for t, _ in tokenizers] if keys is None else list(keys)
+    rows = [MessageCount(m.role, m.name, {}, m.not_counted, [PartCount(p.label, {}, {}, {}) for p in m.parts])
+            for m in conv.messages]  # fmt: skip
     out = ConversationCount(conv.label, rows, {}, conv.not_counted)
-    for tok, oh in tokenizers:
-        total = 0
+    for (tok, oh), key in zip(tokenizers, keys, strict=True):
+        estimate = bool(conv.tools)
+        total = out.tools[key] = count_tools(tok, oh, conv.tools)
         for m, row in zip(conv.messages, rows, strict=True):
             n = _count(tok, m.role) + sum(_count(tok, t) for t in m.texts) + (oh.per_message or 0)
             if m.name is not None:
                 n += _count(tok, m.name) + (oh.per_name or 0)
-            row.tokens[tok.name] = n
+            for p, pc in zip(m.parts, row.parts, strict=True):
+                got = _part(tok, oh, p)
+                if isinstance(got, str):
+                    pc.not_counted[key] = got
+                    continue
+                pc.tokens[key], pc.exact[key] = got
+                n += got[0]
+                estimate |= not got[1]
+            row.tokens[key] = n
             total += n
-        out.tokens[tok.name] = total + (oh.reply or 0)
+        out.tokens[key] = total + (oh.reply or 0)
+        out.estimate[key] = estimate
+    for m, row in zip(conv.messages, rows, strict=True):
+        row.not_counted = m.not_counted + tuple(_why_not(pc, keys) for pc in row.parts
+                                                if pc.not_counted)  # fmt: skip
     return out
+
+
+def _why_not(pc: PartCount, names: Sequence[str]) -> str:
+    reasons = dict.fromkeys(pc.not_counted.values())
+    if len(reasons) == 1 and len(pc.not_counted) == len(names):
+        return f"{pc.label}: {next(iter(reasons))}"
+    return f"{pc.label}: " + "; ".join(f"{n}: {why}" for n, why in pc.not_counted.items())
+
+
+def _part(tok: Tokenizer, oh: Overhead, p: Part) -> tuple[int, bool] | str:
+    """(tokens, exact) of a part under `tok`, or why it is not counted."""
+    if p.kind == "image":
+        if isinstance(oh.images, str):
+            return oh.images
+        if p.size is None:
+            return p.unreadable or "an image of unknown size: give width and height in the part"
+        return oh.images.tokens(*p.size, p.detail), oh.images.exact and p.detail != "auto"
+    n = sum(_count(tok, t) for t in p.texts if t)
+    return (n + oh.per_call, False) if p.kind == "call" else (n, False)
+
+
+def count_tools(tok: Tokenizer, oh: Overhead, tools: Sequence[ToolDef]) -> int:
+    """The cookbook's num_tokens_for_tools with the family's constants (OpenAI's encodings), else the text
+    of the definitions alone (the same lines, no constants: part of a lower bound)."""
+    if not tools:
+        return 0
+    c = oh.tools or ToolConstants(0, 0, 0, 0, 0, 0)
+    n = c.func_end
+    for t in tools:
+        n += c.func_init + _count(tok, f"{t.name}:{_no_dot(t.description)}")
+        if t.properties:
+            n += c.prop_init
+        for key, typ, desc, enum in t.properties:
+            n += c.prop_key + _count(tok, f"{key}:{typ}:{_no_dot(desc)}")
+            if enum:
+                n += c.enum_init + sum(c.enum_item + _count(tok, e) for e in enum)
+    return n
+
+
+def _no_dot(s: str) -> str:
+    return s[:-1] if s.endswith(".") else s
 
 
 def _count(tok: Tokenizer, text: str) -> int:
@@ -238,9 +524,10 @@ def _count(tok: Tokenizer, text: str) -> int:
 
 
 def count_chat(
-    tokenizers: Sequence[tuple[Tokenizer, Overhead]], paths: Sequence[str], *, errors: str = "strict"
-) -> Iterator[ConversationCount]:
-    """Every conversation of every chat file, counted (see the module docstring)."""
+    tokenizers: Sequence[tuple[Tokenizer, Overhead]], paths: Sequence[str], *, errors: str = "strict",
+    keys: Sequence[str] | None = None,
+) -> Iterator[ConversationCount]:  # fmt: skip
+    """Every conversation of every chat file, counted (see the module docstring and count_conversation)."""
     for path in paths:
         for conv in read_conversations(path, errors=errors):
-            yield count_conversation(conv, tokenizers)
+            yield count_conversation(conv, tokenizers, keys)

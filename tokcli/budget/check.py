@@ -140,6 +140,7 @@ def make_budget(
         raise UsageError(f"{origin}: reserve {reserve} must not be negative")
     exact = True
     limits = []
+    counted_as_model = False
     if model is not None:
         from .models import get_model, input_budget
 
@@ -148,11 +149,16 @@ def make_budget(
         if tokenizer is None:
             tokenizer = entry.counting_tokenizer
             exact = entry.exact
+            counted_as_model = True
     if max_tokens is not None:
         limits.append(max_tokens - (reserve if model is None else 0))
         if limits[-1] < 1:
             raise UsageError(f"{origin}: reserve {reserve} leaves no room under max-tokens {max_tokens}")
     tok = tokenizer or default_tokenizer or DEFAULT_TOKENIZER
+    if not counted_as_model:
+        from tokcli.tokenizer.registry import resolve
+
+        exact = resolve(tok).exact  # a tokenizer may be a model name too: exact, or counted with a proxy
     return Budget(tuple(paths), tok, min(limits), total, max_tokens, model, reserve, exact, origin, root, allow_empty,
                   chat)  # fmt: skip
 

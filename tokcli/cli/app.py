@@ -84,6 +84,7 @@ def run(argv: list[str] | None = None) -> int:
     unfinished outputs are removed; a closed stdout (`tokcli encode big.txt | head -1`) ends quietly with
     0; a full disk on stdout is one `error:` line and 2.
     """
+    _fill_closed_std_fds()
     previous = _install_sigterm()
     try:
         return _run(argv)
@@ -92,6 +93,32 @@ def run(argv: list[str] | None = None) -> int:
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)  # type: ignore[arg-type]
+
+
+def _fill_closed_std_fds() -> None:
+    """Put /dev/null where a parent closed stdin or stderr (`<&-`, `2>&-`), and a descriptor that refuses
+    writes where it closed stdout (`>&-`); sys.stdin stays None (no input, as before).
+
+    Else the next file tokcli opens takes the closed number: its own messages, or a library's, would be
+    written into an output file, and Python's sys.stderr is None, which turns the first message into a
+    crash with the wrong exit status. Talk on a closed stderr is dropped; data for a closed stdout is an
+    error (EBADF on the first write, reported as such), never silently lost with exit 0.
+    """
+    for fd, mode in ((0, os.O_RDONLY), (1, os.O_RDONLY), (2, os.O_WRONLY)):
+        try:
+            os.fstat(fd)
+            continue
+        except OSError:
+            pass
+        try:
+            new = os.open(os.devnull, mode)
+        except OSError:  # pragma: no cover - no /dev/null
+            continue
+        if new != fd:
+            os.dup2(new, fd)
+            os.close(new)
+        if fd:  # sys.stdin stays None: a closed stdin is no input, not an empty one
+            setattr(sys, ("stdout", "stderr")[fd - 1], open(fd, "w", encoding="utf-8", closefd=False))  # noqa: SIM115
 
 
 def _run(argv: list[str] | None) -> int:
@@ -145,6 +172,10 @@ def _run(argv: list[str] | None) -> int:
         _drop_stdout()
         return 0
     except OSError as e:
+        if e.errno == errno.EBADF and e.filename is None and _closed_stdout():
+            _drop_stdout()
+            _stderr("error: cannot write to stdout: it is closed; give the command somewhere to write (e.g. > file)")
+            return 2
         if e.errno not in _FULL or e.filename is not None:  # not a write to stdout: a bug, below
             if debug:
                 raise
@@ -167,6 +198,18 @@ _FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO}
 def _internal(e: Exception) -> int:
     _stderr(f"error: internal error: {type(e).__name__}: {e} (rerun with TOKCLI_DEBUG=1 and report it)")
     return 3
+
+
+def _closed_stdout() -> bool:
+    """Whether stdout is the write-refusing stand-in `_fill_closed_std_fds` put where it was closed."""
+    try:
+        import fcntl
+
+        return fcntl.fcntl(1, fcntl.F_GETFL) & os.O_ACCMODE == os.O_RDONLY
+    except ImportError:  # pragma: no cover - Windows
+        return False
+    except OSError:
+        return True
 
 
 def _drop_stdout() -> None:
@@ -200,5 +243,5 @@ def _stderr(line: str) -> None:
     try:
         sys.stderr.write(line + "\n" if line else "")
         sys.stderr.flush()
-    except (BrokenPipeError, OSError):
+    except (OSError, ValueError, AttributeError):  # a closed or missing stderr: nowhere to say it
         pass

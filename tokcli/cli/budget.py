@@ -24,6 +24,8 @@ from .common import (
     TokenizerOpt,
     TokenizersOpt,
     complete_model,
+    complete_tokenizer,
+    resolve_opt,
 )
 from .groups import walk_options
 from .inputs import check_inputs, inputs_or_stdin
@@ -78,7 +80,13 @@ def check(
     reserve: Annotated[int, typer.Option("--reserve", help="Tokens kept free for the answer.", min=0)] = 0,
     tokenizer: Annotated[
         str | None,
-        typer.Option("-t", "--tokenizer", help="Count with this tokenizer (default: the model's, else cl100k_base)."),
+        typer.Option(
+            "-t",
+            "--tokenizer",
+            autocompletion=complete_tokenizer,
+            callback=resolve_opt,
+            help="Count with this tokenizer (default: the model's, else cl100k_base).",
+        ),
     ] = None,
     total: Annotated[bool, typer.Option("--total", help="Apply the limit to all files together, not to each.")] = False,
     chat: Annotated[

@@ -39,18 +39,18 @@ class TableFormat(str, Enum):
 
 
 def complete_tokenizer(incomplete: str) -> list[str]:
-    """Shell completion of tokenizer names (bundled, tiktoken encodings and example models)."""
+    """Shell completion of tokenizer names: every name the registry answers (tokenizers, models, aliases)."""
     from tokcli.tokenizer.registry import known_names
 
     return [n for n in known_names() if n.startswith(incomplete)]
 
 
 def complete_model(incomplete: str) -> list[str]:
-    """Shell completion of `tokcli models` names."""
-    from tokcli.budget.models import load_models
+    """Shell completion of `tokcli models` names and their aliases."""
+    from tokcli.tokenizer.models import load_models, names
 
     try:
-        return [n for n in load_models() if n.startswith(incomplete)]
+        return [n for n in names(load_models()) if n.startswith(incomplete)]
     except Exception:  # a broken config must not break the shell
         return []
 
@@ -63,48 +63,37 @@ def complete_lm(incomplete: str) -> list[str]:
 
 
 def resolve_tokenizer(name: str) -> str:
-    """The tokenizer spec for a `-t NAME`: NAME itself where the registry loads it (a tokenizer, an encoding,
-    a model name tiktoken or a vendor knows, a path), else the tokenizer of the model NAME in `tokcli models`:
-    its exact one, or its proxy with a warning on stderr that counts are estimates. A name neither knows
-    gets the registry's own error, and so does a name whose extra is missing (the error names the pip
-    command; `-m NAME` counts it with its proxy instead). (The registry cannot ask the model table: tokenizer sits below budget.)"""
-    from tokcli.errors import TokcliError, TokenizerNotFound
-    from tokcli.tokenizer.registry import load
+    """The name a `-t NAME` stands for, as the registry spells it (tokcli.tokenizer.registry.resolve: the
+    same table `tokcli.load`, `-m` and the budgets read). Where it counts with a proxy (a private tokenizer),
+    its note goes to stderr: "NAME: counting with PROXY, an estimate (~) ...". An unknown name is the
+    registry's TokenizerNotFound; a vendor tokenizer whose extra is missing is BackendMissing naming the pip
+    command (-t asks for that tokenizer; `-m NAME` estimates its window with the proxy instead)."""
+    from tokcli.tokenizer.registry import resolve
 
-    if "/" in name or name.endswith((".json", ".model")) or name.startswith("."):
-        return name  # a path: the registry's alone
-    try:
-        load(name)  # cached: the command's own load of it costs nothing more
-        return name
-    except TokenizerNotFound as e:  # a missing extra stays an error: -t asks for that tokenizer exactly
-        missing = e
-    from tokcli.budget.models import get_model
-
-    try:
-        entry = get_model(name)
-    except TokcliError:
-        raise missing from None
-    if not entry.exact:
+    r = resolve(name)
+    if r.vendor is not None and not r.exact:
+        r.load()  # raises BackendMissing, naming the extra
+    if r.note:
         from tokcli.output import warn
 
-        why = entry.note or entry.count_via
-        warn(f"{entry.name}: counting with {entry.counting_tokenizer}, an estimate (~) of its tokens ({why})")
-    return entry.counting_tokenizer
+        warn(r.note)
+    return r.name
 
 
-def _resolve_opt(ctx: typer.Context, value: Any) -> Any:
-    """Typer callback of -t: model names from `tokcli models` become their tokenizer (resolve_tokenizer)."""
+def resolve_opt(ctx: typer.Context, value: Any) -> Any:
+    """Typer callback of -t: each name resolved (resolve_tokenizer). Two names of one tokenizer stay two
+    columns, each under its own name; only the same name given twice is counted once."""
     if ctx.resilient_parsing or value is None:
         return value
     if isinstance(value, list | tuple):
-        return list(dict.fromkeys(resolve_tokenizer(v) for v in value))  # two models' one proxy: one column
+        return list(dict.fromkeys(resolve_tokenizer(v) for v in value))
     return resolve_tokenizer(value)
 
 
 TokenizerOpt = Annotated[
     str,
     typer.Option(
-        "-t", "--tokenizer", autocompletion=complete_tokenizer, callback=_resolve_opt,
+        "-t", "--tokenizer", autocompletion=complete_tokenizer, callback=resolve_opt,
         help="A tokenizer: bundled (en, char, word, bpe, ja-char), a tiktoken encoding (cl100k_base, o200k_base, ...), "
         "a model name (gpt-4o, or any model `tokcli models` lists: a private tokenizer is estimated with a proxy), "
         "or a path to a tokenizer.json or .model file.",
@@ -113,7 +102,7 @@ TokenizerOpt = Annotated[
 TokenizersOpt = Annotated[
     list[str] | None,
     typer.Option(
-        "-t", "--tokenizer", autocompletion=complete_tokenizer, callback=_resolve_opt,
+        "-t", "--tokenizer", autocompletion=complete_tokenizer, callback=resolve_opt,
         help="A tokenizer (name or path), or a model from `tokcli models`; repeat to compare several.",
     ),
 ]  # fmt: skip

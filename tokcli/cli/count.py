@@ -65,6 +65,18 @@ def count(
             "JSONL with one per line) and count what the model is sent, per-message overhead included.",
         ),
     ] = False,
+    api: Annotated[
+        bool,
+        typer.Option(
+            "--api",
+            help="Ask the -m model's vendor (Anthropic, Gemini, OpenAI) for its exact count, over "
+            "the network, with the key from its usual environment variable (the [api] extra).",
+        ),
+    ] = False,
+    api_auto: Annotated[
+        bool,
+        typer.Option("--api-auto", help="As --api, but when the vendor cannot answer, warn and count locally (~)."),
+    ] = False,
     *,
     walk: WalkOptions,
     dist: DistOptions,
@@ -80,7 +92,16 @@ def count(
     With --field, per-record statistics of datasets (and with --model the records over its window);
     with --chat, conversations with their per-message overhead (see the README).
     With --workers N or --scheduler, files are counted in parallel by Dask workers, with the same totals.
+    With --api, the vendor of each -m model counts each input (or conversation) itself: the only time
+    tokcli uses the network.
     """
+    if api or api_auto:
+        from .count_api import count_api
+
+        return count_api(inputs_or_stdin(inputs), model or [], chat=chat, auto=api_auto, fmt=format.value,
+                         errors=errors.value, refused={"field": field, "id-field": id_field, "cost": cost,
+                         "reserve": reserve, "workers": dist.workers, "scheduler": dist.scheduler,
+                         "tokenizer": tokenizer})  # fmt: skip
     if field or chat or id_field:
         return count_field_or_chat(inputs, tokenizer, model or [], field=field, id_field=id_field, chat=chat,
                                    reserve=reserve, cost=cost, strict_unk=strict_unk, fmt=format.value,
@@ -218,8 +239,8 @@ def count_chat(
 ) -> None:  # fmt: skip
     """`count --chat`: conversations, per message with --format json, against models' windows with -m."""
     from tokcli import load
+    from tokcli.budget.chat import chat_columns
     from tokcli.budget.chat import count_chat as counted
-    from tokcli.budget.chat import overhead_for
     from tokcli.budget.models import fit, get_model
     from tokcli.output.chat import conversations
 
@@ -227,10 +248,9 @@ def count_chat(
         raise UsageError("--chat reads conversations; --field and --id-field read dataset records: choose one")
     check_inputs(inputs, "--chat")
     entries = [get_model(m) for m in models]
-    names = tokenizer_names(tokenizers, entries)
-    by_model = {e.counting_tokenizer: e for e in entries}
-    toks = [(tok, overhead_for(tok, by_model.get(n))) for n in names
-            for tok in [load(n).with_special(special, add_special)]]  # fmt: skip
-    rows = list(counted(toks, inputs, errors=errors))
-    fits = [(c.label, fit(c.tokens[e.counting_tokenizer], e, reserve=reserve)) for c in rows for e in entries]
-    conversations(rows, [(t.name, oh) for t, oh in toks], fmt=fmt, fits=fits)
+    loaded = {n: load(n).with_special(special, add_special) for n in tokenizer_names(tokenizers, entries)}
+    cols, key = chat_columns(loaded, entries)
+    toks = [(tok, oh) for _, tok, oh in cols]
+    rows = list(counted(toks, inputs, errors=errors, keys=[k for k, _, _ in cols]))
+    fits = [(c.label, fit(c.tokens[key[e.name]], e, reserve=reserve)) for c in rows for e in entries]
+    conversations(rows, [(k, oh) for k, _, oh in cols], fmt=fmt, fits=fits)

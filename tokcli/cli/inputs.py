@@ -22,12 +22,18 @@ def inputs_or_stdin(inputs: list[str] | None) -> list[str]:
     raise UsageError("no input: give a file or directory, or pipe text into stdin")
 
 
+PROMPT_LIMIT = 16 << 20  # bytes of a prompt read from stdin (TOKCLI_MAX_PROMPT_BYTES)
+
+
 def prompt_text(prompt: str | None, *, required: bool) -> str:
     """A prompt argument, or stdin for '-' (and when none is given and stdin is piped)."""
+    from tokcli.errors import limit_from_env
     from tokcli.files.text import read_text
 
     if prompt == "-" or (prompt is None and sys.stdin is not None and not sys.stdin.isatty()):
-        return read_text("-")
+        # only the last context of tokens matters to a model: a stream without end is refused, not held
+        most = limit_from_env("TOKCLI_MAX_PROMPT_BYTES", PROMPT_LIMIT)
+        return read_text("-", limit=(most, "TOKCLI_MAX_PROMPT_BYTES", "a prompt (a model uses its last context)"))
     if prompt is None:
         if required:
             raise UsageError("no prompt: give some text, or - to read stdin")

@@ -194,10 +194,12 @@ def train_model(
     from tokcli import load
     from tokcli import output as o
     from tokcli.lm.data import training_data
-    from tokcli.lm.trainer import require_torch, train_lm
+    from tokcli.lm.trainer import check_options, check_outputs, require_torch, train_lm
     from tokcli.output import lm as ol
 
     require_torch()
+    check_options(options)  # the options and the output places before any input is read
+    check_outputs(output)
     tok = load(tokenizer)
     texts, shards = training_data(inputs, walk, errors=errors)
     progress = None if quiet else lambda r: ol.train_progress(r, options.steps)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -101,12 +101,45 @@ def decode(
     from tokcli.output import finish_line, out
 
     tok = load(tokenizer)
-    words = ids if ids else ([sys.stdin.read()] if not sys.stdin.isatty() else None)
-    if words is None:
+    if ids:
+        parsed = parse_ids(ids, tok)
+    elif sys.stdin is not None and not sys.stdin.isatty():
+        parsed = stdin_ids(tok)
+    else:
         raise UsageError("no ids: give them as arguments or pipe them into stdin")
-    text = tok.decode(parse_ids(words, tok))
+    text = tok.decode(parsed)
     out(text, end="")
     finish_line(text)  # on a terminal only: the prompt is not glued to text without a final newline
+
+
+DECODE_LIMIT = 64 << 20  # bytes of ids `decode` reads from stdin (TOKCLI_MAX_DECODE_BYTES): ~10 million ids
+
+
+def stdin_ids(tok: Any) -> list[int]:
+    """The ids piped into `decode`, parsed as they are read (the first word that is not an id stops it) and
+    at most TOKCLI_MAX_DECODE_BYTES of them: a stream without end is refused, never held whole."""
+    from tokcli.analysis.counting import parse_ids
+    from tokcli.errors import InputError, limit_from_env
+    from tokcli.files.text import read_blocks, stdin_binary
+
+    most = limit_from_env("TOKCLI_MAX_DECODE_BYTES", DECODE_LIMIT)
+    ids: list[int] = []
+    seen, tail = 0, b""
+    for block in read_blocks(stdin_binary(), "<stdin>"):
+        seen += len(block)
+        if seen > most:
+            raise InputError(
+                f"<stdin>: more than {most:,} bytes of ids, the most `decode` reads; decode them in parts "
+                "(e.g. with split), or set TOKCLI_MAX_DECODE_BYTES to a larger number of bytes"
+            )
+        data = tail + block
+        cut = 1 + max(data.rfind(c) for c in (b" ", b"\n", b"\t", b"\r", b"\x0b", b"\x0c", b",", b"[", b"]"))
+        if cut == 0 and len(data) > 64:  # no separator in 64 bytes: no id is that long; let parse_ids say so
+            cut = len(data)
+        done, tail = data[:cut], data[cut:]
+        ids += parse_ids([done.decode("utf-8", "replace")], tok)
+    ids += parse_ids([tail.decode("utf-8", "replace")], tok)
+    return ids
 
 
 def encode_ids(

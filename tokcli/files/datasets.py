@@ -30,7 +30,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, BinaryIO, NamedTuple
@@ -135,7 +134,9 @@ def _label(path: str) -> str:
 def _open(path: str, how: str) -> BinaryIO:
     """The decompressed bytes of a JSONL file (or stdin)."""
     if path == "-":
-        return sys.stdin.buffer
+        from .text import stdin_binary
+
+        return stdin_binary()
     raw = open_file(path, directory="a .jsonl or .parquet file")
     if how == "jsonl.gz":
         import gzip

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import codecs
+import io
 import itertools
+import os
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from tokcli.errors import InputError, UsageError
 
@@ -62,7 +64,60 @@ def one_input(path: str) -> Source:
 
 
 def _open_binary(source: Source) -> BinaryIO:
-    return sys.stdin.buffer if source.is_stdin else open_file(source.path)
+    return stdin_binary() if source.is_stdin else open_file(source.path)
+
+
+class _WaitingReader(io.RawIOBase):
+    """A file descriptor in non-blocking mode read as if it blocked: where a read finds nothing yet
+    (EAGAIN), it waits with select() for data or the end. The descriptor's mode is left as it is (the
+    parent that set it shares it)."""
+
+    def __init__(self, fd: int) -> None:
+        self._fd = fd
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        import select
+
+        while True:
+            try:
+                data = os.read(self._fd, len(buffer))
+            except BlockingIOError:
+                select.select([self._fd], [], [])
+                continue
+            buffer[: len(data)] = data
+            return len(data)
+
+
+def stdin_binary() -> BinaryIO:
+    """Standard input as bytes, read as if it blocked even when a parent left it in non-blocking mode
+    (O_NONBLOCK, which makes a plain read fail or return nothing before the writer has written)."""
+    stdin = sys.stdin
+    if stdin is None:  # closed (`<&-`): nothing to read
+        return io.BytesIO()
+    try:
+        fd = stdin.fileno()
+        blocking = os.get_blocking(fd)
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):  # no descriptor (tests), Windows
+        return stdin.buffer
+    if blocking:
+        return stdin.buffer
+    return io.BufferedReader(_WaitingReader(fd), CHUNK_BYTES)
+
+
+def read_blocks(f: BinaryIO, label: str, chunk_bytes: int = CHUNK_BYTES) -> Iterator[bytes]:
+    """The bytes of an open input in blocks; an error while reading (EIO from a device or /proc, a
+    vanished network file) is an InputError naming the input, not taken for a failed write."""
+    while True:
+        try:
+            block = f.read(chunk_bytes)
+        except OSError as e:
+            raise InputError(f"{label}: cannot read it ({e.strerror or e}); give a readable text file") from None
+        if not block:
+            return
+        yield block
 
 
 def iter_text(
@@ -78,7 +133,7 @@ def iter_text(
     f = _open_binary(source)
     try:
         yield from decode_blocks(
-            iter(lambda: f.read(chunk_bytes), b""), source.label, errors=errors, read_bytes=read_bytes
+            read_blocks(f, source.label, chunk_bytes), source.label, errors=errors, read_bytes=read_bytes
         )
     finally:
         if not source.is_stdin:
@@ -124,11 +179,24 @@ def decode_blocks(
             yield text
 
 
-def read_text(source: Source | str, *, errors: str = "strict") -> str:
-    """The whole text of one input."""
+def read_text(source: Source | str, *, errors: str = "strict", limit: tuple[int, str, str] | None = None) -> str:
+    """The whole text of one input; with `limit` (bytes, the environment variable that sets it, what the
+    text is), an InputError once more bytes than that are read, before they are all held."""
     if isinstance(source, str):
         source = Source(source)
-    return "".join(iter_text(source, errors=errors))
+    if limit is None:
+        return "".join(iter_text(source, errors=errors))
+    most, env, what = limit
+    seen = [0]
+    parts = []
+    for chunk in iter_text(source, errors=errors, read_bytes=seen):
+        if seen[0] > most:
+            raise InputError(
+                f"{source.label}: more than {most:,} bytes, the most tokcli reads as {what}; give less "
+                f"(or set {env} to a larger number of bytes)"
+            )
+        parts.append(chunk)
+    return "".join(parts)
 
 
 def split_holdout(text: str, fraction: float) -> tuple[str, str]:

@@ -28,7 +28,22 @@ def check_output_dir(path: Path, kind: str) -> None:
     It may when it does not exist, is an empty directory, or is a directory tokcli wrote: a model
     directory (config.json of format FORMAT) or a checkpoint (state.json written by `lm train`) holding
     nothing but the files tokcli writes there. Anything else, a regular file included, is left alone.
+    The directory it is in must exist and take a new directory (tried: a hidden one made and removed),
+    so that a read-only place is refused before any training, not after it.
     """
+    _check_may_replace(path, kind)
+    parent = path.parent
+    if not parent.is_dir():
+        raise UsageError(f"{path}: directory {parent} does not exist; create it first, or write the {kind} elsewhere")
+    try:
+        os.rmdir(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".check", dir=parent))
+    except OSError as e:
+        raise UsageError(
+            f"{path}: cannot write the {kind} there ({e.strerror}); check that {parent} is writable, or write elsewhere"
+        ) from None
+
+
+def _check_may_replace(path: Path, kind: str) -> None:
     what = "tokcli model directory" if kind == "model" else "tokcli checkpoint directory"
     fix = "give a new or empty directory, or move it away"
     try:

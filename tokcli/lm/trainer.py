@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from tokcli.errors import BackendMissing, UsageError
-from tokcli.files.shards import ShardSet
+from tokcli.files.shards import ShardSet, check_ids
 from tokcli.files.text import split_holdout
 from tokcli.model.config import GPTConfig
 from tokcli.tokenizer.base import Tokenizer
@@ -96,6 +96,41 @@ def lr_at(step: int, o: TrainOptions) -> float:
     return o.min_lr + 0.5 * (o.lr - o.min_lr) * (1 + math.cos(math.pi * progress))
 
 
+def check_options(o: TrainOptions) -> None:
+    """UsageError for options that cannot train a model (checked before any input is read)."""
+    at_least = {"--layers": (o.n_layer, 1), "--heads": (o.n_head, 1), "--width": (o.n_embd, 1),
+                "--context": (o.block_size, 1), "--steps": (o.steps, 1), "--batch-size": (o.batch_size, 1),
+                "--warmup": (o.warmup, 0), "--eval-every": (o.eval_every, 1),
+                "--checkpoint-every": (o.checkpoint_every, 1), "--threads": (o.threads, 0)}  # fmt: skip
+    for name, (value, low) in at_least.items():
+        if value < low:
+            raise UsageError(f"{name} {value}: give at least {low}")
+    if not (math.isfinite(o.lr) and o.lr > 0):
+        raise UsageError(f"--lr {o.lr}: give a positive finite learning rate, e.g. --lr 2e-3")
+    if not (math.isfinite(o.min_lr) and o.min_lr >= 0):
+        raise UsageError(f"--min-lr {o.min_lr}: give a finite rate of at least 0, e.g. --min-lr 2e-4")
+    if not (math.isfinite(o.weight_decay) and o.weight_decay >= 0):
+        raise UsageError(f"--weight-decay {o.weight_decay}: give a finite number of at least 0")
+    if not 0 <= o.dropout < 1:
+        raise UsageError(f"--dropout {o.dropout}: give a fraction from 0 up to (not including) 1")
+    if o.n_embd % o.n_head:
+        raise UsageError(f"--width {o.n_embd} must be a multiple of --heads {o.n_head}")
+    if o.schedule not in ("cosine", "constant"):
+        raise UsageError(f"--schedule {o.schedule!r}: choose cosine or constant")
+    if not 0 < o.val_fraction < 1:
+        raise UsageError(f"--val-fraction {o.val_fraction} must be between 0 and 1")
+
+
+def check_outputs(out_dir: str | Path) -> tuple[Path, Path]:
+    """(the model directory, its checkpoint directory) once both are known to be places `lm train` may
+    write (see check_output_dir); UsageError otherwise."""
+    ckpt = real_path(Path(str(out_dir).rstrip("/") + ".ckpt"))
+    model = real_path(Path(out_dir))
+    check_output_dir(model, "model")
+    check_output_dir(ckpt, "checkpoint")
+    return model, ckpt
+
+
 def train_lm(
     texts: list[str],
     tokenizer: Tokenizer,
@@ -115,17 +150,10 @@ def train_lm(
     from .torch_gpt import TorchGPT
 
     o = options
-    if o.n_embd % o.n_head:
-        raise UsageError(f"--width {o.n_embd} must be a multiple of --heads {o.n_head}")
-    if o.schedule not in ("cosine", "constant"):
-        raise UsageError(f"--schedule {o.schedule!r}: choose cosine or constant")
-    if not 0 < o.val_fraction < 1:
-        raise UsageError(f"--val-fraction {o.val_fraction} must be between 0 and 1")
-    # refuse to replace what is not ours before any work is done (and again when swapping in)
-    ckpt = real_path(Path(str(out_dir).rstrip("/") + ".ckpt"))
-    out_dir = real_path(Path(out_dir))
-    check_output_dir(out_dir, "model")
-    check_output_dir(ckpt, "checkpoint")
+    check_options(o)
+    # refuse to replace what is not ours, or to write where nothing can be, before any work is done
+    # (and again when swapping in)
+    out_dir, ckpt = check_outputs(out_dir)
     torch.set_num_threads(o.threads or os.cpu_count() or 1)
     device = _device(torch, o.device)
     if shards is not None:
@@ -163,6 +191,11 @@ def train_lm(
     best = float("inf")
     if resume:
         start, history, elapsed0 = _load_checkpoint(ckpt, model, opt, o)
+        if start >= o.steps:
+            raise UsageError(
+                f"--resume: the checkpoint at {ckpt} is at step {start}, and --steps is {o.steps}: "
+                f"nothing to train; give --steps above {start}"
+            )
         best = min((h["val_loss"] for h in history), default=best)
 
     def batch(ids: np.ndarray, rng: np.random.Generator) -> tuple[Any, Any]:
@@ -193,6 +226,11 @@ def train_lm(
         torch.nn.utils.clip_grad_norm_(model.parameters(), o.grad_clip)
         opt.step()
         report.step, report.train_loss = step + 1, loss.item()
+        if not math.isfinite(report.train_loss):
+            raise UsageError(
+                f"training diverged: the loss is {report.train_loss} at step {step + 1}, and nothing was written "
+                f"for it; lower --lr (now {o.lr}) or check the inputs"
+            )
         report.elapsed_s = time.perf_counter() - t0
         last = step + 1 == o.steps
         evaluated = (step + 1) % o.eval_every == 0 or last
@@ -213,6 +251,10 @@ def train_lm(
             export_model(model, cfg, tokenizer, out_dir, o.dtype, meta)
         if (step + 1) % o.checkpoint_every == 0 or last:
             _save_checkpoint(ckpt, model, opt, step + 1, history, report.elapsed_s, o)
+    if report.val_loss is None or not math.isfinite(report.val_loss) or not (out_dir / "config.json").is_file():
+        raise UsageError(  # never "model written" for a model that is not there
+            f"{out_dir}: no model was written (validation loss {report.val_loss}); lower --lr or check the inputs"
+        )
     return report
 
 
@@ -226,6 +268,7 @@ def shard_split(shards: ShardSet, tokenizer: Tokenizer, val_fraction: float) -> 
     import numpy as np
 
     shards.check_tokenizer(tokenizer)
+    check_ids(shards, tokenizer.vocab_size)  # before training: an id past the embedding is a bad input
     maps = shards.memmaps()
     ids = maps[0] if len(maps) == 1 else np.concatenate(maps) if maps else np.zeros(0, dtype=np.uint16)
     n_val = int(len(ids) * val_fraction)

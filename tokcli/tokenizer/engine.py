@@ -53,6 +53,7 @@ PROVEN = {
     "o200k_base": "O200K_BASE_PATTERN",
     "llama3": "LLAMA3_PATTERN",  # the very string of llama_models/llama3/tokenizer.py's pat_str
     "llama4": "O200K_BASE_PATTERN",  # the very string of llama_models/llama4/tokenizer.py's O200K_PATTERN
+    "o200k_harmony": "O200K_BASE_PATTERN",  # tiktoken's o200k_harmony: o200k_base's file and pattern
 }
 EMBEDDED = ("cl100k_base", "o200k_base")  # vocabularies splintr embeds, checked against the official file
 # the sha256 tiktoken's constructors expect of the official files (tests/test_engine.py checks them against
@@ -69,6 +70,7 @@ EMBEDDED_SHA256 = {
         "o200k_base": "446a9538cb6c348e3516120d7c08b09f57c36495e2acfffe59a5bf8b0cfb1a2d",
     },
 }
+SAME_FILE = {"o200k_harmony": "o200k_base"}  # encodings whose ranks are another's official file (same sha256)
 EMBEDDED_TESTED = tuple(EMBEDDED_SHA256)  # splintr versions whose embedded encoders tests/test_engine.py ran on
 SPECIAL_START = "<|"  # how every special token splintr's embedded encoders know begins
 # vendor files splintr may parse itself: the sha256 of the file the identity tests ran on (llama-models 0.3.0);
@@ -155,6 +157,8 @@ def official_pattern(name: str) -> str | None:
     if ctor is None:
         return None
     scope = dict(vars(openai_public), load_tiktoken_bpe=_no_ranks, data_gym_to_mergeable_bpe_ranks=_no_ranks)
+    for f in openai_public.ENCODING_CONSTRUCTORS.values():  # o200k_harmony calls o200k_base: its copy too
+        scope[f.__name__] = types.FunctionType(f.__code__, scope, f.__name__, f.__defaults__, f.__closure__)
     try:
         # a copy of the constructor that looks its globals up in `scope`: tiktoken_ext itself is left alone
         params = types.FunctionType(ctor.__code__, scope, ctor.__name__, ctor.__defaults__, ctor.__closure__)()
@@ -205,7 +209,8 @@ def splintr_for_source(source: VocabSource) -> Any:
             return hit[1]
         tok: Any
         if data is None:
-            tok = Embedded(splintr.Tokenizer.from_pretrained(source.name), source.file, pattern)
+            embedded = splintr.Tokenizer.from_pretrained(SAME_FILE.get(source.name, source.name))
+            tok = Embedded(embedded, source.file, pattern)
         else:
             tok = splintr.Tokenizer.from_bytes(data, pattern, {})
         _built[id(source)] = (source, tok)
@@ -216,6 +221,7 @@ def recorded_embedded(name: str, expected_sha256: str | None) -> bool:
     """Whether the installed splintr's embedded vocabulary `name` is recorded (EMBEDDED_SHA256, proven by
     tests/test_engine.py) as rebuilding to the file whose sha256 is `expected_sha256`: then it is that file's
     vocabulary, and nothing needs rebuilding or hashing at run time."""
+    name = SAME_FILE.get(name, name)
     if name not in EMBEDDED or not expected_sha256:
         return False
     splintr = _splintr()
@@ -328,8 +334,9 @@ def embedded_ranks(name: str, expected_sha256: str | None) -> dict[bytes, int] |
 
 
 def _embedded_ranks(name: str, expected_sha256: str | None) -> dict[bytes, int] | None:
-    """splintr's embedded vocabulary `name` as tiktoken ranks (its special tokens and holes left out),
-    unchecked; None where there is none."""
+    """splintr's embedded vocabulary `name` (or the one whose file `name` shares, SAME_FILE) as tiktoken
+    ranks (its special tokens and holes left out), unchecked; None where there is none."""
+    name = SAME_FILE.get(name, name)
     if name not in EMBEDDED or not expected_sha256:
         return None
     splintr = _splintr()

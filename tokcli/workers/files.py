@@ -98,6 +98,31 @@ def write_bytes(path: str, data: bytes) -> None:
     fs.mv(tmp, p)
 
 
+DIGEST_CHUNK = 1 << 20
+
+
+def digest(path: str, start: int = 0, stop: int | None = None) -> str:
+    """'sha256:<hex>' of bytes [start, stop) of a file (stop None: to its end): what `encode --to` records
+    of each input it read, and checks again before it keeps a shard on a rerun. InputError when unreadable."""
+    import hashlib
+
+    h = hashlib.sha256()
+    try:
+        with open_binary(path) as f:
+            f.seek(start)
+            left = None if stop is None else stop - start
+            while left is None or left > 0:
+                block = f.read(DIGEST_CHUNK if left is None else min(DIGEST_CHUNK, left))
+                if not block:
+                    break
+                h.update(block)
+                if left is not None:
+                    left -= len(block)
+    except OSError as e:
+        raise InputError(f"{path}: cannot read it ({e.strerror or e})") from None
+    return "sha256:" + h.hexdigest()
+
+
 def read_bytes(path: str) -> bytes | None:
     """The bytes of a file, None when there is none."""
     if is_url(path):

@@ -148,7 +148,7 @@ def encode_record_task(task: RecordTask, spec: TokSpec, out_dir: str, dtype: str
 
     from tokcli.files.shards import SHARD_NAME
 
-    from .files import join, write_bytes
+    from .files import digest, join, write_bytes
     from .work import ShardResult
 
     tok = spec.load()
@@ -158,6 +158,7 @@ def encode_record_task(task: RecordTask, spec: TokSpec, out_dir: str, dtype: str
     end = [] if eot is None else [eot]
     s = task.split
     try:
+        digests = [digest(*source_range(task))]  # what the shard is made of, read before its records
         records = iter_records(s.path, field, start=s.start, stop=s.stop, first=s.first, errors=errors)
         for batch in _batched(records, BATCH_RECORDS):
             texts = [r.text for r in batch if r.text is not None]
@@ -168,7 +169,14 @@ def encode_record_task(task: RecordTask, spec: TokSpec, out_dir: str, dtype: str
         write_bytes(join(out_dir, name), np.asarray(ids, dtype=np.dtype(dtype).newbyteorder("<")).tobytes())
     except TokcliError as e:
         return ShardResult(task.index, name, 0, task.nbytes, error=str(e))
-    return ShardResult(task.index, name, len(ids), task.nbytes, missing=missing)
+    return ShardResult(task.index, name, len(ids), task.nbytes, missing=missing, digests=digests)
+
+
+def source_range(task: RecordTask) -> tuple[str, int, int | None]:
+    """(path, start, stop) of the bytes a part depends on: its byte range of an uncompressed JSONL file,
+    else the whole file (a Parquet part's row groups, a compressed file)."""
+    s = task.split
+    return (s.path, s.start, s.stop) if kind(s.path) == "jsonl" else (s.path, 0, None)
 
 
 def _batched(items: Iterable[Any], n: int) -> Iterator[list[Any]]:

@@ -41,8 +41,11 @@ class TokSpec:
 
     @classmethod
     def of(cls, spec: str, special: str = "text", add_special: bool = False) -> TokSpec:
-        path = os.path.join(spec, "tokenizer.json") if os.path.isdir(spec) else spec
-        if os.path.isfile(path) and ("/" in spec or spec.endswith((".json", ".model")) or spec.startswith(".")):
+        from tokcli.tokenizer.registry import looks_like_path, resolve
+
+        target = resolve(spec).tokenizer  # a path, or a model whose config names a file: the file is shipped
+        path = os.path.join(target, "tokenizer.json") if os.path.isdir(target) else target
+        if os.path.isfile(path) and looks_like_path(target):
             from tokcli.tokenizer.fileread import read_tokenizer_file  # regular, and within the size limit
 
             return cls(spec, read_tokenizer_file(path), os.path.basename(path), special, add_special)
@@ -84,9 +87,10 @@ def parts(tok: Tokenizer) -> tuple[Tokenizer, list[int], list[int]]:
     return tok.with_special(tok.special, False), list(before), list(after)
 
 
-def read_piece(piece: Piece, *, errors: str = "strict") -> Iterator[str]:
+def read_piece(piece: Piece, *, errors: str = "strict", hasher: Any = None) -> Iterator[str]:
     """The text of bytes [start, stop) of a file, in chunks, decoded as UTF-8 as tokcli.files.text.iter_text
-    decodes a whole file (the same errors, with offsets in the whole file)."""
+    decodes a whole file (the same errors, with offsets in the whole file). With `hasher` (a hashlib object),
+    every byte read is fed to it too."""
     with open_binary(piece.path) as f:
         f.seek(piece.start)
 
@@ -98,6 +102,8 @@ def read_piece(piece: Piece, *, errors: str = "strict") -> Iterator[str]:
                 if not block:
                     return
                 offset += len(block)
+                if hasher is not None:
+                    hasher.update(block)
                 yield block
 
         yield from decode_blocks(blocks(), piece.path, errors=errors, offset=piece.start)
@@ -160,9 +166,13 @@ def _measured(chunks: Iterator[str], r: PieceCount) -> Iterator[str]:
 # -- encoding -------------------------------------------------------------------------------------------
 
 
-def encode_ids(task: Task, spec: TokSpec, *, eot: int | None = None, errors: str = "strict") -> np.ndarray:
+def encode_ids(task: Task, spec: TokSpec, *, eot: int | None = None, errors: str = "strict",
+               digests: list[str] | None = None) -> np.ndarray:  # fmt: skip
     """The ids of the pieces of `task` in order, as one [T] uint32 array: BOS/EOS once around each whole file,
-    and `eot` after the end of each file, where given. Raises InputError."""
+    and `eot` after the end of each file, where given. With `digests` (a list), the sha256 of the bytes
+    read of each piece is appended to it ('sha256:<hex>', see tokcli.workers.files.digest). Raises InputError."""
+    import hashlib
+
     import numpy as np
 
     tok, before, after = parts(spec.load())
@@ -171,10 +181,13 @@ def encode_ids(task: Task, spec: TokSpec, *, eot: int | None = None, errors: str
     for piece in task.pieces:
         if piece.first:
             ids.append(np.asarray(before, dtype=np.uint32))
+        h = hashlib.sha256()
         try:
-            ids.append(tok.encode_array(read_piece(piece, errors=errors)))
+            ids.append(tok.encode_array(read_piece(piece, errors=errors, hasher=h)))
         except UncutTooLong as e:
             raise e.about(piece.path) from None
+        if digests is not None:
+            digests.append("sha256:" + h.hexdigest())
         if piece.last:
             ids.append(np.asarray(end, dtype=np.uint32))
     return np.concatenate(ids) if ids else np.zeros(0, dtype=np.uint32)
@@ -188,6 +201,7 @@ class ShardResult:
     nbytes: int  # text bytes read
     error: str | None = None
     missing: int = 0  # records without text in the field (encode --to --field)
+    digests: list[str] = field(default_factory=list)  # sha256 of the bytes read of each source, in order
 
 
 def encode_task(task: Task, spec: TokSpec, out_dir: str, dtype: str, eot: int | None = None,
@@ -200,9 +214,10 @@ def encode_task(task: Task, spec: TokSpec, out_dir: str, dtype: str, eot: int | 
     from .files import join, write_bytes
 
     name = SHARD_NAME.format(task.index)
+    digests: list[str] = []
     try:
-        ids = encode_ids(task, spec, eot=eot, errors=errors)
+        ids = encode_ids(task, spec, eot=eot, errors=errors, digests=digests)
         write_bytes(join(out_dir, name), np.asarray(ids, dtype=np.dtype(dtype).newbyteorder("<")).tobytes())
     except TokcliError as e:
         return ShardResult(task.index, name, 0, task.nbytes, error=str(e))
-    return ShardResult(task.index, name, len(ids), task.nbytes)
+    return ShardResult(task.index, name, len(ids), task.nbytes, digests=digests)

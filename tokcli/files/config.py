@@ -1,0 +1,214 @@
+"""tokcli's configuration: [tool.tokcli] in pyproject.toml and the user's config.toml, read and checked
+against one schema before anything uses them.
+
+    [tool.tokcli]                            # pyproject.toml; the user config has the same keys
+    tokenizer = "o200k_base"                 # default tokenizer of the budgets below
+    [[tool.tokcli.budget]]                   # any number of budgets (pyproject.toml only)
+    paths = ["prompts/**/*.md", "docs/"]     # globs (or directories) relative to pyproject.toml
+    max-tokens = 4000                        # and/or: model = "gpt-4o", reserve = 2000
+    tokenizer = "cl100k_base"
+    total = false                            # the limit applies to all matching files together
+    allow-empty = false                      # true: a budget that matches no file passes
+    chat = false                             # true: the files are chat conversations (tokcli.budget.chat)
+    [tool.tokcli.models.NAME]                # add or override a model: context, input-limit, max-output,
+    context = 32000                          # tokenizer, proxy, source, as-of, note, input-price, output-price
+    input-price = 0.5                        # USD per million tokens
+
+Every problem is an InputError naming the file and the key path (`tool.tokcli.budget[2].max-tokens`).
+Keys may be spelt with - or _.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from tokcli.errors import InputError
+from tokcli.files.capped import FileTooLarge, NotRegularFile, UnreadableFile, read_capped
+
+MAX_CONFIG_BYTES = 1 << 20  # a configuration file larger than 1 MiB is refused, not parsed
+
+
+class ConfigError(InputError):
+    """A configuration value of the wrong type or out of range; the message names the key path."""
+
+
+Check = Callable[[Any, str], Any]
+
+
+def _type_name(v: Any) -> str:
+    return {bool: "a boolean", int: "an integer", float: "a number", str: "a string", list: "an array",
+            dict: "a table"}.get(type(v), type(v).__name__)  # fmt: skip
+
+
+def string(v: Any, where: str) -> str:
+    if not isinstance(v, str):
+        raise ConfigError(f"{where} must be a string, not {_type_name(v)} ({v!r})")
+    return v
+
+
+def boolean(v: Any, where: str) -> bool:
+    if not isinstance(v, bool):
+        raise ConfigError(f"{where} must be true or false, not {_type_name(v)} ({v!r})")
+    return v
+
+
+def positive(v: Any, where: str) -> int:
+    if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+        raise ConfigError(f"{where} must be a positive integer, not {v!r}")
+    return v
+
+
+def non_negative(v: Any, where: str) -> int:
+    if not isinstance(v, int) or isinstance(v, bool) or v < 0:
+        raise ConfigError(f"{where} must be an integer >= 0, not {v!r}")
+    return v
+
+
+def globs(v: Any, where: str) -> list[str]:
+    """A glob or a list of globs, each one that compiles (e.g. not the range [z-a])."""
+    items = [v] if isinstance(v, str) else v
+    if not isinstance(items, list) or not items or not all(isinstance(p, str) and p for p in items):
+        raise ConfigError(f'{where} must be a glob or a non-empty list of globs, e.g. ["docs/**/*.md"], not {v!r}')
+    import pathspec
+
+    for p in items:
+        try:
+            pathspec.GitIgnoreSpec.from_lines([p])
+        except Exception as e:  # pathspec raises several kinds for a bad pattern
+            raise ConfigError(f"{where}: {p!r} is not a valid glob ({e})") from None
+    return items
+
+
+def table(fields: Mapping[str, Check], *, required: tuple[str, ...] = ()) -> Check:
+    """A checker for a table with these keys (spelt with - or _); unknown keys are errors."""
+
+    def check(v: Any, where: str) -> dict[str, Any]:
+        if not isinstance(v, dict):
+            raise ConfigError(f"{where or 'the file'} must be a table, not {_type_name(v)} ({v!r})")
+        out = {}
+        for key, value in v.items():
+            k = key.replace("_", "-")
+            if k not in fields:
+                raise ConfigError(f"{where or 'the file'}: unknown key {key!r}; the keys are {', '.join(fields)}")
+            out[k] = fields[k](value, f"{where}.{key}" if where else key)
+        for k in required:
+            if k not in out:
+                raise ConfigError(f"{where}: give {k}")
+        return out
+
+    return check
+
+
+def array_of(item: Check) -> Check:
+    def check(v: Any, where: str) -> list[Any]:
+        if not isinstance(v, list):
+            raise ConfigError(f"{where} must be an array of tables ([[...]]), not {_type_name(v)} ({v!r})")
+        return [item(x, f"{where}[{i + 1}]") for i, x in enumerate(v)]
+
+    return check
+
+
+def table_of(item: Check) -> Check:
+    def check(v: Any, where: str) -> dict[str, Any]:
+        if not isinstance(v, dict):
+            raise ConfigError(f"{where} must be a table, not {_type_name(v)} ({v!r})")
+        return {name: item(x, f"{where}.{name}" if where else name) for name, x in v.items()}
+
+    return check
+
+
+def price(v: Any, where: str) -> float:
+    """A price in USD per million tokens: a number >= 0 (finite)."""
+    if not isinstance(v, int | float) or isinstance(v, bool) or not (0 <= v < float("inf")):
+        raise ConfigError(f"{where} must be a price in USD per million tokens (a number >= 0), not {v!r}")
+    return float(v)
+
+
+MODEL = table({
+    "context": positive, "input-limit": positive, "max-output": positive, "tokenizer": string, "proxy": string,
+    "source": string, "as-of": string, "note": string, "input-price": price, "output-price": price,
+})  # fmt: skip
+BUDGET = table({
+    "paths": globs, "path": globs, "max-tokens": positive, "model": string, "reserve": non_negative,
+    "tokenizer": string, "total": boolean, "allow-empty": boolean, "chat": boolean,
+})  # fmt: skip
+TOOL = table({"tokenizer": string, "budget": array_of(BUDGET), "models": table_of(MODEL)})
+USER = table({"tokenizer": string, "models": table_of(MODEL)})
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib  # type: ignore[no-redef]
+
+    try:
+        data = read_capped(path, MAX_CONFIG_BYTES, what="a TOML configuration file")
+    except NotRegularFile:
+        raise InputError(f"{path}: not a regular file") from None
+    except UnreadableFile as e:
+        if e.errno in (errno.ENOENT, errno.ENOTDIR, errno.ELOOP):  # nothing there: said as Path.is_file() saw it
+            raise InputError(f"{path}: not a regular file") from None
+        raise InputError(f"{path}: cannot read ({e.reason})") from None
+    except FileTooLarge:
+        raise InputError(
+            f"{path}: larger than {MAX_CONFIG_BYTES >> 20} MiB; is it really a configuration file?"
+        ) from None
+    try:
+        return tomllib.loads(data.decode("utf-8"))
+    except tomllib.TOMLDecodeError as e:
+        raise InputError(f"{path}: not valid TOML ({e}); fix the file or remove it") from None
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: not valid UTF-8; TOML files are UTF-8") from None
+
+
+def user_config_path() -> Path:
+    """$TOKCLI_CONFIG, else ~/.config/tokcli/config.toml (the file need not exist)."""
+    env = os.environ.get("TOKCLI_CONFIG")
+    if env:
+        return Path(env).expanduser()
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "tokcli" / "config.toml"
+
+
+def user_config() -> tuple[Path, dict[str, Any]]:
+    """(the user config path, its checked contents or {} when there is none)."""
+    path = user_config_path()
+    if not path.exists():
+        return path, {}
+    return path, _checked(USER, read_toml(path), "", path)
+
+
+def find_pyproject(start: str | Path | None = None) -> Path | None:
+    """The nearest pyproject.toml from `start` (default: the current directory) upward, or None."""
+    d = Path(start or Path.cwd()).resolve()
+    for p in [d, *d.parents]:
+        if (p / "pyproject.toml").is_file():
+            return p / "pyproject.toml"
+    return None
+
+
+def pyproject_tool(start: str | Path | None = None) -> tuple[Path | None, dict[str, Any]]:
+    """(the pyproject.toml found, its checked [tool.tokcli] table or {})."""
+    path = find_pyproject(start)
+    if path is None:
+        return None, {}
+    doc = read_toml(path)
+    tool = doc.get("tool", {})
+    if not isinstance(tool, dict):
+        raise ConfigError(f"{path}: tool must be a table ([tool.NAME] sections), not {_type_name(tool)} ({tool!r})")
+    if "tokcli" not in tool:
+        return path, {}
+    return path, _checked(TOOL, tool["tokcli"], "tool.tokcli", path)
+
+
+def _checked(check: Check, value: Any, where: str, path: Path) -> dict[str, Any]:
+    try:
+        table: dict[str, Any] = check(value, where)
+        return table
+    except ConfigError as e:
+        raise ConfigError(f"{path}: {e}") from None
