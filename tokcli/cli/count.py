@@ -89,6 +89,7 @@ def count(
         int | None,
         typer.Option(
             "--depth",
+            metavar="N",
             help="With --tree: fold directories deeper than N levels into their ancestor.",
             show_default=False,
         ),  # fmt: skip
@@ -107,6 +108,7 @@ def count(
     marked as an estimate, ~) and set against its context window; --cost adds its input cost.
     With --field, per-record statistics of datasets (and with --model the records over its window);
     with --chat, conversations with their per-message overhead (see the README).
+    With --tree, per-directory totals and their shares of the total (--depth N folds deeper directories).
     With --workers N or --scheduler, files are counted in parallel by Dask workers, with the same totals.
     With --api, the vendor of each -m model counts each input (or conversation) itself: the only time
     tokcli uses the network.

@@ -126,7 +126,7 @@ def _rich(tree: TokenTree, cols: Sequence[TreeColumn]) -> None:
     from rich.table import Table
     from rich.text import Text
 
-    t = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    t = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
     t.add_column("path")
     for c in cols:
         t.add_column(c.label, justify="right")
