@@ -71,7 +71,7 @@ def _base(arg: str) -> str | None:
         literal = next(i for i, part in enumerate(parts) if has_glob(part))
         return str(Path(*parts[:literal])) if literal else "."
     if os.path.isdir(arg):
-        return arg.rstrip("/") or "/"
+        return os.path.normpath(arg)
     return None
 
 
