@@ -227,6 +227,10 @@ def test_library_tree_from_rows():
     tree = token_tree(rows, ["d/a/x", "d/a/y", "d/b"], ["t"])
     assert [r.path for r in tree.roots] == ["d/a/x", "d/a/y", "d/b"]  # files named: leaves, no directory
     assert tree.total == {"t": 10} and tree.files == 3
+    twice = token_tree(
+        [InputCount("<stdin>", tokens={"t": 4}), InputCount("<stdin>", tokens={"t": 0})], ["-", "-"], ["t"]
+    )
+    assert [r.tokens["t"] for r in twice.roots] == [4, 0] and twice.total == {"t": 4}  # stdin named twice: both kept
 
 
 def test_check_total_budget_sums_a_directory_subtree(cli, project, monkeypatch):

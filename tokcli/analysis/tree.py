@@ -104,8 +104,9 @@ def token_tree(
         where = None if row.input == "<stdin>" or "://" in row.input else os.path.abspath(row.input)
         home = next((k for k in bases if where is not None and _under(where, k)), None)
         if home is None or where is None:  # a file or stream given by name: a root of its own
-            order.setdefault(row.input, len(order))
-            roots[row.input] = TreeNode(row.input, row.input, False, 0, dict(row.tokens), 1)
+            key = row.input if row.input not in roots else f"{row.input}\0{len(roots)}"  # a stream read twice
+            order.setdefault(key, len(order))
+            roots[key] = TreeNode(row.input, row.input, False, 0, dict(row.tokens), 1)
             continue
         base = bases[home]
         node = roots.get(home)
