@@ -252,12 +252,12 @@ def table(data: dict[str, Any]) -> list[list[Any]]:
         provider = raw["litellm_provider"]
         name = bulk_name(key, provider)
         max_input = positive_int(raw.get("max_input_tokens"))
-        if name is None or name in rows or max_input is None:
-            continue
+        max_output = positive_int(raw.get("max_output_tokens")) or positive_int(raw.get("max_tokens"))
+        if name is None or name in rows or max_input is None or (max_output or 0) > max_input:
+            continue  # no window; or more output than input (a speech model's audio), which no text window holds
         maker = BULK_PROVIDERS.get(provider) or OPEN_ORGS[key.split("/")[1]]
         rows[name] = [
-            name, key, provider, maker, max_input, max_input,
-            positive_int(raw.get("max_output_tokens")) or positive_int(raw.get("max_tokens")),
+            name, key, provider, maker, max_input, max_input, max_output,
             per_million(raw.get("input_cost_per_token")), per_million(raw.get("cache_read_input_token_cost")),
             per_million(raw.get("output_cost_per_token")), vendor_for(name, maker),
             raw.get("source") if isinstance(raw.get("source"), str) else None,

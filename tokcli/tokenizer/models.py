@@ -32,6 +32,8 @@ and in `pyproject.toml` (found from the current directory upward):
     max-output = 4096
     tokenizer = "cl100k_base"
     input-price = 0.5                         # USD per million input tokens
+    cached-input-price = 0.05                 # ... read from the prompt cache
+    output-price = 1.5                        # ... of output
     source = "our deployment"
     as-of = "2026-01-15"
 
@@ -341,13 +343,14 @@ def _pick(st: str, names_: list[str]) -> str:
 
 def lookup(name: str, table: Mapping[str, str]) -> str | None:
     """The name of `table` (names -> models) `name` stands for, with case, the spelling of versions, a
-    provider or host prefix (`base_name`), and else a date suffix, -latest and -instruct (`stem`)
-    ignored; None where nothing matches."""
+    provider or host prefix (`base_name`), and else a date suffix, -latest and -instruct (`stem`: then
+    the model's own name) ignored; None where nothing matches."""
     index = _index(tuple(table))
     for k in (key(name), base_name(name)):
         if k in index[0]:
             return index[0][k]
-    return index[1].get(stem(name))
+    found = index[1].get(stem(name))
+    return None if found is None else table[found]  # the model's own name, not an alias of the same stem
 
 
 @cache

@@ -150,6 +150,8 @@ def _resolve(spec: str, depth: int) -> Resolved:
     # a model as LiteLLM and the hosts write it: anthropic/claude-..., gpt-4o-2024-08-06, ...-latest
     if (name := lookup(spec, names(load_models()))) is not None and name != spec:
         return _resolve(name, depth + 1)
+    if not looks_like_path(spec) and (enc := model_encoding(spec)) is not None:
+        return Resolved(spec, enc, True, "tiktoken")  # an OpenAI model tiktoken knows and the table does not
     return _path(spec)
 
 
@@ -178,8 +180,6 @@ def _by_name(spec: str, depth: int) -> Resolved | None:
 
     if spec in MODELS:
         return _vendor_resolved(spec, MODELS[spec], "vendor")
-    if (enc := model_encoding(spec)) is not None:
-        return Resolved(spec, enc, True, "tiktoken")
     return None
 
 
