@@ -241,8 +241,10 @@ def vendor_for(name: str, maker: str) -> str | None:
     return None
 
 
-def table(data: dict[str, Any]) -> list[list[Any]]:
-    """The generated rows (COLUMNS), sorted by maker and name: one per name, the first provider's figures."""
+def table(data: dict[str, Any], also: dict[str, str] | None = None) -> list[list[Any]]:
+    """The generated rows (COLUMNS), sorted by maker and name: one per name, the first provider's figures;
+    `also` gets the keys of the rows a name taken before left out -> that name (a curated entry of such a
+    key takes its maker from that row)."""
     rows: dict[str, list[Any]] = {}
     providers = [*BULK_PROVIDERS, OPEN_HOST]
     entries = sorted(((providers.index(v["litellm_provider"]), k, v) for k, v in data.items()
@@ -253,8 +255,12 @@ def table(data: dict[str, Any]) -> list[list[Any]]:
         name = bulk_name(key, provider)
         max_input = positive_int(raw.get("max_input_tokens"))
         max_output = positive_int(raw.get("max_output_tokens")) or positive_int(raw.get("max_tokens"))
-        if name is None or name in rows or max_input is None or (max_output or 0) > max_input:
+        if name is None or max_input is None or (max_output or 0) > max_input:
             continue  # no window; or more output than input (a speech model's audio), which no text window holds
+        if name in rows:
+            if also is not None:
+                also[key] = name
+            continue
         maker = BULK_PROVIDERS.get(provider) or OPEN_ORGS[key.split("/")[1]]
         rows[name] = [
             name, key, provider, maker, max_input, max_input, max_output,
@@ -266,7 +272,10 @@ def table(data: dict[str, Any]) -> list[list[Any]]:
 
 
 def bulk_snapshot(data: dict[str, Any], *, version: str, sha256: str, wheel_name: str, date: str) -> dict[str, Any]:
-    """The generated table's document: metadata, the columns, one row (an array) per model."""
+    """The generated table's document: metadata, the columns, one row (an array) per model, and under "also"
+    the LiteLLM keys of the same names left out -> the name (see `table`)."""
+    also: dict[str, str] = {}
+    rows = table(data, also)
     return {
         "source": f"LiteLLM model_prices_and_context_window ({DATA_MEMBER})",
         "license": "MIT, from BerriAI/litellm (https://github.com/BerriAI/litellm); figures as LiteLLM states them",
@@ -276,8 +285,9 @@ def bulk_snapshot(data: dict[str, Any], *, version: str, sha256: str, wheel_name
         "date": date,
         "selection": "every chat model of the providers " + ", ".join(BULK_PROVIDERS) + f"; the {OPEN_HOST} "
         "models of " + ", ".join(OPEN_ORGS) + " (one host's figures)",
+        "also": also,
         "columns": COLUMNS,
-        "rows": table(data),
+        "rows": rows,
     }
 
 

@@ -203,7 +203,8 @@ def _entry(name: str, raw: Mapping[str, Any], meta: Mapping[str, Any], aliases: 
 def builtin() -> dict[str, ModelEntry]:
     """The table from the two snapshots, before any configuration: the generated rows, then the curated
     entries over them (a generated row of the same LiteLLM key as a curated entry is an alias of it; the
-    curated entry takes the fields it lacks, such as the cached-input price, from that row)."""
+    curated entry takes the fields it lacks, such as the cached-input price and the maker, from that row, or
+    from the generated row of its name and provider)."""
     curated, generated = snapshot(), bulk()
     cur = curated.get("models", {})
     by_key = {raw.get("litellm_key"): name for name, raw in cur.items()}
@@ -212,6 +213,9 @@ def builtin() -> dict[str, ModelEntry]:
         aliases.setdefault(name, []).append(alias)
     rows: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
     same_key: dict[str, dict[str, Any]] = {}  # curated name -> the generated row of its LiteLLM key
+    for k, name in generated.get("also", {}).items():  # a key left out for a name taken before
+        if (owner := by_key.get(k)) is not None and name in generated["models"]:
+            same_key[owner] = {"maker": generated["models"][name].get("maker")}
     for name, raw in generated["models"].items():
         if (owner := by_key.get(raw.get("litellm_key"))) is not None:
             same_key[owner] = raw
@@ -220,7 +224,9 @@ def builtin() -> dict[str, ModelEntry]:
             continue
         rows[name] = (raw, generated)
     for name, raw in cur.items():
-        base = same_key.get(name, {})
+        base = same_key.get(name) or rows.get(name, ({}, {}))[0]
+        if base.get("provider") != raw.get("provider"):  # another host's figures: only who makes the model
+            base = {"maker": base["maker"]} if base.get("maker") else {}
         rows[name] = (base | raw, curated)
     return {name: _entry(name, raw, meta, tuple(aliases.get(name, ()))) for name, (raw, meta) in rows.items()}
 
