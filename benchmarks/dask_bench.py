@@ -5,7 +5,7 @@
 The corpus is ../shared/corpora/en_large.txt and ja_aozora_kokoro.txt repeated into files of about 6 MB
 in a temporary directory (about --mb MB in all). Each configuration counts it with o200k_base:
 
-- one process: tokcli.analysis.counting.count_inputs, as `tokcli count` without --workers;
+- one process: tokcli.tokenizer.counting.count_inputs, as `tokcli count` without --workers;
 - N workers: tokcli.workers.count on the LocalCluster `--workers N` starts (N worker processes x 1 thread,
   tokcli.workers.runner.local_cluster), already started and with the tokenizer loaded (the start-up of the
   cluster is reported on its own), tasks of 16 MB.
@@ -48,8 +48,8 @@ def main() -> None:
     import distributed
 
     from tokcli import load
-    from tokcli.analysis.counting import count_inputs
     from tokcli.files.text import expand_inputs
+    from tokcli.tokenizer.counting import count_inputs
     from tokcli.workers import count
     from tokcli.workers.runner import local_cluster
 

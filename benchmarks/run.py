@@ -309,7 +309,8 @@ def stdlib_tree(dest: Path, full: bool) -> Path:
 
 def bench_small_files(rep: Report, tmp: Path, full: bool) -> None:
     """`tokcli count -t cl100k_base TREE` against a plain single-threaded loop of tiktoken's encode_ordinary
-    over the same files (whole processes, alternating, medians)."""
+    over the same files (whole processes, alternating, medians); and `tokcli check` on the same tree against
+    that `count` (the same counting path: the same time)."""
     tree = stdlib_tree(tmp / "stdlib", full)
     files = [p for p in tree.rglob("*.py")]
     mb = sum(p.stat().st_size for p in files) / MB
@@ -319,6 +320,7 @@ def bench_small_files(rep: Report, tmp: Path, full: bool) -> None:
         {
             "tokcli": TOKCLI + ["count", "-t", "cl100k_base", str(tree), "--format", "json"],
             "loop": [PY, str(HERE / "refs.py"), "loop", "cl100k_base", str(tree)],
+            "check": TOKCLI + ["check", "-t", "cl100k_base", "-n", "1000000000", "--total", str(tree), "-f", "json"],
             **ceiling_cmds("cl100k_base", tree, tmp),
         },
         repeats,
@@ -346,6 +348,22 @@ def bench_small_files(rep: Report, tmp: Path, full: bool) -> None:
         )
     )
     rep.add(ceiling_row(f"the tree of {len(files)} small files", what, runs, r))
+    # `check` counts through the same path as `count` (small files in batches): the same time, the same total
+    checked = json.loads(runs["check"][0].out)["budgets"][0]
+    same_check = checked["total"]["tokens"] == n_tok and len(checked["files"]) == len(doc["inputs"])
+    c = med(runs["check"])
+    rep.add(
+        Row(
+            "1",
+            f"check the tree of {len(files)} small files, cl100k_base, against count on it, whole process",
+            f"{c:.2f} s ({runs['check'][0].rss_mb:.0f} MB RSS), check -n 1000000000 --total -f json",
+            f"{t:.2f} s (count -f json, the same tree)",
+            c / t,
+            "<= 1.10, same total",
+            same_check and c / t <= 1.10,
+            f"same total: {same_check} ({checked['total']['tokens']} tokens in {len(checked['files'])} files)",
+        )
+    )
     import shutil
 
     shutil.rmtree(tree)

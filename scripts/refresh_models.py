@@ -99,9 +99,10 @@ COVERED: list[tuple[str, str, str | None]] = [
     ("gemma-3-27b-it", "deepinfra/google/gemma-3-27b-it", None),
     ("gemma-3-12b-it", "deepinfra/google/gemma-3-12b-it", None),
     ("gemma-3-4b-it", "deepinfra/google/gemma-3-4b-it", None),
-    # DeepSeek
-    ("deepseek-chat", "deepseek/deepseek-chat", None),
-    ("deepseek-reasoner", "deepseek/deepseek-reasoner", None),
+    # DeepSeek: at these figures (128K window, $0.28/$0.42 per million) the API's two names are DeepSeek-V3.2,
+    # whose tokenizer.json splintr's deepseek_v3 reproduces (tests/test_open_models.py)
+    ("deepseek-chat", "deepseek/deepseek-chat", "deepseek-v3"),
+    ("deepseek-reasoner", "deepseek/deepseek-reasoner", "deepseek-v3"),
 ]
 # fmt: on
 
@@ -220,8 +221,10 @@ def vendor_for(name: str, maker: str) -> str | None:
     """The tokcli vendor tokenizer that counts `name` exactly (once its extra is installed), or None. From the
     vendors' own code, as tokcli.tokenizer.vendors.MODELS: every Llama 3.x model uses llama3's tokenizer.model,
     Llama 4 llama4's; DashScope gives qwen.tiktoken to every "qwen" model (Qwen2, 2.5, 3 and the API's
-    turbo/plus/max/flash/coder keep that vocabulary; Qwen3.5 and later changed it, so those are estimates);
-    Mistral's open-mistral-nemo is Tekken, open-mixtral-8x7b v1. OpenAI's come from tiktoken at run time."""
+    turbo/plus/max/flash/coder keep that vocabulary); Qwen3.5 and 3.6 share qwen3.5's (3.7 and later: not known,
+    estimates); DeepSeek V3, R1, V3.1, V3.2 (deepseek-chat and -reasoner) deepseek-v3's, V4 Pro and Flash
+    deepseek-v4's (the R1 distills are Llama's and Qwen's: estimates); Mistral's open-mistral-nemo is
+    Tekken, open-mixtral-8x7b v1. OpenAI's come from tiktoken at run time (gpt-oss too, o200k_harmony)."""
     from tokcli.tokenizer.vendors import MODELS
 
     if name in MODELS:
@@ -231,8 +234,15 @@ def vendor_for(name: str, maker: str) -> str | None:
             return "llama4"
         if re.match(r"(llama-3|llama-guard-3)", name):
             return "llama3"
+    if maker == "qwen" and re.match(r"qwen3\.[56]-", name):
+        return "qwen3.5"  # Qwen3.5 and Qwen3.6 share one tokenizer (tokcli.tokenizer.vendors)
     if maker == "qwen" and re.match(r"(qwen2|qwen3|qwq|qwen-(turbo|plus|max|flash|coder))([-.]|$)", name):
         return None if re.match(r"qwen3\.\d", name) else "qwen"
+    if maker == "deepseek" and "distill" not in name and "vision" not in name:
+        if re.match(r"deepseek-(v3|r1|chat$|reasoner$)", name):
+            return "deepseek-v3"  # V3, R1, V3.1, V3.2 (and the API's chat and reasoner, V3.2)
+        if re.match(r"deepseek-v4-(pro|flash)", name):
+            return "deepseek-v4"
     if maker == "mistral":
         if "nemo" in name:
             return "tekken"

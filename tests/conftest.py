@@ -34,6 +34,88 @@ def shared_corpus(name: str) -> Path:
     return path
 
 
+# -- memory: a test process stays under ~1.5 GB ---------------------------------------------------------
+# Each pytest-xdist worker runs tests of many modules. What a module's tests built (their module fixtures)
+# is freed after the module, but glibc keeps the freed pages, and tokcli's per-process caches keep every
+# tokenizer loaded (o200k, cl100k, the vendors' ...). After each module the pages go back to the OS, and
+# where the process is still large, the caches are emptied too (the next module loads what it uses again).
+CLEAR_CACHES_ABOVE_MB = 600
+_TOKCLI_CACHES = {  # module: its per-process caches of loaded tokenizers (functools.cache, or a dict)
+    "tokcli.tokenizer.registry": ["_load"],
+    "tokcli.tokenizer.vendors": ["_built"],
+    "tokcli.tokenizer.engine": ["_built"],
+    "tokcli.workers.work": ["_load"],
+}
+
+
+def _rss_mb() -> float:
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except (OSError, ValueError):
+        return 0.0  # not Linux: nothing to measure, nothing to release
+
+
+def _release_memory() -> None:
+    import ctypes
+    import ctypes.util
+    import gc
+
+    gc.collect()
+    if _rss_mb() > CLEAR_CACHES_ABOVE_MB:
+        for module, names in _TOKCLI_CACHES.items():
+            if (mod := sys.modules.get(module)) is not None:
+                for name in names:
+                    cache = getattr(mod, name, None)
+                    if hasattr(cache, "cache_clear"):
+                        cache.cache_clear()
+                    elif isinstance(cache, dict):
+                        cache.clear()
+        gc.collect()
+    if sys.platform.startswith("linux") and (libc := ctypes.util.find_library("c")):
+        ctypes.CDLL(libc).malloc_trim(0)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _memory_released_after_each_module():
+    yield
+    _release_memory()
+
+
+HF_IN_A_CHILD_ABOVE = 2_000_000  # characters: `tokenizers` needs ~1 GB to encode one 6 MB string (en_large)
+_HF_IDS = """
+import sys
+import numpy as np
+from tokenizers import Tokenizer
+tok = Tokenizer.from_file(sys.argv[1])
+for i, path in enumerate(sys.argv[3:]):
+    with open(path, encoding="utf-8", newline="") as f:
+        ids = tok.encode(f.read(), add_special_tokens=False).ids
+    np.save(f"{sys.argv[2]}/{i}.npy", np.asarray(ids, dtype=np.int64))
+"""
+
+
+def hf_ids(hf_tokenizer, texts: list[str], workdir: Path) -> list[list[int]]:
+    """`tokenizers`' own ids of each text (Tokenizer.encode, no special tokens): the reference the fast
+    paths are held to. Texts larger than HF_IN_A_CHILD_ABOVE in all are encoded in a child process, which
+    gives HF's ~1 GB back to the OS when it ends, so that a test process stays small."""
+    if sum(map(len, texts)) <= HF_IN_A_CHILD_ABOVE:
+        return [hf_tokenizer.encode(t, add_special_tokens=False).ids for t in texts]
+    import subprocess
+
+    import numpy as np
+
+    workdir.mkdir(parents=True, exist_ok=True)
+    hf_tokenizer.save(str(workdir / "tokenizer.json"))
+    paths = []
+    for i, text in enumerate(texts):
+        (workdir / f"{i}.txt").write_text(text, encoding="utf-8", newline="")
+        paths.append(str(workdir / f"{i}.txt"))
+    subprocess.run([sys.executable, "-c", _HF_IDS, str(workdir / "tokenizer.json"), str(workdir), *paths],
+                   check=True, timeout=600)  # fmt: skip
+    return [np.load(workdir / f"{i}.npy").tolist() for i in range(len(texts))]
+
+
 @pytest.fixture
 def o200k_cache(tmp_path, monkeypatch):
     """TIKTOKEN_CACHE_DIR pointing at a private copy of ../shared/tiktoken-cache (o200k_base, cl100k_base)."""

@@ -1,4 +1,4 @@
-"""Counting many small files in batches (tokcli.analysis.counting._SmallFiles, Tokenizer.count_texts): every
+"""Counting many small files in batches (tokcli.tokenizer.counting._SmallFiles, Tokenizer.count_texts): every
 row is what counting that file alone gives, in input order, with the same skips and errors."""
 
 from __future__ import annotations
@@ -9,11 +9,12 @@ import pytest
 from conftest import CORPORA
 
 import tokcli
-from tokcli.analysis import counting
-from tokcli.analysis.counting import count_inputs
 from tokcli.errors import InputError
 from tokcli.files.bundled import sample_files
-from tokcli.files.text import Source, expand_inputs
+from tokcli.files.text import expand_inputs
+from tokcli.files.walk import Source
+from tokcli.tokenizer import counting
+from tokcli.tokenizer.counting import count_inputs
 
 
 @pytest.fixture

@@ -437,9 +437,10 @@ def test_not_utf8_is_skipped_or_replaced(cli, repo):
     r = cli("diff", "main", "prompts", "-f", "json")
     d = doc(r)
     assert "prompts/new.md" not in [f["path"] for f in d["files"]]
-    assert {"path": "prompts/new.md", "reason": "not valid UTF-8 at byte 3; convert it, or pass --errors replace"} in d[
-        "skipped"
-    ]
+    assert {
+        "path": "prompts/new.md",
+        "reason": "not valid UTF-8 at byte 3; convert it to UTF-8, or pass --errors replace to go on",
+    } in d["skipped"]
     replaced = doc(cli("diff", "main", "prompts", "--errors", "replace", "-f", "json"))
     assert [f["tokens"]["cl100k_base"]["after"] for f in replaced["files"] if f["path"] == "prompts/new.md"] == [
         n("caf\ufffd\n")

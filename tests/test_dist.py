@@ -16,12 +16,13 @@ import regex
 from conftest import shared_corpus
 
 from tokcli import load
-from tokcli.analysis.counting import count_inputs
 from tokcli.cli import run
 from tokcli.files.text import expand_inputs
+from tokcli.files.walk import Source
+from tokcli.tokenizer.counting import count_inputs
 from tokcli.tokenizer.patterns import SAFE_CUT
 from tokcli.workers import count, encode_to
-from tokcli.workers.files import File, expand
+from tokcli.workers.files import expand
 from tokcli.workers.plan import plan
 from tokcli.workers.runner import Where
 from tokcli.workers.runner import run as run_tasks
@@ -79,7 +80,7 @@ def test_plan_cuts_long_files_only_at_safe_points():
 def test_unigram_and_uncuttable_tokenizers_read_files_whole(tmp_path):
     big = tmp_path / "big.txt"
     big.write_text("word " * 5000, encoding="utf-8")
-    files = [File(str(big), big.stat().st_size)]
+    files = [Source(str(big), size=big.stat().st_size)]
     assert len(plan(files, [load("o200k_base")], 4096)) > 1
     assert len(plan(files, [load("o200k_base").with_special("allow")], 4096)) > 1  # no special holds whitespace
 
@@ -245,6 +246,13 @@ def test_count_field_cli_workers_matches_without(tmp_path, capsys):
     one = capsys.readouterr()
     assert run([*args, "--workers", "2", "--task-bytes", "32768"]) == 0
     assert capsys.readouterr() == one
+    # a field no record has: exit 2 and the same message, whichever part of the file each record is in
+    misspelt = ["count", "--field", "txt", str(path), "-t", "o200k_base"]
+    assert run(misspelt) == 2
+    err = capsys.readouterr().err
+    assert err == f"error: {path}: no record has the field 'txt'; its first records have text\n"
+    assert run([*misspelt, "--workers", "2", "--task-bytes", "32768"]) == 2
+    assert capsys.readouterr().err == err
 
 
 # -- encode --to: shards ------------------------------------------------------------------------------
@@ -409,8 +417,8 @@ def test_cli_scheduler_address_and_environment(tmp_path, threads_cluster, capsys
     assert "give one of them" in capsys.readouterr().err
 
 
-def test_cli_scheduler_that_is_not_there(capsys):
-    assert run(["count", "README.md", "--scheduler", "tcp://127.0.0.1:1"]) == 2
+def test_cli_scheduler_that_is_not_there(capsys, monkeypatch):
+    assert run(["count", "README.md", "--scheduler", "tcp://127.0.0.1:1", "--timeout", "1"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: --scheduler tcp://127.0.0.1:1: cannot connect") and err.count("\n") == 1
 

@@ -552,8 +552,8 @@ def test_the_embedded_encoder_gives_encode_ordinarys_ids(name, fresh_engines, o2
     expected = ref.encode_ordinary_batch(texts)
     assert tok.encode_batch(texts) == expected
     assert tok.count_texts(texts) == [len(e) for e in expected]
-    plain = [t for t in texts if engine.SPECIAL_START not in t]
-    assert fast.embedded.encode_batch(plain) == ref.encode_ordinary_batch(plain)  # the embedded one alone
+    plain = [(t, e) for t, e in zip(texts, expected, strict=True) if engine.SPECIAL_START not in t]
+    assert fast.embedded.encode_batch([t for t, _ in plain]) == [e for _, e in plain]  # the embedded one alone
     assert [tok.encode(t) for t in texts[-500:]] == expected[-500:]
     special = "吾輩は<|endoftext|>猫 <|fim_prefix|><|think|>"
     assert tok.count_texts([special, "x"]) == [len(ref.encode_ordinary(special)), 1]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import hf_ids
 
 from tokcli.files.bundled import sample_files
 from tokcli.tokenizer.bpe import train_bpe
@@ -36,19 +37,34 @@ def _shared() -> list[tuple[str, str]]:
     return [(p.name, p.read_text(encoding="utf-8")) for p in files]
 
 
+def _shared_group(group: str) -> list[tuple[str, str]]:
+    """One large corpus of ../shared/corpora, or "udhr" (its 30 translations together)."""
+    if not SHARED.is_dir():
+        pytest.skip(f"{SHARED} is absent (the shared English, Japanese, CPython and UDHR corpora)")
+    files = sorted((SHARED / "udhr").glob("*.txt")) if group == "udhr" else [SHARED / group]
+    return [(p.name, p.read_text(encoding="utf-8")) for p in files]
+
+
+# each large corpus apart, so that the test's parts run on different workers (HF takes ~15 s on en_large)
+SHARED_GROUPS = [p.name for p in sorted(SHARED.glob("*.txt"))] + ["udhr"] if SHARED.is_dir() else ["absent"]
+
+
 @pytest.fixture(scope="module")
 def trained():
     return train_bpe([t for _, t in _texts()], vocab_size=1200)
 
 
-def _check(tok, texts) -> None:
+def _check(tok, texts, wants=None) -> None:
+    """tokcli's encode and encode_batch (tiktoken's core) give HF's ids; the ids decode to the text.
+    HF encodes each text once (its encode and encode_batch give the same ids; the slow side here)."""
     assert tok._fast is not None
-    for name, text in texts:
-        want = tok.tok.encode(text, add_special_tokens=False).ids
-        assert tok.encode(text) == want, name
-        assert tok.decode(tok.encode(text)) == text, name
-    batch = [t for _, t in texts]
-    assert tok.encode_batch(batch) == [e.ids for e in tok.tok.encode_batch(batch, add_special_tokens=False)]
+    if wants is None:
+        wants = [tok.tok.encode(text, add_special_tokens=False).ids for _, text in texts]
+    for (name, text), want in zip(texts, wants, strict=True):
+        ids = tok.encode(text)
+        assert ids == want, name
+        assert tok.decode(ids) == text, name
+    assert tok.encode_batch([t for _, t in texts]) == wants
 
 
 def test_trained_bpe_matches_hf_on_samples(trained) -> None:
@@ -59,12 +75,12 @@ def test_bundled_bpe_matches_hf_on_samples() -> None:
     _check(load("bpe"), _texts())
 
 
-def test_matches_hf_on_shared_corpora(trained) -> None:
-    texts = _shared()
-    if not texts:
-        pytest.skip(f"{SHARED} is absent (the shared English, Japanese, CPython and UDHR corpora)")
-    _check(trained, texts)
-    _check(load("bpe"), texts)
+@pytest.mark.parametrize("group", SHARED_GROUPS)
+@pytest.mark.parametrize("which", ["trained", "bundled"])
+def test_matches_hf_on_shared_corpora(which, group, trained, tmp_path) -> None:
+    texts = _shared_group(group)
+    tok = trained if which == "trained" else load("bpe")
+    _check(tok, texts, hf_ids(tok.tok, [t for _, t in texts], tmp_path))  # en_large's in a child process
 
 
 def test_token_bytes_unchanged(trained) -> None:

@@ -16,11 +16,12 @@ from pathlib import Path
 import pytest
 
 import tokcli
-from tokcli.analysis.counting import MAX_DISTINCT, UnknownText, count_inputs, parse_ids
+from tokcli.analysis.spans import parse_ids
 from tokcli.errors import InputError, UsageError
 from tokcli.files.bundled import corpora_dir
-from tokcli.files.text import Source
+from tokcli.files.walk import Source
 from tokcli.tokenizer import base
+from tokcli.tokenizer.counting import MAX_DISTINCT, UnknownText, count_inputs
 from tokcli.tokenizer.training import MAX_CHAR_VOCAB, MAX_VOCAB
 
 JA = "吾輩は猫である。名前はまだ無い。"

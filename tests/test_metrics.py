@@ -179,7 +179,16 @@ def _spans_by_loop(tok: Tokenizer, text: str, ids: Sequence[int]) -> list[tuple[
 
 
 def _continued_by_loop(units, tokens) -> int:
-    return sum(sum(1 for s, e in tokens if e > s and s < ue and e > us) >= 2 for us, ue in units)
+    """Units sharing a byte with two or more tokens, byte by byte (no assumption on the order of either;
+    for non-empty units this is "overlaps two or more non-empty token spans")."""
+    assert all(ue > us for us, ue in units)
+    owner = {b: k for k, (us, ue) in enumerate(units) for b in range(us, ue)}
+    touched: list[set[int]] = [set() for _ in units]
+    for t, (s, e) in enumerate(tokens):
+        for b in range(s, e):
+            if b in owner:
+                touched[owner[b]].add(t)
+    return sum(len(ts) >= 2 for ts in touched)
 
 
 ALPHABET = "ab \n日本é🎉x"

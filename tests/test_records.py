@@ -30,7 +30,7 @@ def test_jsonl_field_and_problems(tmp_path):
     assert got == [
         Record("1", "hello world"),
         Record("2", JA),
-        Record("3", None, "no field 'text'"),
+        Record("3", None, "no field 'text'", ("id", "meta")),  # it lacks the field: what it has instead
         Record("4", None, "'text' is a number, not a string"),
         Record("5", ""),
     ]
@@ -44,6 +44,8 @@ def test_nested_field_and_id_field(tmp_path):
     assert got[2].problem == "no field 'meta.text'"
     assert got[3].problem == "'meta.text' is null"
     assert got[4].problem == "no field 'meta.text' ('meta' is a string)"
+    # where a record lacks the field, the fields of the deepest object on the way that has any
+    assert [r.fields for r in got] == [None, None, ("id", "meta"), None, ("id", "text", "meta")]
 
 
 def test_list_index_in_path(tmp_path):

@@ -186,6 +186,41 @@ def test_malformed_line_is_one_error_line(cli, tmp_path):
     assert r.err == f"error: {p}:3: not JSON (Expecting value at column 10); fix or remove the line\n"
 
 
+def test_a_field_no_record_has_is_an_error_for_jsonl_and_parquet_alike(cli, tmp_path):
+    """A misspelt --field is exit 2 naming the fields the records have, whatever the format; a field some
+    records lack (or hold null) stays a warning with exit 0."""
+    rows = make_rows(32)
+    jsonl = write_jsonl(tmp_path / "d.jsonl", rows)
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    parquet = str(tmp_path / "d.parquet")
+    pq.write_table(pa.Table.from_pylist(rows), parquet, row_group_size=7)
+    # the fields of the first five records are named (doc-7's title, the eighth record's, is not)
+    r = cli("count", "--field", "txt", "-t", "bpe", jsonl)
+    assert (r.code, r.out) == (2, "")
+    assert r.err == f"error: {jsonl}: no record has the field 'txt'; its first records have id, text, meta\n"
+    r = cli("count", "--field", "txt", "-t", "bpe", parquet)
+    assert (r.code, r.out) == (2, "")
+    assert r.err.startswith(f"error: {parquet}: no column 'txt'; its columns are id, text, meta")
+    for path in (jsonl, parquet):  # a nested field no record has: the fields beside it
+        r = cli("count", "--field", "meta.txt", "-t", "bpe", path)
+        assert (r.code, r.out) == (2, "")
+        assert r.err == f"error: {path}: no record has the field 'meta.txt'; its first records have meta.body\n"
+    # in several inputs, the one without the field is named
+    other = write_jsonl(tmp_path / "other.jsonl", [{"body": "x"}])
+    r = cli("count", "--field", "text", "-t", "bpe", jsonl, other)
+    assert (r.code, r.err) == (2, f"error: {other}: no record has the field 'text'; its first records have body\n")
+    r = cli("count", "--field", "text", "-t", "bpe", jsonl)
+    assert r.code == 0 and "2 of 32 records have no text in 'text'" in r.err
+    # chunk --field alike: no pieces, exit 2, the same message
+    r = cli("chunk", "--field", "txt", "-t", "bpe", "-n", "50", jsonl)
+    assert (r.code, r.out) == (2, "")
+    assert r.err == f"error: {jsonl}: no record has the field 'txt'; its first records have id, text, meta\n"
+    r = cli("chunk", "--field", "txt", "-t", "bpe", "-n", "50", parquet)
+    assert (r.code, r.out) == (2, "") and "no column 'txt'" in r.err
+
+
 def test_missing_extra_error_names_the_pip_command(cli, tmp_path, monkeypatch):
     pytest.importorskip("pyarrow")
     p = tmp_path / "d.parquet"

@@ -78,14 +78,20 @@ class CheckFailed(TokcliError):
     exit_code = 1
 
 
-def limit_from_env(name: str, default: int, unit: str = "bytes") -> int:
-    """A size limit the user may set in the environment variable `name` (a positive integer), else
-    `default`; anything else there is a usage error that says what to write."""
+LIMIT_MOST = 1 << 40  # the largest value a limit read from the environment may take (1 Ti)
+
+
+def limit_from_env(name: str, default: int, unit: str = "bytes", most: int = LIMIT_MOST) -> int:
+    """A size limit the user may set in the environment variable `name` (a positive integer up to `most`,
+    by default 2**40), else `default`; anything else there is a usage error that says what to write."""
     import os
 
     raw = os.environ.get(name, "").strip()
     if not raw:
         return default
-    if not raw.isdigit() or int(raw) < 1:
+    if not raw.isascii() or not raw.isdigit() or int(raw) < 1:
         raise UsageError(f"{name}={raw!r}: give a positive number of {unit}, e.g. {name}={default * 2}")
+    if len(raw) > 30 or int(raw) > most:
+        shown = raw if len(raw) <= 30 else raw[:27] + "..."
+        raise UsageError(f"{name}={shown}: give at most {most} {unit}, e.g. {name}={default * 2}")
     return int(raw)

@@ -18,15 +18,18 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
-from tokcli.errors import InputError, UncutTooLong
+from tokcli.errors import InputError, UsageError
 from tokcli.files.datasets import Record, iter_records
-from tokcli.tokenizer.base import SEGMENT_CHARS, Tokenizer
+from tokcli.tokenizer.base import Tokenizer
+from tokcli.tokenizer.counting import about, count_texts
 
 from .chunking import Piece, chunk
 
 BATCH_RECORDS = 256  # records encoded together
 BATCH_CHARS = 1 << 20  # ... or fewer, when they hold more characters than this
 MAX_IDS = 10_000  # record ids listed (records without text, records over a window)
+NEAR_RECORDS = 5
+MAX_NAMED = 20  # fields named at most  # records lacking the field whose fields are named in the error when none has it
 PERCENTILES = (50, 90, 99)
 
 
@@ -135,6 +138,24 @@ class InputRecords:
     records: int = 0
     chars: int = 0
     tokens: dict[str, int] = field(default_factory=dict)
+    absent: int = 0  # records that lack the field (not null or not a string: without it)
+    near: list[tuple[str, ...]] = field(default_factory=list)  # the fields each of the first NEAR_RECORDS has
+
+    def lacking(self, records: Iterable[Record]) -> None:
+        """Note the records that lack the field, and (of the first few) what fields they have."""
+        for r in records:
+            if r.fields is not None:
+                self.absent += 1
+                if len(self.near) < NEAR_RECORDS:
+                    self.near.append(r.fields)
+
+    def check_field(self, field_name: str) -> None:
+        """UsageError when every record of this input lacks the field (see `check_field`)."""
+        if self.records and self.absent == self.records:
+            fields = list(dict.fromkeys(f for fs in self.near for f in fs))
+            named = ", ".join(fields[:MAX_NAMED]) + (", ..." if len(fields) > MAX_NAMED else "")
+            has = f"its first records have {named}" if fields else "its first records have no fields"
+            raise UsageError(f"{self.input}: no record has the field {field_name!r}; {has}")
 
 
 @dataclass
@@ -164,13 +185,6 @@ def _batches(records: Iterable[Record]) -> Iterator[list[Record]]:
         yield batch
 
 
-def record_counts(tok: Tokenizer, texts: Sequence[str]) -> list[int]:
-    """The token count of each text, exactly as `tok.count(text)` (long texts streamed, as `count` does)."""
-    short = [t for t in texts if len(t) <= SEGMENT_CHARS]
-    counted = iter(len(ids) for ids in tok.encode_batch(short)) if short else iter(())
-    return [next(counted) if len(t) <= SEGMENT_CHARS else tok.count_stream([t]) for t in texts]
-
-
 def count_records(
     tokenizers: Sequence[Tokenizer],
     paths: Sequence[str],
@@ -189,7 +203,15 @@ def count_records(
         count_into(report, tokenizers, label, iter_records(path, field_name, id_field=id_field, errors=errors))
     if not report.records:
         raise InputError(f"{', '.join(paths)}: no records (every line is blank)")
+    check_field(report)
     return report
+
+
+def check_field(report: RecordReport) -> None:
+    """UsageError for an input none of whose records has the field (a JSONL file as a Parquet file without
+    the column): a misspelt --field, not records without text. It names the fields the first records have."""
+    for row in report.inputs:
+        row.check_field(report.field)
 
 
 def count_into(report: RecordReport, tokenizers: Sequence[Tokenizer], label: str, records: Iterable[Record]) -> None:
@@ -203,14 +225,12 @@ def count_into(report: RecordReport, tokenizers: Sequence[Tokenizer], label: str
         for r in batch:
             if r.text is None:
                 report.missing.add(label, r)
+        row.lacking(batch)
         texts = [r.text for r in with_text if r.text is not None]
         row.chars += sum(len(t) for t in texts)
         by_tok: dict[str, list[int]] = {}
         for tok in tokenizers:
-            try:
-                ns = by_tok[tok.name] = record_counts(tok, texts)
-            except UncutTooLong as e:
-                raise e.about(label) from None
+            ns = by_tok[tok.name] = count_texts(tok, texts, label)
             row.tokens[tok.name] += sum(ns)
             for n in ns:
                 report.lengths[tok.name].add(n)
@@ -227,19 +247,22 @@ def chunk_records(
     errors: str = "strict",
 ) -> tuple[Missing, Iterator[tuple[str, int, Piece]]]:  # fmt: skip
     """(records without text, filled as the stream is read; (record id, piece number from 1, piece) of the
-    pieces of every record's text, as `chunk` cuts a text). A record with empty text gives no pieces."""
+    pieces of every record's text, as `chunk` cuts a text). A record with empty text gives no pieces; a field
+    no record has is a UsageError once the records are read."""
     missing = Missing()
     label = "<stdin>" if path == "-" else path
+    row = InputRecords(label)
 
     def pieces() -> Iterator[tuple[str, int, Piece]]:
         for rec in iter_records(path, field_name, id_field=id_field, errors=errors):
+            row.records += 1
             if rec.text is None:
                 missing.add(label, rec)
+                row.lacking([rec])
                 continue
-            try:
+            with about(f"{label}: record {rec.id}"):
                 for k, piece in enumerate(chunk(tok, [rec.text], max_tokens, overlap=overlap), 1):
                     yield rec.id, k, piece
-            except UncutTooLong as e:
-                raise e.about(f"{label}: record {rec.id}") from None
+        row.check_field(field_name)  # no piece was given: a misspelt field is an error, as for `count`
 
     return missing, pieces()

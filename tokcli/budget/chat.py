@@ -46,7 +46,8 @@ from tokcli.errors import InputError
 from tokcli.files.datasets import iter_json_lines, kind, max_line_bytes, parse_line
 from tokcli.files.text import stdin_binary
 from tokcli.files.walk import open_file
-from tokcli.tokenizer.base import SEGMENT_CHARS, Tokenizer
+from tokcli.tokenizer.base import Tokenizer
+from tokcli.tokenizer.counting import about, count_texts
 
 from .images import ImageFormula, image_formula
 
@@ -430,7 +431,11 @@ def _read_capped(path: str) -> bytes:
     limit = max_line_bytes()
     f = stdin_binary() if path == "-" else open_file(path, directory="a chat file (.json or .jsonl)")
     try:
-        data = f.read(limit + 1)
+        parts, left = [], limit + 1  # in blocks: a read allocates all it is asked for (a limit of 1 TiB)
+        while left > 0 and (part := f.read(min(left, 1 << 24))):
+            parts.append(part)
+            left -= len(part)
+        data = b"".join(parts)
     finally:
         if path != "-":
             f.close()
@@ -448,33 +453,34 @@ def count_conversation(
     """The tokens of every message and of the whole conversation under each (tokenizer, overhead), keyed by
     `keys` (default: the tokenizers' names; a model's name where one tokenizer counts for two models whose
     overheads or image formulas differ)."""
-    keys = [t.name for t, _ in tokenizers] if keys is None else list(keys)
-    rows = [MessageCount(m.role, m.name, {}, m.not_counted, [PartCount(p.label, {}, {}, {}) for p in m.parts])
-            for m in conv.messages]  # fmt: skip
-    out = ConversationCount(conv.label, rows, {}, conv.not_counted)
-    for (tok, oh), key in zip(tokenizers, keys, strict=True):
-        estimate = bool(conv.tools)
-        total = out.tools[key] = count_tools(tok, oh, conv.tools)
+    with about(conv.label):  # a stretch too long to cut names its conversation
+        keys = [t.name for t, _ in tokenizers] if keys is None else list(keys)
+        rows = [MessageCount(m.role, m.name, {}, m.not_counted, [PartCount(p.label, {}, {}, {}) for p in m.parts])
+                for m in conv.messages]  # fmt: skip
+        out = ConversationCount(conv.label, rows, {}, conv.not_counted)
+        for (tok, oh), key in zip(tokenizers, keys, strict=True):
+            estimate = bool(conv.tools)
+            total = out.tools[key] = count_tools(tok, oh, conv.tools)
+            for m, row in zip(conv.messages, rows, strict=True):
+                n = _count(tok, m.role) + sum(_count(tok, t) for t in m.texts) + (oh.per_message or 0)
+                if m.name is not None:
+                    n += _count(tok, m.name) + (oh.per_name or 0)
+                for p, pc in zip(m.parts, row.parts, strict=True):
+                    got = _part(tok, oh, p)
+                    if isinstance(got, str):
+                        pc.not_counted[key] = got
+                        continue
+                    pc.tokens[key], pc.exact[key] = got
+                    n += got[0]
+                    estimate |= not got[1]
+                row.tokens[key] = n
+                total += n
+            out.tokens[key] = total + (oh.reply or 0)
+            out.estimate[key] = estimate
         for m, row in zip(conv.messages, rows, strict=True):
-            n = _count(tok, m.role) + sum(_count(tok, t) for t in m.texts) + (oh.per_message or 0)
-            if m.name is not None:
-                n += _count(tok, m.name) + (oh.per_name or 0)
-            for p, pc in zip(m.parts, row.parts, strict=True):
-                got = _part(tok, oh, p)
-                if isinstance(got, str):
-                    pc.not_counted[key] = got
-                    continue
-                pc.tokens[key], pc.exact[key] = got
-                n += got[0]
-                estimate |= not got[1]
-            row.tokens[key] = n
-            total += n
-        out.tokens[key] = total + (oh.reply or 0)
-        out.estimate[key] = estimate
-    for m, row in zip(conv.messages, rows, strict=True):
-        row.not_counted = m.not_counted + tuple(_why_not(pc, keys) for pc in row.parts
-                                                if pc.not_counted)  # fmt: skip
-    return out
+            row.not_counted = m.not_counted + tuple(_why_not(pc, keys) for pc in row.parts
+                                                    if pc.not_counted)  # fmt: skip
+        return out
 
 
 def _why_not(pc: PartCount, names: Sequence[str]) -> str:
@@ -519,8 +525,8 @@ def _no_dot(s: str) -> str:
 
 
 def _count(tok: Tokenizer, text: str) -> int:
-    """tok.count(text), streamed past a segment's length (bounded memory; the same count)."""
-    return tok.count(text) if len(text) <= SEGMENT_CHARS else tok.count_stream([text])
+    """tok.count(text), streamed past a segment's length (bounded memory; the same count), as every count is."""
+    return count_texts(tok, [text], None)[0]
 
 
 def count_chat(

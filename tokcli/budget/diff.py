@@ -20,12 +20,12 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from tokcli.errors import InputError, UncutTooLong, UsageError
-from tokcli.files.text import Source
-from tokcli.files.walk import WalkOptions
+from tokcli.errors import UsageError
+from tokcli.files.walk import Source, WalkOptions
 from tokcli.tokenizer.base import Tokenizer
+from tokcli.tokenizer.counting import count_inputs
 
-from .check import BudgetResult, CheckReport, count_file
+from .check import BudgetResult, CheckReport
 from .gitdiff import Base, tree_diff
 
 
@@ -124,17 +124,6 @@ class DiffReport:
         return "; ".join(parts)
 
 
-def _counts(tokenizers: Sequence[Tokenizer], label: str, data: bytes, errors: str) -> dict[str, int]:
-    try:
-        text = data.decode("utf-8", errors=errors)
-    except UnicodeDecodeError as e:
-        raise InputError(f"{label}: not valid UTF-8 at byte {e.start}; convert it, or pass --errors replace") from None
-    try:
-        return {t.name: t.count_stream([text]) for t in tokenizers}
-    except UncutTooLong as e:
-        raise e.about(label) from None
-
-
 def diff(
     args: Sequence[str], tokenizers: Sequence[Tokenizer], limits: Limits = Limits(), *, errors: str = "strict",
     options: WalkOptions = WalkOptions(), budgets: bool = True,
@@ -144,26 +133,36 @@ def diff(
     names = [t.name for t in tokenizers]
     ref = td.base.spec or td.base.how
     skipped = list(td.skipped)
+    # every version and every unchanged file counted at once, small ones in batches (as `count` counts)
+    changed = [(Source(f"{c.old.path}: in {ref}", walked=True, data=c.old.data) if c.old else None,
+                Source(c.new.path, walked=True, data=c.new.data) if c.new else None) for c in td.changes]  # fmt: skip
+    same_files = [Source(str(td.root / path), walked=True) for path in td.unchanged]
+    sources = [s for pair in changed for s in pair if s is not None] + same_files
+    failed: list[tuple[str, str]] = []  # (label, why): not UTF-8, or a stretch too long to encode
+    rows = {r.input: r.tokens for r in count_inputs(tokenizers, sources, errors=errors, skipped=failed)}
+    why = dict(failed)
     files = []
-    for c in td.changes:
-        try:
-            before = _counts(tokenizers, f"{c.old.path}: in {ref}", c.old.data, errors) if c.old else None
-            after = _counts(tokenizers, c.new.path, c.new.data, errors) if c.new else None
-        except InputError as e:  # not UTF-8, or a stretch too long to encode: left out, and said so
-            skipped.append((c.path, str(e).split(": ", 1)[-1]))  # "in REF: not valid UTF-8 ..." for the old side
+    for c, (old, new) in zip(td.changes, changed, strict=True):
+        if old is not None and old.path in why:  # left out, and said so ("in REF: not valid UTF-8 ...")
+            skipped.append((c.path, f"in {ref}: {why[old.path]}"))
             continue
+        if new is not None and new.path in why:
+            skipped.append((c.path, why[new.path]))
+            continue
+        before = rows[old.label] if old is not None else None
+        after = rows[new.label] if new is not None else None
         tokens = {n: Count(before[n] if before else None, after[n] if after else None) for n in names}
         old_path = c.old.path if c.status == "renamed" and c.old else None
         files.append(FileDiff(c.status, c.path, old_path, tokens))
     same = {n: 0 for n in names}
     unchanged = 0
-    for path in td.unchanged:
-        try:
-            for t in tokenizers:
-                same[t.name] += count_file(t, Source(str(td.root / path)), errors)
-            unchanged += 1
-        except InputError as e:
-            skipped.append((path, str(e).split(": ", 1)[-1]))
+    for path, src in zip(td.unchanged, same_files, strict=True):
+        if src.path in why:
+            skipped.append((path, why[src.path]))
+            continue
+        for n in names:
+            same[n] += rows[src.label][n]
+        unchanged += 1
     total = {n: Count(same[n] + sum(f.tokens[n].before or 0 for f in files),
                       same[n] + sum(f.tokens[n].after or 0 for f in files)) for n in names}  # fmt: skip
     report = DiffReport(td.base, names, limits, files, unchanged, same, total, skipped=skipped)

@@ -22,6 +22,7 @@ error before it is read, and so is a working file that changed and is larger.
 from __future__ import annotations
 
 import os
+import stat
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -31,7 +32,19 @@ from typing import Any
 from tokcli.errors import InputError
 from tokcli.files.walk import SNIFF_BYTES, WalkOptions, expand, has_glob, keeper
 
-from .gitrepo import Base, git_hash, missing_object, open_repository, read_blob, read_working, resolve_base, split_args
+from .gitrepo import (
+    MAX_TREE_DEPTH,
+    Base,
+    Budget,
+    Held,
+    git_hash,
+    missing_object,
+    open_repository,
+    read_blob,
+    read_working,
+    resolve_base,
+    split_args,
+)
 
 __all__ = ["Base", "Change", "TreeDiff", "Version", "open_repository", "tree_diff"]
 
@@ -175,12 +188,10 @@ class _Selection:
 
 def _old_files(repo: Any, base: Base, sel: _Selection) -> dict[str, tuple[int, str, bool]]:
     """REF's files that PATHS select: path -> (mode, blob id, named); links and submodules are skipped."""
-    from dulwich.object_store import iter_tree_contents
-
     ref = base.spec or base.how
     try:
         tree = repo[base.commit.encode("ascii")].tree
-        entries = list(iter_tree_contents(repo.object_store, tree))
+        entries = _tree_entries(repo, tree, ref)
     except KeyError:
         raise missing_object(repo, base.commit, ref) from None
     old = {}
@@ -205,6 +216,40 @@ def _old_files(repo: Any, base: Base, sel: _Selection) -> dict[str, tuple[int, s
             continue
         old[path] = (e.mode, e.sha.decode("ascii"), named)
     return old
+
+
+def _tree_entries(repo: Any, tree: bytes, ref: str) -> list[Any]:
+    """Every (path, mode, id) of `tree` below its subtrees, as dulwich's iter_tree_contents gives them, but
+    bounded: at most MAX_TREE_DEPTH directories deep and MAX_OBJECTS entries, within the time budget, each
+    distinct tree read once (a tree that repeats a subtree thousands of times is not read thousands of
+    times), so that a tree bomb is refused instead of walked for hours."""
+    from dulwich.objects import Tree, TreeEntry
+
+    budget = Budget()
+    what = f"the tree of {ref}"
+    seen: dict[bytes, list[tuple[bytes, int, Any]]] = {}
+    out: list[Any] = []
+    stack: list[tuple[bytes, Any, int]] = [(b"", tree, 0)]
+    while stack:
+        prefix, sha, depth = stack.pop()
+        if depth > MAX_TREE_DEPTH:
+            raise InputError(f"{prefix.decode('utf-8', 'replace')[:200]}...: directories in {ref} nested more than "
+                             f"{MAX_TREE_DEPTH} deep; the repository is damaged or hostile")  # fmt: skip
+        if sha not in seen:
+            obj = repo.object_store[sha]
+            if not isinstance(obj, Tree):
+                raise InputError(f"{prefix.decode('utf-8', 'replace') or '/'}: not a tree in {ref}; run `git fsck`")
+            seen[sha] = [(e.path, e.mode, e.sha) for e in obj.iteritems()]
+            budget.spend(what)
+        for name, mode, child in seen[sha]:
+            budget.spend(what)
+            path = prefix + b"/" + name if prefix else name
+            if stat.S_ISDIR(mode):
+                stack.append((path, child, depth + 1))
+            else:
+                out.append(TreeEntry(path, mode, child))
+    out.reverse()
+    return out
 
 
 def _submodule_of(root: Path, file: Path, cache: dict[Path, Path | None]) -> Path | None:
@@ -233,6 +278,7 @@ def tree_diff(args: Sequence[str] = (), options: WalkOptions = WalkOptions(), *,
     and the working tree, under the PATHS of `args`, with both versions of each."""
     repo = open_repository(start)
     from dulwich import errors as de
+    from dulwich.refs import SymrefLoop
 
     corrupt = (zlib.error, de.ChecksumMismatch, de.WrongObjectException, de.ApplyDeltaError, de.FileFormatException,
                de.ObjectMissing, de.MissingCommitError)  # fmt: skip
@@ -247,6 +293,9 @@ def tree_diff(args: Sequence[str] = (), options: WalkOptions = WalkOptions(), *,
         return _compare(repo, base, sel, old)
     except corrupt as e:
         raise InputError(f"{repo.path}: a damaged git object ({type(e).__name__}: {e}); run `git fsck`") from None
+    except SymrefLoop:
+        raise InputError(f"{repo.path}: its symbolic refs point at each other in a loop (HEAD -> ... -> the "
+                         "same ref again); fix HEAD or the branch files under .git/refs") from None  # fmt: skip
     finally:
         repo.close()
 
@@ -259,6 +308,7 @@ def _compare(repo: Any, base: Base, sel: _Selection, old: dict[str, tuple[int, s
     submodules: dict[Path, Path | None] = {}
     reported: set[Path] = set()
     walked_out = {p for p, _ in sel.skipped}
+    held = Held()
     for path in sorted(set(old) | set(sel.new)):
         if path in sel.new:
             file, walked = sel.new[path]
@@ -274,12 +324,12 @@ def _compare(repo: Any, base: Base, sel: _Selection, old: dict[str, tuple[int, s
             if path in old and git_hash(repo, file) == old[path][1]:
                 result.unchanged.append(path)
                 continue
-            data = read_working(path, file)
+            data = held.add(read_working(path, file))
             if b"\0" in data[:SNIFF_BYTES]:
                 result.skipped.append((path, "binary file (a NUL byte in its first 8 KiB)"))
                 continue
             if path in old:
-                before = read_blob(repo, path, old[path][1], ref)
+                before = held.add(read_blob(repo, path, old[path][1], ref))
                 if b"\0" in before[:SNIFF_BYTES]:
                     result.skipped.append((path, f"binary file in {ref}"))
                     continue
@@ -289,7 +339,7 @@ def _compare(repo: Any, base: Base, sel: _Selection, old: dict[str, tuple[int, s
             continue
         else:
             mode, sha, _named = old[path]
-            before = read_blob(repo, path, sha, ref)
+            before = held.add(read_blob(repo, path, sha, ref))
             if b"\0" in before[:SNIFF_BYTES]:
                 result.skipped.append((path, f"binary file in {ref}"))
                 continue

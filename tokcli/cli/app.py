@@ -1,8 +1,8 @@
 """The Typer app and the one place where errors become exit codes. The command modules register on `app`.
 
 Exit codes: 0 ok (also when the reader of stdout went away); 1 a check failed (budget exceeded); 2 usage
-or input error (also a full disk); 3 internal error (a bug: rerun with TOKCLI_DEBUG=1 for the traceback);
-130 interrupted (Ctrl-C); 143 terminated (SIGTERM).
+or input error (also a full disk, or a closed stdout); 3 internal error (a bug: rerun with TOKCLI_DEBUG=1 for
+the traceback); 130 interrupted (Ctrl-C); 143 terminated (SIGTERM).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import typer
 
 from tokcli import __version__
 from tokcli.errors import TokcliError
+from tokcli.output import guard_stdout
 
 from . import fastparams
 from .argv import refuse_repeated
@@ -82,15 +83,17 @@ def run(argv: list[str] | None = None) -> int:
 
     Ctrl-C returns 130 and SIGTERM 143 (128 + the signal), both quietly and after the temporary files of
     unfinished outputs are removed; a closed stdout (`tokcli encode big.txt | head -1`) ends quietly with
-    0; a full disk on stdout is one `error:` line and 2.
+    0; a full disk on stdout, or a stdout closed from the start (`>&-`), is one `error:` line and 2.
     """
     _fill_closed_std_fds()
     previous = _install_sigterm()
+    restore = guard_stdout()  # stdout that cannot write every character escapes them (PYTHONIOENCODING=ascii)
     try:
         return _run(argv)
     except _Terminated:  # SIGTERM outside the command itself (start-up, error reporting)
         return 143
     finally:
+        restore()
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)  # type: ignore[arg-type]
 
@@ -123,13 +126,14 @@ def _fill_closed_std_fds() -> None:
 
 def _run(argv: list[str] | None) -> int:
     debug = os.environ.get("TOKCLI_DEBUG") == "1"
-    if (sys.argv[1:] if argv is None else argv) == ["--version"]:  # before typer builds every command
-        sys.stdout.write(f"tokcli {__version__}\n")
-        return 0
     streams = sys.stdout, sys.stderr
     try:
         try:
             args = sys.argv[1:] if argv is None else argv
+            if args == ["--version"]:  # before typer builds every command
+                sys.stdout.write(f"tokcli {__version__}\n")
+                sys.stdout.flush()
+                return 0
             command = typer.main.get_command(_only_named(args))  # Typer's documented way to its click command
             refuse_repeated(command, args)
             rv = command.main(args=args, prog_name="tokcli", standalone_mode=False)
@@ -189,6 +193,12 @@ def _run(argv: list[str] | None) -> int:
         if debug:
             raise
         return _internal(e)
+    except BaseException as e:  # a Rust panic in tokenizers or splintr: a BaseException, not an Exception
+        if debug or type(e).__name__ != "PanicException":
+            raise
+        first = (str(e).splitlines() or ["no message"])[0][:200]
+        _stderr(f"error: the tokenizer failed on this input ({first}); check the tokenizer file, or use another -t")
+        return 2
 
 
 # what a write to a full disk (or a broken device) raises; file outputs turn theirs into InputError

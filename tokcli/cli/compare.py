@@ -190,5 +190,5 @@ def compare_inputs(
     if train:
         raise UsageError("--train trains on all the inputs in one process: leave out --workers and --scheduler")
     with TaskProgress("comparing") as bar:
-        return compare(texts, tokenizers, workers=dist.workers, scheduler=dist.scheduler, reference=reference,
+        return compare(texts, tokenizers, workers=dist.workers, scheduler=dist.scheduler, timeout=dist.timeout, reference=reference,
                        models=models, progress=bar.update)  # fmt: skip

@@ -30,10 +30,10 @@ from .groups import DistOptions, dist_options, walk_options
 from .inputs import check_inputs, inputs_or_stdin
 
 if TYPE_CHECKING:
-    from tokcli.analysis.counting import InputCount
     from tokcli.budget.models import ModelEntry
     from tokcli.files.walk import WalkOptions
     from tokcli.tokenizer.base import Tokenizer
+    from tokcli.tokenizer.counting import InputCount
 
 
 @app.command()
@@ -154,9 +154,9 @@ def count_files(
 ) -> None:
     from tokcli import load
     from tokcli import output as o
-    from tokcli.analysis.counting import unknown_totals
     from tokcli.output import is_tty
     from tokcli.output.tokens import counts
+    from tokcli.tokenizer.counting import unknown_totals
 
     if cost and not models:
         opt = "--output-tokens" if output_tokens else "--cached-tokens" if cached is not None else "--cost"
@@ -189,8 +189,8 @@ def count_rows(
 ) -> list[InputCount]:  # fmt: skip
     """The count rows of `inputs`: in this process, or across the workers or the cluster `dist` names."""
     if not dist.active:
-        from tokcli.analysis.counting import count_inputs
         from tokcli.files.text import expand_inputs
+        from tokcli.tokenizer.counting import count_inputs
 
         sources = expand_inputs(inputs, walk)
         skipped += sources.skipped
@@ -199,7 +199,7 @@ def count_rows(
     from tokcli.workers import count
 
     with TaskProgress("counting") as bar:
-        return count(inputs, [t.name for t in toks], workers=dist.workers, scheduler=dist.scheduler,
+        return count(inputs, [t.name for t in toks], workers=dist.workers, scheduler=dist.scheduler, timeout=dist.timeout,
                      special=special, add_special=add_special, errors=errors, strict_unk=strict_unk, walk=walk,
                      task_bytes=dist.task_bytes, skipped=skipped, progress=bar.update)  # fmt: skip
 
@@ -249,7 +249,7 @@ def count_field(
         from tokcli.workers.records import count_records as count_parts
 
         with TaskProgress("counting records") as bar:
-            report = count_parts(inputs, [t.name for t in toks], field, workers=dist.workers, scheduler=dist.scheduler,
+            report = count_parts(inputs, [t.name for t in toks], field, workers=dist.workers, scheduler=dist.scheduler, timeout=dist.timeout,
                                  windows=windows, id_field=id_field, errors=errors, special=special,
                                  add_special=add_special, task_bytes=dist.task_bytes, progress=bar.update)  # fmt: skip
     else:

@@ -69,10 +69,24 @@ def _enum(cls: type[enum.Enum]) -> Any:
     return coerce
 
 
+def _ranged(leaf: Any, low: Any, high: Any) -> Any:
+    """`leaf`, for a value within [low, high] (either None: open); any other goes to Typer (its clamp or error)."""
+
+    def coerce(value: Any) -> Any:
+        out = leaf(value)
+        if out is _MISS or (low is not None and out < low) or (high is not None and out > high):
+            return _MISS
+        return out
+
+    return coerce
+
+
 def _leaf(annotation: Any, info: Any) -> Any:
-    """The coercer of one plain annotation, or None where Typer must do it (parsers, ranges, paths...)."""
-    if info.parser is not None or info.min is not None or info.max is not None:
+    """The coercer of one plain annotation, or None where Typer must do it (parsers, paths...)."""
+    if info.parser is not None:
         return None
+    if info.min is not None or info.max is not None:  # a number within its range is plain too (`check -n`)
+        return _ranged(_LEAF[annotation], info.min, info.max) if annotation in (int, float) else None
     if annotation in _LEAF:
         return _LEAF[annotation]
     if isinstance(annotation, type) and issubclass(annotation, enum.Enum) and info.case_sensitive:

@@ -109,6 +109,10 @@ _DIST: dict[str, tuple[Any, Any]] = {
         Annotated[int, typer.Option("--task-bytes", metavar="BYTES", help="With --workers, --scheduler or --to: the bytes of text one task reads (long files are cut at safe points).")],
         64 << 20,
     ),
+    "timeout": (
+        Annotated[float, typer.Option("--timeout", metavar="SECONDS", help="With --scheduler: how long to wait for it to answer, and for a worker to join it; in (0, 3600].")],
+        5.0,
+    ),
 }  # fmt: skip
 
 
@@ -120,6 +124,7 @@ class DistOptions:
     scheduler: str | None = None
     task_bytes: int = 64 << 20
     env_scheduler: str | None = None  # DASK_SCHEDULER_ADDRESS, used by `on`
+    timeout: float = 5.0  # --timeout: seconds to connect to --scheduler and to find a worker there
 
     @property
     def active(self) -> bool:
@@ -140,6 +145,12 @@ def dist_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         import os
 
         env = os.environ.get("DASK_SCHEDULER_ADDRESS") or None
-        return DistOptions(values["workers"], values["scheduler"], values["task_bytes"], env)
+        if values["scheduler"] or values["timeout"] != 5.0:
+            from tokcli.workers.runner import check_address, check_timeout
+
+            check_timeout(values["timeout"])  # at parse time, before any input is read
+            if values["scheduler"]:
+                check_address(values["scheduler"])
+        return DistOptions(values["workers"], values["scheduler"], values["task_bytes"], env, values["timeout"])
 
     return option_group("dist", _DIST, build)(fn)

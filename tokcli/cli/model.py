@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from tokcli.model import DEFAULT_LM
+from tokcli.model.limits import MAX_SAMPLES, MAX_TOKENS, MAX_TOTAL_TOKENS
 
 from .app import app
 from .common import Format, FormatOpt, LMOpt
@@ -45,7 +46,9 @@ def generate_cmd(
         ),
     ] = None,
     model: LMOpt = DEFAULT_LM,
-    max_tokens: Annotated[int, typer.Option("--max-tokens", "-n", help="New tokens per sample at most.")] = 200,
+    max_tokens: Annotated[
+        int, typer.Option("--max-tokens", "-n", help="New tokens per sample at most.", min=0, max=MAX_TOKENS)
+    ] = 200,
     seed: Annotated[
         int | None,
         typer.Option(
@@ -53,7 +56,15 @@ def generate_cmd(
             help="Same seed, model and options: same text on every run (--verbose shows the random default).",
         ),
     ] = None,
-    num_samples: Annotated[int, typer.Option("--num-samples", help="Independent continuations of the prompt.")] = 1,
+    num_samples: Annotated[
+        int,
+        typer.Option(
+            "--num-samples",
+            help=f"Independent continuations of the prompt (at most {MAX_TOTAL_TOKENS:,} tokens in all).",
+            min=1,
+            max=MAX_SAMPLES,
+        ),
+    ] = 1,
     stop: Annotated[
         list[str] | None,
         typer.Option(

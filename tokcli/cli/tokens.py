@@ -97,7 +97,7 @@ def decode(
     import sys
 
     from tokcli import load
-    from tokcli.analysis.counting import parse_ids
+    from tokcli.analysis.spans import parse_ids
     from tokcli.output import finish_line, out
 
     tok = load(tokenizer)
@@ -118,7 +118,7 @@ DECODE_LIMIT = 64 << 20  # bytes of ids `decode` reads from stdin (TOKCLI_MAX_DE
 def stdin_ids(tok: Any) -> list[int]:
     """The ids piped into `decode`, parsed as they are read (the first word that is not an id stops it) and
     at most TOKCLI_MAX_DECODE_BYTES of them: a stream without end is refused, never held whole."""
-    from tokcli.analysis.counting import parse_ids
+    from tokcli.analysis.spans import parse_ids
     from tokcli.errors import InputError, limit_from_env
     from tokcli.files.text import read_blocks, stdin_binary
 
@@ -150,9 +150,9 @@ def encode_ids(
     (with `strict_unk`, refused)."""
     from tokcli import load
     from tokcli import output as o
-    from tokcli.analysis.counting import UnknownText, checked_stream
     from tokcli.files.text import expand_inputs, iter_text
     from tokcli.output.tokens import encoded
+    from tokcli.tokenizer.counting import UnknownText, checked_stream
 
     tok = load(tokenizer).with_special(special, add_special)
     streams = [("<text>", [arg_text(text, "--text", errors=errors)])] if text is not None else [
@@ -196,7 +196,7 @@ def encode_to(
     from tokcli.workers import encode_to as write
 
     with TaskProgress(f"encoding to {out}", quiet=quiet) as bar:
-        done = write(inputs, tokenizer, out, workers=dist.workers, scheduler=dist.scheduler, eot=eot,
+        done = write(inputs, tokenizer, out, workers=dist.workers, scheduler=dist.scheduler, timeout=dist.timeout, eot=eot,
                      special=special, add_special=add_special, errors=errors, walk=walk,
                      task_bytes=dist.task_bytes, progress=bar.update, field=field)  # fmt: skip
     if done.missing:

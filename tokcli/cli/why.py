@@ -112,7 +112,7 @@ def show_texts(
 ) -> None:
     """Each (label, text) of `texts` under `toks`, in the view the options choose."""
     if len(toks) == 1 and html is None and fmt is Format.text:
-        from tokcli.analysis.counting import token_spans
+        from tokcli.analysis.spans import token_spans
         from tokcli.output.tokens import spans
 
         for _, t in texts:

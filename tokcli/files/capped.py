@@ -106,7 +106,7 @@ def _open_checked(path: str | Path, limit: int | None, what: str) -> tuple[int, 
 def _read_at_most(fd: int, n: int) -> bytes:
     """Up to `n` bytes from `fd`, fewer only at the end of the file (a read may return less than asked)."""
     chunks = []
-    while n > 0 and (chunk := os.read(fd, n)):
+    while n > 0 and (chunk := os.read(fd, min(n, 1 << 24))):  # os.read allocates all it is asked for
         chunks.append(chunk)
         n -= len(chunk)
     return b"".join(chunks)

@@ -3,6 +3,7 @@ against one schema before anything uses them.
 
     [tool.tokcli]                            # pyproject.toml; the user config has the same keys
     tokenizer = "o200k_base"                 # default tokenizer of the budgets below
+    margin = "10%"                           # default safety margin on estimated counts (0% to 100%)
     [[tool.tokcli.budget]]                   # any number of budgets (pyproject.toml only)
     paths = ["prompts/**/*.md", "docs/"]     # globs (or directories) relative to pyproject.toml
     max-tokens = 4000                        # and/or: model = "gpt-4o", reserve = 2000
@@ -10,19 +11,27 @@ against one schema before anything uses them.
     total = false                            # the limit applies to all matching files together
     allow-empty = false                      # true: a budget that matches no file passes
     chat = false                             # true: the files are chat conversations (tokcli.budget.chat)
+    margin = "5%"                            # this budget's margin on estimated counts
     [tool.tokcli.models.NAME]                # add or override a model: context, input-limit, max-output,
     context = 32000                          # tokenizer, proxy, source, as-of, note, input-price, output-price, cached-input-price
     input-price = 0.5                        # USD per million tokens
 
 Every problem is an InputError naming the file and the key path (`tool.tokcli.budget[2].max-tokens`).
 Keys may be spelt with - or _.
+
+Limits, so that a hostile file is refused in a moment (each its own error): the file is at most 1 MiB and a
+regular file; arrays and tables nest at most a few hundred levels (tomllib's recursion); an integer has
+at most MAX_INT (a number of tokens, not of digits); at most MAX_ENTRIES budgets, models or globs; values
+are quoted in messages shortened.
 """
 
 from __future__ import annotations
 
 import errno
 import os
+import re
 from collections.abc import Callable, Mapping
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +39,8 @@ from tokcli.errors import InputError
 from tokcli.files.capped import FileTooLarge, NotRegularFile, UnreadableFile, read_capped
 
 MAX_CONFIG_BYTES = 1 << 20  # a configuration file larger than 1 MiB is refused, not parsed
+MAX_INT = 10**12  # tokens, prices' integers aside: far above any context window, far below Python's limits
+MAX_ENTRIES = 1000  # budgets, models, globs of one budget
 
 
 class ConfigError(InputError):
@@ -39,6 +50,15 @@ class ConfigError(InputError):
 Check = Callable[[Any, str], Any]
 
 
+def _show(v: Any) -> str:
+    """repr of a value, shortened: a message never carries a megabyte string or a deeply nested array."""
+    import reprlib
+
+    r = reprlib.Repr()
+    r.maxlevel, r.maxstring, r.maxother, r.maxlist, r.maxdict = 3, 60, 60, 6, 6
+    return r.repr(v)
+
+
 def _type_name(v: Any) -> str:
     return {bool: "a boolean", int: "an integer", float: "a number", str: "a string", list: "an array",
             dict: "a table"}.get(type(v), type(v).__name__)  # fmt: skip
@@ -46,40 +66,52 @@ def _type_name(v: Any) -> str:
 
 def string(v: Any, where: str) -> str:
     if not isinstance(v, str):
-        raise ConfigError(f"{where} must be a string, not {_type_name(v)} ({v!r})")
+        raise ConfigError(f"{where} must be a string, not {_type_name(v)} ({_show(v)})")
     return v
 
 
 def boolean(v: Any, where: str) -> bool:
     if not isinstance(v, bool):
-        raise ConfigError(f"{where} must be true or false, not {_type_name(v)} ({v!r})")
+        raise ConfigError(f"{where} must be true or false, not {_type_name(v)} ({_show(v)})")
     return v
 
 
 def positive(v: Any, where: str) -> int:
     if not isinstance(v, int) or isinstance(v, bool) or v < 1:
-        raise ConfigError(f"{where} must be a positive integer, not {v!r}")
-    return v
+        raise ConfigError(f"{where} must be a positive integer, not {_show(v)}")
+    return _bounded(v, where)
 
 
 def non_negative(v: Any, where: str) -> int:
     if not isinstance(v, int) or isinstance(v, bool) or v < 0:
-        raise ConfigError(f"{where} must be an integer >= 0, not {v!r}")
+        raise ConfigError(f"{where} must be an integer >= 0, not {_show(v)}")
+    return _bounded(v, where)
+
+
+def _bounded(v: int, where: str) -> int:
+    if v > MAX_INT:
+        raise ConfigError(f"{where} must be at most {MAX_INT:,} (a number of tokens), not {_show(v)}")
     return v
+
+
+def _few(v: Any, where: str, what: str) -> None:
+    if len(v) > MAX_ENTRIES:
+        raise ConfigError(f"{where}: {len(v):,} {what}; at most {MAX_ENTRIES:,} are read")
 
 
 def globs(v: Any, where: str) -> list[str]:
     """A glob or a list of globs, each one that compiles (e.g. not the range [z-a])."""
     items = [v] if isinstance(v, str) else v
     if not isinstance(items, list) or not items or not all(isinstance(p, str) and p for p in items):
-        raise ConfigError(f'{where} must be a glob or a non-empty list of globs, e.g. ["docs/**/*.md"], not {v!r}')
+        raise ConfigError(f'{where} must be a glob or a non-empty list of globs, e.g. ["docs/**/*.md"], not {_show(v)}')
+    _few(items, where, "globs")
     import pathspec
 
     for p in items:
         try:
             pathspec.GitIgnoreSpec.from_lines([p])
         except Exception as e:  # pathspec raises several kinds for a bad pattern
-            raise ConfigError(f"{where}: {p!r} is not a valid glob ({e})") from None
+            raise ConfigError(f"{where}: {_show(p)} is not a valid glob ({e})") from None
     return items
 
 
@@ -88,12 +120,12 @@ def table(fields: Mapping[str, Check], *, required: tuple[str, ...] = ()) -> Che
 
     def check(v: Any, where: str) -> dict[str, Any]:
         if not isinstance(v, dict):
-            raise ConfigError(f"{where or 'the file'} must be a table, not {_type_name(v)} ({v!r})")
+            raise ConfigError(f"{where or 'the file'} must be a table, not {_type_name(v)} ({_show(v)})")
         out = {}
         for key, value in v.items():
             k = key.replace("_", "-")
             if k not in fields:
-                raise ConfigError(f"{where or 'the file'}: unknown key {key!r}; the keys are {', '.join(fields)}")
+                raise ConfigError(f"{where or 'the file'}: unknown key {_show(key)}; the keys are {', '.join(fields)}")
             out[k] = fields[k](value, f"{where}.{key}" if where else key)
         for k in required:
             if k not in out:
@@ -106,7 +138,8 @@ def table(fields: Mapping[str, Check], *, required: tuple[str, ...] = ()) -> Che
 def array_of(item: Check) -> Check:
     def check(v: Any, where: str) -> list[Any]:
         if not isinstance(v, list):
-            raise ConfigError(f"{where} must be an array of tables ([[...]]), not {_type_name(v)} ({v!r})")
+            raise ConfigError(f"{where} must be an array of tables ([[...]]), not {_type_name(v)} ({_show(v)})")
+        _few(v, where, "entries")
         return [item(x, f"{where}[{i + 1}]") for i, x in enumerate(v)]
 
     return check
@@ -115,7 +148,8 @@ def array_of(item: Check) -> Check:
 def table_of(item: Check) -> Check:
     def check(v: Any, where: str) -> dict[str, Any]:
         if not isinstance(v, dict):
-            raise ConfigError(f"{where} must be a table, not {_type_name(v)} ({v!r})")
+            raise ConfigError(f"{where} must be a table, not {_type_name(v)} ({_show(v)})")
+        _few(v, where, "entries")
         return {name: item(x, f"{where}.{name}" if where else name) for name, x in v.items()}
 
     return check
@@ -124,8 +158,24 @@ def table_of(item: Check) -> Check:
 def price(v: Any, where: str) -> float:
     """A price in USD per million tokens: a number >= 0 (finite)."""
     if not isinstance(v, int | float) or isinstance(v, bool) or not (0 <= v < float("inf")):
-        raise ConfigError(f"{where} must be a price in USD per million tokens (a number >= 0), not {v!r}")
+        raise ConfigError(f"{where} must be a price in USD per million tokens (a number >= 0), not {_show(v)}")
     return float(v)
+
+
+def margin_value(v: Any) -> Fraction:
+    """A safety margin for estimated counts, "10%" -> 1/10: a percentage from 0% to 100%. Raises ValueError
+    saying what to give instead."""
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*%\s*", v) if isinstance(v, str) else None
+    if m is None or Fraction(m[1]) > 100:
+        raise ValueError(f'{v!r} is not a margin: give a percentage from 0% to 100%, e.g. "10%"')
+    return Fraction(m[1]) / 100
+
+
+def margin(v: Any, where: str) -> Fraction:
+    try:
+        return margin_value(v)
+    except ValueError as e:
+        raise ConfigError(f"{where}: {e}") from None
 
 
 MODEL = table({
@@ -135,9 +185,9 @@ MODEL = table({
 })  # fmt: skip
 BUDGET = table({
     "paths": globs, "path": globs, "max-tokens": positive, "model": string, "reserve": non_negative,
-    "tokenizer": string, "total": boolean, "allow-empty": boolean, "chat": boolean,
+    "tokenizer": string, "total": boolean, "allow-empty": boolean, "chat": boolean, "margin": margin,
 })  # fmt: skip
-TOOL = table({"tokenizer": string, "budget": array_of(BUDGET), "models": table_of(MODEL)})
+TOOL = table({"tokenizer": string, "margin": margin, "budget": array_of(BUDGET), "models": table_of(MODEL)})
 USER = table({"tokenizer": string, "models": table_of(MODEL)})
 
 
@@ -165,6 +215,11 @@ def read_toml(path: Path) -> dict[str, Any]:
         raise InputError(f"{path}: not valid TOML ({e}); fix the file or remove it") from None
     except UnicodeDecodeError:
         raise InputError(f"{path}: not valid UTF-8; TOML files are UTF-8") from None
+    except RecursionError:  # tomllib parses nested arrays and inline tables recursively
+        raise InputError(f"{path}: arrays or tables nested too deeply (hundreds of levels) to read") from None
+    except ValueError as e:  # an integer of thousands of digits: Python's int limit, not a TOMLDecodeError
+        what = "an integer of thousands of digits" if "digits" in str(e) else f"a value tokcli cannot read ({e})"
+        raise InputError(f"{path}: {what}; fix the file or remove it") from None
 
 
 def user_config_path() -> Path:
@@ -201,7 +256,9 @@ def pyproject_tool(start: str | Path | None = None) -> tuple[Path | None, dict[s
     doc = read_toml(path)
     tool = doc.get("tool", {})
     if not isinstance(tool, dict):
-        raise ConfigError(f"{path}: tool must be a table ([tool.NAME] sections), not {_type_name(tool)} ({tool!r})")
+        raise ConfigError(
+            f"{path}: tool must be a table ([tool.NAME] sections), not {_type_name(tool)} ({_show(tool)})"
+        )
     if "tokcli" not in tool:
         return path, {}
     return path, _checked(TOOL, tool["tokcli"], "tool.tokcli", path)

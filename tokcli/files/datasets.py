@@ -50,6 +50,7 @@ class Record(NamedTuple):
     id: str
     text: str | None
     problem: str | None = None  # e.g. "no field 'text'", "'text' is a number, not a string"
+    fields: tuple[str, ...] | None = None  # where the record lacks the field: the fields it has there instead
 
 
 @dataclass(frozen=True)
@@ -110,6 +111,33 @@ def lookup(obj: Any, path: tuple[str, ...]) -> tuple[Any, str | None]:
         else:
             return None, f"no field {where!r} ({'the record' if i == 0 else repr('.'.join(path[:i]))} is {_type(cur)})"
     return cur, None
+
+
+def fields_near(obj: Any, path: tuple[str, ...]) -> tuple[str, ...]:
+    """The fields `obj` has where `path` leaves it, dotted from the top: the keys of the deepest object on the
+    way that has any (what a record holds instead of a field it lacks). Empty for a record with no fields."""
+    cur: Any = obj
+    at: list[str] = []
+    best: tuple[str, ...] = ()
+    for part in (*path, None):
+        if not isinstance(cur, dict):
+            break
+        if cur:
+            best = tuple(".".join([*at, str(k)]) for k in cur)
+        if part is None or part not in cur:
+            break
+        cur = cur[part]
+        at.append(part)
+    return best
+
+
+def record_of(obj: Any, path: tuple[str, ...], rid: str) -> Record:
+    """The Record of one JSON object (or Parquet row): its text at `path`, or why it has none (and, where it
+    lacks the field, the fields it has)."""
+    text, problem = text_of(obj, path)
+    if text is None and lookup(obj, path)[1] is not None:
+        return Record(rid, None, problem, fields_near(obj, path))
+    return Record(rid, text, problem)
 
 
 def text_of(obj: Any, path: tuple[str, ...]) -> tuple[str | None, str | None]:
@@ -246,8 +274,7 @@ def _jsonl_records(
     errors: str, limit: int | None,
 ) -> Iterator[Record]:  # fmt: skip
     for n, obj in iter_json_lines(path, start=start, stop=stop, first=first, errors=errors, limit=limit):
-        text, problem = text_of(obj, fp)
-        yield Record(_id(obj, id_fp, n), text, problem)
+        yield record_of(obj, fp, _id(obj, id_fp, n))
 
 
 # -- Parquet --------------------------------------------------------------------------------------------
@@ -296,9 +323,8 @@ def _parquet_records(
             values = batch.column(columns.index(fp[0])).to_pylist()
             ids = batch.column(columns.index(id_fp[0])).to_pylist() if id_fp else None
             for i, v in enumerate(values):
-                text, problem = text_of({fp[0]: v}, fp)
                 rid = str(row) if ids is None else _id({id_fp[0]: ids[i]}, id_fp, row)  # type: ignore[index]
-                yield Record(rid, text, problem)
+                yield record_of({fp[0]: v}, fp, rid)
                 row += 1
     except OSError as e:
         raise InputError(f"{path}: cannot read it as Parquet ({e})") from None

@@ -8,31 +8,13 @@ import itertools
 import os
 import sys
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 from tokcli.errors import InputError, UsageError
 
-from .walk import SNIFF_BYTES, WalkOptions, classify, expand, open_file
+from .walk import SNIFF_BYTES, Source, WalkOptions, classify, expand, open_file
 
 CHUNK_BYTES = 1 << 20  # 1 MiB read at a time
-
-
-@dataclass(frozen=True)
-class Source:
-    """One text input: a file path, '-' for standard input, or a stream (a FIFO, a character device)."""
-
-    path: str
-    walked: bool = False  # found by walking a directory or a glob: skipped, with a warning, when unreadable
-    stream: bool = False  # read once, in order (stdin, a FIFO, /dev/stdin, <(cmd))
-
-    @property
-    def is_stdin(self) -> bool:
-        return self.path == "-"
-
-    @property
-    def label(self) -> str:
-        return "<stdin>" if self.is_stdin else self.path
 
 
 class Inputs(list[Source]):
@@ -45,7 +27,7 @@ def expand_inputs(paths: Iterable[str], options: WalkOptions | None = None) -> I
     """Files and streams as given, directories walked and globs expanded (see tokcli.files.walk), '-' for stdin."""
     paths = list(paths)
     w = expand(paths, options or WalkOptions())
-    sources = Inputs(Source(f.path, walked=f.walked, stream=f.stream) for f in w.found)
+    sources = Inputs(w.found)
     sources.skipped = w.skipped
     if not sources:
         raise InputError(
@@ -64,6 +46,8 @@ def one_input(path: str) -> Source:
 
 
 def _open_binary(source: Source) -> BinaryIO:
+    if source.data is not None:
+        return io.BytesIO(source.data)
     return stdin_binary() if source.is_stdin else open_file(source.path)
 
 

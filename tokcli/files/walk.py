@@ -45,19 +45,39 @@ class WalkOptions:
 
 
 @dataclass(frozen=True)
-class Found:
-    """One input: a path (or '-'), whether the user named it or a walk found it, and whether it is a stream."""
+class Source:
+    """One input, the same from the command line to the process that reads it: a file path (on Dask workers
+    also an fsspec URL), '-' for standard input, a stream (a FIFO, a character device, <(cmd)), or bytes
+    already in memory (`data`: a file as a git commit holds it). Read with tokcli.files.text.iter_text."""
 
-    path: str
-    walked: bool = False  # found by walking a directory or expanding a glob (skippable when unreadable)
-    stream: bool = False  # stdin, a FIFO or a character device: read once, in order
+    path: str  # the path, '-', or for `data` the name it goes by in messages
+    walked: bool = False  # found by walking a directory or a glob: left out, with a warning, when unreadable
+    stream: bool = False  # read once, in order (stdin, a FIFO, /dev/stdin, <(cmd))
+    size: int | None = None  # its size in bytes, where known (the workers plan tasks by it)
+    data: bytes | None = None  # its bytes, when they are in memory rather than in a file
+
+    @property
+    def is_stdin(self) -> bool:
+        return self.path == "-" and self.data is None
+
+    @property
+    def label(self) -> str:
+        return "<stdin>" if self.is_stdin else self.path
+
+    def nbytes(self) -> int:
+        """Its size in bytes (OSError for a file that cannot be looked at)."""
+        if self.size is not None:
+            return self.size
+        if self.data is not None:
+            return len(self.data)
+        return os.stat(self.path).st_size
 
 
 @dataclass
 class Walk:
     """What a walk found, and what it left out and why (for warnings and JSON reports)."""
 
-    found: list[Found] = field(default_factory=list)
+    found: list[Source] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
 
 
@@ -93,7 +113,7 @@ def expand(paths: Sequence[str], options: WalkOptions = WalkOptions()) -> Walk:
     w = Walk()
     seen: set[str] = set()
 
-    def add(f: Found) -> None:
+    def add(f: Source) -> None:
         key = f.path if f.path == "-" else os.path.abspath(f.path)
         if f.stream or key not in seen:
             seen.add(key)
@@ -101,20 +121,20 @@ def expand(paths: Sequence[str], options: WalkOptions = WalkOptions()) -> Walk:
 
     for p in paths:
         if p == "-":
-            add(Found("-", stream=True))
+            add(Source("-", stream=True))
         elif has_glob(p) and not os.path.lexists(p):
             matches = _glob(p, options, w)
             if not matches:
                 raise InputError(f"{p}: no files match (quote a glob so tokcli expands it; `**` crosses directories)")
             for m in matches:
-                add(Found(m, walked=True))
+                add(Source(m, walked=True))
         else:
             kind = classify(p)
             if kind == "dir":
                 for f in walk_dir(p, options, w):
-                    add(Found(f, walked=True))
+                    add(Source(f, walked=True))
             else:
-                add(Found(p, stream=kind == "stream"))
+                add(Source(p, stream=kind == "stream"))
     return w
 
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -271,11 +272,54 @@ def tables_path(model_dir: Path | None) -> Path | None:
     return p if p.is_file() else None
 
 
+MAX_UNPACKED_BYTES = 256 << 20  # the arrays unpacked, at most (a bundled file's are ~6 MB)
+_MEMBER = re.compile(r"[a-z_]{1,40}\d{0,2}\.npy")
+
+
+def _check_zip(path: Path) -> None:
+    """Check an .npz from its zip directory and each member's .npy header, before anything is unpacked: a
+    zip (not a zip: BadZipFile), members named as `save` names them, meta.npy among them, at most
+    MAX_UNPACKED_BYTES unpacked in all (a zip bomb is refused unread), and each array no larger than its
+    member (a header that claims a billion rows would make numpy allocate them first)."""
+    import zipfile
+
+    fix = "rebuild it with scripts/build_ngrams.py"
+    try:
+        with zipfile.ZipFile(path) as z:
+            infos = z.infolist()
+            names = [i.filename for i in infos]
+            if len(infos) > 200 or "meta.npy" not in names or not all(_MEMBER.fullmatch(n) for n in names):
+                raise ModelFileError(f"{path}: not a tokcli n-gram file (members {names[:5]}...); {fix}")
+            unpacked = sum(i.file_size for i in infos)
+            if unpacked > MAX_UNPACKED_BYTES:
+                raise ModelFileError(
+                    f"{path}: its arrays unpack to {unpacked:,} bytes, more than the {MAX_UNPACKED_BYTES:,} an "
+                    f"n-gram file may hold; {fix}"
+                )
+            for info in infos:
+                if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+                    raise ModelFileError(f"{path}: {info.filename} is compressed in a way tokcli does not read; {fix}")
+                with z.open(info) as f:
+                    fmt: Any = np.lib.format
+                    version = fmt.read_magic(f)
+                    read: Any = {(1, 0): fmt.read_array_header_1_0, (2, 0): fmt.read_array_header_2_0}.get(version)
+                    if read is None:
+                        raise ModelFileError(f"{path}: {info.filename} is .npy version {version}; {fix}")
+                    shape, _, dtype = read(f, max_header_size=10_000)
+                    if dtype.hasobject or int(np.prod(shape, dtype=object)) * dtype.itemsize > info.file_size:
+                        raise ModelFileError(f"{path}: {info.filename} claims more data than it holds; {fix}")
+    except ModelFileError:
+        raise
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, RuntimeError, NotImplementedError) as e:
+        raise ModelFileError(f"{path}: not a tokcli n-gram file ({e}); {fix}") from None
+
+
 def load(path: str | Path, vocab_size: int) -> NgramTables:
     """Read a file written by `save`, checked against the model's vocabulary. Raises ModelFileError."""
     path = Path(path)
     if path.stat().st_size > MAX_FILE_BYTES:
         raise ModelFileError(f"{path}: {path.stat().st_size:,} bytes is too large for n-gram tables")
+    _check_zip(path)
     try:
         with np.load(path, allow_pickle=False) as z:
             arrays = {k: z[k] for k in z.files}

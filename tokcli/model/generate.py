@@ -41,6 +41,7 @@ import numpy as np
 
 from tokcli.errors import UsageError
 
+from .limits import MAX_SAMPLES, MAX_TOKENS, MAX_TOTAL_TOKENS
 from .model import Model
 from .sampling import Filtered, SamplingOptions, filter_logits, sample, sample_filtered
 from .threads import single_thread
@@ -62,6 +63,15 @@ class GenerateOptions:
             raise UsageError(f"--max-tokens {self.max_tokens}: give a number >= 0")
         if self.num_samples < 1:
             raise UsageError(f"--num-samples {self.num_samples}: give a number >= 1")
+        if self.max_tokens > MAX_TOKENS:
+            raise UsageError(f"--max-tokens {self.max_tokens}: give at most {MAX_TOKENS:,} tokens per sample")
+        if self.num_samples > MAX_SAMPLES:
+            raise UsageError(f"--num-samples {self.num_samples}: give at most {MAX_SAMPLES:,} samples")
+        if self.max_tokens * self.num_samples > MAX_TOTAL_TOKENS:
+            raise UsageError(
+                f"--max-tokens {self.max_tokens} x --num-samples {self.num_samples} is more than the "
+                f"{MAX_TOTAL_TOKENS:,} tokens tokcli generates in one run; give fewer samples or tokens"
+            )
         if any(s == "" for s in self.stop):
             raise UsageError("--stop: give a non-empty string")
         if self.seed is not None and self.seed < 0:

@@ -6,9 +6,12 @@ NO_COLOR is honoured, FORCE_COLOR forces colour.
 
 from __future__ import annotations
 
+import codecs
+import io
 import json
 import os
 import sys
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
@@ -29,6 +32,59 @@ def color_enabled(stream: TextIO | None = None) -> bool:
     if os.environ.get("FORCE_COLOR"):
         return True
     return is_tty(stream)
+
+
+# how many times stdout met characters its encoding cannot write (guard_stdout)
+_escaped = [0]
+_UNICODE = frozenset({"utf-8", "utf-16", "utf-32", "gb18030", "utf-8-sig"})
+
+
+def _json_escape(e: UnicodeError) -> tuple[str, int]:
+    """A codec error handler: what the encoding cannot write becomes \\uXXXX (a surrogate pair past U+FFFF),
+    which is also what JSON's own escapes are, so a JSON document stays valid and loses nothing."""
+    if not isinstance(e, UnicodeEncodeError):
+        raise e
+    _escaped[0] += 1
+    parts = []
+    for ch in e.object[e.start : e.end]:
+        cp = ord(ch)
+        if cp > 0xFFFF:
+            cp -= 0x10000
+            parts.append(f"\\u{0xD800 + (cp >> 10):04x}\\u{0xDC00 + (cp & 0x3FF):04x}")
+        else:
+            parts.append(f"\\u{cp:04x}")
+    return "".join(parts), e.end
+
+
+def guard_stdout() -> Callable[[], None]:
+    """When stdout's encoding cannot write every character (PYTHONIOENCODING=ascii, a C or Latin-1 locale),
+    write what it cannot as \\uXXXX escapes instead of failing (Python's stderr already escapes). Returns
+    what to call at the end: it restores the stream and says once on stderr that characters were escaped."""
+    stream = sys.stdout
+    try:
+        name = codecs.lookup(stream.encoding or "utf-8").name
+    except (LookupError, AttributeError):
+        return lambda: None
+    if name in _UNICODE or not isinstance(stream, io.TextIOWrapper) or stream.errors != "strict":
+        return lambda: None
+    codecs.register_error("tokcli-json-escape", _json_escape)
+    _escaped[0] = 0
+    try:
+        stream.reconfigure(errors="tokcli-json-escape")
+    except (OSError, ValueError):
+        return lambda: None
+
+    def done() -> None:
+        try:
+            stream.reconfigure(errors="strict")
+            if _escaped[0]:
+                warn(f"stdout's encoding ({stream.encoding}) cannot write some characters: they are written as "
+                     "\\uXXXX escapes (JSON stays valid); set PYTHONIOENCODING=utf-8 to get the characters")  # fmt: skip
+                sys.stderr.flush()
+        except (OSError, ValueError):
+            pass
+
+    return done
 
 
 def console(stderr: bool = False) -> Console:

@@ -212,8 +212,11 @@ class Tokenizer:
 
     def count_texts(self, texts: Sequence[str]) -> list[int]:
         """The count of each text, each a whole input: exactly `count_stream([text])` for each (backends
-        with a batch call count many small texts at once)."""
-        return [self.count_stream([t]) for t in texts]
+        with a batch call count many small texts at once): texts up to a segment long in one `encode_batch`
+        (a text that short is one segment), longer ones streamed."""
+        short = [t for t in texts if len(t) <= SEGMENT_CHARS]
+        counted = iter([len(ids) for ids in self.encode_batch(short)] if short else [])
+        return [next(counted) if len(t) <= SEGMENT_CHARS else self.count_stream([t]) for t in texts]
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r} kind={self.kind} vocab={self.vocab_size}>"

@@ -48,8 +48,10 @@ PROVEN = {
     "o200k_base": "O200K_BASE_PATTERN",
     "llama3": "LLAMA3_PATTERN",  # the very string of llama_models/llama3/tokenizer.py's pat_str
     "llama4": "O200K_BASE_PATTERN",  # the very string of llama_models/llama4/tokenizer.py's O200K_PATTERN
+    "o200k_harmony": "O200K_BASE_PATTERN",  # tiktoken's o200k_harmony: o200k_base's file and pattern
 }
 EMBEDDED = ("cl100k_base", "o200k_base")  # vocabularies splintr embeds, checked against the official file
+SAME_FILE = {"o200k_harmony": "o200k_base"}  # encodings whose ranks are another's official file (same sha256)
 EMBEDDED_TESTED = ("0.22.0",)  # splintr versions whose embedded encoders tests/test_engine.py ran on
 SPECIAL_START = "<|"  # how every special token splintr's embedded encoders know begins
 # vendor files splintr may parse itself: the sha256 of the file the identity tests ran on (llama-models 0.3.0);
@@ -135,6 +137,8 @@ def official_pattern(name: str) -> str | None:
     if ctor is None:
         return None
     scope = dict(vars(openai_public), load_tiktoken_bpe=_no_ranks, data_gym_to_mergeable_bpe_ranks=_no_ranks)
+    for f in openai_public.ENCODING_CONSTRUCTORS.values():  # o200k_harmony calls o200k_base: its copy too
+        scope[f.__name__] = types.FunctionType(f.__code__, scope, f.__name__, f.__defaults__, f.__closure__)
     try:
         # a copy of the constructor that looks its globals up in `scope`: tiktoken_ext itself is left alone
         params = types.FunctionType(ctor.__code__, scope, ctor.__name__, ctor.__defaults__, ctor.__closure__)()
@@ -286,6 +290,7 @@ def embedded_ranks(name: str, expected_sha256: str | None) -> dict[bytes, int] |
 
 
 def _embedded(name: str, expected_sha256: str | None) -> tuple[dict[bytes, int], bytes] | None:
+    name = SAME_FILE.get(name, name)
     if name not in EMBEDDED or not expected_sha256:
         return None
     splintr = _splintr()

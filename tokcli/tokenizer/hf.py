@@ -51,6 +51,14 @@ class HFTokenizer(Tokenizer):
         fix = "give a file saved by tokenizers or by `tokcli train`"
         if not data.lstrip(b" \t\r\n\xef\xbb\xbf").startswith(b"{"):
             raise TokenizerFileError(f"{source}: not a tokenizer.json (not a JSON object); {fix}")
+        from .filecheck import check_json, precount_json
+
+        precount_json(data, source)
+        unparsed = None
+        try:
+            check_json(json.loads(data), source)  # ids, sizes, expansions, regexes: what `tokenizers` trusts
+        except (ValueError, RecursionError) as e:  # not JSON: tokenizers' own message below says where
+            unparsed = str(e)[:120]
         try:
             tok = _Tok.from_buffer(data)
         except Exception as e:  # the Rust side raises plain Exception subclasses
@@ -58,6 +66,8 @@ class HFTokenizer(Tokenizer):
             msg = msg.removeprefix("Cannot instantiate Tokenizer from buffer: ")
             msg = msg if len(msg) <= 160 else msg[:157] + "..."
             raise TokenizerFileError(f"{source}: not a valid tokenizer.json ({msg}); {fix}") from None
+        if unparsed is not None:  # JSON to tokenizers but not to Python, so unchecked: refused all the same
+            raise TokenizerFileError(f"{source}: not a valid tokenizer.json ({unparsed}); {fix}")
         del data  # the file's bytes are not needed while __init__ parses the canonical JSON
         return cls(tok, name)
 

@@ -58,16 +58,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tokcli.errors import InputError, TokcliError
+
+if TYPE_CHECKING:
+    from .calibration import Calibration
 
 PROXY = "o200k_base"  # what private or not-yet-installed tokenizers are counted with, as an estimate
 PRIVATE = {"anthropic", "gemini", "vertex_ai-language-models"}  # providers whose tokenizers are not public
 SNAPSHOT = Path(__file__).resolve().parent.parent / "data" / "models.json"
 BULK = SNAPSHOT.with_name("litellm_models.json")  # the generated table, under the curated one
 EXTRAS = {"llama3": "llama", "llama4": "llama", "tekken": "mistral", "mistral-v1": "mistral",
-          "mistral-v3": "mistral", "mistral-v7": "mistral", "qwen": "qwen"}  # fmt: skip
+          "mistral-v3": "mistral", "mistral-v7": "mistral", "qwen": "qwen", "qwen3.5": "qwen",
+          "deepseek-v4": "deepseek"}  # fmt: skip
 
 # A short name -> the model of the snapshot it names: the model names of tokcli.tokenizer.vendors.MODELS that
 # are the same model (same tokenizer, same window) as an entry of the table under LiteLLM's longer name.
@@ -121,8 +125,20 @@ class ModelEntry:
 
     @property
     def counting_tokenizer(self) -> str:
-        """The tokenizer counts are made with: the model's own, else the proxy."""
-        return self.exact_tokenizer or self.proxy or PROXY
+        """The tokenizer counts are made with: the model's own, else the proxy; a proxy with a calibration
+        that changes its counts is loaded by the model's name (tokcli.tokenizer.calibration)."""
+        if self.exact_tokenizer is not None:
+            return self.exact_tokenizer
+        cal = self.calibration
+        return self.name if cal is not None and not cal.identity else self.proxy or PROXY
+
+    @property
+    def calibration(self) -> Calibration | None:
+        """The published calibration of an estimate made with the default proxy (None: exact, another proxy,
+        or a model of no calibrated generation)."""
+        from .calibration import for_model
+
+        return None if self.exact or (self.proxy or PROXY) != PROXY else for_model(self.name)
 
     @property
     def max_input(self) -> int:
@@ -179,7 +195,8 @@ def bulk() -> dict[str, Any]:
 def _entry(name: str, raw: Mapping[str, Any], meta: Mapping[str, Any], aliases: tuple[str, ...]) -> ModelEntry:
     from .pretrained import model_encoding
 
-    enc = model_encoding(name) if raw.get("provider") in ("openai", "azure") else None
+    openai = raw.get("provider") in ("openai", "azure") or raw.get("maker") == "openai"  # gpt-oss on a host too
+    enc = model_encoding(name) if openai else None
     vendor = raw.get("vendor_tokenizer")
     provider = raw.get("provider")
     if provider in PRIVATE:

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     import numpy as np
     import tiktoken
 
-ENCODINGS = ("o200k_base", "cl100k_base", "p50k_base", "r50k_base", "gpt2")
+ENCODINGS = ("o200k_base", "o200k_harmony", "cl100k_base", "p50k_base", "r50k_base", "gpt2")
 
 # characters per splintr batch in count_stream: two segments per core (more per batch measured slower)
 BATCH_CHARS = 2 * (1 << 18) * (os.cpu_count() or 1)

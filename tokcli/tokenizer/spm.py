@@ -36,6 +36,9 @@ class SentencePiece(Tokenizer):
     def __init__(self, proto: bytes, name: str, kind: str = "sentencepiece") -> None:
         import sentencepiece as spm
 
+        from .filecheck import check_sentencepiece
+
+        check_sentencepiece(proto, name)  # the number of pieces, before sentencepiece allocates them
         self.sp = spm.SentencePieceProcessor()
         try:
             self.sp.LoadFromSerializedProto(proto)

@@ -158,6 +158,8 @@ def constructor_spec(name: str) -> dict[str, Any] | None:
         return {}
 
     scope = dict(vars(openai_public), load_tiktoken_bpe=load)
+    for other in openai_public.ENCODING_CONSTRUCTORS.values():  # o200k_harmony calls o200k_base: the copy
+        scope[other.__name__] = _with_globals(other, scope)
     try:
         spec = _with_globals(ctor, scope)()
     except Exception:
@@ -187,9 +189,9 @@ def embedded_spec(name: str) -> dict[str, Any] | None:
     engine.embedded_ranks finds byte-identical to the official file (same sha256); pattern and special
     tokens come from tiktoken's own constructor. Otherwise None: the file is read as before.
     """
-    from .engine import EMBEDDED, embedded_ranks
+    from .engine import EMBEDDED, SAME_FILE, embedded_ranks
 
-    if name not in EMBEDDED:
+    if SAME_FILE.get(name, name) not in EMBEDDED:
         return None
     found = constructor_spec(name)
     if found is None or _has_local_file(found["path"], found["sha256"]):

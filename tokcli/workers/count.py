@@ -1,5 +1,5 @@
 """`count` across processes and machines: per-piece counts merged into exactly the rows one process
-gives (tokcli.analysis.counting.count_inputs): the same chars, bytes, tokens and unknown text per file."""
+gives (tokcli.tokenizer.counting.count_inputs): the same chars, bytes, tokens and unknown text per file."""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from tokcli.analysis.counting import InputCount, UnknownText
 from tokcli.errors import InputError
-from tokcli.files.walk import WalkOptions
+from tokcli.files.walk import Source, WalkOptions
+from tokcli.tokenizer.counting import InputCount, UnknownText
 
-from .files import File, expand
+from .files import expand
 from .plan import TASK_BYTES, Task, plan
 from .runner import Where, run
 from .work import PieceCount, TaskResult, TokSpec, count_task, parts
@@ -30,8 +30,8 @@ class Progress:
     _left: dict[int, int] = field(default_factory=dict)  # file index -> pieces not yet done
 
     @classmethod
-    def of(cls, files: Sequence[File], tasks: Sequence[Task]) -> Progress:
-        p = cls(len(files), sum(f.size for f in files), len(tasks))
+    def of(cls, files: Sequence[Source], tasks: Sequence[Task]) -> Progress:
+        p = cls(len(files), sum(f.nbytes() for f in files), len(tasks))
         for t in tasks:
             for piece in t.pieces:
                 p._left[piece.file] = p._left.get(piece.file, 0) + 1
@@ -61,6 +61,7 @@ def count(
     *,
     workers: int | None = None,
     scheduler: str | None = None,
+    timeout: float | None = None,
     special: str = "text",
     add_special: bool = False,
     errors: str = "strict",
@@ -81,7 +82,7 @@ def count(
         >>> rows = count(["s3://bucket/shards/"], "o200k_base", client=Client("tcp://10.0.0.1:8786"))  # doctest: +SKIP
     """
     specs = specs_of(tokenizer, special, add_special)
-    where = Where(workers, scheduler, client)
+    where = Where(workers, scheduler, client, timeout=timeout)
     where.check()
     files, walk_skipped = expand([paths] if isinstance(paths, str) else list(paths), walk)
     if skipped is not None:
@@ -102,7 +103,7 @@ def count(
 
 
 class _Merge:
-    def __init__(self, files: Sequence[File], toks: Sequence[Any], skipped: list[tuple[str, str]] | None) -> None:
+    def __init__(self, files: Sequence[Source], toks: Sequence[Any], skipped: list[tuple[str, str]] | None) -> None:
         self.files, self.toks, self.skipped = files, toks, skipped
         self.rows_: dict[int, InputCount] = {}
         self.bad: dict[int, str] = {}

@@ -54,6 +54,7 @@ def encode_to(
     *,
     workers: int | None = None,
     scheduler: str | None = None,
+    timeout: float | None = None,
     eot: int | str | None = None,
     special: str = "text",
     add_special: bool = False,
@@ -72,7 +73,7 @@ def encode_to(
         >>> encode_to(["corpus/"], "o200k_base", "shards/", eot="<|endoftext|>")   # doctest: +SKIP
     """
     (spec,) = specs_of(tokenizer, special, add_special)
-    where = Where(workers, scheduler, client)
+    where = Where(workers, scheduler, client, timeout=timeout)
     where.check()
     tok = spec.load()
     eot_id = eot_token(tok, eot)

@@ -5,12 +5,11 @@ every worker can reach: a shared filesystem, or object storage."""
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from typing import IO, Any
 
 from tokcli.errors import BackendMissing, InputError, UsageError
 from tokcli.files.atomic import atomic_write
-from tokcli.files.walk import WalkOptions, open_file
+from tokcli.files.walk import Source, WalkOptions, open_file
 
 DASK_EXTRA = 'pip install "tokcli[dask]"'
 
@@ -30,17 +29,8 @@ def _fs(url: str) -> tuple[Any, str]:
         raise BackendMissing(f"{url}: {e}") from None
 
 
-@dataclass(frozen=True)
-class File:
-    """One input file of a distributed run."""
-
-    path: str
-    size: int
-    walked: bool = False  # found in a directory or by a glob: a file that is not text is left out, and said so
-
-
-def expand(paths: list[str], walk: WalkOptions | None = None) -> tuple[list[File], list[tuple[str, str]]]:
-    """(the files to read, what the walk skipped): local paths as every command walks them (tokcli.files.walk),
+def expand(paths: list[str], walk: WalkOptions | None = None) -> tuple[list[Source], list[tuple[str, str]]]:
+    """(the files to read, each with its size, what the walk skipped): local paths as every command walks them (tokcli.files.walk),
     URLs expanded as globs (a URL naming a directory: every file under it)."""
     from tokcli.files.text import expand_inputs
 
@@ -48,7 +38,7 @@ def expand(paths: list[str], walk: WalkOptions | None = None) -> tuple[list[File
     for p in local:
         if p == "-":
             raise UsageError("--workers and --scheduler read files: stdin cannot be shared with workers; give files")
-    files: list[File] = []
+    files: list[Source] = []
     skipped: list[tuple[str, str]] = []
     if local:
         sources = expand_inputs(local, walk)
@@ -56,7 +46,7 @@ def expand(paths: list[str], walk: WalkOptions | None = None) -> tuple[list[File
         for s in sources:
             if s.stream:
                 raise UsageError(f"{s.path}: a stream is read once, by one process; give regular files to --workers")
-            files.append(File(s.path, os.path.getsize(s.path), s.walked))
+            files.append(Source(s.path, walked=s.walked, size=os.path.getsize(s.path)))
     for url in (p for p in paths if is_url(p)):
         fs, root = _fs(url)
         if fs.isdir(root):
@@ -68,7 +58,7 @@ def expand(paths: list[str], walk: WalkOptions | None = None) -> tuple[list[File
         if not found:
             raise InputError(f"{url}: no such file (nothing matches)")
         for f in found:
-            files.append(File(fs.unstrip_protocol(f), int(fs.size(f)), walked=f != root))
+            files.append(Source(fs.unstrip_protocol(f), walked=f != root, size=int(fs.size(f))))
     return files, skipped
 
 

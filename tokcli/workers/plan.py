@@ -19,9 +19,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING
 
+from tokcli.files.walk import Source
 from tokcli.tokenizer.base import Tokenizer
 
-from .files import File, open_binary
+from .files import open_binary
 
 if TYPE_CHECKING:
     import regex
@@ -74,15 +75,16 @@ def check_task_bytes(task_bytes: int) -> None:
         raise UsageError(f"--task-bytes {task_bytes}: give at least {MIN_TASK_BYTES}")
 
 
-def plan(files: Sequence[File], tokenizers: Sequence[Tokenizer], task_bytes: int = TASK_BYTES) -> list[Task]:
+def plan(files: Sequence[Source], tokenizers: Sequence[Tokenizer], task_bytes: int = TASK_BYTES) -> list[Task]:
     """The tasks that read `files`: pieces in file order, grouped into tasks of about `task_bytes`."""
     check_task_bytes(task_bytes)
     cut = splittable(tokenizers)
     patterns = list(dict.fromkeys(t.cut_pattern for t in tokenizers if t.cut_pattern is not None))
     pieces: list[Piece] = []
     for i, f in enumerate(files):
-        cuts = cut_points(f, patterns, task_bytes) if cut and f.size > task_bytes else []
-        bounds = [0, *cuts, f.size]
+        size = f.nbytes()
+        cuts = cut_points(f, patterns, task_bytes) if cut and size > task_bytes else []
+        bounds = [0, *cuts, size]
         n = len(bounds) - 1
         for k in range(n):
             pieces.append(Piece(i, f.path, bounds[k], bounds[k + 1], first=k == 0, last=k == n - 1))
@@ -98,17 +100,18 @@ def plan(files: Sequence[File], tokenizers: Sequence[Tokenizer], task_bytes: int
     return tasks
 
 
-def cut_points(f: File, patterns: Sequence[str], task_bytes: int) -> list[int]:
+def cut_points(f: Source, patterns: Sequence[str], task_bytes: int) -> list[int]:
     """Byte offsets where `f` may be cut: one at or after each multiple of `task_bytes` (see `find_cut`)."""
     import regex
 
+    size = f.nbytes()
     compiled = [regex.compile(p) for p in patterns]
     cuts: list[int] = []
     with open_binary(f.path) as fh:
         target = task_bytes
-        while target < f.size - MIN_TASK_BYTES:
-            at = find_cut(fh, target, compiled, min(f.size, target + MAX_SEARCH_BYTES))
-            if at is None or at >= f.size - MIN_TASK_BYTES:
+        while target < size - MIN_TASK_BYTES:
+            at = find_cut(fh, target, compiled, min(size, target + MAX_SEARCH_BYTES))
+            if at is None or at >= size - MIN_TASK_BYTES:
                 break
             cuts.append(at)
             target = max(at + MIN_TASK_BYTES, target + task_bytes)

@@ -14,18 +14,20 @@ from typing import Any
 from tokcli.analysis.records import (
     BATCH_RECORDS,
     MAX_IDS,
+    NEAR_RECORDS,
     Exceeding,
     InputRecords,
     Lengths,
     Missing,
     RecordReport,
+    check_field,
     count_into,
 )
 from tokcli.errors import InputError, TokcliError
 from tokcli.files.datasets import Split, iter_records, kind, splits
+from tokcli.files.walk import Source
 
 from .count import Progress, ProgressFn, specs_of
-from .files import File
 from .plan import TASK_BYTES, check_task_bytes
 from .runner import Where, run
 from .work import TokSpec
@@ -49,7 +51,7 @@ class RecordTask:
         return (_One(self.file),)
 
 
-def record_tasks(paths: Sequence[str], task_bytes: int) -> tuple[list[File], list[RecordTask]]:
+def record_tasks(paths: Sequence[str], task_bytes: int) -> tuple[list[Source], list[RecordTask]]:
     """The record files and their parts (tokcli.files.datasets.splits), about `task_bytes` each."""
     check_task_bytes(task_bytes)
     tasks: list[RecordTask] = []
@@ -63,7 +65,7 @@ def record_tasks(paths: Sequence[str], task_bytes: int) -> tuple[list[File], lis
             raise InputError(f"{path}: no such file or directory") from None
         if os.path.isdir(path):
             raise InputError(f"{path}: is a directory; --field reads files: give them (e.g. {path}/*.jsonl)")
-        files.append(File(path, size))
+        files.append(Source(path, size=size))
         parts = splits(path, max(1, math.ceil(size / task_bytes)))
         for s in parts:
             ranged = kind(path) == "jsonl"
@@ -90,14 +92,15 @@ def record_task(task: RecordTask, specs: Sequence[TokSpec], field: str, windows:
 
 def count_records(
     paths: Sequence[str], tokenizer: str | Sequence[str], field: str, client: Any = None, *,
-    workers: int | None = None, scheduler: str | None = None, windows: Sequence[Exceeding] = (),
+    workers: int | None = None, scheduler: str | None = None, timeout: float | None = None,
+    windows: Sequence[Exceeding] = (),
     id_field: str | None = None, errors: str = "strict", special: str = "text", add_special: bool = False,
     task_bytes: int = TASK_BYTES, progress: ProgressFn | None = None,
 ) -> RecordReport:  # fmt: skip
     """tokcli.analysis.records.count_records, with each file's parts counted as tasks where `client`,
     `workers` or `scheduler` say (see tokcli.workers.count)."""
     specs = specs_of(tokenizer, special, add_special)
-    where = Where(workers, scheduler, client)
+    where = Where(workers, scheduler, client, timeout=timeout)
     where.check()
     files, tasks = record_tasks(paths, task_bytes)
     state = Progress.of(files, tasks)  # type: ignore[arg-type]
@@ -127,6 +130,8 @@ def merge(results: Sequence[RecordReport], tasks: Sequence[RecordTask], names: l
             report.inputs.append(row)
         row.records += part.records
         row.chars += part.chars
+        row.absent += part.absent
+        row.near += part.near[: NEAR_RECORDS - len(row.near)]
         for n in names:
             row.tokens[n] += part.tokens[n]
             report.lengths[n].merge(r.lengths[n])
@@ -137,6 +142,7 @@ def merge(results: Sequence[RecordReport], tasks: Sequence[RecordTask], names: l
             w.ids += pw.ids[: MAX_IDS - len(w.ids)]
     if not report.records:
         raise InputError(f"{', '.join(t.label for t in tasks[:1]) or '(no inputs)'}: no records (every line is blank)")
+    check_field(report)
     return report
 
 

@@ -13,12 +13,13 @@ import os
 import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, partial
 from typing import TYPE_CHECKING, Any
 
-from tokcli.errors import TokcliError, UncutTooLong
+from tokcli.errors import TokcliError
 from tokcli.files.text import decode_blocks
 from tokcli.tokenizer.base import Tokenizer
+from tokcli.tokenizer.counting import about, count_read
 
 from .files import open_binary
 from .plan import Piece, Task
@@ -130,37 +131,21 @@ class TaskResult:
 
 def count_task(task: Task, specs: Sequence[TokSpec], errors: str = "strict", strict_unk: bool = False) -> TaskResult:
     """Count every piece of `task` under every tokenizer (the ids they add around a file are added by the
-    client, once per file)."""
-    from tokcli.analysis.counting import UnknownText, checked_stream
-
+    client, once per file), as tokcli.tokenizer.counting counts a whole file."""
     toks = [parts(s.load())[0] for s in specs]
     out = []
     for piece in task.pieces:
-        r = PieceCount()
         try:
-            for i, tok in enumerate(toks):
-                chunks = read_piece(piece, errors=errors)
-                if i == 0:
-                    chunks = _measured(chunks, r)
-                if tok.unk_id is None:
-                    r.tokens[tok.name] = tok.count_stream(chunks)
-                    continue
-                unknown = r.unknown[tok.name] = UnknownText.of(tok)
-                stream = checked_stream(tok, chunks, unknown, strict=strict_unk, label=piece.path)
-                r.tokens[tok.name] = sum(len(ids) for ids in stream)
-        except UncutTooLong as e:
-            r = PieceCount(error=str(e.about(piece.path)))
+            row = count_read(toks, partial(_read, piece, errors), piece.path, strict_unk=strict_unk)
+            r = PieceCount(row.chars, row.bytes, row.tokens, row.unknown)
         except TokcliError as e:
             r = PieceCount(error=str(e))
         out.append(r)
     return TaskResult(task.index, out, task.nbytes)
 
 
-def _measured(chunks: Iterator[str], r: PieceCount) -> Iterator[str]:
-    for c in chunks:
-        r.chars += len(c)
-        r.bytes += len(c.encode("utf-8"))
-        yield c
+def _read(piece: Piece, errors: str, _tokenizer: int) -> Iterator[str]:
+    return read_piece(piece, errors=errors)
 
 
 # -- encoding -------------------------------------------------------------------------------------------
@@ -182,10 +167,8 @@ def encode_ids(task: Task, spec: TokSpec, *, eot: int | None = None, errors: str
         if piece.first:
             ids.append(np.asarray(before, dtype=np.uint32))
         h = hashlib.sha256()
-        try:
+        with about(piece.path):
             ids.append(tok.encode_array(read_piece(piece, errors=errors, hasher=h)))
-        except UncutTooLong as e:
-            raise e.about(piece.path) from None
         if digests is not None:
             digests.append("sha256:" + h.hexdigest())
         if piece.last:

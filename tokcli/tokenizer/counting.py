@@ -1,18 +1,28 @@
-"""Counting and looking at tokens: per-input counts, token spans for `show`, id parsing for `decode`, and
-the text a tokenizer with an unknown token loses (`UnknownText`)."""
+"""Counting tokens: the one way every command counts (`count`, `check`, `diff`, `count --field`, `--chat`,
+the Dask workers), so that they agree to the token.
+
+    count_inputs(tokenizers, sources)   one InputCount per input (files, stdin, streams, bytes in memory):
+                                        small files read whole and counted in batches, the rest streamed
+    count_texts(tok, texts, label)      the count of each text, each a whole input (records, messages)
+    count_read(tokenizers, read, label) one input's InputCount from a reader of its text (a file's piece)
+
+An UncutTooLong raised while counting is given the name of its input here (`about`), once for all of them.
+Text a tokenizer with an unknown token loses is collected as `UnknownText`.
+"""
 
 from __future__ import annotations
 
-import os
-import re
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from tokcli.errors import InputError, UncutTooLong, UsageError
-from tokcli.files.text import Source, iter_text
-from tokcli.tokenizer.base import Tokenizer
+from tokcli.errors import InputError, UncutTooLong
+from tokcli.files.text import iter_text
+from tokcli.files.walk import Source
+
+from .base import Tokenizer
 
 
 @dataclass
@@ -22,6 +32,15 @@ class InputCount:
     bytes: int = 0
     tokens: dict[str, int] = field(default_factory=dict)  # tokenizer name -> count
     unknown: dict[str, UnknownText] = field(default_factory=dict)  # tokenizer name -> text it lost (if it can)
+
+
+@contextmanager
+def about(label: str) -> Iterator[None]:
+    """An UncutTooLong raised inside, naming the input `label` (the one place it is given a name)."""
+    try:
+        yield
+    except UncutTooLong as e:
+        raise e.about(label) from None
 
 
 def _measured(chunks: Iterable[str], row: InputCount, first: bool, count_bytes: bool = True) -> Iterable[str]:
@@ -45,32 +64,64 @@ def count_inputs(
     strict_unk: bool = False,
     skipped: list[tuple[str, str]] | None = None,
 ) -> list[InputCount]:
-    """Token counts of every input under every tokenizer, streaming (bounded memory, exact counts).
+    """Token counts of every input under every tokenizer, exact, in bounded memory; one row per input, in order.
 
-    Files are read once per tokenizer; stdin, which can be read only once, is held in memory when
-    several tokenizers need it (as are FIFOs and other streams). A file a walk found that is binary or not
-    UTF-8 is left out and added to `skipped` when it is given. For a tokenizer with an unknown token, each row's `unknown` says what
-    text became it; with `strict_unk` the first such text raises InputError instead.
+    A small regular file (or bytes in memory) is read whole and counted in a batch with others; a larger one
+    is streamed, read once per tokenizer; stdin, which can be read only once, is held in memory when several
+    tokenizers need it (as are FIFOs and other streams). An input that is not text (binary, not UTF-8, a
+    stretch too long to cut) raises InputError, unless it is `walked` and `skipped` is given: then it is left
+    out and (path, reason) added to `skipped`. For a tokenizer with an unknown token, each row's `unknown`
+    says what text became it; with `strict_unk` the first such text raises InputError instead.
     """
     rows: list[InputCount] = []
     batch = _SmallFiles(tokenizers, rows) if all(t.unk_id is None for t in tokenizers) else None
     for src in sources:
         try:
-            try:
-                if batch is not None and batch.add(src, errors):
-                    continue
-                if batch is not None:
-                    batch.flush()  # the rows stay in the order of the inputs
-                rows.append(_count_one(tokenizers, src, errors=errors, strict_unk=strict_unk))
-            except UncutTooLong as e:
-                raise e.about(src.label) from None
-        except InputError as e:  # a file a walk found that is not text: left out, and said so
+            if batch is not None and batch.add(src, errors):
+                continue
+            if batch is not None:
+                batch.flush()  # the rows stay in the order of the inputs
+            rows.append(_count_one(tokenizers, src, errors=errors, strict_unk=strict_unk))
+        except InputError as e:  # an input a walk found that is not text: left out, and said so
             if not src.walked or skipped is None:
                 raise
             skipped.append((src.path, str(e).removeprefix(f"{src.path}: ")))
     if batch is not None:
         batch.close()
     return rows
+
+
+def count_texts(tok: Tokenizer, texts: Sequence[str], label: str | None) -> list[int]:
+    """The count of each text, each a whole input: exactly `tok.count_stream([text])` (texts up to a segment
+    long in one batch call, longer ones streamed); an UncutTooLong names `label` (None: the caller names it,
+    inside its own `about`)."""
+    if label is None:
+        return tok.count_texts(texts)
+    with about(label):
+        return tok.count_texts(texts)
+
+
+def count_read(
+    tokenizers: Sequence[Tokenizer],
+    read: Callable[[int], Iterable[str]],
+    label: str,
+    *,
+    strict_unk: bool = False,
+    count_bytes: bool = True,
+) -> InputCount:
+    """One input's counts, its text given in chunks by `read(i)` for each tokenizer i in turn (chars, and
+    with `count_bytes` its UTF-8 bytes, measured on the first reading)."""
+    row = InputCount(label)
+    with about(label):
+        for i, tok in enumerate(tokenizers):
+            chunks = _measured(read(i), row, first=i == 0, count_bytes=count_bytes)
+            if tok.unk_id is None:
+                row.tokens[tok.name] = tok.count_stream(chunks)
+            else:
+                unknown = row.unknown[tok.name] = UnknownText.of(tok)
+                stream = checked_stream(tok, chunks, unknown, strict=strict_unk, label=label)
+                row.tokens[tok.name] = sum(len(ids) for ids in stream)
+    return row
 
 
 SMALL_FILE_BYTES = 1 << 18  # a file this small is read whole and counted in a batch with others
@@ -97,7 +148,7 @@ class _SmallFiles:
         if src.is_stdin or src.stream:
             return False
         try:
-            size = os.stat(src.path).st_size
+            size = src.nbytes()
         except OSError:
             return False  # the normal path says what is wrong
         if size > SMALL_FILE_BYTES:
@@ -148,24 +199,19 @@ class _SmallFiles:
 
 
 def _count_one(tokenizers: Sequence[Tokenizer], src: Source, *, errors: str, strict_unk: bool) -> InputCount:
-    row = InputCount(src.label)
     once = src.is_stdin or src.stream  # a stream can be read once: held when several tokenizers need it
     # strictly decoded text is exactly the bytes read: counted as read, not encoded again
     read = [0] if errors == "strict" else None
     held: list[str] | None = (
         list(iter_text(src, errors=errors, read_bytes=read)) if once and len(tokenizers) > 1 else None
     )
-    for i, tok in enumerate(tokenizers):
-        text = held if held is not None else iter_text(src, errors=errors, read_bytes=read if i == 0 else None)
-        chunks = _measured(text, row, first=i == 0, count_bytes=read is None)
-        if tok.unk_id is None:
-            row.tokens[tok.name] = tok.count_stream(chunks)
-        else:
-            unknown = row.unknown[tok.name] = UnknownText.of(tok)
-            stream = checked_stream(tok, chunks, unknown, strict=strict_unk, label=src.label)
-            row.tokens[tok.name] = sum(len(ids) for ids in stream)
-        if i == 0 and read is not None:
-            row.bytes = read[0]
+
+    def text(i: int) -> Iterable[str]:
+        return held if held is not None else iter_text(src, errors=errors, read_bytes=read if i == 0 else None)
+
+    row = count_read(tokenizers, text, src.label, strict_unk=strict_unk, count_bytes=read is None)
+    if read is not None:
+        row.bytes = read[0]
     return row
 
 
@@ -265,63 +311,3 @@ def unknown_totals(rows: Iterable[InputCount]) -> list[UnknownText]:
                 totals[name] = UnknownText(u.tokenizer, u.unk_token)
             totals[name].merge(u)
     return [u for u in totals.values() if u]
-
-
-@dataclass(frozen=True)
-class Span:
-    text: str  # the text these tokens stand for
-    ids: tuple[int, ...]  # usually one id; several when a character is split across byte tokens
-
-
-def token_spans(tok: Tokenizer, text: str) -> list[Span]:
-    """The tokens of `text` as readable spans; byte tokens that only together make a character are merged."""
-    spans: list[Span] = []
-    pending = b""
-    ids: list[int] = []
-    for i in tok.encode(text):
-        pending += tok.token_bytes(i)
-        ids.append(i)
-        try:
-            s = pending.decode("utf-8")
-        except UnicodeDecodeError:
-            if len(pending) < 4:
-                continue
-            s = pending.decode("utf-8", errors="replace")
-        spans.append(Span(s, tuple(ids)))
-        pending, ids = b"", []
-    if ids:
-        spans.append(Span(pending.decode("utf-8", errors="replace"), tuple(ids)))
-    return spans
-
-
-_ID_SEP = re.compile(r"[\s,\[\]]+")
-
-
-def parse_ids(words: Iterable[str], tok: Tokenizer) -> list[int]:
-    """Ids from arguments or stdin: whitespace- or comma-separated, a JSON list works too.
-
-    Each must be a token of `tok`: inside its vocabulary, and assigned (tiktoken's encodings leave gaps
-    below their special tokens, cl100k_base 100261-100275 for one, which its decoder cannot decode).
-    """
-    vocab_size, name = tok.vocab_size, tok.name
-    ids = []
-    for word in words:
-        for part in _ID_SEP.split(word):
-            if not part:
-                continue
-            try:
-                i = int(part)
-            except ValueError:
-                shown = repr(part if len(part) <= 40 else part[:40] + "...")
-                raise UsageError(f"{shown} is not a token id: give integers, e.g. `tokcli decode 15339 1917`") from None
-            if not 0 <= i < vocab_size:
-                raise UsageError(f"token id {i} is outside the vocabulary of {name} (0..{vocab_size - 1})")
-            ids.append(i)
-    for i in set(ids):
-        try:
-            tok.token_bytes(i)
-        except Exception:  # each library has its own (KeyError in tiktoken, IndexError, ValueError, ...)
-            raise UsageError(
-                f"token id {i} is not assigned in {name}; give ids that `tokcli encode -t {name}` gives"
-            ) from None
-    return ids
