@@ -299,6 +299,7 @@ def test_cached_and_output_tokens_refuse_what_they_cannot_price(cli, o200k_cache
         (["-m", "gpt-4o", "--cached-tokens", "120%"], "error: --cached-tokens 120%: give a number"),
         (["-m", "gpt-4o", "--cached-tokens", "99999"], "error: --cached-tokens 99,999 is more than the "),
         (["-m", "gpt-4o", "--output-tokens", "-1"], "error: Invalid value for '--output-tokens'"),
+        (["-m", "gpt-4o", "--output-tokens", "200000"], "error: --output-tokens 200000 leaves no room for input in"),
         (
             ["-m", "gpt-4o", "--chat", "--output-tokens", "9"],
             "error: --output-tokens does not go with --field or --chat",
@@ -308,6 +309,13 @@ def test_cached_and_output_tokens_refuse_what_they_cannot_price(cli, o200k_cache
         r = cli("count", "ja.txt", *args)
         assert r.code == 2 and r.out == "", args
         assert msg in r.err, (args, r.err)
+    from tokcli.budget.models import get_model
+
+    most = get_model("gpt-4o").max_output
+    long = cli("count", "ja.txt", "-m", "gpt-4o", "--output-tokens", str(most + 1))
+    assert (
+        long.code == 0 and f"gpt-4o answers at most {most:,} tokens; --output-tokens {most + 1:,} is more" in long.err
+    )
     (tmp_path / "pyproject.toml").write_text(
         '[tool.tokcli.models.mine]\ncontext = 1000\ntokenizer = "o200k_base"\ninput-price = 4.0\noutput-price = 8.0\n'
         '[tool.tokcli.models.cache]\ncontext = 1000\ntokenizer = "o200k_base"\ninput-price = 4.0\n'

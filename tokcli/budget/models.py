@@ -105,12 +105,13 @@ class Fit:
     price_source: str = ""  # where the prices come from: LiteLLM's version and date (and its source), or a config
 
 
-def input_budget(entry: ModelEntry, reserve: int = 0) -> int:
+def input_budget(entry: ModelEntry, reserve: int = 0, option: str = "--reserve") -> int:
+    """The input budget of `entry` with `reserve` tokens kept free (`option`: what set it, for the error)."""
     if reserve < 0:
-        raise UsageError(f"--reserve {reserve} must not be negative")
+        raise UsageError(f"{option} {reserve} must not be negative")
     limit = min(entry.max_input, entry.context - reserve)
     if limit < 1:
-        raise UsageError(f"--reserve {reserve} leaves no room for input in {entry.name}'s window of {entry.context:,}")
+        raise UsageError(f"{option} {reserve} leaves no room for input in {entry.name}'s window of {entry.context:,}")
     return limit
 
 
@@ -164,8 +165,9 @@ def fit(tokens: int, model: str | ModelEntry, *, reserve: int = 0, output_tokens
     entry = model if isinstance(model, ModelEntry) else get_model(model)
     if output_tokens < 0 or not 0 <= cached <= tokens:
         raise UsageError(f"output tokens ({output_tokens}) and cached tokens ({cached}) must be within 0 and the count")
+    option = "--output-tokens" if output_tokens > reserve else "--reserve"
     reserve = max(reserve, output_tokens)
-    limit = input_budget(entry, reserve)
+    limit = input_budget(entry, reserve, option)
     price, out_price = entry.input_price, entry.output_price
     cached_price = entry.cached_input_price if entry.cached_input_price is not None else price
     input_cost = (

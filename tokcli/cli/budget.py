@@ -82,10 +82,12 @@ def models(
     from tokcli.budget.models import load_models, matching
     from tokcli.output import tables as render
 
-    entries = matching(load_models(), query or [], provider or [])
+    table = load_models()
+    entries = matching(table, query or [], provider or [])
     if not entries:
+        makers = sorted({e.maker for e in table.values() if e.maker})
         o.warn("no model matches " + " and ".join(repr(w) for w in [*(query or []), *(provider or [])])
-               + "; `tokcli models` lists them all")  # fmt: skip
+               + f"; `tokcli models` lists them all (--provider: {', '.join(makers)}, or a LiteLLM provider)")  # fmt: skip
     render.models(entries, format.value, output=output)
 
 

@@ -176,9 +176,11 @@ def count_files(
             for n, e in totals]  # fmt: skip
     bare = len(rows) == 1 and len(toks) == 1 and not is_tty() and not fits and fmt is TableFormat.text
     counts(rows, [t.name for t in toks], fmt=fmt.value, bare=bare, fits=fits, cost=cost, skipped=skipped)
-    for f in fits:
+    for f, e in zip(fits, entries, strict=True):
         if f.cached_tokens and f.cached_input_price is None and f.input_price is not None:
             o.warn(f"{f.model}: no cached-input price known; its cached tokens are priced at the input price")
+        if e.max_output is not None and output_tokens > e.max_output:
+            o.warn(f"{f.model} answers at most {e.max_output:,} tokens; --output-tokens {output_tokens:,} is more")
     for unknown in unknown_totals(rows):
         o.warn(unknown.describe())
 
