@@ -10,6 +10,7 @@ import typer
 from tokcli.errors import UsageError
 
 from .app import app
+from .cache import CacheOptions, cache_options, counting_cache
 from .common import (
     DEFAULT_TOKENIZER,
     AddSpecialOpt,
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
 
 
 @app.command()
+@cache_options
 @dist_options
 @walk_options
 def count(
@@ -80,6 +82,7 @@ def count(
     *,
     walk: WalkOptions,
     dist: DistOptions,
+    cache: CacheOptions,
 ) -> None:
     """Count tokens per input and in total, under one or more tokenizers side by side.
 
@@ -108,9 +111,10 @@ def count(
                                    errors=errors.value, special=special.value, add_special=add_special,
                                    dist=dist)  # fmt: skip
 
-    count_files(inputs_or_stdin(inputs), tokenizer, model or [], reserve=reserve, cost=cost, fmt=format,
-                errors=errors.value, strict_unk=strict_unk, special=special.value, add_special=add_special,
-                walk=walk, dist=dist.on(inputs or ["-"]))  # fmt: skip
+    with counting_cache(cache):
+        count_files(inputs_or_stdin(inputs), tokenizer, model or [], reserve=reserve, cost=cost, fmt=format,
+                    errors=errors.value, strict_unk=strict_unk, special=special.value, add_special=add_special,
+                    walk=walk, dist=dist.on(inputs or ["-"]))  # fmt: skip
 
 
 def count_files(

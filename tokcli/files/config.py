@@ -3,6 +3,7 @@ against one schema before anything uses them.
 
     [tool.tokcli]                            # pyproject.toml; the user config has the same keys
     tokenizer = "o200k_base"                 # default tokenizer of the budgets below
+    cache = ".tokcli-cache"                  # the count cache's directory (relative to this file; see countcache)
     [[tool.tokcli.budget]]                   # any number of budgets (pyproject.toml only)
     paths = ["prompts/**/*.md", "docs/"]     # globs (or directories) relative to pyproject.toml
     max-tokens = 4000                        # and/or: model = "gpt-4o", reserve = 2000
@@ -166,8 +167,8 @@ BUDGET = table({
     "paths": globs, "path": globs, "max-tokens": positive, "model": string, "reserve": non_negative,
     "tokenizer": string, "total": boolean, "allow-empty": boolean, "chat": boolean,
 })  # fmt: skip
-TOOL = table({"tokenizer": string, "budget": array_of(BUDGET), "models": table_of(MODEL)})
-USER = table({"tokenizer": string, "models": table_of(MODEL)})
+TOOL = table({"tokenizer": string, "cache": string, "budget": array_of(BUDGET), "models": table_of(MODEL)})
+USER = table({"tokenizer": string, "cache": string, "models": table_of(MODEL)})
 
 
 def read_toml(path: Path) -> dict[str, Any]:
