@@ -10,7 +10,7 @@ One entry per (fingerprint, blob): the fingerprint names the tokenizer and how t
 sha1(b"blob <size>\\0" + content), computed here without git. Each entry carries a checksum of what it
 says; one that fails it is a miss (counted again and written over). SQLite in WAL mode takes concurrent
 runs (one writer at a time, readers never blocked); every run writes its new entries in one transaction.
-The database is kept under `max_bytes`: past it, the least recently used entries go.
+The database is kept under `max_bytes`: past it, the least recently used entries go (down to half).
 
 Nothing here prints: what went wrong with the cache (a read-only directory, a damaged file, a busy
 database) is a line in `warnings`, at most one per run, and the counts are right regardless: a cache that
@@ -131,7 +131,6 @@ class CountCache:
     def _setup(self, db: sqlite3.Connection) -> sqlite3.Connection:
         self._db = db
         db.execute(f"PRAGMA busy_timeout={BUSY_MS}")
-        db.execute("PRAGMA auto_vacuum=INCREMENTAL")  # only takes effect in a new database
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")
         db.execute(
@@ -209,8 +208,8 @@ class CountCache:
             self._pending.append((fp, blob, entry.tokens, entry.chars, entry.bytes, check, time.time_ns()))
 
     def flush(self) -> None:
-        """Write the new entries and the times the found ones were used, in one transaction; then drop the
-        least recently used entries while the database is over `max_bytes`."""
+        """Write the new entries and the times the found ones were used, in one transaction; then, when the
+        database is over `max_bytes`, drop its least recently used entries down to half of it."""
         pending, used = self._pending, self._used
         self._pending, self._used = [], []
         if self._db is None or not self._writable or not (pending or used):
@@ -221,30 +220,29 @@ class CountCache:
             try:
                 db.executemany("INSERT OR REPLACE INTO counts VALUES (?, ?, ?, ?, ?, ?, ?)", pending)
                 db.executemany("UPDATE counts SET used = ? WHERE fp = ? AND blob = ?", used)
-                self._bound(db)
                 db.execute("COMMIT")
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
             if pending:
-                db.execute("PRAGMA incremental_vacuum")
+                self._bound(db)
         except sqlite3.DatabaseError as e:
             self._warn(f"cannot write to it ({e})")
 
     def _bound(self, db: sqlite3.Connection) -> None:
-        page = db.execute("PRAGMA page_size").fetchone()[0]
-        live = (
-            db.execute("PRAGMA page_count").fetchone()[0] - db.execute("PRAGMA freelist_count").fetchone()[0]
-        ) * page
-        if live <= self.max_bytes:
-            return
-        rows = db.execute("SELECT count(*) FROM counts").fetchone()[0]
-        if not rows:
-            return
-        per_row = live / rows
-        # down to 90% of the bound, so that the next runs do not each drop a few
-        drop = min(rows, int((live - 0.9 * self.max_bytes) / per_row) + 1)
-        db.execute("DELETE FROM counts WHERE rowid IN (SELECT rowid FROM counts ORDER BY used LIMIT ?)", (drop,))
+        """Past `max_bytes`, the least recently used entries go until the entries left, packed (VACUUM), take
+        about half of it: the next runs add to it a while before it is trimmed again (a VACUUM rewrites the
+        database, and a B-tree gives pages back only when they are empty)."""
+        for _ in range(4):
+            size = db.execute("PRAGMA page_count").fetchone()[0] * db.execute("PRAGMA page_size").fetchone()[0]
+            if size <= self.max_bytes:
+                return
+            rows = db.execute("SELECT count(*) FROM counts").fetchone()[0]
+            keep = int(rows * min(1.0, 0.5 * self.max_bytes / size))
+            db.execute(
+                "DELETE FROM counts WHERE rowid IN (SELECT rowid FROM counts ORDER BY used LIMIT ?)", (rows - keep,)
+            )
+            db.execute("VACUUM")
 
     def close(self) -> None:
         self.flush()
