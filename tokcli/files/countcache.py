@@ -39,6 +39,7 @@ MARKER_TEXT = (
 DB = "counts-v1.sqlite"
 OWN_FILES = (DB, DB + "-wal", DB + "-shm", DB + "-journal", MARKER)  # everything tokcli puts in DIR
 DEFAULT_MAX_BYTES = 256 << 20
+USED_EVERY_NS = 3600 * 10**9  # an entry's time of last use is written again once it is this old (LRU to the hour)
 BUSY_MS = 30_000  # how long a run waits for another run's write before going on without writing
 
 
@@ -171,6 +172,7 @@ class CountCache:
         """The sound entries of these blobs under `fp` (a damaged one is left out: a miss, written anew)."""
         wanted = list(dict.fromkeys(blobs))
         found: dict[bytes, Entry] = {}
+        now = time.time_ns()
         if self._db is None or not wanted:
             self.misses += len(wanted)
             return found
@@ -178,8 +180,8 @@ class CountCache:
             for i in range(0, len(wanted), 500):  # SQLite's limit on variables
                 part = wanted[i : i + 500]
                 marks = ",".join("?" * len(part))
-                for blob, tokens, chars, nbytes, checksum in self._db.execute(
-                    f"SELECT blob, tokens, chars, bytes, checksum FROM counts WHERE fp = ? AND blob IN ({marks})",
+                for blob, tokens, chars, nbytes, checksum, used in self._db.execute(
+                    f"SELECT blob, tokens, chars, bytes, checksum, used FROM counts WHERE fp = ? AND blob IN ({marks})",
                     [fp, *part],
                 ):
                     if (
@@ -188,12 +190,12 @@ class CountCache:
                         and checksum == _check(fp, blob, tokens, chars, nbytes)
                     ):
                         found[blob] = Entry(tokens, chars, nbytes)
+                        if not isinstance(used, int) or now - used > USED_EVERY_NS:
+                            self._used.append((now, fp, blob))
         except sqlite3.DatabaseError as e:
             self._warn(f"cannot read it ({e})")
             self._close()
             found = {}
-        now = time.time_ns()
-        self._used += [(now, fp, b) for b in found]
         self.hits += len(found)
         self.misses += len(wanted) - len(found)
         return found
