@@ -91,6 +91,16 @@ def check(
         ),
     ] = None,
     total: Annotated[bool, typer.Option("--total", help="Apply the limit to all files together, not to each.")] = False,
+    margin: Annotated[
+        str | None,
+        typer.Option(
+            "--margin",
+            help="Safety margin on estimated counts, 0%-100% (e.g. 10%): an estimate (a private tokenizer, "
+            "~) is multiplied by 1 + margin before it is set against the limit; exact counts never are. "
+            "Overrides margin in pyproject.toml.",
+            show_default=False,
+        ),
+    ] = None,
     chat: Annotated[
         bool,
         typer.Option(
@@ -118,18 +128,24 @@ def check(
 
     Budgets come from --max-tokens, or --model with --reserve, applied to each file (or with --total to
     their sum); without either, from [[tool.tokcli.budget]] tables in pyproject.toml (paths, max-tokens
-    or model and reserve, tokenizer, total, allow-empty), so `tokcli check` alone works in a repository.
+    or model and reserve, tokenizer, total, allow-empty, margin), so `tokcli check` alone works in a repository.
+    With --margin 10% (margin = "10%") an estimated count is raised by that share before it is compared.
     A budget that matches no file is an error (exit 2) unless it sets allow-empty = true.
     With --chat (chat = true in a budget table) each conversation of a chat file is checked, as
     `count --chat` counts it; rows name FILE:LINE in a JSONL file.
     """
     from tokcli.budget import check as b
-    from tokcli.errors import CheckFailed
+    from tokcli.errors import CheckFailed, UsageError
+    from tokcli.files.config import margin_value
     from tokcli.output import skipped, warn
     from tokcli.output.budget import render
 
+    try:
+        m = None if margin is None else margin_value(margin)
+    except ValueError as e:
+        raise UsageError(f"--margin {e}") from None
     budgets, restrict = b.budgets_for(paths, max_tokens=max_tokens, model=model, reserve=reserve,
-                                      tokenizer=tokenizer, total=total, chat=chat)  # fmt: skip
+                                      tokenizer=tokenizer, total=total, chat=chat, margin=m)  # fmt: skip
     with counting_cache(cache):
         report = b.check(budgets, restrict=restrict, errors=errors.value, options=walk)
     for w in report.warnings:

@@ -316,8 +316,10 @@ MODEL_COLS = [
     Col("context", "context", _int),
     Col("input_limit", "input limit", _int),
     Col("max_output", "max output", _int),
-    Col("counting", "tokenizer", right=False),
+    Col("tokenizer_shown", "tokenizer", right=False),
     Col("count", "count", right=False),
+    Col("calibration_shown", "calibration", right=False),
+    Col("error", "error", lambda v: "-" if v is None else v, right=False),
     Col("input_price_per_mtok", "in $/M", lambda v: "-" if v is None else f"{v:g}"),
     Col("output_price_per_mtok", "out $/M", lambda v: "-" if v is None else f"{v:g}"),
     Col("source", "source", right=False),
@@ -337,8 +339,16 @@ def models(entries: Sequence[ModelEntry], fmt: str, *, output: str | None = None
         d["counting"] = e.counting_tokenizer
         d["count"] = e.count_via
         d["exact"] = e.exact
+        cal = e.calibration
+        d["proxy"] = None if e.exact else e.proxy
+        d["tokenizer_shown"] = e.exact_tokenizer or e.proxy
+        d["calibration"] = None if cal is None else cal.to_dict()
+        d["calibration_shown"] = "-" if e.exact else "none" if cal is None else cal.summary
+        d["error"] = None if e.exact else "unknown (no calibration)" if cal is None else cal.error
         rows.append(d)
     if fmt == "json":
+        for d in rows:
+            del d["tokenizer_shown"], d["calibration_shown"]
         doc = {"schema": "tokcli-models/1", "models": rows}
         emit(json.dumps(doc, ensure_ascii=False, indent=2) + "\n", output)
         return

@@ -43,9 +43,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tokcli.errors import InputError, TokcliError
+
+if TYPE_CHECKING:
+    from .calibration import Calibration
 
 PROXY = "o200k_base"  # what private or not-yet-installed tokenizers are counted with, as an estimate
 PRIVATE = {"anthropic", "gemini", "vertex_ai-language-models"}  # providers whose tokenizers are not public
@@ -103,8 +106,20 @@ class ModelEntry:
 
     @property
     def counting_tokenizer(self) -> str:
-        """The tokenizer counts are made with: the model's own, else the proxy."""
-        return self.exact_tokenizer or self.proxy or PROXY
+        """The tokenizer counts are made with: the model's own, else the proxy; a proxy with a calibration
+        that changes its counts is loaded by the model's name (tokcli.tokenizer.calibration)."""
+        if self.exact_tokenizer is not None:
+            return self.exact_tokenizer
+        cal = self.calibration
+        return self.name if cal is not None and not cal.identity else self.proxy or PROXY
+
+    @property
+    def calibration(self) -> Calibration | None:
+        """The published calibration of an estimate made with the default proxy (None: exact, another proxy,
+        or a model of no calibrated generation)."""
+        from .calibration import for_model
+
+        return None if self.exact or (self.proxy or PROXY) != PROXY else for_model(self.name)
 
     @property
     def max_input(self) -> int:

@@ -60,6 +60,9 @@ class Resolved:
     vendor     the vendor tokenizer that counts the name exactly (its extra may be missing: then not exact)
     note       for an estimate, the sentence the CLI prints on stderr:
                "NAME: counting with PROXY, an estimate (~) of its tokens (WHY)"
+    calibration  for an estimate of a private tokenizer, the key of its published calibration
+               (tokcli.tokenizer.calibration.CALIBRATIONS): `load` wraps the proxy in a CalibratedTokenizer
+               where its factors change the counts
     """
 
     name: str
@@ -70,6 +73,7 @@ class Resolved:
     model: str | None = None
     vendor: str | None = None
     note: str = ""
+    calibration: str | None = None
 
     def load(self) -> Tokenizer:
         """The tokenizer under `name`: the exact one, or for a private tokenizer the proxy. A name whose exact
@@ -79,7 +83,14 @@ class Resolved:
             from .vendors import VENDORS, vendor_file
 
             vendor_file(self.name, VENDORS[self.vendor])  # raises BackendMissing or TokenizerFileError
-        return _load(self.tokenizer, None if self.name == self.tokenizer else self.name)
+        tok = _load(self.tokenizer, None if self.name == self.tokenizer else self.name)
+        if self.calibration is not None:
+            from .calibration import CALIBRATIONS, CalibratedTokenizer
+
+            cal = CALIBRATIONS[self.calibration]
+            if not cal.identity:
+                return CalibratedTokenizer(tok, cal)
+        return tok
 
 
 # -- the constructors -----------------------------------------------------------------------------------
@@ -196,6 +207,13 @@ def _model_resolved(name: str, e: ModelEntry, depth: int) -> Resolved:
             return r
     proxy = _inner(e.proxy or PROXY, e, "proxy", depth).tokenizer
     why = e.note or e.count_via
+    cal = e.calibration
+    if cal is not None:
+        how = "" if cal.identity else f" {cal.summary}"
+        why += f"; {'calibrated' if cal.calibrated else 'not calibrated'}, stated error {cal.error}"
+        return Resolved(name, proxy, False, "model", proxy=proxy, model=e.name, vendor=e.vendor,
+                        note=f"{name}: counting with {proxy}{how}, an estimate (~) of its tokens ({why})",
+                        calibration=cal.key)  # fmt: skip
     return Resolved(name, proxy, False, "model", proxy=proxy, model=e.name, vendor=e.vendor,
                     note=f"{name}: counting with {proxy}, an estimate (~) of its tokens ({why})")  # fmt: skip
 
