@@ -31,7 +31,7 @@ from .groups import DistOptions, dist_options, walk_options
 from .inputs import check_inputs, inputs_or_stdin
 
 if TYPE_CHECKING:
-    from tokcli.budget.models import ModelEntry
+    from tokcli.budget.models import Fit, ModelEntry
     from tokcli.files.walk import WalkOptions
     from tokcli.tokenizer.base import Tokenizer
     from tokcli.tokenizer.counting import InputCount
@@ -79,6 +79,23 @@ def count(
         bool,
         typer.Option("--api-auto", help="As --api, but when the vendor cannot answer, warn and count locally (~)."),
     ] = False,
+    tree: Annotated[
+        bool,
+        typer.Option(
+            "--tree",
+            help="Per-directory totals and shares of the total, each directory's largest first (see the README's "
+            "Token trees).",
+        ),
+    ] = False,
+    depth: Annotated[
+        int | None,
+        typer.Option(
+            "--depth",
+            metavar="N",
+            help="With --tree: fold directories deeper than N levels into their ancestor.",
+            show_default=False,
+        ),  # fmt: skip
+    ] = None,
     *,
     walk: WalkOptions,
     dist: DistOptions,
@@ -94,10 +111,17 @@ def count(
     marked as an estimate, ~) and set against its context window; --cost adds its input cost.
     With --field, per-record statistics of datasets (and with --model the records over its window);
     with --chat, conversations with their per-message overhead (see the README).
+    With --tree, per-directory totals and their shares of the total (--depth N folds deeper directories).
     With --workers N or --scheduler, files are counted in parallel by Dask workers, with the same totals.
     With --api, the vendor of each -m model counts each input (or conversation) itself: the only time
     tokcli uses the network.
     """
+    if depth is not None and not tree:
+        raise UsageError("--depth folds the directories of --tree: add --tree")
+    if depth is not None and depth < 0:
+        raise UsageError(f"--depth {depth}: give 0 (the inputs alone) or more levels of directories")
+    if tree and (api or api_auto or field or chat or id_field):
+        raise UsageError("--tree sums the files of directories: it does not go with --api, --field or --chat")
     if api or api_auto:
         from .count_api import count_api
 
@@ -114,7 +138,7 @@ def count(
     with counting_cache(cache):
         count_files(inputs_or_stdin(inputs), tokenizer, model or [], reserve=reserve, cost=cost, fmt=format,
                     errors=errors.value, strict_unk=strict_unk, special=special.value, add_special=add_special,
-                    walk=walk, dist=dist.on(inputs or ["-"]))  # fmt: skip
+                    walk=walk, dist=dist.on(inputs or ["-"]), tree=tree, depth=depth)  # fmt: skip
 
 
 def count_files(
@@ -131,7 +155,11 @@ def count_files(
     add_special: bool,
     walk: WalkOptions,
     dist: DistOptions,
+    tree: bool = False,
+    depth: int | None = None,
 ) -> None:
+    """count of files and streams: the table (or the bare number), or with `tree` the token tree of the inputs
+    (tokcli.analysis.tree), its directories folded `depth` levels down."""
     from tokcli import load
     from tokcli import output as o
     from tokcli.output import is_tty
@@ -149,10 +177,31 @@ def count_files(
                       strict_unk=strict_unk, skipped=skipped)  # fmt: skip
     o.skipped(skipped)
     fits = [fit(sum(r.tokens[e.counting_tokenizer] for r in rows), e, reserve=reserve) for e in entries]
-    bare = len(rows) == 1 and len(toks) == 1 and not is_tty() and not fits and fmt is TableFormat.text
-    counts(rows, [t.name for t in toks], fmt=fmt.value, bare=bare, fits=fits, cost=cost, skipped=skipped)
+    if tree:
+        count_tree(rows, inputs, [t.name for t in toks], entries, depth=depth, fmt=fmt, fits=fits, cost=cost,
+                   skipped=skipped, given=len(tokenizers or ([] if entries else [DEFAULT_TOKENIZER])))  # fmt: skip
+    else:
+        bare = len(rows) == 1 and len(toks) == 1 and not is_tty() and not fits and fmt is TableFormat.text
+        counts(rows, [t.name for t in toks], fmt=fmt.value, bare=bare, fits=fits, cost=cost, skipped=skipped)
     for unknown in unknown_totals(rows):
         o.warn(unknown.describe())
+
+
+def count_tree(
+    rows: Sequence[InputCount], inputs: list[str], names: Sequence[str], entries: Sequence[ModelEntry], *,
+    depth: int | None, fmt: TableFormat, fits: Sequence[Fit], cost: bool, skipped: Sequence[tuple[str, str]],
+    given: int,
+) -> None:  # fmt: skip
+    """`count --tree`: a column per -t tokenizer (the first `given` of the counted `names`: the default one
+    unless models are given) and per model, counted with its own tokenizer or its proxy (~)."""
+    from tokcli.analysis.tree import token_tree
+    from tokcli.output.tree import TreeColumn
+    from tokcli.output.tree import token_tree as render
+
+    cols = [TreeColumn(t, t) for t in names[:given]]
+    cols += [TreeColumn(e.name, e.counting_tokenizer, e.exact) for e in entries]
+    built = token_tree(rows, inputs, names, by=cols[0].tokenizer, depth=depth)
+    render(built, cols, fmt=fmt.value, fits=fits, cost=cost, skipped=skipped)
 
 
 def count_rows(
