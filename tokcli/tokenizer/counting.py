@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from tokcli.errors import InputError, UncutTooLong
 from tokcli.files.text import decode_blocks, iter_text, read_blocks
-from tokcli.files.walk import Source, open_file
+from tokcli.files.walk import SNIFF_BYTES, Source, open_file
 
 from .base import Tokenizer
 
@@ -220,18 +220,16 @@ class _SmallFiles:
             return False  # the normal path says what is wrong
         if size > SMALL_FILE_BYTES:
             return False
+        data = src.data if src.data is not None else _read_whole(src)
         blob = None
-        if self.cache is None:
-            text = "".join(iter_text(src, errors=errors))  # the same checks and errors as streaming
-        else:
-            data = src.data if src.data is not None else _read_whole(src)
+        if self.cache is not None:
             from tokcli.files.countcache import blob_id
 
             blob = blob_id(data)
             if (row := self._lookup(src.label, blob)) is not None:
                 self.batch.append(row)
                 return True
-            text = "".join(decode_blocks([data], src.label, errors=errors))  # the checks of iter_text
+        text = _decode_whole(data, src.label, errors)
         row = InputCount(src.label, chars=len(text), bytes=_utf8_len(text))
         self.batch.append(row)
         self.texts.append(text)
@@ -316,6 +314,17 @@ class _SmallFiles:
         finally:
             if self.pool is not None:
                 self.pool.shutdown()
+
+
+def _decode_whole(data: bytes, label: str, errors: str) -> str:
+    """A small file's text, as iter_text gives it (the same checks and errors: one block of decode_blocks),
+    decoded in one call where it is plain UTF-8 text."""
+    if errors == "strict" and b"\x00" not in data[:SNIFF_BYTES]:
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError:
+            pass  # decode_blocks says where
+    return "".join(decode_blocks([data], label, errors=errors))
 
 
 def _read_whole(src: Source) -> bytes:
