@@ -240,3 +240,12 @@ def test_marker_is_a_cachedir_tag(tmp_path):
     CountCache.open(tmp_path / "c").close()
     head = (tmp_path / "c" / MARKER).read_bytes()[:43]
     assert head == b"Signature: 8a477f597d28d172789f06886806bc55"  # https://bford.info/cachedir/
+
+
+def test_a_cache_inside_the_tree_is_not_counted(cli, tmp_path):
+    tree = make_tree(tmp_path / "tree", 2)
+    plain = cli("count", "-t", "cl100k_base", tree, "--format", "json")
+    for _ in "12":
+        r = cli("count", "-t", "cl100k_base", tree, "--format", "json", "--cache", tree / "counts")
+        assert r.code == 0 and r.out == plain.out and r.err == ""
+    assert (tree / "counts" / MARKER).is_file()

@@ -146,7 +146,7 @@ def walk_dir(directory: str, options: WalkOptions = WalkOptions(), report: Walk 
         keep = []
         for d in sorted(dirnames):
             full = os.path.join(dirpath, d)
-            if d == ".git" or os.path.islink(full) or not rules.keep(full, is_dir=True):
+            if d == ".git" or os.path.islink(full) or not rules.keep(full, is_dir=True) or _count_cache(full):
                 continue
             keep.append(d)
         dirnames[:] = keep
@@ -166,6 +166,15 @@ def walk_dir(directory: str, options: WalkOptions = WalkOptions(), report: Walk 
                 continue
             out.append(_clean(full))
     return sorted(out)
+
+
+def _count_cache(directory: str) -> bool:
+    """Whether `directory` is a tokcli count cache (`--cache DIR` inside the tree walked: not its text)."""
+    if not os.path.isfile(os.path.join(directory, "CACHEDIR.TAG")):  # one stat for most directories
+        return False
+    from .countcache import is_ours
+
+    return is_ours(directory)
 
 
 def _glob(pattern: str, options: WalkOptions, report: Walk) -> list[str]:
