@@ -249,3 +249,21 @@ def test_a_cache_inside_the_tree_is_not_counted(cli, tmp_path):
         r = cli("count", "-t", "cl100k_base", tree, "--format", "json", "--cache", tree / "counts")
         assert r.code == 0 and r.out == plain.out and r.err == ""
     assert (tree / "counts" / MARKER).is_file()
+
+
+def test_diff_keeps_both_versions(cli, tmp_path, monkeypatch):
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    monkeypatch.chdir(repo)
+    git = ["git", "-c", "user.email=t@t", "-c", "user.name=t"]
+    (repo / "a.md").write_text("hello world\n")
+    subprocess.run(["git", "init", "-q"], check=True)
+    subprocess.run(["git", "add", "a.md"], check=True)
+    subprocess.run([*git, "commit", "-qm", "one"], check=True)
+    (repo / "a.md").write_text("hello world, and more words here\n")
+    plain = cli("diff", "HEAD", "-t", "cl100k_base", "-f", "json")
+    for _ in "12":
+        r = cli("diff", "HEAD", "-t", "cl100k_base", "-f", "json", "--cache", tmp_path / "c")
+        assert r.code == 0 and r.out == plain.out
+    blobs = {row[1] for row in rows_of(tmp_path / "c")}
+    assert blobs == {blob_id(b"hello world\n"), blob_id(b"hello world, and more words here\n")}
