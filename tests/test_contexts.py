@@ -31,11 +31,10 @@ def test_entry_is_well_formed(name):
     assert e.input_price is None or e.input_price >= 0
     if e.exact:
         assert e.counting_tokenizer == e.exact_tokenizer
-    else:
+    else:  # the proxy; by the model's own name where a published calibration changes the proxy's counts
+        cal = e.calibration
         assert e.proxy == "o200k_base"
-        calibrated = e.calibration is not None and not e.calibration.identity
-        # a calibration that changes the proxy's counts is loaded under the model's own name
-        assert e.counting_tokenizer == (e.name if calibrated else "o200k_base")
+        assert e.counting_tokenizer == ("o200k_base" if cal is None or cal.identity else name)
         assert e.note or e.vendor  # an estimate says why
 
 

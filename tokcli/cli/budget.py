@@ -47,20 +47,49 @@ class CheckFormat(str, Enum):
 
 @app.command()
 def models(
+    query: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="List only the models whose name (or alias, LiteLLM key, maker or provider) holds each of these "
+            "words (case and the spelling of versions ignored: sonnet-4.5 finds claude-sonnet-4-5).",
+            show_default=False,
+        ),
+    ] = None,
+    provider: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--provider",
+            "-p",
+            help="List only this maker's models (openai, anthropic, google, meta, mistral, qwen, deepseek, xai, "
+            "cohere) or LiteLLM provider's (gemini, deepinfra, ...). Repeat for several.",
+            show_default=False,
+        ),
+    ] = None,
     format: TableFormatOpt = TableFormat.text,
     output: OutputOpt = None,
 ) -> None:
     """List the models tokcli knows: context window, input limit, maximum output, the tokenizer counts are
-    made with (exact, or an estimate with a stated proxy), and the source and date of each entry.
+    made with (exact, or an estimate with a stated proxy), prices (input, cached input, output; USD per
+    million tokens), and the source and date of each entry; sorted by maker and name.
 
+    The table holds every chat model LiteLLM lists for OpenAI, Anthropic, Google, Mistral, Meta, DeepSeek,
+    Qwen, xAI and Cohere (hundreds): narrow it with words (`tokcli models sonnet`) and --provider.
     Add or override entries in $TOKCLI_CONFIG (default ~/.config/tokcli/config.toml) under
     [models.NAME], or in pyproject.toml under [tool.tokcli.models.NAME]: context, input-limit,
-    max-output, tokenizer (a name or a tokenizer.json path), proxy, source, as-of, note.
+    max-output, tokenizer (a name or a tokenizer.json path), proxy, source, as-of, note, input-price,
+    cached-input-price, output-price.
     """
-    from tokcli.budget.models import load_models
+    from tokcli import output as o
+    from tokcli.budget.models import load_models, matching
     from tokcli.output import tables as render
 
-    render.models(list(load_models().values()), format.value, output=output)
+    table = load_models()
+    entries = matching(table, query or [], provider or [])
+    if not entries:
+        makers = sorted({e.maker for e in table.values() if e.maker})
+        o.warn("no model matches " + " and ".join(repr(w) for w in [*(query or []), *(provider or [])])
+               + f"; `tokcli models` lists them all (--provider: {', '.join(makers)}, or a LiteLLM provider)")  # fmt: skip
+    render.models(entries, format.value, output=output)
 
 
 @app.command()

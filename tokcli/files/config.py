@@ -14,7 +14,7 @@ against one schema before anything uses them.
     chat = false                             # true: the files are chat conversations (tokcli.budget.chat)
     margin = "5%"                            # this budget's margin on estimated counts
     [tool.tokcli.models.NAME]                # add or override a model: context, input-limit, max-output,
-    context = 32000                          # tokenizer, proxy, source, as-of, note, input-price, output-price
+    context = 32000                          # tokenizer, proxy, source, as-of, note, input-price, output-price, cached-input-price
     input-price = 0.5                        # USD per million tokens
 
 Every problem is an InputError naming the file and the key path (`tool.tokcli.budget[2].max-tokens`).
@@ -182,6 +182,7 @@ def margin(v: Any, where: str) -> Fraction:
 MODEL = table({
     "context": positive, "input-limit": positive, "max-output": positive, "tokenizer": string, "proxy": string,
     "source": string, "as-of": string, "note": string, "input-price": price, "output-price": price,
+    "cached-input-price": price,
 })  # fmt: skip
 BUDGET = table({
     "paths": globs, "path": globs, "max-tokens": positive, "model": string, "reserve": non_negative,

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
-from .base import BATCH_SEGMENTS, Tokenizer
+from .base import BATCH_SEGMENTS, Tokenizer, Wrapped
 
 if TYPE_CHECKING:
     import numpy as np
@@ -197,16 +197,12 @@ def calibrated_count(counts: Mapping[str, int], cal: Calibration) -> int:
     return math.ceil(sum((n * cal.factor(c) for c, n in counts.items()), Fraction(0)))
 
 
-class CalibratedTokenizer(Tokenizer):
+class CalibratedTokenizer(Wrapped):
     """The proxy with calibrated counts (see the module docstring); every other verb is the proxy's."""
 
     def __init__(self, inner: Tokenizer, calibration: Calibration) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.calibration = calibration
-        self.name = inner.name
-        self.kind = inner.kind
-        self.unk_id = inner.unk_id
-        self.lossless = inner.lossless
         self.cut_pattern = inner.cut_pattern
 
     # -- counts: calibrated ----------------------------------------------------------------------------
@@ -244,7 +240,7 @@ class CalibratedTokenizer(Tokenizer):
             return [calibrated_count({"*": n}, cal) for n in self.inner.count_texts(texts)]
         return [self.count_stream([t]) for t in texts]
 
-    # -- everything else: the proxy's ------------------------------------------------------------------
+    # -- encoding: the proxy's (the rest, decode, token bytes, the vocabulary: Wrapped) -----------------
     def encode(self, text: str) -> list[int]:
         return self.inner.encode(text)
 
@@ -259,37 +255,3 @@ class CalibratedTokenizer(Tokenizer):
 
     def encode_array(self, chunks: Iterable[str]) -> np.ndarray:
         return self.inner.encode_array(chunks)
-
-    def decode(self, ids: Sequence[int]) -> str:
-        return self.inner.decode(ids)
-
-    def token_bytes(self, token_id: int) -> bytes:
-        return self.inner.token_bytes(token_id)
-
-    def id_to_token(self, token_id: int) -> str:
-        return self.inner.id_to_token(token_id)
-
-    def is_byte_fallback(self, token_id: int) -> bool:
-        return self.inner.is_byte_fallback(token_id)
-
-    def unknown_pieces(self, text: str) -> list[str]:
-        return self.inner.unknown_pieces(text)
-
-    def special_tokens(self) -> dict[str, int]:
-        return self.inner.special_tokens()
-
-    def encode_allowing_special(self, text: str) -> list[int]:
-        return self.inner.encode_allowing_special(text)
-
-    def added_around(self) -> tuple[list[int], list[int]]:
-        return self.inner.added_around()
-
-    def all_token_bytes(self) -> list[bytes | None]:
-        return self.inner.all_token_bytes()
-
-    @property
-    def vocab_size(self) -> int:
-        return self.inner.vocab_size
-
-    def save(self, path: str) -> None:
-        self.inner.save(path)

@@ -13,7 +13,9 @@
     paths        tokenizer.json (HF), *.model (sentencepiece), a model directory holding tokenizer.json
 
 A name is matched exactly first, then with case and the spelling of versions ignored (Claude-Sonnet-4.5 is
-claude-sonnet-4-5). `resolve(name)` says what a name stands for without loading anything (a `Resolved`: the
+claude-sonnet-4-5), then as LiteLLM and the hosts write model names (tokcli.tokenizer.models.lookup: a provider
+prefix such as anthropic/, openrouter/openai/, bedrock/us.anthropic., a date suffix, -latest, -instruct): a
+name with a / is a path when that path exists, or starts with . / or ~, else a model name where one matches. `resolve(name)` says what a name stands for without loading anything (a `Resolved`: the
 tokenizer counts are made with, whether exactly, through which proxy); `load(name)` is `resolve(name).load()`.
 Every command resolves `-t`, `-m`, `check -t`, `diff -t` and the [tool.tokcli] budgets here, so they all
 accept the same names. An unknown name is TokenizerNotFound with at most five close names.
@@ -145,18 +147,30 @@ def resolve(spec: str) -> Resolved:
 def _resolve(spec: str, depth: int) -> Resolved:
     if depth > MAX_DEPTH:
         raise TokenizerNotFound(f"{spec}: the [models] tables of the config name each other's tokenizers in a loop")
-    if looks_like_path(spec):
+    if looks_like_path(spec) and (_exists(spec) or not spec.count("/") or spec.startswith((".", "/", "~"))):
         return _path(spec)
-    if (found := _by_name(spec, depth)) is not None:
+    if not looks_like_path(spec) and (found := _by_name(spec, depth)) is not None:
         return found
-    from .models import key
+    from .models import key, load_models, lookup, names
 
     by_key: dict[str, str] = {}
     for n in all_names():
         by_key.setdefault(key(n), n)
     if (name := by_key.get(key(spec))) is not None and name != spec:
         return _resolve(name, depth + 1)
+    # a model as LiteLLM and the hosts write it: anthropic/claude-..., gpt-4o-2024-08-06, ...-latest
+    if (name := lookup(spec, names(load_models()))) is not None and name != spec:
+        return _resolve(name, depth + 1)
+    if not looks_like_path(spec) and (enc := model_encoding(spec)) is not None:
+        return Resolved(spec, enc, True, "tiktoken")  # an OpenAI model tiktoken knows and the table does not
     return _path(spec)
+
+
+def _exists(spec: str) -> bool:
+    try:
+        return Path(spec).exists()
+    except (OSError, ValueError):
+        return False
 
 
 def _by_name(spec: str, depth: int) -> Resolved | None:
@@ -177,8 +191,6 @@ def _by_name(spec: str, depth: int) -> Resolved | None:
 
     if spec in MODELS:
         return _vendor_resolved(spec, MODELS[spec], "vendor")
-    if (enc := model_encoding(spec)) is not None:
-        return Resolved(spec, enc, True, "tiktoken")
     return None
 
 
@@ -277,12 +289,13 @@ def is_tokenizer_name(spec: str) -> bool:
 
 def suggestions(spec: str, candidates: Iterable[str], n: int = 5) -> list[str]:
     """At most `n` names of `candidates` close to `spec` (case and the spelling of versions ignored)."""
-    from .models import key
+    from .models import base_name, key
 
     by_key: dict[str, str] = {}
     for c in candidates:
         by_key.setdefault(key(c), c)
-    return [by_key[k] for k in difflib.get_close_matches(key(spec), list(by_key), n=n, cutoff=0.6)]
+    wanted = base_name(spec) if "/" in spec and not spec.startswith((".", "/", "~")) else key(spec)
+    return [by_key[k] for k in difflib.get_close_matches(wanted, list(by_key), n=n, cutoff=0.6)]
 
 
 # -- loading ---------------------------------------------------------------------------------------------
