@@ -531,7 +531,8 @@ def test_changed_files_are_streamed_not_held(repo, tmp_path):
         "from tokcli.cli import run\n"
         "sys.exit(run(['diff', 'HEAD', 'big', '-t', 'char', '-f', 'json']))\n"
     )
-    env = os.environ | {"PYTHONPATH": str(Path(__file__).resolve().parent.parent), "TOKCLI_CONFIG": os.devnull}
+    env = {k: v for k, v in os.environ.items() if k != "TOKCLI_CACHE_DIR"}
+    env |= {"PYTHONPATH": str(Path(__file__).resolve().parent.parent), "TOKCLI_CONFIG": str(tmp_path / "none.toml")}
     r = subprocess.run([sys.executable, "-c", script], cwd=repo, capture_output=True, text=True, env=env, timeout=120)
     assert r.returncode == 0, r.stderr[-2000:]
     d = json.loads(r.stdout)
