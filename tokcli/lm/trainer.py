@@ -114,9 +114,9 @@ def check_options(o: TrainOptions, vocab_size: int = 1) -> None:
               "--min-lr": (o.min_lr, "a learning rate from 0 to", L.MAX_LR),
               "--weight-decay": (o.weight_decay, "a number from 0 to", L.MAX_WEIGHT_DECAY),
               "--dropout": (o.dropout, "a fraction from 0 to", L.MAX_DROPOUT)}  # fmt: skip
-    for name, (number, what, high) in floats.items():
-        if not (math.isfinite(number) and 0 <= number <= high) or (name == "--lr" and number == 0):
-            raise UsageError(f"{name} {number}: give {what} {high}")
+    for name, (number, what, top) in floats.items():
+        if not (math.isfinite(number) and 0 <= number <= top) or (name == "--lr" and number == 0):
+            raise UsageError(f"{name} {number}: give {what} {top}")
     if o.n_embd % o.n_head:
         raise UsageError(f"--width {o.n_embd} must be a multiple of --heads {o.n_head}")
     if o.schedule not in ("cosine", "constant"):
