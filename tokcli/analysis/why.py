@@ -258,38 +258,46 @@ class _Tally:
         self.capped = False
 
     def window(self, length: int) -> list[tuple[int, int, int]]:
-        """The runs of the next `length` characters, relative to the window and clipped to it."""
-        self.start, self.end = self.end, self.end + length
-        while not self.queue or self.queue[-1][2] < self.end:
+        """The runs of the next `length` characters, relative to the window and clipped to it: every run
+        queued overlaps it (the one carried from the last window, those found up to its end)."""
+        start, end = self.start, self.end = self.end, self.end + length
+        queue = self.queue
+        while not queue or queue[-1][2] < end:
             m = next(self.found, None)
             if m is None:
                 break
-            self.queue.append((CLASSES.index(m.lastgroup or "other"), *m.span()))
-        start, end = self.start, self.end
-        return [(c, max(s, start) - start, min(e, end) - start) for c, s, e in self.queue if s < end and e > start]
+            s, e = m.span()
+            queue.append((CLASSES.index(m.lastgroup or "other"), s, e))
+        rel = [(c, s - start, e - start) for c, s, e in queue]
+        for i in (0, -1)[: len(rel)]:
+            c, s, e = rel[i]
+            rel[i] = (c, min(max(s, 0), length), max(0, min(e, length)))
+        self.rel = rel
+        return rel
 
     def add(self, cum: np.ndarray) -> None:
-        """Add the window's tokens (`cum`: [N + 1] the running sum per character) to its runs."""
-        start, end = self.start, self.end
-        rest: list[tuple[int, int, int]] = []
-        for c, s, e in self.queue:
-            if s >= end or e <= start:
-                rest.append((c, s, e))
-                continue
-            tokens = float(cum[min(e, end) - start] - cum[max(s, start) - start])
-            if s < start:
-                tokens += self.carried
-            if e > end:
-                rest.append((c, s, e))
-                self.carried = tokens
-                continue
-            key = (self.text[s:e], c)
-            r = self.runs.get(key)
+        """Add the window's tokens (`cum`: [N + 1] the running sum per character) to its runs; the last run
+        may go on into the next window, and its tokens so far are carried."""
+        if not self.queue:
+            return
+        rel = np.asarray(self.rel, dtype=np.int64).reshape(-1, 3)
+        tokens = (cum[rel[:, 2]] - cum[rel[:, 1]]).tolist()
+        if self.queue[0][1] < self.start:
+            tokens[0] += self.carried
+        last = self.queue[-1]
+        done = self.queue if last[2] <= self.end else self.queue[:-1]
+        runs, text = self.runs, self.text
+        for (c, s, e), t in zip(done, tokens, strict=False):
+            key = (text[s:e], c)
+            r = runs.get(key)
             if r is None:
-                if len(self.runs) >= MAX_RUNS:
+                if len(runs) >= MAX_RUNS:
                     self.capped = True
                     continue
-                r = self.runs[key] = [0, 0.0]
+                r = runs[key] = [0, 0.0]
             r[0] += 1
-            r[1] += tokens
-        self.queue = rest
+            r[1] += t
+        if last[2] > self.end:
+            self.queue, self.carried = [last], tokens[-1]
+        else:
+            self.queue, self.carried = [], 0.0
