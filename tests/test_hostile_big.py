@@ -114,3 +114,126 @@ def test_lm_train_memory_estimate_counts_the_vocabulary(monkeypatch):
     assert trainer.training_bytes(o, 200_000) > 4 << 30  # logits of 64 x 512 x 200k floats, three times
     with pytest.raises(UsageError, match=r"training would take about [\d,.]+ GiB .* this machine has 4.0 GiB"):
         trainer.check_options(o, vocab_size=200_000)
+
+
+# -- 9. streams everywhere -------------------------------------------------------------------------------
+STREAM_MEMORY = 512 << 20  # the commands below stay near 300 MB of address space; before, they needed GBs
+
+
+def _limit_stream_memory() -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (STREAM_MEMORY, STREAM_MEMORY))
+
+
+def _big_text(tmp_path: Path, megabytes: int) -> Path:
+    """A text of `megabytes` MB: the shared English corpus repeated (many lines, words and segments)."""
+    from conftest import shared_corpus
+
+    base = shared_corpus("en_large.txt").read_text(encoding="utf-8")
+    path = tmp_path / "big.txt"
+    with open(path, "w", encoding="utf-8") as f:
+        while f.tell() < megabytes << 20:
+            f.write(base[: (megabytes << 20) - f.tell()])
+    return path
+
+
+def _streamed(*args: object, cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess:
+    environ = {**os.environ, "PYTHONPATH": str(ROOT), "MALLOC_ARENA_MAX": "2"}  # threads' arenas: address space
+    return subprocess.run(
+        [sys.executable, "-m", "tokcli", *map(str, args)], cwd=cwd, env=environ, capture_output=True,
+        timeout=timeout, preexec_fn=_limit_stream_memory,
+    )  # fmt: skip
+
+
+def test_why_streams_a_big_text(tmp_path):
+    # before: 5.5 GB of numpy arrays for 30 MB (over 700 MB for this 4 MB); now a segment at a time
+    path = _big_text(tmp_path, 4)
+    r = _streamed("why", "--format", "json", path, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr[-500:]
+    import json
+
+    doc = json.loads(r.stdout)
+    (t,) = doc["tokenizers"]
+    import tokcli
+
+    assert t["tokens"] == tokcli.load("cl100k_base").count_stream([path.read_text(encoding="utf-8")])
+    assert doc["chars"] == sum(c["chars"] for c in t["classes"])
+
+
+def test_count_mistral_streams_a_big_text(tmp_path):
+    # before: sentencepiece encoded the whole text (1.5 GB for 30 MB; over 512 MB of address space for this 6 MB)
+    pytest.importorskip("mistral_common")
+    path = _big_text(tmp_path, 6)
+    r = _streamed("count", "-t", "mistral-v1", "--format", "json", path, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr[-500:]
+    import json
+
+    import tokcli
+
+    tok = tokcli.load("mistral-v1")
+    assert tok.cut_pattern is not None and tok.drops_cut_space
+    text = path.read_text(encoding="utf-8")
+    part = text[: 1 << 20]  # the whole-text count, on a part that the whole encode can take here
+    assert tok.count_stream([part]) == len(tok.encode(part))
+    assert json.loads(r.stdout)["inputs"][0]["tokens"]["mistral-v1"] == tok.count_stream([text])
+
+
+def test_chunk_with_a_piece_as_big_as_the_input_streams(tmp_path):
+    # before: --max-tokens above the input's tokens encoded the whole input at once, twice
+    path = _big_text(tmp_path, 6)
+    r = _streamed("chunk", "-n", "100000000", path, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr[-500:]
+    import tokcli
+
+    n = tokcli.load("cl100k_base").count_stream([path.read_text(encoding="utf-8")])
+    assert f"1 piece, {n:,} tokens" in r.stderr.decode()
+
+
+@pytest.mark.parametrize("args", [["show"], ["show", "-t", "cl100k_base", "-t", "char"], ["why", "--show"]])
+def test_show_refuses_a_text_past_its_limit(tmp_path, args):
+    # before: show took over 1 GB on 2 MB (side by side, json) and 20 GB on 30 MB
+    path = tmp_path / "t.txt"
+    path.write_text("word " * 250_000, encoding="utf-8")  # 1,250,000 characters
+    r = _streamed(*args, path, cwd=tmp_path)
+    assert r.returncode == 2
+    _one_error(r.stderr, "displays at most", "1,250,000", "TOKCLI_MAX_SHOW_CHARS")
+
+
+def test_show_limit_can_be_raised(tmp_path, cli, monkeypatch):
+    monkeypatch.setenv("TOKCLI_MAX_SHOW_CHARS", "10")
+    r = cli("show", "--text", "hello world, again")
+    assert r.code == 2
+    _one_error(r.err, "show displays at most 10 characters", "has 18")
+    monkeypatch.setenv("TOKCLI_MAX_SHOW_CHARS", "100")
+    r = cli("show", "--text", "hello world, again")
+    assert r.code == 0 and "hello" in r.out
+
+
+@pytest.mark.parametrize("command", ["why", "show", "count"])
+def test_a_20_mb_word_is_refused_with_the_limit_named(tmp_path, command):
+    # before: show and why took over 1 GB (exact BPE over one 20 MB pre-tokenizer piece)
+    path = tmp_path / "word.txt"
+    path.write_bytes(b"a" * (20 << 20))
+    r = _streamed(command, path, cwd=tmp_path)
+    assert r.returncode == 2
+    limit = "TOKCLI_MAX_SHOW_CHARS" if command == "show" else "TOKCLI_MAX_UNCUT_CHARS"
+    _one_error(r.stderr, str(path), limit) if command != "show" else _one_error(r.stderr, limit)
+
+
+def test_why_tallies_a_run_cut_between_segments_once(monkeypatch):
+    """A char tokenizer encodes any piece as the whole text does: cut every 7 characters (through words,
+    indentation and runs of kanji), `why` gives exactly what it gives uncut."""
+    import tokcli
+    from tokcli.analysis import why as w
+
+    tok = tokcli.load("ja-char")
+    text = "  def f(x):\n      return x  # 吾輩は猫である。名前はまだ無い。\n\n" * 20
+    whole = w.why([tok], [("t", text)]).to_dict(50)
+
+    def cut(chunks):
+        joined = "".join(chunks)
+        for i in range(0, len(joined), 7):
+            yield joined[i : i + 7], tok.encode(joined[i : i + 7])
+
+    monkeypatch.setattr(tok, "encode_segments", cut)
+    assert w.why([tok], [("t", text)]).to_dict(50) == whole
+    assert len(list(cut([text]))) > 100

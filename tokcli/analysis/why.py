@@ -227,7 +227,7 @@ def why(toks: Sequence[Tokenizer], texts: Sequence[tuple[str, str]], *, keep_cha
                 costs.append(np.concatenate(per_text) if per_text else np.zeros(0))
         ranked = sorted(
             (Run(text, CLASSES[c], int(k), len(text), tokens) for (text, c), (k, tokens) in runs.items()),
-            key=lambda r: (-round(r.tokens_per_char, 9), -r.tokens, r.text),
+            key=lambda r: (-round(r.tokens_per_char, 9), -round(r.tokens, 6), r.text, r.cls),  # float noise: no order
         )
         classes = [ClassCost(name, int(class_chars[c]), exact[c]) for c, name in enumerate(CLASSES)]
         out.append(TokenizerCost(tok.name, n_tokens, classes, ranked, costs))
