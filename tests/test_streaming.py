@@ -67,6 +67,9 @@ TOKS = {
     "hf-llama3-split": _llama3_style,
     "hf-byte-level-without-regex": lambda: _byte_level(use_regex=False),  # encoded whole
     "spm-dummy-prefix": None,  # built in the test: sentencepiece's defaults, encoded whole (no cut point)
+    # BPE with sentencepiece's dummy prefix (as Llama 2 and Mistral v1/v3): cut, each later segment encoded
+    # without the space it was cut at
+    "spm-bpe-dummy-prefix": lambda: _spm_with_dummy_prefix("bpe"),
 }
 STREAMED = [
     "char",
@@ -78,10 +81,11 @@ STREAMED = [
     "bpe-spm",
     "hf-byte-level-with-regex",
     "hf-llama3-split",
+    "spm-bpe-dummy-prefix",
 ]
 
 
-def _spm_with_dummy_prefix():
+def _spm_with_dummy_prefix(model_type: str = "unigram"):
     import io
 
     import sentencepiece as spm
@@ -90,7 +94,7 @@ def _spm_with_dummy_prefix():
 
     out = io.BytesIO()
     spm.SentencePieceTrainer.train(sentence_iterator=iter(SAMPLE.splitlines()), model_writer=out, vocab_size=1500,
-                                   byte_fallback=True, minloglevel=2, num_threads=1)  # fmt: skip
+                                   byte_fallback=True, minloglevel=2, num_threads=1, model_type=model_type)  # fmt: skip
     tok = SentencePiece(out.getvalue(), "dummy")
     assert tok.dummy_prefix
     return tok
@@ -207,7 +211,7 @@ def test_stream_equals_whole_on_the_shared_corpora(name, monkeypatch):
     tokenizers that run through `tokenizers` or sentencepiece (slow) get the first 200,000 characters of
     each file."""
     monkeypatch.setattr(base, "SEGMENT_CHARS", 1 << 18)
-    text = _shared_text(per_file=200_000 if name.startswith("hf-") or name == "bpe-spm" else None)
+    text = _shared_text(per_file=200_000 if name.startswith("hf-") or "spm" in name else None)
     tok = TOKS[name]()
     assert tok.cut_pattern is not None
     whole = tok.encode(text)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import regex
 
 from tokcli.errors import UsageError
-from tokcli.tokenizer.base import Tokenizer
+from tokcli.tokenizer.base import SEGMENT_CHARS, Tokenizer
 
 from .alignment import token_spans
 
@@ -47,8 +47,35 @@ def _char_offset(text: str, byte_offset: int, *, forward: bool = False) -> int:
     return len(data[:b].decode("utf-8"))
 
 
+def count(tok: Tokenizer, text: str) -> int:
+    """tok.count(text), streamed for a long text (a segment at a time: memory bounded by SEGMENT_CHARS)."""
+    return tok.count(text) if len(text) <= SEGMENT_CHARS else tok.count_stream([text])
+
+
 def token_cut(tok: Tokenizer, text: str, n: int) -> int:
-    """The character offset after at most `n` whole tokens of `text`, never inside a character."""
+    """The character offset after at most `n` whole tokens of `text`, never inside a character; a long text
+    is encoded a segment at a time, up to the segment where the cut falls."""
+    if len(text) <= SEGMENT_CHARS or tok.cut_pattern is None:
+        return _token_cut(tok, text, n)
+    kept = off = 0
+    for i, (seg, ids) in enumerate(tok.encode_segments([text])):
+        if kept + len(ids) > n:
+            h, _ = segment_cut(tok, seg, i == 0, n - kept)
+            return off + h
+        kept += len(ids)
+        off += len(seg)
+    return len(text)
+
+
+def segment_cut(tok: Tokenizer, seg: str, first: bool, n: int) -> tuple[int, int]:
+    """(the offset after at most `n` whole tokens of a segment of a longer text, the first when `first`;
+    their count), as the segment is encoded within the text (see Tokenizer.segment_inputs)."""
+    (body,) = tok.segment_inputs([seg], first)
+    h = _token_cut(tok, body, n)
+    return (len(seg) - len(body) + h, tok.count(body[:h])) if h else (0, 0)
+
+
+def _token_cut(tok: Tokenizer, text: str, n: int) -> int:
     ids = tok.encode(text)
     if len(ids) <= n:
         return len(text)
@@ -60,7 +87,7 @@ def token_cut(tok: Tokenizer, text: str, n: int) -> int:
 
 
 def _fits(tok: Tokenizer, text: str, s: int, e: int, n: int) -> bool:
-    return tok.count(text[s:e]) <= n
+    return count(tok, text[s:e]) <= n
 
 
 def piece_end(tok: Tokenizer, text: str, s: int, n: int, *, final: bool = True) -> int | None:
@@ -68,7 +95,7 @@ def piece_end(tok: Tokenizer, text: str, s: int, n: int, *, final: bool = True) 
     window = max(256, 8 * n)
     while True:
         e = min(len(text), s + window)
-        if tok.count(text[s:e]) > n:
+        if count(tok, text[s:e]) > n:
             break
         if e == len(text):
             return len(text) if final else None
@@ -109,7 +136,7 @@ def chunk(tok: Tokenizer, chunks: Iterable[str], max_tokens: int, *, overlap: in
                 eof = True
             continue
         text = buf[s:end]
-        yield Piece(text, tok.count(text), base + s, base + end)
+        yield Piece(text, count(tok, text), base + s, base + end)
         if end >= len(buf) and eof:
             return
         s = _overlap_start(tok, buf, s, end, overlap)
@@ -119,6 +146,16 @@ def _overlap_start(tok: Tokenizer, text: str, s: int, e: int, k: int) -> int:
     """The start of the last k tokens of text[s:e] (moved forward to a whole character), or e."""
     if k == 0:
         return e
+    if e - s > SEGMENT_CHARS and tok.cut_pattern is not None:  # only the segments that hold the last k tokens
+        held: deque[tuple[int, int]] = deque()  # (offset in the piece, tokens) of the last segments
+        inside = off = 0
+        for seg, ids in tok.encode_segments([text[s:e]]):
+            held.append((off, len(ids)))
+            inside += len(ids)
+            off += len(seg)
+            while len(held) > 1 and inside - held[0][1] >= k:
+                inside -= held.popleft()[1]
+        s += held[0][0]
     piece = text[s:e]
     ids = tok.encode(piece)
     if len(ids) <= k:
@@ -150,15 +187,15 @@ class Truncator:
         return self._tail(chunks) if self.from_end else self._head(chunks)
 
     def _head(self, chunks: Iterable[str]) -> Iterator[str]:
-        for seg in self.tok.segments(chunks):
-            k = self.tok.count(seg)
+        for i, (seg, ids) in enumerate(self.tok.encode_segments(chunks)):
+            k = len(ids)
             if self.kept + k <= self.n:
                 self.kept += k
                 yield seg
                 continue
             self.cut = True
-            h = token_cut(self.tok, seg, self.n - self.kept)
-            self.kept += self.tok.count(seg[:h])
+            h, kept = segment_cut(self.tok, seg, i == 0, self.n - self.kept)
+            self.kept += kept
             if h:
                 yield seg[:h]
             return
@@ -167,8 +204,8 @@ class Truncator:
     def _tail(self, chunks: Iterable[str]) -> Iterator[str]:
         held: deque[tuple[str, int]] = deque()
         inside, total = 0, 0
-        for seg in self.tok.segments(chunks):
-            k = self.tok.count(seg)
+        for seg, ids in self.tok.encode_segments(chunks):
+            k = len(ids)
             held.append((seg, k))
             inside += k
             total += k

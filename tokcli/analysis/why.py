@@ -20,7 +20,7 @@ tokens per character, then the most tokens in all.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 
@@ -90,6 +90,7 @@ class Why:
     chars: int
     tokenizers: list[TokenizerCost]
     texts: list[tuple[str, str]] = field(default_factory=list, repr=False)  # kept with keep_char_costs
+    runs_capped: bool = False  # more than MAX_RUNS distinct runs: the costliest are among those seen first
 
     def to_dict(self, top: int) -> dict[str, object]:
         def f(x: float | None, d: int = 4) -> float | None:
@@ -134,38 +135,37 @@ class Why:
         }
 
 
+MAX_RUNS = 1 << 20  # distinct runs tallied (text and class); past it only those already seen are
+
+
 @dataclass
 class _Text:
-    """A text's characters, classes and runs, computed once for every tokenizer."""
+    """A window of a text (one segment of a tokenizer's): its characters' classes and byte weights."""
 
     text: str
     data: bytes
     cls_of_byte: np.ndarray  # [B] class index
     units: np.ndarray  # [B] weight units of each byte
     char_byte: np.ndarray  # [N + 1] byte offset of each character
-    runs: list[tuple[int, int, int]]  # (class, start char, end char)
     class_chars: np.ndarray  # [C]
 
 
-def _prepare(text: str) -> _Text:
+def _prepare(text: str, runs: Sequence[tuple[int, int, int]]) -> _Text:
+    """The window `text` with `runs` ((class, start, end), relative to it and clipped to it)."""
     cls = np.full(len(text), OTHER, dtype=np.int8)
-    runs = []
-    for m in RUNS.finditer(text):
-        c = CLASSES.index(m.lastgroup or "other")
-        s, e = m.span()
+    for c, s, e in runs:
         cls[s:e] = c
-        runs.append((c, s, e))
     cps = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
     nbytes = 1 + (cps >= 0x80).astype(np.int64) + (cps >= 0x800) + (cps >= 0x10000)  # [N] UTF-8 length
     char_byte = np.zeros(len(text) + 1, dtype=np.int64)
     np.cumsum(nbytes, out=char_byte[1:])
     return _Text(text, text.encode("utf-8"), np.repeat(cls, nbytes), np.repeat(_UNIT // nbytes, nbytes), char_byte,
-                 runs, np.bincount(cls, minlength=len(CLASSES)))  # fmt: skip
+                 np.bincount(cls, minlength=len(CLASSES)))  # fmt: skip
 
 
-def _cost(tok: Tokenizer, t: _Text) -> tuple[int, list[Fraction], np.ndarray, np.ndarray]:
-    """(tokens, exact tokens per class, [N] tokens per character, [N + 1] their running sum)."""
-    ids = tok.encode(t.text)
+def _cost(tok: Tokenizer, t: _Text, ids: Sequence[int]) -> tuple[int, list[Fraction], np.ndarray, np.ndarray]:
+    """(tokens, exact tokens per class, [N] tokens per character, [N + 1] their running sum) of the window's
+    ids."""
     n = len(ids)
     starts, ends = token_offsets(tok, t.text, ids) if n else (np.zeros(0, np.int64), np.zeros(0, np.int64))
     starts, ends = starts.astype(np.int64), ends.astype(np.int64)
@@ -195,30 +195,109 @@ def _cost(tok: Tokenizer, t: _Text) -> tuple[int, list[Fraction], np.ndarray, np
 
 
 def why(toks: Sequence[Tokenizer], texts: Sequence[tuple[str, str]], *, keep_char_costs: bool = False) -> Why:
-    """The cost of `texts` ((label, text) pairs) per class under each tokenizer, and the costliest runs."""
-    prepared = [_prepare(text) for _, text in texts]
-    chars = sum(len(p.text) for p in prepared)
-    class_chars = sum((p.class_chars for p in prepared), np.zeros(len(CLASSES), dtype=np.int64))
+    """The cost of `texts` ((label, text) pairs) per class under each tokenizer, and the costliest runs.
+
+    Each text is taken a segment at a time (Tokenizer.encode_segments: the ids of the whole text, cut
+    where cutting changes nothing), so memory beyond the texts is bounded by a segment and the runs tallied
+    (at most MAX_RUNS distinct ones; Why.runs_capped says when more were left out)."""
+    chars = sum(len(text) for _, text in texts)
+    class_chars = np.zeros(len(CLASSES), dtype=np.int64)
     out = []
-    for tok in toks:
+    capped = False
+    for k, tok in enumerate(toks):
         n_tokens = 0
         exact = [Fraction(0)] * len(CLASSES)
         runs: dict[tuple[str, int], list[float]] = {}  # (text, class) -> [count, tokens]
         costs = []
-        for p in prepared:
-            n, ex, per_char, cum = _cost(tok, p)
-            n_tokens += n
-            exact = [a + b for a, b in zip(exact, ex, strict=True)]
-            for c, s, e in p.runs:
-                r = runs.setdefault((p.text[s:e], c), [0, 0.0])
-                r[0] += 1
-                r[1] += float(cum[e] - cum[s])
+        for label, text in texts:
+            tally = _Tally(text, runs)
+            per_text = []
+            for seg, ids in _segments(tok, label, text):
+                p = _prepare(seg, tally.window(len(seg)))
+                if k == 0:
+                    class_chars += p.class_chars
+                n, ex, per_char, cum = _cost(tok, p, ids)
+                n_tokens += n
+                exact = [a + b for a, b in zip(exact, ex, strict=True)]
+                tally.add(cum)
+                if keep_char_costs:
+                    per_text.append(per_char)
+            capped = capped or tally.capped
             if keep_char_costs:
-                costs.append(per_char)
+                costs.append(np.concatenate(per_text) if per_text else np.zeros(0))
         ranked = sorted(
             (Run(text, CLASSES[c], int(k), len(text), tokens) for (text, c), (k, tokens) in runs.items()),
-            key=lambda r: (-round(r.tokens_per_char, 9), -r.tokens, r.text),
+            key=lambda r: (-round(r.tokens_per_char, 9), -round(r.tokens, 6), r.text, r.cls),  # float noise: no order
         )
         classes = [ClassCost(name, int(class_chars[c]), exact[c]) for c, name in enumerate(CLASSES)]
         out.append(TokenizerCost(tok.name, n_tokens, classes, ranked, costs))
-    return Why([label for label, _ in texts], chars, out, list(texts) if keep_char_costs else [])
+    return Why([label for label, _ in texts], chars, out, list(texts) if keep_char_costs else [], capped)
+
+
+def _segments(tok: Tokenizer, label: str, text: str) -> Iterator[tuple[str, list[int]]]:
+    """tok.encode_segments([text]); a stretch too long to cut is an error that names the input."""
+    from tokcli.errors import UncutTooLong
+
+    try:
+        yield from tok.encode_segments([text])
+    except UncutTooLong as e:
+        raise UncutTooLong(f"{label}: {e}") from None
+
+
+class _Tally:
+    """The runs of one text (RUNS over the whole text, so that a line's start is known in every window),
+    handed out window by window and tallied into `runs` as their tokens come. The runs cover the text end
+    to end, so at most one goes on past a window's end; its tokens so far are carried to the next."""
+
+    def __init__(self, text: str, runs: dict[tuple[str, int], list[float]]) -> None:
+        self.text, self.runs = text, runs
+        self.found = RUNS.finditer(text)
+        self.queue: list[tuple[int, int, int]] = []  # absolute (class, start, end), not yet tallied
+        self.carried = 0.0  # tokens so far of queue[0] when it began in an earlier window
+        self.start = self.end = 0  # the current window
+        self.capped = False
+
+    def window(self, length: int) -> list[tuple[int, int, int]]:
+        """The runs of the next `length` characters, relative to the window and clipped to it: every run
+        queued overlaps it (the one carried from the last window, those found up to its end)."""
+        start, end = self.start, self.end = self.end, self.end + length
+        queue = self.queue
+        while not queue or queue[-1][2] < end:
+            m = next(self.found, None)
+            if m is None:
+                break
+            s, e = m.span()
+            queue.append((CLASSES.index(m.lastgroup or "other"), s, e))
+        rel = [(c, s - start, e - start) for c, s, e in queue]
+        for i in (0, -1)[: len(rel)]:
+            c, s, e = rel[i]
+            rel[i] = (c, min(max(s, 0), length), max(0, min(e, length)))
+        self.rel = rel
+        return rel
+
+    def add(self, cum: np.ndarray) -> None:
+        """Add the window's tokens (`cum`: [N + 1] the running sum per character) to its runs; the last run
+        may go on into the next window, and its tokens so far are carried."""
+        if not self.queue:
+            return
+        rel = np.asarray(self.rel, dtype=np.int64).reshape(-1, 3)
+        tokens = (cum[rel[:, 2]] - cum[rel[:, 1]]).tolist()
+        if self.queue[0][1] < self.start:
+            tokens[0] += self.carried
+        last = self.queue[-1]
+        done = self.queue if last[2] <= self.end else self.queue[:-1]
+        runs, text = self.runs, self.text
+        for (c, s, e), t in zip(done, tokens, strict=False):
+            key = (text[s:e], c)
+            r = runs.get(key)
+            if r is None:
+                if len(runs) >= MAX_RUNS:
+                    self.capped = True
+                    continue
+                r = runs[key] = [0, 0.0]
+            r[0] += 1
+            r[1] += t
+        if last[2] > self.end:
+            self.queue, self.carried = [last], tokens[-1]
+        else:
+            self.queue, self.carried = [], 0.0

@@ -7,6 +7,20 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from tokcli.lm.limits import (
+    MAX_BATCH,
+    MAX_CONTEXT,
+    MAX_DROPOUT,
+    MAX_HEADS,
+    MAX_LAYERS,
+    MAX_LR,
+    MAX_SEED,
+    MAX_STEPS,
+    MAX_THREADS,
+    MAX_WEIGHT_DECAY,
+    MAX_WIDTH,
+)  # fmt: skip
+
 from .app import app
 from .common import Errors, ErrorsOpt, LMOpt, QuietOpt, TableFormat, TableFormatOpt
 from .groups import walk_options
@@ -61,28 +75,43 @@ def lm_train(
             "-o", "--output", help="Model directory to write (config.json, model.safetensors, tokenizer.json)."
         ),
     ],
-    layers: Annotated[int, typer.Option("--layers", help="Transformer blocks.")] = 4,
-    heads: Annotated[int, typer.Option("--heads", help="Attention heads per block.")] = 6,
-    width: Annotated[int, typer.Option("--width", help="Embedding width (a multiple of --heads).")] = 192,
-    context: Annotated[int, typer.Option("--context", help="Context length in tokens.")] = 128,
-    dropout: Annotated[float, typer.Option("--dropout")] = 0.1,
-    steps: Annotated[int, typer.Option("--steps", help="Optimizer steps in all.")] = 2000,
-    batch_size: Annotated[int, typer.Option("--batch-size")] = 32,
-    lr: Annotated[float, typer.Option("--lr", help="Peak learning rate.")] = 2e-3,
-    min_lr: Annotated[float, typer.Option("--min-lr", help="Learning rate at the end of the cosine decay.")] = 2e-4,
-    weight_decay: Annotated[
-        float, typer.Option("--weight-decay", help="AdamW weight decay on the weight matrices.")
+    layers: Annotated[int, typer.Option("--layers", help="Transformer blocks.", min=1, max=MAX_LAYERS)] = 4,
+    heads: Annotated[int, typer.Option("--heads", help="Attention heads per block.", min=1, max=MAX_HEADS)] = 6,
+    width: Annotated[
+        int, typer.Option("--width", help="Embedding width (a multiple of --heads).", min=1, max=MAX_WIDTH)
+    ] = 192,
+    context: Annotated[int, typer.Option("--context", help="Context length in tokens.", min=1, max=MAX_CONTEXT)] = 128,
+    dropout: Annotated[
+        float, typer.Option("--dropout", help="The fraction of activations zeroed in training.", min=0, max=MAX_DROPOUT)
     ] = 0.1,
-    warmup: Annotated[int, typer.Option("--warmup", help="Linear warm-up steps.")] = 100,
+    steps: Annotated[int, typer.Option("--steps", help="Optimizer steps in all.", min=1, max=MAX_STEPS)] = 2000,
+    batch_size: Annotated[int, typer.Option("--batch-size", help="Sequences per step.", min=1, max=MAX_BATCH)] = 32,
+    lr: Annotated[float, typer.Option("--lr", help="Peak learning rate, above 0.", min=0, max=MAX_LR)] = 2e-3,
+    min_lr: Annotated[
+        float, typer.Option("--min-lr", help="Learning rate at the end of the cosine decay.", min=0, max=MAX_LR)
+    ] = 2e-4,
+    weight_decay: Annotated[
+        float,
+        typer.Option("--weight-decay", help="AdamW weight decay on the weight matrices.", min=0, max=MAX_WEIGHT_DECAY),
+    ] = 0.1,
+    warmup: Annotated[int, typer.Option("--warmup", help="Linear warm-up steps.", min=0, max=MAX_STEPS)] = 100,
     schedule: Annotated[Schedule, typer.Option("--schedule", help="cosine or constant.")] = Schedule.cosine,
     val_fraction: Annotated[
         float, typer.Option("--val-fraction", help="The last part of each input held out for validation.")
     ] = 0.1,
-    eval_every: Annotated[int, typer.Option("--eval-every")] = 250,
-    checkpoint_every: Annotated[
-        int, typer.Option("--checkpoint-every", help="Also exports the model directory.")
+    eval_every: Annotated[
+        int, typer.Option("--eval-every", help="Steps between validation losses.", min=1, max=MAX_STEPS)
     ] = 250,
-    seed: Annotated[int, typer.Option("--seed")] = 1337,
+    checkpoint_every: Annotated[
+        int,
+        typer.Option(
+            "--checkpoint-every",
+            help="Steps between checkpoints; also exports the model directory.",
+            min=1,
+            max=MAX_STEPS,
+        ),
+    ] = 250,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed.", min=0, max=MAX_SEED)] = 1337,
     init_from: Annotated[
         str | None,
         typer.Option(
@@ -90,7 +119,9 @@ def lm_train(
             help="Start from a model (name or directory): its tensors of the same shape, all but the token embedding when the tokenizer differs.",
         ),
     ] = None,
-    threads: Annotated[int, typer.Option("--threads", help="torch threads (0: all cores).")] = 0,
+    threads: Annotated[
+        int, typer.Option("--threads", help="torch threads (0: all cores).", min=0, max=MAX_THREADS)
+    ] = 0,
     device: Annotated[
         Device, typer.Option("--device", help="Where torch trains: cpu, cuda (a GPU build of torch) or auto.")
     ] = Device.cpu,
@@ -197,8 +228,8 @@ def train_model(
     from tokcli.lm.trainer import check_options, check_outputs, require_torch, train_lm
     from tokcli.output import lm as ol
 
+    check_options(options)  # the options (and the memory they imply) before torch, the outputs or any input
     require_torch()
-    check_options(options)  # the options and the output places before any input is read
     check_outputs(output)
     tok = load(tokenizer)
     texts, shards = training_data(inputs, walk, errors=errors)

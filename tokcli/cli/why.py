@@ -32,6 +32,27 @@ if TYPE_CHECKING:
     from tokcli.files.walk import WalkOptions
     from tokcli.tokenizer.base import Tokenizer
 
+# The most characters `show` (and `why --show`) displays: its views hold several objects per character and
+# token (about 700 bytes a character with one tokenizer), so past this a text is refused rather than
+# taking gigabytes. Divided among the tokenizers shown side by side. TOKCLI_MAX_SHOW_CHARS raises it.
+MAX_SHOW_CHARS = 1 << 20
+
+
+def check_show_size(texts: list[tuple[str, str]], n_tokenizers: int, what: str) -> None:
+    """UsageError when the texts are more than `what` displays (see MAX_SHOW_CHARS)."""
+    from tokcli.errors import limit_from_env
+
+    total = sum(len(t) for _, t in texts)
+    limit = limit_from_env("TOKCLI_MAX_SHOW_CHARS", MAX_SHOW_CHARS, "characters")
+    most = limit // max(1, n_tokenizers)
+    if total > most:
+        per = f" ({limit:,} shared by {n_tokenizers} tokenizers)" if n_tokenizers > 1 else ""
+        raise UsageError(
+            f"{what} displays at most {most:,} characters{per}, and the input has {total:,}; show a part of it "
+            "(e.g. `tokcli chunk` or --text), use `tokcli count` or `tokcli why` for the whole, or set "
+            "TOKCLI_MAX_SHOW_CHARS higher"
+        )
+
 
 @app.command()
 def show(
@@ -65,7 +86,9 @@ def show(
     from tokcli import load
 
     toks = [load(t).with_special(special.value, add_special) for t in tokenizer or [DEFAULT_TOKENIZER]]
-    show_texts(toks, whole_texts(inputs, text, errors=errors.value), ids=ids, html=html, fmt=format)
+    texts = whole_texts(inputs, text, errors=errors.value)
+    check_show_size(texts, len(toks), "show")
+    show_texts(toks, texts, ids=ids, html=html, fmt=format)
 
 
 @app.command()
@@ -101,10 +124,18 @@ def why(
         raise UsageError("--show colours the text on a terminal: drop it, or use --format text")
     toks = [load(t) for t in tokenizer or [DEFAULT_TOKENIZER]]
     texts = whole_texts(inputs, text, errors=errors.value, walk=walk)
+    if show:
+        check_show_size(texts, len(toks), "why --show")
     result = explain(toks, texts, keep_char_costs=show)
     if show:
         ow.show(result)
     ow.why(result.to_dict(top), format.value)
+    if result.runs_capped:
+        from tokcli.analysis.why import MAX_RUNS
+        from tokcli.output import info
+
+        info(f"note: more than {MAX_RUNS:,} distinct runs: the costliest runs are ranked among the first "
+             f"{MAX_RUNS:,} seen (the class table counts every character)")  # fmt: skip
 
 
 def show_texts(

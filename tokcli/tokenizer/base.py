@@ -44,6 +44,8 @@ class Tokenizer:
     unk_id: int | None = None  # id of the unknown token, None when there is none
     lossless: bool = True  # decode(encode(text)) == text for every text
     cut_pattern: str | None = SAFE_CUT  # None: cannot be streamed, the whole text is encoded at once
+    # True: a segment after the first starts with a space that is encoded without (see tokcli.tokenizer.spm)
+    drops_cut_space: bool = False
     special: str = "text"  # see with_special
     add_special: bool = False
     # set by tokcli.tokenizer.training.train: the vocabulary size asked for (given, or the kind's default;
@@ -167,13 +169,21 @@ class Tokenizer:
     def encode_segments(self, chunks: Iterable[str]) -> Iterator[tuple[str, list[int]]]:
         """Each segment of a long text with its ids, BATCH_SEGMENTS segments encoded together."""
         batch: list[str] = []
+        first = True
         for seg in self.segments(chunks):
             batch.append(seg)
             if len(batch) == BATCH_SEGMENTS:
-                yield from zip(batch, self.encode_batch(batch), strict=True)
-                batch = []
+                yield from zip(batch, self.encode_batch(self.segment_inputs(batch, first)), strict=True)
+                batch, first = [], False
         if batch:
-            yield from zip(batch, self.encode_batch(batch), strict=True)
+            yield from zip(batch, self.encode_batch(self.segment_inputs(batch, first)), strict=True)
+
+    def segment_inputs(self, segments: list[str], first: bool) -> list[str]:
+        """What to encode for consecutive segments (the first of them the text's first when `first`): the
+        segments, or with `drops_cut_space` each after the text's first without the space it was cut at."""
+        if not self.drops_cut_space:
+            return segments
+        return [seg if first and i == 0 else seg[1:] for i, seg in enumerate(segments)]
 
     def encode_stream(self, chunks: Iterable[str]) -> Iterator[list[int]]:
         """Ids of a long text, a segment at a time; concatenated they are what encoding each segment gives.
@@ -306,8 +316,9 @@ class WithSpecial(Wrapped):
         if self.special == "text":
             yield from self.inner.encode_segments(chunks)
         else:
-            for segment in self.segments(chunks):
-                yield segment, self.inner.encode_allowing_special(segment)
+            for i, segment in enumerate(self.segments(chunks)):
+                (body,) = self.inner.segment_inputs([segment], i == 0)
+                yield segment, self.inner.encode_allowing_special(body)
         if self._after:
             yield "", list(self._after)
 

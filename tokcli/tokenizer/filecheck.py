@@ -274,6 +274,42 @@ def check_sentencepiece(data: bytes, source: str) -> None:
                 raise _too_many(source, f"more than {limit:,}", limit)
 
 
+def sentencepiece_model_type(data: bytes) -> int:
+    """TrainerSpec.model_type of a .model file (ModelProto field 2, its field 3): 1 unigram (also when
+    absent, the default), 2 BPE, 3 word, 4 char; read from the protobuf framing (no protobuf package)."""
+    spec = _field(data, 2, wire_type=2)
+    kind = _field(spec, 3, wire_type=0) if isinstance(spec, bytes) else None
+    return kind if isinstance(kind, int) else 1
+
+
+def _field(data: bytes, number: int, *, wire_type: int) -> bytes | int | None:
+    """The first field `number` of a protobuf message: bytes (length-delimited) or an int (varint)."""
+    pos, n = 0, len(data)
+    while pos < n:
+        tag, pos = _varint(data, pos)
+        if tag is None:
+            return None
+        wire = tag & 7
+        if wire == 2:
+            length, pos = _varint(data, pos)
+            if length is None:
+                return None
+            if tag >> 3 == number and wire_type == 2:
+                return data[pos : pos + length]
+            pos += length
+        elif wire == 0:
+            value, pos = _varint(data, pos)
+            if tag >> 3 == number and wire_type == 0:
+                return value
+        elif wire == 1:
+            pos += 8
+        elif wire == 5:
+            pos += 4
+        else:
+            return None
+    return None
+
+
 def _varint(data: bytes, pos: int) -> tuple[int | None, int]:
     value, shift = 0, 0
     while pos < len(data) and shift < 64:

@@ -31,6 +31,13 @@ from .base import Tokenizer
 # the same word in its segment the other way (and the count differ by a token or so in a million).
 SPM_CUT = r"(?<=\S)(?= \S)"
 
+# A BPE model with sentencepiece's dummy prefix (Llama 2, Mistral v1/v3: "a b" is "▁a▁b", and " b" alone is
+# "▁▁b") is cut at the same places: a segment after the first starts with the space of its cut, which the
+# whole text encodes as the "▁" of the word after it, and the dummy prefix gives that "▁" when the segment
+# is encoded without its first space. Exact for BPE (merges never cross a "▁" that follows other text when
+# no piece holds one); a unigram model with a dummy prefix is still encoded whole.
+BPE = 2  # TrainerSpec.model_type
+
 
 class SentencePiece(Tokenizer):
     def __init__(self, proto: bytes, name: str, kind: str = "sentencepiece") -> None:
@@ -65,7 +72,23 @@ class SentencePiece(Tokenizer):
 
     @cached_property
     def cut_pattern(self) -> str | None:  # type: ignore[override]  # computed on first use (a pass over the vocabulary)
-        return SPM_CUT if _keeps_pieces_apart(self.sp) else None
+        return SPM_CUT if self._drops_cut_space is not None else None
+
+    @cached_property
+    def _drops_cut_space(self) -> bool | None:
+        """None: no safe cut (encoded whole); False: segments encode as they are; True: a segment after the
+        first is encoded without its first space (the dummy prefix stands for it; see BPE above)."""
+        from .filecheck import sentencepiece_model_type
+
+        if _keeps_pieces_apart(self.sp):
+            return False
+        if self.dummy_prefix and sentencepiece_model_type(self.proto) == BPE and _keeps_pieces_apart(self.sp, True):
+            return True
+        return None
+
+    @property
+    def drops_cut_space(self) -> bool:  # type: ignore[override]
+        return bool(self._drops_cut_space)
 
     def encode(self, text: str) -> list[int]:
         ids: list[int] = self.sp.encode(text)
@@ -132,10 +155,13 @@ class SentencePiece(Tokenizer):
         atomic_write(path, self.proto)
 
 
-def _keeps_pieces_apart(sp: Any) -> bool:
-    """Whether no piece of this model can span an SPM_CUT (see there)."""
+def _keeps_pieces_apart(sp: Any, dummy_prefix: bool = False) -> bool:
+    """Whether no piece of this model can span an SPM_CUT (see there): whitespace kept as it is (with
+    `dummy_prefix`, after a dummy prefix, or collapsed, which never changes a single space between two
+    non-spaces) and no piece with a space mark after other text."""
     normalize = getattr(sp, "normalize", None)  # sentencepiece >= 0.2
-    if normalize is None or normalize(" a  b ") != "\u2581a\u2581\u2581b\u2581":
+    kept = ("\u2581\u2581a\u2581\u2581b\u2581", "\u2581a\u2581b") if dummy_prefix else ("\u2581a\u2581\u2581b\u2581",)
+    if normalize is None or normalize(" a  b ") not in kept:
         return False
     inner_space = re.compile("[^\u2581]\u2581")
     return not any(
