@@ -70,7 +70,9 @@ class Source:
 
     @property
     def label(self) -> str:
-        return "<stdin>" if self.is_stdin else self.path
+        """Its name in messages, tables and JSON: '<stdin>', else the path with a newline, a control
+        character or a byte that is not UTF-8 escaped (`a\\nb.txt`, `c\\xff.txt`): one line, valid UTF-8."""
+        return "<stdin>" if self.is_stdin else shown(self.path)
 
     def nbytes(self) -> int:
         """Its size in bytes (OSError for a file that cannot be looked at)."""
@@ -256,7 +258,7 @@ def _glob(pattern: str, options: WalkOptions, report: Walk) -> list[str]:
     stack: list[tuple[str, frozenset[int]]] = [(base, start)]
     while stack:
         dirpath, states = stack.pop()
-        entries = _listing(dirpath, report, False)
+        entries = _listing(dirpath, report, dirpath is base)  # the glob's own start: an error
         if entries is None:
             continue
         subdirs = []
@@ -311,8 +313,11 @@ def repository_root(start: Path) -> Path | None:
     """The nearest directory at or above `start` holding .git (a directory, or a file for worktrees)."""
     p = start.resolve()
     for d in (p, *p.parents):
-        if (d / ".git").exists():
-            return d
+        try:
+            os.stat(d / ".git")
+        except OSError:  # none, or a directory that cannot be searched: not a repository tokcli can read
+            continue
+        return d
     return None
 
 
