@@ -406,12 +406,13 @@ def _pyarrow_parquet() -> Any:
     return pq
 
 
-def _parquet_file(path: str) -> Any:
+def _parquet_file(path: str, dictionary: list[str] | None = None) -> Any:
     pq = _pyarrow_parquet()
     if path == "-":
         raise UsageError("a Parquet file cannot be read from stdin; give its path")
     try:
-        return pq.ParquetFile(path)
+        # pages read as they are needed, not whole column chunks at once: memory follows the batch size
+        return pq.ParquetFile(path, pre_buffer=False, buffer_size=SCAN_BYTES, read_dictionary=dictionary)
     except FileNotFoundError:
         raise InputError(f"{path}: no such file or directory") from None
     except IsADirectoryError:
@@ -435,10 +436,14 @@ def _parquet_records(
     row = first
     if not groups:
         return
+    batch_rows = _batch_rows(path, pf.metadata, list(groups), columns)
+
+    if _dictionary_encoded(pf, fp[0], list(groups)):
+        pf = _parquet_file(path, [fp[0]])  # kept a dictionary: a value repeated in many rows is held once
     try:
-        batches = pf.iter_batches(batch_size=BATCH_ROWS, row_groups=list(groups), columns=columns)
+        batches = pf.iter_batches(batch_size=batch_rows, row_groups=list(groups), columns=columns)
         for batch in batches:
-            values = batch.column(columns.index(fp[0])).to_pylist()
+            values = _values(batch.column(columns.index(fp[0])))
             ids = batch.column(columns.index(id_fp[0])).to_pylist() if id_fp else None
             for i, v in enumerate(values):
                 rid = str(row) if ids is None else _id({id_fp[0]: ids[i]}, id_fp, row)  # type: ignore[index]
@@ -450,6 +455,69 @@ def _parquet_records(
         if type(e).__module__.startswith("pyarrow"):
             raise InputError(f"{path}: cannot read it as Parquet ({e})") from None
         raise
+
+
+def _dictionary_encoded(pf: Any, name: str, groups: list[int]) -> bool:
+    """Whether the string column `name` is dictionary-encoded in the file (its pages may then stand for far
+    more text than their size says)."""
+    import pyarrow as pa
+
+    kind = pf.schema_arrow.field(name).type
+    if not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
+        return False
+    md = pf.metadata
+    return any(
+        md.row_group(g).column(j).has_dictionary_page
+        for g in groups
+        for j in range(md.num_columns)
+        if md.row_group(g).column(j).path_in_schema == name
+    )
+
+
+def _values(column: Any) -> list[Any]:
+    """The Python values of a column of a batch; a dictionary column's values made once each."""
+    if hasattr(column, "dictionary") and hasattr(column, "indices"):
+        unique = column.dictionary.to_pylist()
+        return [None if i is None else unique[i] for i in column.indices.to_pylist()]
+    return list(column.to_pylist())
+
+
+MAX_PARQUET_CHUNK_BYTES = 256 << 20  # the largest decompressed column chunk read (TOKCLI_MAX_PARQUET_CHUNK_BYTES)
+BATCH_BYTES = 64 << 20  # about the most bytes of column data one Parquet batch holds
+
+
+def _batch_rows(path: str, md: Any, groups: list[int], columns: list[str]) -> int:
+    """Rows per batch: BATCH_ROWS, fewer where rows are large (from the sizes the file's metadata gives
+    each column chunk, before any is read). A row group whose rows average more than
+    TOKCLI_MAX_LINE_BYTES (the longest JSONL line) is refused, as a longer line would be; so is one whose
+    column chunk is larger than TOKCLI_MAX_PARQUET_CHUNK_BYTES (256 MiB) once decompressed (pyarrow holds a
+    whole page, and a page may be the whole chunk)."""
+    limit = max_line_bytes()
+    chunk_most = limit_from_env("TOKCLI_MAX_PARQUET_CHUNK_BYTES", MAX_PARQUET_CHUNK_BYTES)
+    widest = 0.0
+    for g in groups:
+        rg = md.row_group(g)
+        if not rg.num_rows:
+            continue
+        size = sum(
+            rg.column(j).total_uncompressed_size
+            for j in range(rg.num_columns)
+            if rg.column(j).path_in_schema.split(".")[0] in columns
+        )
+        if size > chunk_most:
+            raise InputError(
+                f"{path}: row group {g} holds {size:,} bytes of {', '.join(columns)} once decompressed, more "
+                f"than {chunk_most:,}; write it with smaller row groups (or set TOKCLI_MAX_PARQUET_CHUNK_BYTES "
+                "higher)"
+            )
+        per_row = size / rg.num_rows
+        if per_row > limit:
+            raise InputError(
+                f"{path}: row group {g} holds rows of {per_row:,.0f} bytes on average, more than {limit:,}; "
+                "write it with smaller rows (or set TOKCLI_MAX_LINE_BYTES higher)"
+            )
+        widest = max(widest, per_row)
+    return max(1, min(BATCH_ROWS, int(BATCH_BYTES // widest) if widest else BATCH_ROWS))
 
 
 # -- the entry points -------------------------------------------------------------------------------------
