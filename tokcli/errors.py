@@ -117,7 +117,7 @@ def _os_fixes() -> dict[int, str]:
     fixes = {
         E.EACCES: perm, E.EPERM: perm, E.EROFS: "the file system is read-only; write elsewhere",
         E.ENOSPC: space, E.EDQUOT: space, E.EFBIG: "the file is too large for this file system; write elsewhere",
-        E.ELOOP: "a loop of symbolic links; point the link at a real file",
+        E.ELOOP: "point the link at a real file",
         E.ENAMETOOLONG: "use a shorter path (or a relative one)",
         E.EISDIR: "give a path to a file, not a directory",
         E.ENOTDIR: "a part of the path is not a directory; check the path",

@@ -26,6 +26,7 @@ Not read: the user's global excludes file (core.excludesFile), which only git's 
 
 from __future__ import annotations
 
+import errno
 import fnmatch
 import io
 import os
@@ -104,6 +105,8 @@ def classify(path: str) -> str:
             raise InputError(f"{shown(path)}: a symbolic link to a missing file") from None
         raise InputError(f"{shown(path)}: no such file or directory") from None
     except OSError as e:
+        if e.errno == errno.ELOOP:
+            raise InputError(f"{shown(path)}: a loop of symbolic links; point the link at a real file") from None
         raise InputError.from_os(e, path) from None
     if stat.S_ISREG(st.st_mode):
         return "file"
@@ -121,6 +124,7 @@ def expand(paths: Sequence[str], options: WalkOptions = WalkOptions()) -> Walk:
     inode: the same file by another name is reported in `skipped`)."""
     w = Walk()
     seen: dict[tuple[int, int] | str, str] = {}
+    told: set[str] = set()  # the other names already reported
 
     def add(f: Source) -> None:
         if f.stream:
@@ -135,7 +139,8 @@ def expand(paths: Sequence[str], options: WalkOptions = WalkOptions()) -> Walk:
         if first is None:
             seen[key] = f.path
             w.found.append(f)
-        elif os.path.abspath(first) != os.path.abspath(f.path):
+        elif os.path.abspath(first) != os.path.abspath(f.path) and os.path.abspath(f.path) not in told:
+            told.add(os.path.abspath(f.path))
             w.skipped.append((shown(f.path), f"the same file as {shown(first)}; read once"))
 
     for p in paths:
