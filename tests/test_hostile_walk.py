@@ -167,7 +167,7 @@ def _remove_deep(root, levels: int) -> None:
     for _ in range(levels):
         fds.append(os.open("d", os.O_RDONLY, dir_fd=fds[-1]))
     os.unlink("x.txt", dir_fd=fds[-1])
-    for parent, child in zip(fds[-2::-1], fds[:0:-1]):
+    for parent, child in zip(fds[-2::-1], fds[:0:-1], strict=True):
         os.close(child)
         os.rmdir("d", dir_fd=parent)
     os.close(fds[0])
@@ -294,7 +294,10 @@ def _measured(args, *, cwd, tmp_path) -> tuple[subprocess.CompletedProcess, int]
 
 @pytest.mark.parametrize("mode", ["--field", "--chat"])
 def test_a_huge_integer_is_one_error(tmp_path, mode):
-    line = {"--field": '{"text": "hi", "n": %s}', "--chat": '{"messages": [{"role": "user", "content": "hi", "n": %s}]}'}
+    line = {
+        "--field": '{"text": "hi", "n": %s}',
+        "--chat": '{"messages": [{"role": "user", "content": "hi", "n": %s}]}',
+    }
     (tmp_path / "d.jsonl").write_text(line[mode] % ("1" * 5000) + "\n")
     args = ["count", "-t", "char", *(["--field", "text"] if mode == "--field" else ["--chat"]), "d.jsonl"]
     _one_error(_tokcli(args, cwd=tmp_path), "d.jsonl:1: a number of 5,000 digits, more than the 4,300")
@@ -302,7 +305,10 @@ def test_a_huge_integer_is_one_error(tmp_path, mode):
 
 @pytest.mark.parametrize("mode", ["--field", "--chat"])
 def test_a_lone_surrogate_is_refused_or_replaced(tmp_path, mode):
-    line = {"--field": '{"text": "hi \\ud800 there"}', "--chat": '{"messages": [{"role": "user", "content": "hi \\ud800 there"}]}'}
+    line = {
+        "--field": '{"text": "hi \\ud800 there"}',
+        "--chat": '{"messages": [{"role": "user", "content": "hi \\ud800 there"}]}',
+    }
     (tmp_path / "d.jsonl").write_text(line[mode] + "\n")
     how = ["--field", "text"] if mode == "--field" else ["--chat"]
     _one_error(_tokcli(["count", "-t", "char", *how, "d.jsonl"], cwd=tmp_path),
