@@ -65,7 +65,7 @@ WRITES = {
     "train -o": ["train", "char", "in.txt", "-o", "{d}/tok.json"],
     "models -o": ["models", "-o", "{d}/models.txt"],
     "compare -o": ["compare", "-t", "char", "-t", "word", "in.txt", "-o", "{d}/cmp.json"],
-    "count -o": ["count", "-t", "char", "in.txt", "-o", "{d}/count.txt"],
+    "check -o": ["check", "-t", "char", "-n", "1000", "in.txt", "-o", "{d}/check.txt"],
     "show --html": ["show", "-t", "char", "in.txt", "--html", "{d}/show.html"],
     "attention --html": ["attention", "-m", "char", "hi", "--html", "{d}/att.html"],
     "chunk --out-dir": ["chunk", "-t", "char", "-n", "50", "in.txt", "--out-dir", "{d}/pieces"],
@@ -78,8 +78,6 @@ WRITES = {
 @pytest.mark.parametrize("name", list(WRITES))
 def test_an_output_where_nothing_can_be_written_is_one_error(locked, name, where):
     args = [a.replace("{d}", where) for a in WRITES[name]]
-    if name == "count -o" and "-o" not in _tokcli(["count", "--help"], cwd=locked).stdout:
-        pytest.skip("count has no -o")
     r = _tokcli(args, cwd=locked, unprivileged=True)
     _one_error(r, where)
     assert os.listdir(locked / "ro") == []  # nothing left behind, not even a temporary file
@@ -380,3 +378,21 @@ def test_a_dictionary_encoded_parquet_column_stays_small(tmp_path):
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)["statistics"][0]["total"] == len(value) * 2000
     assert peak < 400  # MB; a batch of 1,024 rows expanded is 250 MB of Arrow data and as much in Python
+
+
+def test_a_glob_reads_hidden_names_it_spells_and_no_others(cli, tmp_path, monkeypatch):
+    (tmp_path / ".h").mkdir()
+    (tmp_path / ".h" / "x.txt").write_text("hey\n")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / ".y.txt").write_text("yo\n")
+    (tmp_path / "sub" / "z.txt").write_text("z\n")
+    monkeypatch.chdir(tmp_path)
+
+    def names(*args):
+        r = cli("count", "-t", "char", "-f", "json", *args)
+        assert r.code == 0, r.err
+        return [i["input"] for i in json.loads(r.out)["inputs"]]
+
+    assert names(".h/*.txt", "sub/.*.txt") == [".h/x.txt", "sub/.y.txt"]
+    assert names("**/*.txt") == ["sub/z.txt"]
+    assert names("--hidden", "**/*.txt") == [".h/x.txt", "sub/.y.txt", "sub/z.txt"]

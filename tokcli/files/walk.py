@@ -33,7 +33,7 @@ import os
 import stat
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -253,7 +253,9 @@ def _glob(pattern: str, options: WalkOptions, report: Walk) -> list[str]:
     base = str(Path(*parts[:literal])) if literal else "."
     rest = [p for p in parts[literal:]]
     start, step = _matcher(rest, options.hidden)
-    rules = _Rules(Path(base), options)  # one per glob: .gitignore read once
+    # one per glob (.gitignore read once); hidden names were left to the matcher: a wildcard matches one
+    # only with --hidden, a part spelt with its dot (or a literal part) always
+    rules = _Rules(Path(base), replace(options, hidden=True))
     found = []
     try:
         st = os.stat(base)
