@@ -6,6 +6,7 @@
     python benchmarks/refs.py train-spm FILE VOCAB TYPE OUT        sentencepiece's trainer (bpe or unigram)
     python benchmarks/refs.py import-typer                         the start-up floor
     python benchmarks/refs.py engine ENCODING PATH                 tokcli's engine alone on text in memory
+    python benchmarks/refs.py engines ENGINE ENCODING FILE PATH    one engine as a CLI would run it, cold
 
 Each prints one line of JSON. These are what a user would write without tokcli: no streaming, the whole
 file in memory, the library called directly. `engine` is the other bound: tokcli's own engine (splintr-rs)
@@ -111,6 +112,71 @@ def engine(encoding: str, path: str) -> None:
     print(json.dumps({"seconds": time.perf_counter() - t0, "tokens": n}))
 
 
+# the pretokenizer gigatoken names for each encoding (gigatoken/_load/tiktoken.py)
+GIGATOKEN_SCHEMES = {"cl100k_base": "gpt4", "o200k_base": "o200k"}
+
+
+def engines(engine: str, encoding: str, vocab_file: str, path: str) -> None:
+    """One engine in a fresh process, as a command-line tool would run it: import it, load the vocabulary
+    (`vocab_file`, the official .tiktoken file; splintr loads its embedded copy, as tokcli does), encode the
+    texts of `path` (a file in 256 K pieces, a tree's files) in one batch call on all cores, with a cold
+    piece cache and no special tokens. Prints the seconds of each step, the count, and the sha256 of the ids
+    (little-endian uint32, in order) to compare with tiktoken's. Imports neither tokcli nor tiktoken but
+    for engine "tiktoken", so that it runs in any interpreter that has the engine (run.py: a throwaway venv)."""
+    import hashlib
+    import time
+    from array import array
+
+    texts = texts_of(path)
+    t0 = time.perf_counter()
+    if engine == "splintr":
+        import splintr
+
+        t1 = time.perf_counter()
+        if any("<|" in t for t in texts):  # as tokcli does: the embedded encoder would match special tokens
+            with open(vocab_file, "rb") as f:
+                tok = splintr.Tokenizer.from_bytes(f.read(), getattr(splintr, encoding.upper() + "_PATTERN"), {})
+        else:
+            tok = splintr.Tokenizer.from_pretrained(encoding)
+        t2 = time.perf_counter()
+        ids = tok.encode_batch_flat(texts)[0]
+    elif engine == "fastokens":
+        import fastokens
+
+        t1 = time.perf_counter()
+        tok = fastokens.Tokenizer.from_tiktoken(vocab_file, special_tokens={}, encoding=encoding)
+        t2 = time.perf_counter()
+        ids = tok.encode_batch_flat(texts)[0]
+    elif engine == "gigatoken":
+        import awkward as ak
+        import gigatoken
+        import numpy as np
+
+        t1 = time.perf_counter()
+        tok = gigatoken.Tokenizer.from_tiktoken(vocab_file, GIGATOKEN_SCHEMES[encoding], special_tokens={})
+        t2 = time.perf_counter()
+        ids = np.asarray(ak.flatten(tok.encode_batch(texts)), dtype="<u4").tobytes()
+    elif engine == "tiktoken":
+        import tiktoken
+
+        t1 = time.perf_counter()
+        tok = tiktoken.get_encoding(encoding)  # the official file from TIKTOKEN_CACHE_DIR
+        t2 = time.perf_counter()
+        out = array("I")
+        for row in tok.encode_ordinary_batch(texts, num_threads=os.cpu_count() or 1):
+            out.extend(row)
+        if sys.byteorder == "big":
+            out.byteswap()
+        ids = out.tobytes()
+    else:
+        raise SystemExit(f"unknown engine {engine!r}")
+    t3 = time.perf_counter()
+    digest = hashlib.sha256(ids).hexdigest()
+    print(
+        json.dumps({"import": t1 - t0, "load": t2 - t1, "encode": t3 - t2, "tokens": len(ids) // 4, "sha256": digest})
+    )
+
+
 def count(encoding: str, path: str, mode: str) -> None:
     enc = encoding_of(encoding)
     with open(path, encoding="utf-8") as f:
@@ -178,6 +244,8 @@ def main(argv: list[str]) -> None:
         loop(args[0], args[1])
     elif what == "engine":
         engine(args[0], args[1])
+    elif what == "engines":
+        engines(args[0], args[1], args[2], args[3])
     elif what == "train-hf":
         train_hf(args[0], int(args[1]), args[2])
     elif what == "train-spm":

@@ -7,10 +7,14 @@ Six targets (GitHub issues #6 and #12), each measured side by side with its refe
               files (CPython's standard library, copied to a temporary directory) vs a plain one-thread loop of
               encode_ordinary; the engine (splintr-rs) vs encode_ordinary_batch in one process, counting and
               encoding (ids compared for identity); peak memory of tokcli counting a big file with o200k_base
-              (1 GB in --full)
+              (1 GB in --full); the engines re-measured: splintr beside gigatoken, fastokens and tiktoken, each
+              in a fresh process (import + vocabulary load + encode, on a big file and on the tree; the others
+              from a throwaway venv, ENGINES_VENV, never a dependency of tokcli)
   2 encode    tokcli's own byte-level BPE vs the same tokenizer.json in `tokenizers` (encode_batch), same ids
   3 train     `tokcli train bpe` vs tokenizers' BpeTrainer called directly; sentencepiece bpe/unigram beside
-  4 start-up  `tokcli --version`, `tokcli count -t char` on 1 KB vs `python -c "import typer"`
+  4 start-up  `tokcli --version`, `tokcli count -t char` on 1 KB vs `python -c "import typer"`; `tokcli count
+              -t o200k_base` on a small file on a fresh install (empty cache) vs the tiktoken one-liner, time and
+              peak RSS
   5 generate  numpy engine vs the same weights in torch (eager, batch 1, greedy), tokens per second
   6 compare   `tokcli compare` with six tokenizers on every corpus: wall time, peak memory, slowest stage
 
@@ -489,6 +493,119 @@ def bench_engine(rep: Report, full: bool) -> None:
         del arr, ref_arr
 
 
+# other engines for tiktoken-format vocabularies, measured beside splintr (never dependencies of tokcli):
+# installed into a throwaway venv (ENGINES_VENV) or found through TOKCLI_BENCH_PYTHON
+OTHER_ENGINES = {"gigatoken": "gigatoken==0.10.0", "fastokens": "fastokens==0.3.5"}
+ENGINES_VENV = Path(tempfile.gettempdir()) / "tokcli-bench-engines"
+
+
+def engines_python(rep: Report, full: bool) -> tuple[str | None, list[str]]:
+    """An interpreter that has the other engines, and those it has: TOKCLI_BENCH_PYTHON where set, else the
+    throwaway venv ENGINES_VENV, made here (--full only: it downloads) where absent. Each package is installed
+    on its own, so one that fails leaves the other; a failure is reported with pip's own words."""
+    py = os.environ.get("TOKCLI_BENCH_PYTHON") or str(ENGINES_VENV / "bin" / "python")
+    if not Path(py).is_file() and full and not os.environ.get("TOKCLI_BENCH_PYTHON"):
+        made = subprocess.run([PY, "-m", "venv", str(ENGINES_VENV)], capture_output=True, text=True)
+        if made.returncode != 0:
+            rep.note("1", f"no venv for the other engines at {ENGINES_VENV}: {made.stderr.strip()[-500:]}")
+            return None, []
+    if not Path(py).is_file():
+        rep.note(
+            "1",
+            f"other engines ({', '.join(OTHER_ENGINES)}) not measured: no {py} (--full makes it; or set "
+            "TOKCLI_BENCH_PYTHON to an interpreter that has them)",
+        )
+        return None, []
+    have = []
+    for name, spec in OTHER_ENGINES.items():
+        probe = subprocess.run([py, "-c", f"import {name}"], capture_output=True, text=True)
+        if probe.returncode != 0 and full:
+            pip = subprocess.run([py, "-m", "pip", "install", "-q", spec], capture_output=True, text=True)
+            if pip.returncode != 0:
+                error = " ".join(line for line in pip.stderr.splitlines() if "ERROR" in line)
+                rep.note("1", f"{spec} could not be installed here: pip said {error or pip.stderr.strip()[-300:]!r}")
+                continue
+            probe = subprocess.run([py, "-c", f"import {name}"], capture_output=True, text=True)
+        if probe.returncode == 0:
+            have.append(name)
+        else:
+            rep.note("1", f"{name} does not import in {py}: not measured")
+    return py, have
+
+
+def bench_engines(rep: Report, tmp: Path, full: bool) -> None:
+    """splintr (tokcli's engine) beside gigatoken, fastokens and tiktoken, each in its own fresh process as a
+    command-line tool would use it: import, vocabulary load and one batch encode of a big file and of the
+    standard-library tree (refs.py engines), alternating, medians; ids compared with tiktoken's by sha256."""
+    encoding = "o200k_base"
+    vocab = TIKTOKEN_CACHE / "fb374d419588a4632f3f557e76b4b70aebbca790"  # the official o200k_base file
+    if not vocab.is_file():
+        rep.note("1", f"engines not compared: the official {encoding} file is not in {TIKTOKEN_CACHE}")
+        return
+    py, others = engines_python(rep, full)
+    size, repeats = (100 * MB, 3) if full else (4 * MB, 1)
+    big = repeated_file(corpus_files(full)["en"][0], size, tmp / "engines.txt")
+    tree = stdlib_tree(tmp / "engines-stdlib", full)
+    n_files = sum(1 for _ in tree.rglob("*.py"))
+    inputs = {
+        f"one {big.stat().st_size / MB:.0f} MB file": big,
+        f"the tree of {n_files} standard-library files": tree,
+    }
+    env = tiktoken_env()
+    refs = str(HERE / "refs.py")
+    fastest = []
+    for label, path in inputs.items():
+        cmds = {e: [PY, refs, "engines", e, encoding, str(vocab), str(path)] for e in ("splintr", "tiktoken")}
+        for e in others:
+            cmds[e] = [py or PY, refs, "engines", e, encoding, str(vocab), str(path)]
+        runs = alternate(cmds, repeats, env)
+        figures = {}
+        for e, procs in runs.items():
+            docs = [json.loads(p.out) for p in procs]
+            load = statistics.median(d["import"] + d["load"] for d in docs)
+            enc = statistics.median(d["encode"] for d in docs)
+            figures[e] = (load, enc, docs[0], procs[0].rss_mb)
+        digest = figures["tiktoken"][2]["sha256"]
+        mb = (path.stat().st_size if path.is_file() else sum(f.stat().st_size for f in path.rglob("*.py"))) / MB
+
+        def cell(e: str, figures: dict = figures, mb: float = mb) -> str:
+            load, enc, doc, rss = figures[e]
+            return (
+                f"{e} {load + enc:.2f} s (import + load {load:.2f} s, encode {enc:.2f} s = {mb / enc:.0f} MB/s; "
+                f"{rss:.0f} MB RSS)"
+            )
+
+        base = sum(figures["splintr"][:2])
+        same = {e: f[2]["sha256"] == digest for e, f in figures.items()}
+        for e in [*others, "tiktoken"]:
+            rep.add(
+                Row(
+                    "1",
+                    f"engines, {encoding}, {label} ({mb:.1f} MB): splintr vs {e}, import + load + encode, "
+                    "fresh process",
+                    cell("splintr"),
+                    cell(e),
+                    sum(figures[e][:2]) / base,
+                    "report",
+                    None,
+                    f"ids identical to tiktoken's: splintr {same['splintr']}, {e} {same[e]}",
+                )
+            )
+        exact = [e for e in figures if same[e]]
+        best = min(exact, key=lambda e: sum(figures[e][:2])) if exact else "none"
+        fastest.append(f"{label}: {best}")
+    rep.note(
+        "1",
+        "fastest engine for a CLI (import + vocabulary load + encode, ids identical to tiktoken's) on "
+        + "; ".join(fastest)
+        + f"; medians of {repeats}, alternating; others measured: {', '.join(others) or 'none'}",
+    )
+    import shutil
+
+    big.unlink()
+    shutil.rmtree(tree)
+
+
 def bench_train(rep: Report, tmp: Path, full: bool) -> dict[str, Path]:
     files = corpus_files(full)
     src = files["en"][0]
@@ -632,6 +749,56 @@ def bench_startup(rep: Report, tmp: Path, full: bool) -> None:
             )
         )
     rep.note("4", f"medians of {repeats} runs each, alternating; entry point {' '.join(TOKCLI)}")
+
+
+def bench_fresh_o200k(rep: Report, tmp: Path, full: bool) -> None:
+    """`tokcli count -t o200k_base` on a small file on a fresh install (an empty tiktoken cache: the vocabulary
+    comes from splintr's embedded copy) against the tiktoken one-liner a user would write instead, which
+    needs the official file in its cache (it has it here; a real fresh install would download it first).
+    Wall time and peak RSS, alternating, medians."""
+    if not (TIKTOKEN_CACHE / "fb374d419588a4632f3f557e76b4b70aebbca790").is_file():
+        rep.note("4", f"o200k_base on a fresh install not measured: no official file in {TIKTOKEN_CACHE}")
+        return
+    repeats = 11 if full else 3
+    small = tmp / "small.txt"
+    src = corpus_files(full)["en"][0].read_bytes()[:2000]
+    small.write_bytes(src[: src.rfind(b"\n") + 1])
+    empty = tmp / "empty-tiktoken-cache"
+    empty.mkdir(exist_ok=True)
+    env = {k: v for k, v in os.environ.items() if k not in ("TIKTOKEN_CACHE_DIR", "DATA_GYM_CACHE_DIR")}
+    one_liner = f"import tiktoken; print(len(tiktoken.get_encoding('o200k_base').encode(open({str(small)!r}).read())))"
+    runs = alternate(
+        {
+            "tokcli": ["env", f"TIKTOKEN_CACHE_DIR={empty}", "TOKCLI_OFFLINE=1", *TOKCLI, "count", "-t", "o200k_base"]
+            + [str(small)],
+            "tiktoken": ["env", f"TIKTOKEN_CACHE_DIR={TIKTOKEN_CACHE}", PY, "-c", one_liner],
+        },
+        repeats,
+        env,
+    )
+    if list(empty.iterdir()):
+        raise RuntimeError(f"tokcli wrote into the empty cache {empty}")
+    n_tok, n_ref = int(runs["tokcli"][0].out.split()[0]), int(runs["tiktoken"][0].out)
+    t, r = med(runs["tokcli"]), med(runs["tiktoken"])
+    m, mr = (statistics.median(p.rss_mb for p in runs[k]) for k in ("tokcli", "tiktoken"))
+    what = f"count -t o200k_base, {small.stat().st_size / 1000:.0f} KB file, fresh install (empty cache)"
+    ref = "python -c \"import tiktoken; ...get_encoding('o200k_base').encode(...)\", official file cached"
+    rep.add(
+        Row("4", what + ", time", f"{t * 1000:.0f} ms", f"{r * 1000:.0f} ms ({ref})", t / r, "<= 1.0", t / r <= 1.0)
+    )
+    rep.add(
+        Row(
+            "4",
+            what + ", peak RSS",
+            f"{m:.0f} MB",
+            f"{mr:.0f} MB (the same one-liner)",
+            m / mr,
+            "<= 1.0",
+            m / mr <= 1.0,
+            f"same count: {n_tok == n_ref} ({n_tok})",
+        )
+    )
+    rep.note("4", f"o200k_base fresh install: medians of {repeats} runs each, alternating")
 
 
 def bench_generate(rep: Report, full: bool) -> None:
@@ -904,8 +1071,11 @@ def main(argv: list[str] | None = None) -> int:
             rep.load("after count")
             bench_small_files(rep, tmp, full)
             rep.load("after small files")
+            bench_engines(rep, tmp, full)
+            rep.load("after engines")
         if "4" in args.only:
             bench_startup(rep, tmp, full)
+            bench_fresh_o200k(rep, tmp, full)
             rep.load("after start-up")
         if "5" in args.only:
             bench_generate(rep, full)

@@ -1,5 +1,6 @@
-"""Refresh tokcli/data/models.json: a dated snapshot of the models tokcli covers, from LiteLLM's
-`model_prices_and_context_window` data (MIT, from BerriAI/litellm).
+"""Refresh tokcli/data/models.json (the curated entries) and tokcli/data/litellm_models.json (every chat model of
+the vendors tokcli counts): dated snapshots of LiteLLM's `model_prices_and_context_window` data (MIT, from
+BerriAI/litellm).
 
 The litellm wheel carries the data as `litellm/model_prices_and_context_window_backup.json`. This script
 reads it straight out of the wheel (a zip file): litellm is never installed or imported (it is heavy, and
@@ -8,8 +9,12 @@ its releases 1.82.7 and 1.82.8 carried a credential stealer that ran at Python s
     python scripts/refresh_models.py --version 1.110.2          # pip download the wheel, no deps
     python scripts/refresh_models.py --wheel litellm-....whl     # or read a wheel already here
 
-The entries taken are the ones in COVERED below (tokcli's name, LiteLLM's key, the vendor tokenizer that
-counts it exactly once its extra is installed). Run it, read the diff of tokcli/data/models.json, commit.
+The curated entries are the ones in COVERED below (tokcli's name, LiteLLM's key, the vendor tokenizer that
+counts it exactly once its extra is installed); `--no-curated` leaves models.json as it is. The generated table
+(`table`) takes every chat model LiteLLM lists under the vendors' own APIs (BULK_PROVIDERS) and the open-weights
+models of the vendors tokcli counts on one host (OPEN_HOST, OPEN_ORGS), named without the provider prefix, and
+gives each the vendor tokenizer that counts it exactly where tokcli has one (`vendor_for`). Run it, read the
+diffs, commit.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import argparse
 import datetime as dt
 import hashlib
 import json
+import re
 import subprocess
 import sys
 import tempfile
@@ -25,9 +31,12 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tokcli's naming rules (no network, no litellm)
+
 DATA_MEMBER = "litellm/model_prices_and_context_window_backup.json"
 BAD_VERSIONS = {"1.82.7", "1.82.8"}  # carried a credential stealer (March 2026): never download them
 OUT = Path(__file__).resolve().parent.parent / "tokcli" / "data" / "models.json"
+BULK_OUT = OUT.with_name("litellm_models.json")
 MAX_JSON_BYTES = 64 << 20  # the data is ~1.5 MB; refuse anything absurd before reading it
 
 # tokcli name, LiteLLM key, vendor tokenizer (a tokcli tokenizer name exact once its extra is installed;
@@ -169,6 +178,135 @@ def snapshot(
     }
 
 
+# LiteLLM provider -> who makes its models; the vendors' own APIs, in the order a name taken twice is kept
+BULK_PROVIDERS = {
+    "openai": "openai", "anthropic": "anthropic", "gemini": "google", "vertex_ai-language-models": "google",
+    "mistral": "mistral", "deepseek": "deepseek", "xai": "xai", "cohere_chat": "cohere", "dashscope": "qwen",
+    "meta_llama": "meta",
+}  # fmt: skip
+OPEN_HOST = "deepinfra"  # the open-weights models, with one host's figures (as the curated entries)
+OPEN_ORGS = {"meta-llama": "meta", "Qwen": "qwen", "mistralai": "mistral", "deepseek-ai": "deepseek",
+             "google": "google", "openai": "openai"}  # fmt: skip
+COLUMNS = ["name", "litellm_key", "provider", "maker", "context_window", "max_input", "max_output",
+           "input_price_per_mtok", "cached_input_price_per_mtok", "output_price_per_mtok", "vendor_tokenizer",
+           "pricing_source"]  # fmt: skip
+
+
+def bulk_name(key: str, provider: str) -> str | None:
+    """tokcli's name for LiteLLM's `key`: without the provider prefix, a host's model id lowercased without its
+    organisation (deepinfra/meta-llama/Meta-Llama-3.1-8B-Instruct -> llama-3.1-8b-instruct); None for what is
+    not a model a user names (fine-tuning price tiers ft:..., a host's copy of a private model)."""
+    from tokcli.tokenizer.models import base_name
+
+    if key.startswith("ft:") or ":" in key:
+        return None
+    if provider == OPEN_HOST:
+        parts = key.split("/")
+        if len(parts) != 3 or parts[1] not in OPEN_ORGS or parts[2].lower().startswith("gemini"):
+            return None
+        name = parts[2].lower()
+        return name[len("meta-") :] if name.startswith("meta-llama") else name
+    name = key.split("/", 1)[1] if key.startswith(provider + "/") or key.startswith("vertex_ai/") else key
+    if "/" in name:
+        return None
+    name = name.lower()
+    if provider == "dashscope" and not name.startswith(("qwen", "qwq")):
+        return None  # DashScope hosts other vendors' models too
+    if provider == "mistral" and name.startswith(("glm", "zai-", "deepseek")):
+        return None  # so does Mistral's API
+    return name if base_name(name) else None
+
+
+def vendor_for(name: str, maker: str) -> str | None:
+    """The tokcli vendor tokenizer that counts `name` exactly (once its extra is installed), or None. From the
+    vendors' own code, as tokcli.tokenizer.vendors.MODELS: every Llama 3.x model uses llama3's tokenizer.model,
+    Llama 4 llama4's; DashScope gives qwen.tiktoken to every "qwen" model (Qwen2, 2.5, 3 and the API's
+    turbo/plus/max/flash/coder keep that vocabulary); Qwen3.5 and 3.6 share qwen3.5's (3.7 and later: not known,
+    estimates); DeepSeek V3, R1, V3.1, V3.2 (deepseek-chat and -reasoner) deepseek-v3's, V4 Pro and Flash
+    deepseek-v4's (the R1 distills are Llama's and Qwen's: estimates); Mistral's open-mistral-nemo is
+    Tekken, open-mixtral-8x7b v1. OpenAI's come from tiktoken at run time (gpt-oss too, o200k_harmony)."""
+    from tokcli.tokenizer.vendors import MODELS
+
+    if name in MODELS:
+        return MODELS[name]
+    if maker == "meta":
+        if re.match(r"llama-4-", name):
+            return "llama4"
+        if re.match(r"(llama-3|llama-guard-3)", name):
+            return "llama3"
+    if maker == "qwen" and re.match(r"qwen3\.[56]-", name):
+        return "qwen3.5"  # Qwen3.5 and Qwen3.6 share one tokenizer (tokcli.tokenizer.vendors)
+    if maker == "qwen" and re.match(r"(qwen2|qwen3|qwq|qwen-(turbo|plus|max|flash|coder))([-.]|$)", name):
+        return None if re.match(r"qwen3\.\d", name) else "qwen"
+    if maker == "deepseek" and "distill" not in name and "vision" not in name:
+        if re.match(r"deepseek-(v3|r1|chat$|reasoner$)", name):
+            return "deepseek-v3"  # V3, R1, V3.1, V3.2 (and the API's chat and reasoner, V3.2)
+        if re.match(r"deepseek-v4-(pro|flash)", name):
+            return "deepseek-v4"
+    if maker == "mistral":
+        if "nemo" in name:
+            return "tekken"
+        if name.startswith("mixtral-8x7b"):
+            return "mistral-v1"
+    return None
+
+
+def table(data: dict[str, Any], also: dict[str, str] | None = None) -> list[list[Any]]:
+    """The generated rows (COLUMNS), sorted by maker and name: one per name, the first provider's figures;
+    `also` gets the keys of the rows a name taken before left out -> that name (a curated entry of such a
+    key takes its maker from that row)."""
+    rows: dict[str, list[Any]] = {}
+    providers = [*BULK_PROVIDERS, OPEN_HOST]
+    entries = sorted(((providers.index(v["litellm_provider"]), k, v) for k, v in data.items()
+                      if isinstance(v, dict) and v.get("mode") == "chat" and v.get("litellm_provider") in providers),
+                     key=lambda t: t[:2])  # fmt: skip
+    for _, key, raw in entries:
+        provider = raw["litellm_provider"]
+        name = bulk_name(key, provider)
+        max_input = positive_int(raw.get("max_input_tokens"))
+        max_output = positive_int(raw.get("max_output_tokens")) or positive_int(raw.get("max_tokens"))
+        if name is None or max_input is None or (max_output or 0) > max_input:
+            continue  # no window; or more output than input (a speech model's audio), which no text window holds
+        if name in rows:
+            if also is not None:
+                also[key] = name
+            continue
+        maker = BULK_PROVIDERS.get(provider) or OPEN_ORGS[key.split("/")[1]]
+        rows[name] = [
+            name, key, provider, maker, max_input, max_input, max_output,
+            per_million(raw.get("input_cost_per_token")), per_million(raw.get("cache_read_input_token_cost")),
+            per_million(raw.get("output_cost_per_token")), vendor_for(name, maker),
+            raw.get("source") if isinstance(raw.get("source"), str) else None,
+        ]  # fmt: skip
+    return sorted(rows.values(), key=lambda r: (r[3], r[0]))
+
+
+def bulk_snapshot(data: dict[str, Any], *, version: str, sha256: str, wheel_name: str, date: str) -> dict[str, Any]:
+    """The generated table's document: metadata, the columns, one row (an array) per model, and under "also"
+    the LiteLLM keys of the same names left out -> the name (see `table`)."""
+    also: dict[str, str] = {}
+    rows = table(data, also)
+    return {
+        "source": f"LiteLLM model_prices_and_context_window ({DATA_MEMBER})",
+        "license": "MIT, from BerriAI/litellm (https://github.com/BerriAI/litellm); figures as LiteLLM states them",
+        "litellm_version": version,
+        "wheel": wheel_name,
+        "wheel_sha256": sha256,
+        "date": date,
+        "selection": "every chat model of the providers " + ", ".join(BULK_PROVIDERS) + f"; the {OPEN_HOST} "
+        "models of " + ", ".join(OPEN_ORGS) + " (one host's figures)",
+        "also": also,
+        "columns": COLUMNS,
+        "rows": rows,
+    }
+
+
+def write(path: Path, text: str) -> None:
+    tmp_out = path.with_name(path.name + ".tmp")
+    tmp_out.write_text(text, encoding="utf-8")
+    tmp_out.replace(path)
+
+
 def sha256_of(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
@@ -203,19 +341,24 @@ def main(argv: list[str] | None = None) -> int:
     g.add_argument("--wheel", type=Path, help="a litellm wheel already downloaded")
     p.add_argument("-o", "--output", type=Path, default=OUT, help=f"where to write (default {OUT})")
     p.add_argument("--date", default=dt.date.today().isoformat(), help="the snapshot's date (default today)")
+    p.add_argument("--no-curated", action="store_true", help="write only the generated table, not models.json")
+    p.add_argument("--table", type=Path, default=BULK_OUT, help=f"the generated table (default {BULK_OUT})")
     args = p.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         wheel = args.wheel if args.wheel else download(args.version, Path(tmp))
         version = version_of(wheel)
         if version in BAD_VERSIONS:
             raise SystemExit(f"error: litellm {version} carried a credential stealer; pick another version")
-        doc = snapshot(read_data(wheel), version=version, sha256=sha256_of(wheel), wheel_name=wheel.name,
-                       date=args.date)  # fmt: skip
-    text = json.dumps(doc, indent=1, ensure_ascii=False) + "\n"
-    tmp_out = args.output.with_name(args.output.name + ".tmp")
-    tmp_out.write_text(text, encoding="utf-8")
-    tmp_out.replace(args.output)
-    print(f"{args.output}: {len(doc['models'])} models from litellm {version} (sha256 {doc['wheel_sha256']})")
+        data = read_data(wheel)
+        meta = dict(version=version, sha256=sha256_of(wheel), wheel_name=wheel.name, date=args.date)
+    big = bulk_snapshot(data, **meta)
+    rows = ",\n".join(" " + json.dumps(r, ensure_ascii=False) for r in big.pop("rows"))
+    write(args.table, json.dumps(big, indent=1, ensure_ascii=False)[:-2] + ',\n "rows": [\n' + rows + "\n ]\n}\n")
+    print(f"{args.table}: {rows.count(chr(10)) + 1} models from litellm {version} (sha256 {meta['sha256']})")
+    if not args.no_curated:
+        doc = snapshot(data, **meta)
+        write(args.output, json.dumps(doc, indent=1, ensure_ascii=False) + "\n")
+        print(f"{args.output}: {len(doc['models'])} models from litellm {version} (sha256 {doc['wheel_sha256']})")
     return 0
 
 

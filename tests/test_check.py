@@ -61,7 +61,8 @@ def test_json_schema(cli, repo):
     (b,) = doc["budgets"]
     assert b["tokenizer"] == "cl100k_base" and b["exact"] is True and b["ok"] is False
     assert b["budget"] == {"limit": 10, "scope": "file", "max_tokens": 10, "model": None, "reserve": 0,
-                           "paths": ["short.md", "long.md"], "origin": "command line", "chat": False}  # fmt: skip
+                           "paths": ["short.md", "long.md"], "origin": "command line", "chat": False,
+                           "margin_pct": 0.0}  # fmt: skip
     assert b["files"][0] == {"path": "short.md", "tokens": 3, "limit": 10, "status": "ok"}
     assert b["files"][1]["status"] == "over" and b["files"][1]["tokens"] > 10
     assert b["total"] == {"tokens": b["files"][0]["tokens"] + b["files"][1]["tokens"], "limit": None, "status": "over"}

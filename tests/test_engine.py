@@ -377,6 +377,88 @@ def test_embedded_vocabulary_is_byte_identical_to_the_official_file(name):
     assert engine.tiktoken_file(ranks) == official_file(name).read_bytes()
     # and a wrong sha256 is refused
     assert engine.embedded_ranks(name, "0" * 64) is None
+    assert engine.embedded_file(name, "0" * 64) is None
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_recorded_digests_are_the_official_and_the_embedded_files(name):
+    """The digests tokcli trusts at run time instead of rebuilding and hashing 200,000 tokens: the official
+    file's, as tiktoken's constructor names it and as the file has it, and the file rebuilt from the embedded
+    vocabulary of the installed (pinned) splintr, rebuilt and hashed here."""
+    from tokcli.tokenizer.tiktokenfiles import constructor_spec
+
+    assert engine.OFFICIAL_SHA256[name] == OFFICIAL_SHA256[name] == constructor_spec(name)["sha256"]
+    assert hashlib.sha256(official_file(name).read_bytes()).hexdigest() == engine.OFFICIAL_SHA256[name]
+    assert splintr.__version__ in engine.EMBEDDED_SHA256, (
+        f"splintr {splintr.__version__} has no recorded digests: run the identity tests on it, then record "
+        "the sha256 of engine.embedded_file(name, ...) for each name in engine.EMBEDDED_SHA256"
+    )
+    recorded = engine.EMBEDDED_SHA256[splintr.__version__][name]
+    rebuilt = engine.tiktoken_file(engine._embedded_ranks(name, recorded))
+    assert hashlib.sha256(rebuilt).hexdigest() == recorded == engine.OFFICIAL_SHA256[name]
+    assert engine.recorded_embedded(name, OFFICIAL_SHA256[name])
+    assert not engine.recorded_embedded(name, "0" * 64)
+    assert not engine.recorded_embedded("p50k_base", OFFICIAL_SHA256[name])
+
+
+def _no_rebuild(*args):
+    pytest.fail("the embedded vocabulary was rebuilt into a file although its digest is recorded")
+
+
+@pytest.mark.parametrize("name", [*NAMES, "o200k_harmony"])
+def test_a_recorded_embedded_vocabulary_is_not_rebuilt_to_count(name, fresh_engines, tmp_path, monkeypatch):
+    """With no cached file, loading by name and counting rebuild nothing (the recorded digest is trusted);
+    the file is rebuilt from the embedded vocabulary only when a batch holds "<|" or an id is decoded, and
+    the ids are still tiktoken's encode_ordinary's (o200k_harmony: o200k_base's file and pattern)."""
+    from tokcli.tokenizer import pretrained
+
+    # before the empty cache is set: tiktoken's loader caches the file it reads
+    ref = reference(engine.SAME_FILE.get(name, name))
+    monkeypatch.setenv("TIKTOKEN_CACHE_DIR", str(tmp_path))
+    monkeypatch.setenv("TOKCLI_OFFLINE", "1")
+    pretrained.openai_source.cache_clear()
+    real = engine.tiktoken_file
+    monkeypatch.setattr(engine, "tiktoken_file", _no_rebuild)
+    tok = pretrained.TiktokenEncoding.load(name)
+    text = "吾輩は猫である。 The cat sat 12345\n" * 20
+    assert tok.engine == "splintr" and isinstance(tok._fast_engine, engine.Embedded)
+    assert tok.count_texts([text]) == [len(ref.encode_ordinary(text))]
+    assert tok.encode(text) == ref.encode_ordinary(text)
+    monkeypatch.setattr(engine, "tiktoken_file", real)  # now the file is rebuilt, for "<|" and for decoding
+    special = "x <|endoftext|> y"
+    assert tok.encode(special) == ref.encode_ordinary(special)
+    assert tok.decode(ref.encode_ordinary(text)) == text
+    assert list(tmp_path.iterdir()) == []  # nothing written
+    pretrained.openai_source.cache_clear()
+
+
+@pytest.mark.parametrize("recorded", [{}, {"0.22.0": {"cl100k_base": "0" * 64, "o200k_base": "0" * 64}}])
+def test_without_a_matching_record_the_embedded_vocabulary_is_rebuilt_and_hashed(
+    recorded, fresh_engines, tmp_path, monkeypatch
+):
+    """A splintr version with no recorded digest (or a wrong one) is not trusted: the file is rebuilt from
+    its embedded vocabulary and accepted only for the official sha256, and the engine built from its bytes."""
+    from tokcli.tokenizer import pretrained
+
+    ref = reference("o200k_base")  # before the empty cache is set: tiktoken's loader caches the file it reads
+    monkeypatch.setenv("TIKTOKEN_CACHE_DIR", str(tmp_path))
+    monkeypatch.setenv("TOKCLI_OFFLINE", "1")
+    monkeypatch.setattr(engine, "EMBEDDED_SHA256", {splintr.__version__: recorded.get("0.22.0", {})})
+    pretrained.openai_source.cache_clear()
+    rebuilt = []
+    real = engine.tiktoken_file
+    monkeypatch.setattr(engine, "tiktoken_file", lambda ranks: rebuilt.append(1) or real(ranks))
+    name = "o200k_base"
+    assert not engine.recorded_embedded(name, OFFICIAL_SHA256[name])
+    tok = pretrained.TiktokenEncoding.load(name)
+    text = "吾輩は猫である。 The cat <|endoftext|> 12345\n"
+    assert tok.engine == "splintr" and not isinstance(tok._fast_engine, engine.Embedded)
+    assert rebuilt == [1]
+    assert tok.encode(text) == ref.encode_ordinary(text)
+    ranks = engine.embedded_ranks(name, OFFICIAL_SHA256[name])  # hashed, not trusted
+    assert rebuilt == [1, 1] and ranks == ref._mergeable_ranks
+    assert list(tmp_path.iterdir()) == []  # nothing written
+    pretrained.openai_source.cache_clear()
 
 
 @pytest.mark.parametrize("engine_var", ["", "reference"])

@@ -48,6 +48,49 @@ def test_matches_hf_on_shared_corpora() -> None:
         _check(load(name), texts)
 
 
+@pytest.mark.parametrize("name", ["char", "ja-char", "trained"])
+def test_short_texts_take_a_dict_and_long_ones_the_table_with_the_same_ids(name, monkeypatch) -> None:
+    """A text under fastchar.SMALL characters is looked up in a dict (no numpy import), a longer one in the
+    numpy table: both give `tokenizers`' ids and the same unknown characters, on every text either way."""
+    from tokcli.tokenizer import fastchar
+
+    texts = _texts() + [(n, t[:50_000]) for n, t in _shared()]
+    texts.append(("unk-as-text", "<unk> <<unk>> 吾輩<unk>は \ud800 lone surrogate"))
+    tok = train_char([t for _, t in texts[:2]], vocab_size=40) if name == "trained" else load(name)
+    fast = tok._fast
+    assert isinstance(fast, fastchar.CharTable)
+    assert any(len(t) < fastchar.SMALL for _, t in texts) and any(len(t) >= fastchar.SMALL for _, t in texts)
+    results = {}
+    for small in (0, 1 << 30):  # everything through the table, then everything through the dict
+        monkeypatch.setattr(fastchar, "SMALL", small)
+        results[small] = [(fast.encode_ordinary(t), fast.unknown_pieces(t)) for _, t in texts]
+    assert results[0] == results[1 << 30]
+    for (name_, text), (ids, unknown) in zip(texts, results[0], strict=True):
+        if "\ud800" not in text:  # tokenizers takes no lone surrogate
+            assert ids == tok.tok.encode(text, add_special_tokens=False).ids, name_
+        assert unknown == [c for c, i in zip(text, ids, strict=True) if i == fast.unk_id]
+    assert any(unknown for _, unknown in results[0])
+
+
+def test_a_short_char_count_does_not_import_numpy(tmp_path) -> None:
+    """`tokcli count -t char` on a small file is start-up bound: it must not pay for importing numpy."""
+    import subprocess
+    import sys
+
+    f = tmp_path / "small.txt"
+    f.write_text("A small file, with a few words and ü.\n", encoding="utf-8")
+    code = (
+        "import sys; from tokcli.cli import main\n"
+        "try:\n    main(['count', '-t', 'char', sys.argv[1]])\n"
+        "except SystemExit as e:\n    assert e.code == 0, e.code\n"
+        "print('numpy' in sys.modules, file=sys.stderr)"
+    )
+    r = subprocess.run([sys.executable, "-c", code, str(f)], capture_output=True, text=True, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "38"
+    assert r.stderr.strip().splitlines()[-1] == "False"
+
+
 def test_other_structures_keep_hf() -> None:
     tok = train_char(["abc"])
     spec = json.loads(tok.tok.to_str())

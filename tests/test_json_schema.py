@@ -41,6 +41,7 @@ def here(tmp_path, monkeypatch):
 RUNS = [
     ("tokcli-count/1", ["count", "-t", "char", "-t", "cl100k_base", "a.txt"]),
     ("tokcli-count/1", ["count", "-m", "gpt-4o", "a.txt"]),
+    ("tokcli-count-tree/1", ["count", "--tree", "-t", "char", "-t", "cl100k_base", "par"]),
     ("tokcli-records/1", ["count", "-t", "char", "--field", "text", "d.jsonl"]),
     ("tokcli-chat/1", ["count", "--chat", "c.jsonl"]),
     ("tokcli-count-api/1", ["count", "--api-auto", "-m", "gpt-4o", "a.txt"]),
@@ -80,7 +81,7 @@ def test_every_json_document_names_its_schema(cli, here, schema, args):
 
 # documents that a variant of a command gives, named after what they hold
 VARIANTS = {
-    "count": {"tokcli-records/1", "tokcli-chat/1", "tokcli-count-api/1"},
+    "count": {"tokcli-records/1", "tokcli-chat/1", "tokcli-count-api/1", "tokcli-count-tree/1"},
     "compare": {"tokcli-parity/1"},
     "attention": {"tokcli-attention-words/1"},
     "lm": {"tokcli-lm-eval/1"},

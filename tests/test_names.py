@@ -46,15 +46,73 @@ def listed(cli) -> list[dict]:
     return doc["models"] if isinstance(doc, dict) else doc
 
 
-def test_every_listed_name_and_alias_is_the_same_tokenizer_everywhere(cli, project):
+def walked(rows: list[dict]) -> list[dict]:
+    """The rows the full walk takes: with hundreds of models listed, every curated entry (tokcli/data/models.json)
+    and a sample of the generated ones (tokcli/data/litellm_models.json): every tenth, and the first of each
+    kind (maker, tokenizer counted with, exact or not). The generated rows go through the same code as the
+    curated ones; test_every_listed_name_resolves_to_itself takes every name through resolve and -m."""
+    from tests.conftest import ROOT
+
+    curated = set(json.loads((ROOT / "tokcli" / "data" / "models.json").read_text(encoding="utf-8"))["models"])
+    from tokcli.tokenizer.registry import constructors
+
+    kinds: set[tuple] = set()
+    out = []
+    for i, row in enumerate(rows):
+        if row["name"] in constructors():  # deepseek-v3: the tokenizer's name (test_every_listed_name_resolves...)
+            continue
+        calibrated = row["counting"] == row["name"]  # counted by its own name: the proxy, calibrated
+        kind = (row["maker"], "calibrated" if calibrated else row["counting"], row["exact"])
+        if row["name"] in curated or i % 10 == 0 or kind not in kinds:
+            out.append(row)
+        kinds.add(kind)
+    return out
+
+
+def test_every_listed_name_resolves_to_itself(cli, project):
+    """Every name `tokcli models` lists (hundreds), and every alias: the library resolves it to its own row's
+    tokenizer, exactly or as an estimate as the row says; `count -m` takes it (one run for them all, but for
+    the vendors' tokenizers, whose loading is slow: walked() takes a sample of those)."""
     rows = listed(cli)
+    assert len(rows) >= 300
+    names = [(row["name"], row) for row in rows] + [(a, row) for row in rows for a in row["aliases"]]
+    from tokcli.tokenizer.registry import constructors
+
+    for name, row in names:
+        r = tokcli.resolve(name)
+        if name in constructors():  # a model named as a tokenizer (deepseek-v3): -t is that tokenizer, -m the model
+            assert (r.name, r.tokenizer, r.exact) == (name, row["counting"], row["exact"]), name
+            continue
+        # a calibrated estimate is counted by the model's own name (the proxy, calibrated); resolve names the proxy
+        proxy_named = row["proxy"] if row["counting"] == row["name"] else row["counting"]
+        assert (r.name, r.model, r.exact, r.tokenizer) == (name, row["name"], row["exact"], proxy_named), name
+    # -m with every name counted with an OpenAI encoding (exactly, or as a proxy, calibrated or not) in one run;
+    # the models of the vendors' tokenizers (a dozen large files to load) go through the sample of walked()
+    from tokcli.tokenizer.pretrained import ENCODINGS
+
+    cheap = [row for row in rows if tokcli.resolve(row["name"]).tokenizer in ENCODINGS]
+    assert len(cheap) >= 250
+    m = cli("count", *[a for row in cheap for a in ("-m", row["name"])], "-f", "json", "t.txt")
+    assert m.code == 0, m.err
+    fits = json.loads(m.out)["models"]
+    assert [f["model"] for f in fits] == [row["name"] for row in cheap]
+    for f, row in zip(fits, cheap, strict=True):
+        assert (f["exact"], f["tokenizer"], f["context"], f["input_price"]) == (
+            row["exact"], row["counting"], row["context"], row["input_price_per_mtok"]), row["name"]  # fmt: skip
+
+
+def test_every_listed_name_and_alias_is_the_same_tokenizer_everywhere(cli, project):
+    rows = walked(listed(cli))
     names = [(row["name"], row) for row in rows] + [(a, row) for row in rows for a in row["aliases"]]
     assert {"llama-3.1-8b", "llama-3.1-8b-instruct", "claude-sonnet-4-5", "gpt-4o"} <= {n for n, _ in names}
+    assert len(rows) < 150  # the sample, not the whole table (see walked)
     for name, row in names:
         exact = installed(row["vendor"]) if row["vendor"] else row["tokenizer"] is not None
         assert row["exact"] is exact, name  # a vendor's tokenizer is exact exactly when its extra is installed
         r = tokcli.resolve(name)
-        assert (r.name, r.model, r.exact, r.tokenizer) == (name, row["name"], exact, row["counting"]), name
+        # a calibrated estimate is counted by the model's own name (the proxy, calibrated); resolve names the proxy
+        proxy_named = row["proxy"] if row["counting"] == row["name"] else row["counting"]
+        assert (r.name, r.model, r.exact, r.tokenizer) == (name, row["name"], exact, proxy_named), name
         assert r.proxy == (None if exact else "o200k_base") and bool(r.note) is not exact
         tok = tokcli.load(name)
         assert tok.name == name
@@ -67,7 +125,8 @@ def test_every_listed_name_and_alias_is_the_same_tokenizer_everywhere(cli, proje
             assert t.err == "", name
         else:  # the proxy named on stderr, as an estimate
             assert t.err == f"warning: {r.note}\n"
-            assert r.note.startswith(f"{name}: counting with o200k_base, an estimate (~) of its tokens (")
+            assert r.note.startswith(f"{name}: counting with o200k_base")
+            assert ", an estimate (~) of its tokens (" in r.note
 
         m = cli("count", "-m", name, "-f", "json", "t.txt")
         assert m.code == 0 and m.err == "", (name, m.err)
@@ -116,7 +175,8 @@ def test_two_names_of_one_tokenizer_keep_two_columns(cli, project):
     assert doc["total"]["tokens"] == {"gpt-4o": n, "o200k_base": n, "claude-sonnet-4-5": n}
     assert (
         r.err
-        == "warning: claude-sonnet-4-5: counting with o200k_base, an estimate (~) of its tokens (private tokenizer)\n"
+        == "warning: claude-sonnet-4-5: counting with o200k_base, an estimate (~) of its tokens (private tokenizer; "
+        "not calibrated, stated error unknown (no published calibration against o200k_base))\n"
     )
 
 
@@ -236,3 +296,66 @@ def test_a_tokenizer_file_rewritten_in_place_is_loaded_anew(tmp_path):
     assert second is not first
     assert second.decode(second.encode("xyz日本")) == "xyz日本"  # known now: no <unk>
     assert first.decode(first.encode("xyz日本")) != "xyz日本"
+
+
+# names as LiteLLM and the hosts write them -> the entry they stand for
+WRITTEN = [
+    ("anthropic/claude-sonnet-4-5", "claude-sonnet-4-5"),
+    ("claude-sonnet-4-5-20250929", "claude-sonnet-4-5-20250929"),  # listed: its own entry
+    ("anthropic/claude-sonnet-4-5-20250929", "claude-sonnet-4-5-20250929"),
+    ("bedrock/us.anthropic.claude-sonnet-4-5-20250929-v1:0", "claude-sonnet-4-5-20250929"),
+    ("bedrock/anthropic.claude-haiku-4-5-20251001-v1:0", "claude-haiku-4-5-20251001"),
+    ("vertex_ai/claude-opus-4-5@20251101", "claude-opus-4-5-20251101"),
+    ("openrouter/anthropic/claude-sonnet-4.5", "claude-sonnet-4-5"),
+    ("claude-haiku-4-5-latest", "claude-haiku-4-5"),
+    ("openai/gpt-4o", "gpt-4o"),
+    ("openrouter/openai/gpt-4o-mini", "gpt-4o-mini"),
+    ("azure/gpt-4.1", "gpt-4.1"),
+    ("gpt-4o-2024-08-06", "gpt-4o-2024-08-06"),
+    ("gpt-4o-2030-01-01", "gpt-4o"),  # a date the table does not list: the undated model
+    ("gpt-4o-latest", "gpt-4o"),
+    ("gemini/gemini-2.5-pro", "gemini-2.5-pro"),
+    ("vertex_ai/gemini-2.5-flash", "gemini-2.5-flash"),
+    ("models/gemini-2.5-flash-lite", "gemini-2.5-flash-lite"),
+    ("mistral/mistral-large-latest", "mistral-large-latest"),
+    ("mistral-large", "mistral-large-latest"),
+    ("mistral-small", "mistral-small"),  # listed: itself, not its -latest
+    ("meta-llama/Meta-Llama-3.1-8B-Instruct", "llama-3.1-8b-instruct"),
+    ("together_ai/meta-llama/Llama-3.3-70B-Instruct-Turbo", "llama-3.3-70b-instruct-turbo"),
+    ("bedrock/meta.llama3-1-70b-instruct-v1:0", "llama-3.1-70b-instruct"),
+    ("llama-3.1-8b-instruct-latest", "llama-3.1-8b-instruct"),
+    ("Qwen/Qwen2.5-72B-Instruct", "qwen2.5-72b-instruct"),
+    ("qwen3-32b-instruct", "qwen3-32b"),
+    ("dashscope/qwen-max", "qwen-max"),
+    ("deepseek/deepseek-chat", "deepseek-chat"),
+    ("xai/grok-4.3", "grok-4.3"),
+    ("command-r-plus", "command-r-plus-08-2024"),
+    ("cohere_chat/command-a-03-2025", "command-a-03-2025"),
+]
+
+
+@pytest.mark.parametrize(("written", "entry"), WRITTEN)
+def test_a_model_as_litellm_writes_it_is_its_entry(written, entry, cli, project):
+    from tokcli.budget.models import get_model, load_models
+
+    assert entry in load_models()  # the entry exists under that name
+    r = tokcli.resolve(written)
+    assert (r.name, r.model) == (entry, entry)  # the column is the table's name
+    assert tokcli.load(written).name == entry
+    assert get_model(written).name == entry
+    m = cli("count", "-m", written, "-f", "json", "t.txt")
+    assert m.code == 0 and m.err == "", m.err
+    (fit,) = json.loads(m.out)["models"]
+    assert fit["model"] == entry and fit["context"] == load_models()[entry].context
+
+
+def test_a_path_that_exists_is_a_path_not_a_model(cli, project):
+    d = project / "openai"
+    d.mkdir()
+    tokcli.train("char", ["abc"]).save(str(d / "gpt-4o"))
+    r = tokcli.resolve("openai/gpt-4o")
+    assert (r.kind, r.name) == ("path", "openai/gpt-4o")
+    near = cli("count", "-t", "anthropic/claude-sonet-4-5", "t.txt")  # no such file, no such model
+    assert near.code == 2 and near.err.count("\n") == 1
+    assert near.err.startswith("error: unknown tokenizer 'anthropic/claude-sonet-4-5': did you mean ")
+    assert "claude-sonnet-4-5" in near.err

@@ -12,6 +12,7 @@ Budgets can live in pyproject.toml, so that `tokcli check` alone works in a repo
 
     [tool.tokcli]
     tokenizer = "o200k_base"              # default for the budgets below (else the model's, else cl100k_base)
+    margin = "10%"                        # safety margin on estimated counts (default for the budgets below)
 
     [[tool.tokcli.budget]]
     paths = ["prompts/**/*.md"]           # globs relative to pyproject.toml, over the files git does not ignore
@@ -23,6 +24,7 @@ Budgets can live in pyproject.toml, so that `tokcli check` alone works in a repo
     reserve = 2000                        # ... less tokens kept free for the answer
     total = true                          # all matching files together
     allow-empty = true                    # pass when no file matches (else that is an error, exit 2)
+    margin = "15%"                        # this budget's margin (only where its counts are estimates)
 
     [[tool.tokcli.budget]]
     paths = ["fixtures/chats/*.jsonl"]
@@ -30,14 +32,21 @@ Budgets can live in pyproject.toml, so that `tokcli check` alone works in a repo
     chat = true                           # chat files: each conversation, with its message overhead
                                           # (tokcli.budget.chat), is held to the limit (a row FILE:LINE)
 
+A safety margin (`--margin 10%`, `margin = "10%"`; 0% to 100%) is for budgets counted with an estimate (a
+private tokenizer counted with a proxy, tokcli.tokenizer.calibration): each estimated count is multiplied by
+(1 + margin) and rounded up before it is set against the limit (the rows show that figure, JSON the count
+before it as "counted"). Exact counts never get it; a margin on an exact budget is said to be unused.
+
 The configuration is checked by tokcli.budget.config before it is used.
 """
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +73,20 @@ class Budget:
     root: str = "."  # what globs from a config file are relative to
     allow_empty: bool = False  # True: matching no file passes (else an error)
     chat: bool = False  # the files are chat conversations (tokcli.budget.chat): each conversation is checked
+    margin: Fraction = Fraction(0)  # safety margin on estimated counts (0.1 for 10%); unused where exact
+    margin_own: bool = (
+        True  # the margin is the budget's own (else [tool.tokcli]'s default: exact budgets ignore it unsaid)
+    )
+
+    @property
+    def applied_margin(self) -> Fraction:
+        """The margin its counts get: its own for an estimate, none for exact counts."""
+        return Fraction(0) if self.exact else self.margin
+
+    def with_margin(self, n: int) -> int:
+        """A count as it is set against the limit: an estimate times (1 + margin), rounded up."""
+        m = self.applied_margin
+        return math.ceil(n * (1 + m)) if m else n
 
 
 @dataclass(frozen=True)
@@ -72,6 +95,7 @@ class FileResult:
     tokens: int
     limit: int | None  # None in a total budget: the limit is on the total
     status: str  # "ok" or "over" ("counted" in a total budget)
+    counted: int | None = None  # the count before the budget's safety margin (None: no margin applied)
 
 
 @dataclass
@@ -128,6 +152,7 @@ def make_budget(
     root: str = ".",
     allow_empty: bool = False,
     chat: bool = False,
+    margin: Fraction = Fraction(0),
 ) -> Budget:
     """A Budget from command-line style options: --max-tokens N, or --model NAME [--reserve N], or both
     (the smaller limit wins). The tokenizer is the one given, else the model's, else the default."""
@@ -161,7 +186,7 @@ def make_budget(
 
         exact = resolve(tok).exact  # a tokenizer may be a model name too: exact, or counted with a proxy
     return Budget(tuple(paths), tok, min(limits), total, max_tokens, model, reserve, exact, origin, root, allow_empty,
-                  chat)  # fmt: skip
+                  chat, margin)  # fmt: skip
 
 
 def pyproject_budgets(start: str | Path | None = None) -> list[Budget]:
@@ -171,31 +196,39 @@ def pyproject_budgets(start: str | Path | None = None) -> list[Budget]:
     path, tool = pyproject_tool(start)  # checked: known keys, right types
     if path is None:
         return []
-    return [
+    budgets = [
         make_budget(
             e.get("paths", e.get("path", ["**/*"])), max_tokens=e.get("max-tokens"), model=e.get("model"),
             reserve=e.get("reserve", 0), tokenizer=e.get("tokenizer"), total=e.get("total", False),
             default_tokenizer=tool.get("tokenizer"), origin=f"{path}: budget #{i + 1}", root=str(path.parent),
             allow_empty=e.get("allow-empty", False), chat=e.get("chat", False),
+            margin=e.get("margin", tool.get("margin", Fraction(0))),
         )
         for i, e in enumerate(tool.get("budget", []))
     ]  # fmt: skip
+    return [
+        b if "margin" in e else replace(b, margin_own=False)
+        for b, e in zip(budgets, tool.get("budget", []), strict=True)
+    ]
 
 
 def budgets_for(
     paths: Sequence[str] | None, *, max_tokens: int | None = None, model: str | None = None, reserve: int = 0,
-    tokenizer: str | None = None, total: bool = False, chat: bool = False,
+    tokenizer: str | None = None, total: bool = False, chat: bool = False, margin: Fraction | None = None,
 ) -> tuple[list[Budget], list[str]]:  # fmt: skip
     """The budgets `check` applies and the paths it restricts them to: with --max-tokens or --model, one budget
     over `paths` (default: the current directory) and no restriction; without either, the pyproject.toml
-    budgets, restricted to `paths`."""
+    budgets, restricted to `paths`. A `margin` given here overrides the pyproject.toml budgets' own."""
     if max_tokens is None and model is None:
         if chat:
             raise UsageError("--chat goes with a budget given here (--max-tokens or --model); in pyproject.toml "
                              "set chat = true in the [[tool.tokcli.budget]]")  # fmt: skip
-        return pyproject_budgets(), list(paths or [])
+        budgets = pyproject_budgets()
+        if margin is not None:
+            budgets = [replace(b, margin=margin, margin_own=True) for b in budgets]
+        return budgets, list(paths or [])
     budget = make_budget(paths or ["."], max_tokens=max_tokens, model=model, reserve=reserve, tokenizer=tokenizer,
-                         total=total, chat=chat)  # fmt: skip
+                         total=total, chat=chat, margin=margin or Fraction(0))  # fmt: skip
     return [budget], []
 
 
@@ -274,6 +307,9 @@ def check(
         )
     report = CheckReport([])
     for b in budgets:
+        if b.margin and b.exact and b.margin_own:
+            report.warnings.append(f"{b.origin}: {b.tokenizer} counts exactly: the margin of {_pct(b.margin)} "
+                                   "is for estimates and is not added")  # fmt: skip
         tok = load(b.tokenizer)
         files, skipped = files_for(b, restrict, options)
         report.skipped += skipped
@@ -298,9 +334,11 @@ def check(
             as_named = {f.label: f.path for f in files}  # stdin's row is "-", as it was named
             counted = [(as_named[row.input], row.tokens[tok.name]) for row in rows]
         results = []
-        for path, n in counted:
+        for path, raw in counted:
+            n = b.with_margin(raw)
             status = "counted" if b.total else ("ok" if n <= b.limit else "over")
-            results.append(FileResult(path.replace(os.sep, "/"), n, None if b.total else b.limit, status))
+            results.append(FileResult(path.replace(os.sep, "/"), n, None if b.total else b.limit, status,
+                                      raw if b.applied_margin else None))  # fmt: skip
         report.results.append(BudgetResult(b, results, sum(r.tokens for r in results)))
     if restrict and not any(r.files for r in report.results):
         named = all(os.path.isfile(p) for p in restrict)  # pre-commit passes the changed files by name
@@ -310,3 +348,8 @@ def check(
             )
         report.warnings.append(f"no budget covers {', '.join(restrict)}: nothing to check")
     return report
+
+
+def _pct(m: Fraction) -> str:
+    """1/10 -> "10%"."""
+    return f"{float(m * 100):g}%"

@@ -46,20 +46,49 @@ class CheckFormat(str, Enum):
 
 @app.command()
 def models(
+    query: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="List only the models whose name (or alias, LiteLLM key, maker or provider) holds each of these "
+            "words (case and the spelling of versions ignored: sonnet-4.5 finds claude-sonnet-4-5).",
+            show_default=False,
+        ),
+    ] = None,
+    provider: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--provider",
+            "-p",
+            help="List only this maker's models (openai, anthropic, google, meta, mistral, qwen, deepseek, xai, "
+            "cohere) or LiteLLM provider's (gemini, deepinfra, ...). Repeat for several.",
+            show_default=False,
+        ),
+    ] = None,
     format: TableFormatOpt = TableFormat.text,
     output: OutputOpt = None,
 ) -> None:
     """List the models tokcli knows: context window, input limit, maximum output, the tokenizer counts are
-    made with (exact, or an estimate with a stated proxy), and the source and date of each entry.
+    made with (exact, or an estimate with a stated proxy), prices (input, cached input, output; USD per
+    million tokens), and the source and date of each entry; sorted by maker and name.
 
+    The table holds every chat model LiteLLM lists for OpenAI, Anthropic, Google, Mistral, Meta, DeepSeek,
+    Qwen, xAI and Cohere (hundreds): narrow it with words (`tokcli models sonnet`) and --provider.
     Add or override entries in $TOKCLI_CONFIG (default ~/.config/tokcli/config.toml) under
     [models.NAME], or in pyproject.toml under [tool.tokcli.models.NAME]: context, input-limit,
-    max-output, tokenizer (a name or a tokenizer.json path), proxy, source, as-of, note.
+    max-output, tokenizer (a name or a tokenizer.json path), proxy, source, as-of, note, input-price,
+    cached-input-price, output-price.
     """
-    from tokcli.budget.models import load_models
+    from tokcli import output as o
+    from tokcli.budget.models import load_models, matching
     from tokcli.output import tables as render
 
-    render.models(list(load_models().values()), format.value, output=output)
+    table = load_models()
+    entries = matching(table, query or [], provider or [])
+    if not entries:
+        makers = sorted({e.maker for e in table.values() if e.maker})
+        o.warn("no model matches " + " and ".join(repr(w) for w in [*(query or []), *(provider or [])])
+               + f"; `tokcli models` lists them all (--provider: {', '.join(makers)}, or a LiteLLM provider)")  # fmt: skip
+    render.models(entries, format.value, output=output)
 
 
 @app.command()
@@ -89,6 +118,16 @@ def check(
         ),
     ] = None,
     total: Annotated[bool, typer.Option("--total", help="Apply the limit to all files together, not to each.")] = False,
+    margin: Annotated[
+        str | None,
+        typer.Option(
+            "--margin",
+            help="Safety margin on estimated counts, 0%-100% (e.g. 10%): an estimate (a private tokenizer, "
+            "~) is multiplied by 1 + margin before it is set against the limit; exact counts never are. "
+            "Overrides margin in pyproject.toml.",
+            show_default=False,
+        ),
+    ] = None,
     chat: Annotated[
         bool,
         typer.Option(
@@ -115,18 +154,24 @@ def check(
 
     Budgets come from --max-tokens, or --model with --reserve, applied to each file (or with --total to
     their sum); without either, from [[tool.tokcli.budget]] tables in pyproject.toml (paths, max-tokens
-    or model and reserve, tokenizer, total, allow-empty), so `tokcli check` alone works in a repository.
+    or model and reserve, tokenizer, total, allow-empty, margin), so `tokcli check` alone works in a repository.
+    With --margin 10% (margin = "10%") an estimated count is raised by that share before it is compared.
     A budget that matches no file is an error (exit 2) unless it sets allow-empty = true.
     With --chat (chat = true in a budget table) each conversation of a chat file is checked, as
     `count --chat` counts it; rows name FILE:LINE in a JSONL file.
     """
     from tokcli.budget import check as b
-    from tokcli.errors import CheckFailed
+    from tokcli.errors import CheckFailed, UsageError
+    from tokcli.files.config import margin_value
     from tokcli.output import skipped, warn
     from tokcli.output.budget import render
 
+    try:
+        m = None if margin is None else margin_value(margin)
+    except ValueError as e:
+        raise UsageError(f"--margin {e}") from None
     budgets, restrict = b.budgets_for(paths, max_tokens=max_tokens, model=model, reserve=reserve,
-                                      tokenizer=tokenizer, total=total, chat=chat)  # fmt: skip
+                                      tokenizer=tokenizer, total=total, chat=chat, margin=m)  # fmt: skip
     report = b.check(budgets, restrict=restrict, errors=errors.value, options=walk)
     for w in report.warnings:
         warn(w)

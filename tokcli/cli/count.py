@@ -30,7 +30,7 @@ from .groups import DistOptions, dist_options, walk_options
 from .inputs import check_inputs, inputs_or_stdin
 
 if TYPE_CHECKING:
-    from tokcli.budget.models import ModelEntry
+    from tokcli.budget.models import Fit, ModelEntry
     from tokcli.files.walk import WalkOptions
     from tokcli.tokenizer.base import Tokenizer
     from tokcli.tokenizer.counting import InputCount
@@ -50,6 +50,24 @@ def count(
             "--cost", help="With --model: also show the input cost of the total at the model's input price (USD)."
         ),
     ] = False,
+    output_tokens: Annotated[
+        int,
+        typer.Option(
+            "--output-tokens",
+            min=0,
+            help="With --model: the expected answer's tokens, priced at the "
+            "model's output price and kept free in its window (as --reserve). Implies --cost.",
+        ),
+    ] = 0,
+    cached_tokens: Annotated[
+        str | None,
+        typer.Option(
+            "--cached-tokens",
+            metavar="N|P%",
+            help="With --model: N of the input tokens (or P% of them) "
+            "are read from the prompt cache, priced at the cached-input price. Implies --cost.",
+        ),
+    ] = None,
     format: TableFormatOpt = TableFormat.text,
     errors: ErrorsOpt = Errors.strict,
     strict_unk: StrictUnkOpt = False,
@@ -77,6 +95,23 @@ def count(
         bool,
         typer.Option("--api-auto", help="As --api, but when the vendor cannot answer, warn and count locally (~)."),
     ] = False,
+    tree: Annotated[
+        bool,
+        typer.Option(
+            "--tree",
+            help="Per-directory totals and shares of the total, each directory's largest first (see the README's "
+            "Token trees).",
+        ),
+    ] = False,
+    depth: Annotated[
+        int | None,
+        typer.Option(
+            "--depth",
+            metavar="N",
+            help="With --tree: fold directories deeper than N levels into their ancestor.",
+            show_default=False,
+        ),  # fmt: skip
+    ] = None,
     *,
     walk: WalkOptions,
     dist: DistOptions,
@@ -88,29 +123,41 @@ def count(
     Text a tokenizer does not know (it becomes <unk>) is reported on stderr, or with --strict-unk is
     an error.
     With --model, the total is also counted with each model's own tokenizer (or its stated proxy,
-    marked as an estimate, ~) and set against its context window; --cost adds its input cost.
+    marked as an estimate, ~) and set against its context window; --cost adds its input cost,
+    --output-tokens the answer's cost, --cached-tokens the prompt cache's discount.
     With --field, per-record statistics of datasets (and with --model the records over its window);
     with --chat, conversations with their per-message overhead (see the README).
+    With --tree, per-directory totals and their shares of the total (--depth N folds deeper directories).
     With --workers N or --scheduler, files are counted in parallel by Dask workers, with the same totals.
     With --api, the vendor of each -m model counts each input (or conversation) itself: the only time
     tokcli uses the network.
     """
+    if depth is not None and not tree:
+        raise UsageError("--depth folds the directories of --tree: add --tree")
+    if depth is not None and depth < 0:
+        raise UsageError(f"--depth {depth}: give 0 (the inputs alone) or more levels of directories")
+    if tree and (api or api_auto or field or chat or id_field):
+        raise UsageError("--tree sums the files of directories: it does not go with --api, --field or --chat")
     if api or api_auto:
         from .count_api import count_api
 
         return count_api(inputs_or_stdin(inputs), model or [], chat=chat, auto=api_auto, fmt=format.value,
                          errors=errors.value, refused={"field": field, "id-field": id_field, "cost": cost,
-                         "reserve": reserve, "workers": dist.workers, "scheduler": dist.scheduler,
+                         "reserve": reserve, "output-tokens": output_tokens,
+                         "cached-tokens": cached_tokens, "workers": dist.workers, "scheduler": dist.scheduler,
                          "tokenizer": tokenizer})  # fmt: skip
     if field or chat or id_field:
+        refuse_with_field(output_tokens=output_tokens, cached_tokens=cached_tokens)
         return count_field_or_chat(inputs, tokenizer, model or [], field=field, id_field=id_field, chat=chat,
                                    reserve=reserve, cost=cost, strict_unk=strict_unk, fmt=format.value,
                                    errors=errors.value, special=special.value, add_special=add_special,
                                    dist=dist)  # fmt: skip
 
+    cost = cost or bool(output_tokens) or cached_tokens is not None
     count_files(inputs_or_stdin(inputs), tokenizer, model or [], reserve=reserve, cost=cost, fmt=format,
                 errors=errors.value, strict_unk=strict_unk, special=special.value, add_special=add_special,
-                walk=walk, dist=dist.on(inputs or ["-"]))  # fmt: skip
+                walk=walk, dist=dist.on(inputs or ["-"]), tree=tree, depth=depth, output_tokens=output_tokens,
+                cached=cached_tokens)  # fmt: skip
 
 
 def count_files(
@@ -127,7 +174,13 @@ def count_files(
     add_special: bool,
     walk: WalkOptions,
     dist: DistOptions,
+    tree: bool = False,
+    depth: int | None = None,
+    output_tokens: int = 0,
+    cached: str | None = None,
 ) -> None:
+    """count of files and streams: the table (or the bare number), or with `tree` the token tree of the inputs
+    (tokcli.analysis.tree), its directories folded `depth` levels down."""
     from tokcli import load
     from tokcli import output as o
     from tokcli.output import is_tty
@@ -135,20 +188,51 @@ def count_files(
     from tokcli.tokenizer.counting import unknown_totals
 
     if cost and not models:
-        raise UsageError("--cost needs a model to price the tokens: add --model NAME (see `tokcli models`)")
+        opt = "--output-tokens" if output_tokens else "--cached-tokens" if cached is not None else "--cost"
+        raise UsageError(f"{opt} needs a model to price the tokens: add --model NAME (see `tokcli models`)")
     if models:  # the model table is only needed with --model (start-up time, issue #6)
-        from tokcli.budget.models import fit, get_model
+        from tokcli.budget.models import cached_tokens, fit, get_model, parse_cached
+
+        parse_cached(cached)  # a bad --cached-tokens before anything is counted
     entries = [get_model(m) for m in models]
     toks = [load(t).with_special(special, add_special) for t in tokenizer_names(tokenizers, entries)]
     skipped: list[tuple[str, str]] = []
     rows = count_rows(toks, inputs, walk, dist, special=special, add_special=add_special, errors=errors,
                       strict_unk=strict_unk, skipped=skipped)  # fmt: skip
     o.skipped(skipped)
-    fits = [fit(sum(r.tokens[e.counting_tokenizer] for r in rows), e, reserve=reserve) for e in entries]
-    bare = len(rows) == 1 and len(toks) == 1 and not is_tty() and not fits and fmt is TableFormat.text
-    counts(rows, [t.name for t in toks], fmt=fmt.value, bare=bare, fits=fits, cost=cost, skipped=skipped)
+    totals = [(sum(r.tokens[e.counting_tokenizer] for r in rows), e) for e in entries]
+    fits = [fit(n, e, reserve=reserve, output_tokens=output_tokens, cached=cached_tokens(cached, n, e.name))
+            for n, e in totals]  # fmt: skip
+    if tree:
+        count_tree(rows, inputs, [t.name for t in toks], entries, depth=depth, fmt=fmt, fits=fits, cost=cost,
+                   skipped=skipped, given=len(tokenizers or ([] if entries else [DEFAULT_TOKENIZER])))  # fmt: skip
+    else:
+        bare = len(rows) == 1 and len(toks) == 1 and not is_tty() and not fits and fmt is TableFormat.text
+        counts(rows, [t.name for t in toks], fmt=fmt.value, bare=bare, fits=fits, cost=cost, skipped=skipped)
+    for f, e in zip(fits, entries, strict=True):
+        if f.cached_tokens and f.cached_input_price is None and f.input_price is not None:
+            o.warn(f"{f.model}: no cached-input price known; its cached tokens are priced at the input price")
+        if e.max_output is not None and output_tokens > e.max_output:
+            o.warn(f"{f.model} answers at most {e.max_output:,} tokens; --output-tokens {output_tokens:,} is more")
     for unknown in unknown_totals(rows):
         o.warn(unknown.describe())
+
+
+def count_tree(
+    rows: Sequence[InputCount], inputs: list[str], names: Sequence[str], entries: Sequence[ModelEntry], *,
+    depth: int | None, fmt: TableFormat, fits: Sequence[Fit], cost: bool, skipped: Sequence[tuple[str, str]],
+    given: int,
+) -> None:  # fmt: skip
+    """`count --tree`: a column per -t tokenizer (the first `given` of the counted `names`: the default one
+    unless models are given) and per model, counted with its own tokenizer or its proxy (~)."""
+    from tokcli.analysis.tree import token_tree
+    from tokcli.output.tree import TreeColumn
+    from tokcli.output.tree import token_tree as render
+
+    cols = [TreeColumn(t, t) for t in names[:given]]
+    cols += [TreeColumn(e.name, e.counting_tokenizer, e.exact) for e in entries]
+    built = token_tree(rows, inputs, names, by=cols[0].tokenizer, depth=depth)
+    render(built, cols, fmt=fmt.value, fits=fits, cost=cost, skipped=skipped)
 
 
 def count_rows(

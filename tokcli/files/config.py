@@ -3,6 +3,7 @@ against one schema before anything uses them.
 
     [tool.tokcli]                            # pyproject.toml; the user config has the same keys
     tokenizer = "o200k_base"                 # default tokenizer of the budgets below
+    margin = "10%"                           # default safety margin on estimated counts (0% to 100%)
     [[tool.tokcli.budget]]                   # any number of budgets (pyproject.toml only)
     paths = ["prompts/**/*.md", "docs/"]     # globs (or directories) relative to pyproject.toml
     max-tokens = 4000                        # and/or: model = "gpt-4o", reserve = 2000
@@ -10,8 +11,9 @@ against one schema before anything uses them.
     total = false                            # the limit applies to all matching files together
     allow-empty = false                      # true: a budget that matches no file passes
     chat = false                             # true: the files are chat conversations (tokcli.budget.chat)
+    margin = "5%"                            # this budget's margin on estimated counts
     [tool.tokcli.models.NAME]                # add or override a model: context, input-limit, max-output,
-    context = 32000                          # tokenizer, proxy, source, as-of, note, input-price, output-price
+    context = 32000                          # tokenizer, proxy, source, as-of, note, input-price, output-price, cached-input-price
     input-price = 0.5                        # USD per million tokens
 
 Every problem is an InputError naming the file and the key path (`tool.tokcli.budget[2].max-tokens`).
@@ -27,7 +29,9 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 from collections.abc import Callable, Mapping
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -158,15 +162,32 @@ def price(v: Any, where: str) -> float:
     return float(v)
 
 
+def margin_value(v: Any) -> Fraction:
+    """A safety margin for estimated counts, "10%" -> 1/10: a percentage from 0% to 100%. Raises ValueError
+    saying what to give instead."""
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*%\s*", v) if isinstance(v, str) else None
+    if m is None or Fraction(m[1]) > 100:
+        raise ValueError(f'{v!r} is not a margin: give a percentage from 0% to 100%, e.g. "10%"')
+    return Fraction(m[1]) / 100
+
+
+def margin(v: Any, where: str) -> Fraction:
+    try:
+        return margin_value(v)
+    except ValueError as e:
+        raise ConfigError(f"{where}: {e}") from None
+
+
 MODEL = table({
     "context": positive, "input-limit": positive, "max-output": positive, "tokenizer": string, "proxy": string,
     "source": string, "as-of": string, "note": string, "input-price": price, "output-price": price,
+    "cached-input-price": price,
 })  # fmt: skip
 BUDGET = table({
     "paths": globs, "path": globs, "max-tokens": positive, "model": string, "reserve": non_negative,
-    "tokenizer": string, "total": boolean, "allow-empty": boolean, "chat": boolean,
+    "tokenizer": string, "total": boolean, "allow-empty": boolean, "chat": boolean, "margin": margin,
 })  # fmt: skip
-TOOL = table({"tokenizer": string, "budget": array_of(BUDGET), "models": table_of(MODEL)})
+TOOL = table({"tokenizer": string, "margin": margin, "budget": array_of(BUDGET), "models": table_of(MODEL)})
 USER = table({"tokenizer": string, "models": table_of(MODEL)})
 
 

@@ -6,11 +6,14 @@ JSON schema "tokcli-check/1" (stable: fields are only ever added):
      "budgets": [{"tokenizer": str, "exact": bool, "ok": bool,
                   "budget": {"limit": int, "scope": "file" | "total", "max_tokens": int | null,
                              "model": str | null, "reserve": int, "paths": [str], "origin": str,
-                             "chat": bool},
-                  "files": [{"path": str, "tokens": int, "limit": int | null, "status": "ok" | "over" | "counted"}],
+                             "chat": bool, "margin_pct": float},
+                  "files": [{"path": str, "tokens": int, "limit": int | null, "status": "ok" | "over" | "counted",
+                             "counted": int (only where a margin was added: the count before it)}],
                   "total": {"tokens": int, "limit": int | null, "status": "ok" | "over"}}]}
 
-A file's limit is null and its status "counted" in a total budget, whose limit is on "total".
+A file's limit is null and its status "counted" in a total budget, whose limit is on "total". With a safety
+margin on an estimate ("margin_pct" > 0 and "exact": false) "tokens" is the count times (1 + margin), rounded
+up, the figure set against the limit; "counted" is the count before it.
 In a chat budget ("chat": true) each row is a conversation: its path is FILE, or FILE:LINE in a JSONL file.
 """
 
@@ -38,8 +41,9 @@ def to_json(report: CheckReport) -> dict[str, Any]:
                 "tokenizer": b.tokenizer, "exact": b.exact, "ok": r.ok,
                 "budget": {"limit": b.limit, "scope": "total" if b.total else "file", "max_tokens": b.max_tokens,
                            "model": b.model, "reserve": b.reserve, "paths": list(b.paths), "origin": b.origin,
-                           "chat": b.chat},
-                "files": [{"path": f.path, "tokens": f.tokens, "limit": f.limit, "status": f.status} for f in r.files],
+                           "chat": b.chat, "margin_pct": float(b.applied_margin * 100)},
+                "files": [{"path": f.path, "tokens": f.tokens, "limit": f.limit, "status": f.status}
+                          | ({} if f.counted is None else {"counted": f.counted}) for f in r.files],
                 "total": {"tokens": r.tokens, "limit": b.limit if b.total else None, "status": "ok" if r.ok else "over"},
             }
         )  # fmt: skip
@@ -111,6 +115,8 @@ def text(report: CheckReport) -> str:
     for r in report.results:
         b = r.budget
         est = "" if b.exact else f"; counted with {b.tokenizer}, an estimate"
+        if b.applied_margin:
+            est += f", +{float(b.applied_margin * 100):g}% safety margin"
         head = f"{b.limit:,} tokens {'in total' if b.total else ('per conversation' if b.chat else 'per file')}"
         lines.append(f"budget: {head} ({b.model or b.tokenizer}{est})")
         approx = "" if b.exact else "~"  # an estimate: every count is marked

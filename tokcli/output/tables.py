@@ -258,18 +258,28 @@ def usd(v: float | None) -> str:
 def _shown(row: dict[str, Any]) -> dict[str, Any]:
     """A Fit's row with its text cells: a `~` before every number that is an estimate."""
     mark = "" if row.get("exact") else "~"
-    cost = row.get("cost")
+
+    def money(v: float | None) -> str:
+        return "-" if v is None else mark + usd(v)
+
     return row | {
         "tokens_shown": mark + _int(row.get("tokens")),
-        "cost_shown": "-" if cost is None else mark + usd(cost),
+        "cost_shown": money(row.get("cost")),
+        "input_cost_shown": money(row.get("input_cost", row.get("cost"))),
+        "output_cost_shown": "-" if row.get("output_cost") is None else usd(row["output_cost"]),
     }
 
 
 def fits_table(fits: Sequence[Fit], fmt: str = "text", *, cost: bool = False) -> None:
     """Render tokcli.budget.models.Fit objects (for `count --model`) as a table in `fmt` (text, csv, tsv,
-    markdown; count's JSON document holds the fits itself); `cost`: with the input cost column."""
+    markdown; count's JSON document holds the fits itself); `cost`: with the input cost column (cached tokens
+    at the cached-input price), and where an answer length is given the output cost and the total."""
     rows = [asdict(f) for f in fits]
-    cols = FIT_COLS[1:] + ([Col("cost_shown", "input cost")] if cost else [])
+    cols = FIT_COLS[1:]
+    if cost:
+        cols = cols + [Col("input_cost_shown", "input cost")]
+        if any(f.output_tokens for f in fits):
+            cols += [Col("output_cost_shown", "output cost"), Col("cost_shown", "total cost")]
     text = render([_shown(r) for r in rows], cols, fmt, rich=fmt == "text" and is_tty(sys.stdout))
     if text:
         out(text, end="")
@@ -313,12 +323,16 @@ def parity(result: Parity, fmt: str, *, chart: str | None = None, output: str | 
 
 MODEL_COLS = [
     Col("name", "model", right=False),
+    Col("maker", "maker", lambda v: v or "-", right=False),
     Col("context", "context", _int),
     Col("input_limit", "input limit", _int),
     Col("max_output", "max output", _int),
-    Col("counting", "tokenizer", right=False),
+    Col("tokenizer_shown", "tokenizer", right=False),
     Col("count", "count", right=False),
+    Col("calibration_shown", "calibration", right=False),
+    Col("error", "error", lambda v: "-" if v is None else v, right=False),
     Col("input_price_per_mtok", "in $/M", lambda v: "-" if v is None else f"{v:g}"),
+    Col("cached_input_price_per_mtok", "cached $/M", lambda v: "-" if v is None else f"{v:g}"),
     Col("output_price_per_mtok", "out $/M", lambda v: "-" if v is None else f"{v:g}"),
     Col("source", "source", right=False),
     Col("as_of", "as of", right=False),
@@ -334,15 +348,24 @@ def models(entries: Sequence[ModelEntry], fmt: str, *, output: str | None = None
         d = asdict(e)
         d["input_price_per_mtok"] = d.pop("input_price")
         d["output_price_per_mtok"] = d.pop("output_price")
+        d["cached_input_price_per_mtok"] = d.pop("cached_input_price")
         d["counting"] = e.counting_tokenizer
         d["count"] = e.count_via
         d["exact"] = e.exact
+        cal = e.calibration
+        d["proxy"] = None if e.exact else e.proxy
+        d["tokenizer_shown"] = e.exact_tokenizer or e.proxy
+        d["calibration"] = None if cal is None else cal.to_dict()
+        d["calibration_shown"] = "-" if e.exact else "none" if cal is None else cal.summary
+        d["error"] = None if e.exact else "unknown (no calibration)" if cal is None else cal.error
         rows.append(d)
     if fmt == "json":
+        for d in rows:
+            del d["tokenizer_shown"], d["calibration_shown"]
         doc = {"schema": "tokcli-models/1", "models": rows}
         emit(json.dumps(doc, ensure_ascii=False, indent=2) + "\n", output)
         return
     tty = output is None and is_tty(sys.stdout) and fmt == "text"
-    text = render(rows, MODEL_COLS, fmt, rich=tty)
+    text = render(rows, MODEL_COLS, fmt, rich=tty) if rows else ""
     if text:
         emit(text, output)

@@ -222,19 +222,62 @@ class Tokenizer:
         return f"<{type(self).__name__} {self.name!r} kind={self.kind} vocab={self.vocab_size}>"
 
 
-class WithSpecial(Tokenizer):
+class Wrapped(Tokenizer):
+    """A tokenizer over another one, `inner`: what a token is (decode, token bytes, special tokens, the
+    vocabulary, save) is the inner tokenizer's; a subclass says how it encodes or counts differently."""
+
+    def __init__(self, inner: Tokenizer) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.kind = inner.kind
+        self.unk_id = inner.unk_id
+        self.lossless = inner.lossless
+
+    def decode(self, ids: Sequence[int]) -> str:
+        return self.inner.decode(ids)
+
+    def token_bytes(self, token_id: int) -> bytes:
+        return self.inner.token_bytes(token_id)
+
+    def id_to_token(self, token_id: int) -> str:
+        return self.inner.id_to_token(token_id)
+
+    def is_byte_fallback(self, token_id: int) -> bool:
+        return self.inner.is_byte_fallback(token_id)
+
+    def unknown_pieces(self, text: str) -> list[str]:
+        return self.inner.unknown_pieces(text)
+
+    def special_tokens(self) -> dict[str, int]:
+        return self.inner.special_tokens()
+
+    def encode_allowing_special(self, text: str) -> list[int]:
+        return self.inner.encode_allowing_special(text)
+
+    def added_around(self) -> tuple[list[int], list[int]]:
+        return self.inner.added_around()
+
+    def all_token_bytes(self) -> list[bytes | None]:
+        return self.inner.all_token_bytes()
+
+    @property
+    def vocab_size(self) -> int:
+        return self.inner.vocab_size
+
+    def save(self, path: str) -> None:
+        self.inner.save(path)
+
+
+class WithSpecial(Wrapped):
     """A tokenizer under a special-tokens policy (see `Tokenizer.with_special`); every other verb is the
     inner tokenizer's. Streamed, the added ids come once, before the first and after the last segment; with
     "allow" the text is cut only where no special-token string can straddle the cut (none of them holds
     whitespace, which every cut point has beside it), else encoded whole."""
 
     def __init__(self, inner: Tokenizer, special: str, add_special: bool) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.special = special
         self.add_special = add_special
-        self.name = inner.name
-        self.kind = inner.kind
-        self.unk_id = inner.unk_id
         self.lossless = inner.lossless and special == "text" and not add_special
         self._before, self._after = inner.added_around() if add_special else ([], [])
 
@@ -287,39 +330,8 @@ class WithSpecial(Tokenizer):
             return [added + n for n in self.inner.count_texts(texts)]
         return super().count_texts(texts)
 
-    def decode(self, ids: Sequence[int]) -> str:
-        return self.inner.decode(ids)
-
-    def token_bytes(self, token_id: int) -> bytes:
-        return self.inner.token_bytes(token_id)
-
-    def id_to_token(self, token_id: int) -> str:
-        return self.inner.id_to_token(token_id)
-
-    def is_byte_fallback(self, token_id: int) -> bool:
-        return self.inner.is_byte_fallback(token_id)
-
-    def unknown_pieces(self, text: str) -> list[str]:
-        return self.inner.unknown_pieces(text)
-
-    def special_tokens(self) -> dict[str, int]:
-        return self.inner.special_tokens()
-
-    def encode_allowing_special(self, text: str) -> list[int]:
-        return self.inner.encode_allowing_special(text)
-
-    def added_around(self) -> tuple[list[int], list[int]]:
-        return self.inner.added_around()
-
     def with_special(self, special: str = "text", add_special: bool = False) -> Tokenizer:
         return self.inner.with_special(special, add_special)
-
-    @property
-    def vocab_size(self) -> int:
-        return self.inner.vocab_size
-
-    def save(self, path: str) -> None:
-        self.inner.save(path)
 
 
 _LOOKAHEAD = 16  # characters a cut pattern may look past its cut point (SAFE_CUT and SPM_CUT: 2)

@@ -22,10 +22,15 @@ needs it (decode, token bytes, special tokens) or when splintr is not used.
 splintr is given no special tokens, so every call has encode_ordinary semantics: a literal `<|endoftext|>`
 in the input is the text it is.
 
-Offline vocabularies: splintr embeds cl100k_base and o200k_base. `embedded_ranks` rebuilds the official
-.tiktoken file from the embedded vocabulary and accepts it only when its sha256 is the one tiktoken's
-constructor expects for the official file (tests/test_engine.py also compares every rank/bytes pair with
-tiktoken's parse of the official file).
+Offline vocabularies: splintr embeds cl100k_base and o200k_base. Their identity with the official files is
+proven once, not on every run: EMBEDDED_SHA256 records, per splintr version, the sha256 of the .tiktoken file
+rebuilt from each embedded vocabulary, and tests/test_engine.py rebuilds and hashes it, compares every
+rank/bytes pair with tiktoken's parse of the official file, and checks that the pinned splintr's digests are
+recorded and equal to the official ones (OFFICIAL_SHA256, which tiktoken's constructors name). At run time a
+recorded digest equal to the one tiktoken's constructor expects is trusted: the embedded encoder is used as
+it is, and `embedded_ranks` reads the ranks without rebuilding the file to hash it. For a splintr version
+with no record, the file is rebuilt and hashed on each use (about 0.4 s) and accepted only when its sha256 is
+the official one.
 """
 
 from __future__ import annotations
@@ -51,8 +56,22 @@ PROVEN = {
     "o200k_harmony": "O200K_BASE_PATTERN",  # tiktoken's o200k_harmony: o200k_base's file and pattern
 }
 EMBEDDED = ("cl100k_base", "o200k_base")  # vocabularies splintr embeds, checked against the official file
+# the sha256 tiktoken's constructors expect of the official files (tests/test_engine.py checks them against
+# tiktoken_ext.openai_public and the files themselves)
+OFFICIAL_SHA256 = {
+    "cl100k_base": "223921b76ee99bde995b7ff738513eef100fb51d18c93597a113bcffe865b2a7",
+    "o200k_base": "446a9538cb6c348e3516120d7c08b09f57c36495e2acfffe59a5bf8b0cfb1a2d",
+}
+# per splintr version: the sha256 of the .tiktoken file rebuilt from each embedded vocabulary (`embedded_file`),
+# as tests/test_engine.py computes it on that version; a test fails when the installed splintr has no record
+EMBEDDED_SHA256 = {
+    "0.22.0": {
+        "cl100k_base": "223921b76ee99bde995b7ff738513eef100fb51d18c93597a113bcffe865b2a7",
+        "o200k_base": "446a9538cb6c348e3516120d7c08b09f57c36495e2acfffe59a5bf8b0cfb1a2d",
+    },
+}
 SAME_FILE = {"o200k_harmony": "o200k_base"}  # encodings whose ranks are another's official file (same sha256)
-EMBEDDED_TESTED = ("0.22.0",)  # splintr versions whose embedded encoders tests/test_engine.py ran on
+EMBEDDED_TESTED = tuple(EMBEDDED_SHA256)  # splintr versions whose embedded encoders tests/test_engine.py ran on
 SPECIAL_START = "<|"  # how every special token splintr's embedded encoders know begins
 # vendor files splintr may parse itself: the sha256 of the file the identity tests ran on (llama-models 0.3.0);
 # another file goes through tiktoken's parse first (splintr is then built from the ranks tiktoken read)
@@ -62,6 +81,7 @@ VENDOR_FILES = {
 }
 
 _lock = threading.Lock()
+_ordinary_lock = threading.Lock()  # Embedded.ordinary: its file() may build a VocabSource's encoding
 _built: dict[int, tuple[Any, Any]] = {}  # id(tiktoken.Encoding or VocabSource) -> (that object, its splintr)
 
 
@@ -173,25 +193,41 @@ def splintr_for_source(source: VocabSource) -> Any:
     splintr = _splintr()
     if splintr is None or source.pattern != reference_pattern(source.name):
         return None
-    data = source.file()
+    data: bytes | None = None  # None: the embedded vocabulary is the file's (recorded digest), read it later
     if source.name in VENDOR_FILES:
+        data = source.file()
         if hashlib.sha256(data).hexdigest() != VENDOR_FILES[source.name]:
             return None
     elif source.sha256 is None:
         return None
+    elif not recorded_embedded(source.name, source.sha256):
+        data = source.file()
     pattern = getattr(splintr, PROVEN[source.name])
     with _lock:
         hit = _built.get(id(source))
         if hit is not None and hit[0] is source:
             return hit[1]
         tok: Any
-        if source.name in EMBEDDED and getattr(splintr, "__version__", None) in EMBEDDED_TESTED:
-            # the vocabulary file checked above is the official one, which the embedded one is proven to be
-            tok = Embedded(splintr.Tokenizer.from_pretrained(source.name), data, pattern)
+        if data is None:
+            embedded = splintr.Tokenizer.from_pretrained(SAME_FILE.get(source.name, source.name))
+            tok = Embedded(embedded, source.file, pattern)
         else:
             tok = splintr.Tokenizer.from_bytes(data, pattern, {})
         _built[id(source)] = (source, tok)
     return tok
+
+
+def recorded_embedded(name: str, expected_sha256: str | None) -> bool:
+    """Whether the installed splintr's embedded vocabulary `name` is recorded (EMBEDDED_SHA256, proven by
+    tests/test_engine.py) as rebuilding to the file whose sha256 is `expected_sha256`: then it is that file's
+    vocabulary, and nothing needs rebuilding or hashing at run time."""
+    name = SAME_FILE.get(name, name)
+    if name not in EMBEDDED or not expected_sha256:
+        return False
+    splintr = _splintr()
+    if splintr is None:
+        return False
+    return EMBEDDED_SHA256.get(getattr(splintr, "__version__", ""), {}).get(name) == expected_sha256
 
 
 class Embedded:
@@ -199,23 +235,24 @@ class Embedded:
     (0.03-0.05 s against 0.1-0.2 s to parse the file), and it is given a batch only when no text of it holds
     "<|", since it matches special tokens and every special token it knows (its agent tokens included)
     starts with "<|" (tests/test_engine.py checks both). Other batches, decoding and token bytes go to a
-    tokenizer built from the official file's bytes with no special tokens, built when first needed."""
+    tokenizer built from the official file's bytes (`file()`, read or rebuilt only then) with no special
+    tokens, built when first needed."""
 
-    def __init__(self, embedded: Any, data: bytes, pattern: str) -> None:
+    def __init__(self, embedded: Any, file: Callable[[], bytes], pattern: str) -> None:
         self.embedded = embedded
-        self._data = data
+        self._file: Callable[[], bytes] | None = file
         self._pattern = pattern
         self._ordinary: Any = None
 
     @property
     def ordinary(self) -> Any:
         if self._ordinary is None:
-            with _lock:
-                if self._ordinary is None:
+            with _ordinary_lock:
+                if self._ordinary is None and self._file is not None:
                     import splintr
 
-                    self._ordinary = splintr.Tokenizer.from_bytes(self._data, self._pattern, {})
-                    self._data = b""
+                    self._ordinary = splintr.Tokenizer.from_bytes(self._file(), self._pattern, {})
+                    self._file = None
         return self._ordinary
 
     def _for(self, texts: list[str]) -> Any:
@@ -273,23 +310,32 @@ def splintr_for(enc: Any) -> Any:
 
 
 def embedded_file(name: str, expected_sha256: str | None) -> bytes | None:
-    """The official .tiktoken file of `name` rebuilt from splintr's embedded vocabulary, or None (see
-    `embedded_ranks`)."""
-    found = _embedded(name, expected_sha256)
-    return None if found is None else found[1]
+    """The official .tiktoken file of `name` rebuilt from splintr's embedded vocabulary, or None: only where
+    `name` is in EMBEDDED, splintr imports, and the rebuilt file has exactly `expected_sha256` (hashing the
+    rebuilt bytes costs a few ms; rebuilding them, about 0.3 s, happens only when a caller needs the file)."""
+    ranks = _embedded_ranks(name, expected_sha256)
+    if ranks is None:
+        return None
+    data = tiktoken_file(ranks)
+    return data if hashlib.sha256(data).hexdigest() == expected_sha256 else None
 
 
 def embedded_ranks(name: str, expected_sha256: str | None) -> dict[bytes, int] | None:
     """splintr's embedded vocabulary for `name` as tiktoken ranks, or None.
 
-    None unless `name` is in EMBEDDED, splintr imports, and the .tiktoken file rebuilt from the embedded
-    vocabulary has exactly `expected_sha256`, the official file's (so it is byte-identical to it).
+    None unless `name` is in EMBEDDED, splintr imports, and the embedded vocabulary is the file whose sha256
+    is `expected_sha256`, the official file's: by the digest recorded for this splintr version
+    (`recorded_embedded`), else by rebuilding the .tiktoken file from it and hashing that.
     """
-    found = _embedded(name, expected_sha256)
-    return None if found is None else found[0]
+    ranks = _embedded_ranks(name, expected_sha256)
+    if ranks is None or recorded_embedded(name, expected_sha256):
+        return ranks
+    return ranks if hashlib.sha256(tiktoken_file(ranks)).hexdigest() == expected_sha256 else None
 
 
-def _embedded(name: str, expected_sha256: str | None) -> tuple[dict[bytes, int], bytes] | None:
+def _embedded_ranks(name: str, expected_sha256: str | None) -> dict[bytes, int] | None:
+    """splintr's embedded vocabulary `name` (or the one whose file `name` shares, SAME_FILE) as tiktoken
+    ranks (its special tokens and holes left out), unchecked; None where there is none."""
     name = SAME_FILE.get(name, name)
     if name not in EMBEDDED or not expected_sha256:
         return None
@@ -309,7 +355,4 @@ def _embedded(name: str, expected_sha256: str | None) -> tuple[dict[bytes, int],
                 continue
     except Exception:
         return None
-    data = tiktoken_file(ranks)
-    if hashlib.sha256(data).hexdigest() != expected_sha256:
-        return None
-    return ranks, data
+    return ranks

@@ -11,35 +11,63 @@ that the ids equal `tokenizers`' on every shared corpus.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
-
-import numpy as np
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
 from .patterns import CHAR_PATTERN
 
+if TYPE_CHECKING:
+    import numpy as np
+
 _PRE = {"type": "Split", "pattern": {"Regex": CHAR_PATTERN}, "behavior": "Isolated", "invert": False}
+# texts shorter than this are looked up character by character in a dict: for them, importing numpy
+# (about 60 ms) would cost more than the whole lookup (a 1 KB file: about 0.05 ms)
+SMALL = 1 << 14
 
 
 class CharTable:
-    """encode_ordinary / encode_ordinary_batch, as tiktoken's Encoding names them (see HFTokenizer._fast)."""
+    """encode_ordinary / encode_ordinary_batch, as tiktoken's Encoding names them (see HFTokenizer._fast).
+
+    A text of SMALL characters or more goes through the numpy table, a shorter one through a dict of the
+    same mapping (the same ids: tests/test_fastchar.py), so a short text never imports numpy."""
 
     def __init__(self, vocab: dict[str, int], unk_id: int) -> None:
-        singles = {ord(k): v for k, v in vocab.items() if len(k) == 1}
+        self.singles = {k: v for k, v in vocab.items() if len(k) == 1}  # a single code point -> its id
         self.unk_id = unk_id
-        self.table = np.full(max(singles, default=0) + 2, unk_id, dtype=np.int64)  # the last slot: past the end
-        self.table[list(singles)] = list(singles.values())
+
+    @cached_property
+    def table(self) -> np.ndarray:
+        """code point -> id, <unk> for the rest; the last slot stands for every code point past the end."""
+        import numpy as np
+
+        points = {ord(k): v for k, v in self.singles.items()}
+        table = np.full(max(points, default=0) + 2, self.unk_id, dtype=np.int64)
+        table[list(points)] = list(points.values())
+        return table
 
     def ids(self, text: str) -> np.ndarray:
+        import numpy as np
+
         cp = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
         ids: np.ndarray = self.table[np.minimum(cp, len(self.table) - 1)]  # [C] int64
         return ids
 
     def encode_ordinary(self, text: str) -> list[int]:
+        if len(text) < SMALL:
+            get, unk = self.singles.get, self.unk_id
+            return [get(c, unk) for c in text]
         ids: list[int] = self.ids(text).tolist()
         return ids
 
     def encode_ordinary_batch(self, texts: Sequence[str], num_threads: int = 1) -> list[list[int]]:
         return [self.encode_ordinary(t) for t in texts]
+
+    def unknown_pieces(self, text: str) -> list[str]:
+        """The characters of `text` that become <unk>, in order (a character whose own id is <unk>'s too)."""
+        if len(text) < SMALL:
+            get, unk = self.singles.get, self.unk_id
+            return [c for c in text if get(c, unk) == unk]
+        return [text[i] for i in (self.ids(text) == self.unk_id).nonzero()[0].tolist()]
 
 
 def char_table(spec: dict[str, Any]) -> CharTable | None:

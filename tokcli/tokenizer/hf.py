@@ -210,7 +210,8 @@ class HFTokenizer(Tokenizer):
             return []
         fast = self._fast
         if self.kind == "char" and fast is not None:  # one id per code point
-            return [text[i] for i in (fast.ids(text) == self.unk_id).nonzero()[0].tolist()]
+            chars: list[str] = fast.unknown_pieces(text)
+            return chars
         if self.kind == "word" and fast is not None:
             pieces: list[str] = fast.unknown_pieces(text)
             return pieces

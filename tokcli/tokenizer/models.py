@@ -2,10 +2,17 @@
 which tokenizer counts each one (exactly, or as an estimate with a stated proxy).
 
 The figures come from a dated snapshot of LiteLLM's `model_prices_and_context_window` data (MIT, from
-BerriAI/litellm), vendored as tokcli/data/models.json with the litellm version, the wheel's sha256 and
-the date; `scripts/refresh_models.py` refreshes it (it reads the JSON out of a downloaded wheel, never
-installing litellm). The snapshot is read lazily, once: only a name that is no tokenizer of its own (a model
-name), `-m` and `tokcli models` need it. tokcli.budget.models adds fitting counts into the windows.
+BerriAI/litellm), vendored in two files, each with the litellm version, the wheel's sha256 and the date;
+`scripts/refresh_models.py` refreshes both (it reads the JSON out of a downloaded wheel, never installing
+litellm):
+    tokcli/data/litellm_models.json   every chat model LiteLLM lists under the vendors' own APIs (OpenAI,
+                                      Anthropic, Gemini, Mistral, DeepSeek, xAI, Cohere, Qwen's DashScope,
+                                      Meta's Llama API) and the open-weights Llama, Qwen, Mistral, DeepSeek,
+                                      Gemma and gpt-oss models of one host (DeepInfra); rows as arrays
+    tokcli/data/models.json           the curated entries: where one names the same model (or LiteLLM key)
+                                      as a generated row, the curated entry wins
+The snapshot is read lazily, once: only a name that is no tokenizer of its own (a model name), `-m` and
+`tokcli models` need it. tokcli.budget.models adds fitting counts into the windows and prices them.
 
 Each entry's tokenizer is one of
     exact      an OpenAI encoding by tiktoken's model table, or a vendor tokenizer tokcli can load
@@ -25,31 +32,43 @@ and in `pyproject.toml` (found from the current directory upward):
     max-output = 4096
     tokenizer = "cl100k_base"
     input-price = 0.5                         # USD per million input tokens
+    cached-input-price = 0.05                 # ... read from the prompt cache
+    output-price = 1.5                        # ... of output
     source = "our deployment"
     as-of = "2026-01-15"
 
 Later sources override earlier ones field by field: the snapshot, user config, pyproject.toml.
 
 A model may have aliases (ALIASES): the short names tokcli.tokenizer.vendors knows its tokenizer by
-(llama-3.1-8b for llama-3.1-8b-instruct). `find` looks a name up: exactly, then as an alias, then with case
-and the spelling of versions ignored (claude-sonnet-4.5 = claude-sonnet-4-5).
+(llama-3.1-8b for llama-3.1-8b-instruct), and LiteLLM's names of a curated entry. `find` looks a name up:
+exactly, then as an alias, then with case and the spelling of versions ignored (claude-sonnet-4.5 =
+claude-sonnet-4-5), then as LiteLLM and the hosts write it (`base_name`, `stem`): a provider or host prefix
+(anthropic/, openai/, gemini/, vertex_ai/, bedrock/, openrouter/anthropic/, meta-llama/Meta-, ...; Bedrock's
+region and vendor prefixes and -v1:0 versions), a date or version suffix (claude-sonnet-4-5-20250929,
+gpt-4o-2024-08-06, @20240620, -0125, -2407, -08-2024) and -latest / -instruct ignored. A dated name the table
+lists is its own entry (its own prices); one it does not list is its undated model's.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tokcli.errors import InputError, TokcliError
+
+if TYPE_CHECKING:
+    from .calibration import Calibration
 
 PROXY = "o200k_base"  # what private or not-yet-installed tokenizers are counted with, as an estimate
 PRIVATE = {"anthropic", "gemini", "vertex_ai-language-models"}  # providers whose tokenizers are not public
 SNAPSHOT = Path(__file__).resolve().parent.parent / "data" / "models.json"
+BULK = SNAPSHOT.with_name("litellm_models.json")  # the generated table, under the curated one
 EXTRAS = {"llama3": "llama", "llama4": "llama", "tekken": "mistral", "mistral-v1": "mistral",
           "mistral-v3": "mistral", "mistral-v7": "mistral", "qwen": "qwen", "qwen3.5": "qwen",
           "deepseek-v4": "deepseek"}  # fmt: skip
@@ -82,11 +101,14 @@ class ModelEntry:
     origin: str = "built-in"  # built-in (the snapshot), or the config file that added or changed the entry
     input_price: float | None = None  # USD per million input tokens
     output_price: float | None = None  # USD per million output tokens
+    cached_input_price: float | None = None  # USD per million input tokens read from the prompt cache
     vendor: str | None = None  # the vendor tokenizer (a tokcli name) that is exact once its extra is installed
     provider: str | None = None  # LiteLLM's provider of the figures (openai, anthropic, deepinfra, ...)
     tokenizer_source: str = ""  # why `tokenizer` is exact: "tiktoken", or the config file that named it
     source_key: str = ""  # the entry's key in the source (LiteLLM's name, which may name a host)
-    aliases: tuple[str, ...] = ()  # other names of this model (ALIASES)
+    aliases: tuple[str, ...] = ()  # other names of this model (ALIASES, LiteLLM's names of a curated entry)
+    maker: str | None = None  # who makes the model: openai, anthropic, google, meta, mistral, qwen, ...
+    price_source: str = ""  # where LiteLLM took the prices from (the vendor's pricing page), if it says
 
     @property
     def exact_tokenizer(self) -> str | None:
@@ -103,8 +125,20 @@ class ModelEntry:
 
     @property
     def counting_tokenizer(self) -> str:
-        """The tokenizer counts are made with: the model's own, else the proxy."""
-        return self.exact_tokenizer or self.proxy or PROXY
+        """The tokenizer counts are made with: the model's own, else the proxy; a proxy with a calibration
+        that changes its counts is loaded by the model's name (tokcli.tokenizer.calibration)."""
+        if self.exact_tokenizer is not None:
+            return self.exact_tokenizer
+        cal = self.calibration
+        return self.name if cal is not None and not cal.identity else self.proxy or PROXY
+
+    @property
+    def calibration(self) -> Calibration | None:
+        """The published calibration of an estimate made with the default proxy (None: exact, another proxy,
+        or a model of no calibrated generation)."""
+        from .calibration import for_model
+
+        return None if self.exact or (self.proxy or PROXY) != PROXY else for_model(self.name)
 
     @property
     def max_input(self) -> int:
@@ -134,20 +168,35 @@ def vendor_available(name: str) -> bool:
     return True
 
 
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        doc: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise InputError(f"{path}: cannot read the model table ({e}); reinstall tokcli") from None
+    return doc
+
+
 @cache
 def snapshot() -> dict[str, Any]:
-    """The vendored LiteLLM snapshot (tokcli/data/models.json), read once."""
-    try:
-        doc: dict[str, Any] = json.loads(SNAPSHOT.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as e:
-        raise InputError(f"{SNAPSHOT}: cannot read the model table ({e}); reinstall tokcli") from None
-    return doc
+    """The curated LiteLLM snapshot (tokcli/data/models.json), read once."""
+    return _read(SNAPSHOT)
+
+
+@cache
+def bulk() -> dict[str, Any]:
+    """The generated table (tokcli/data/litellm_models.json), read once: its metadata, and "models" as
+    name -> the fields of a curated entry (the file holds rows as arrays under "columns")."""
+    doc = _read(BULK)
+    cols = doc.get("columns", [])
+    models = {row[0]: dict(zip(cols[1:], row[1:], strict=False)) for row in doc.get("rows", [])}
+    return {k: v for k, v in doc.items() if k not in ("columns", "rows")} | {"models": models}
 
 
 def _entry(name: str, raw: Mapping[str, Any], meta: Mapping[str, Any], aliases: tuple[str, ...]) -> ModelEntry:
     from .pretrained import model_encoding
 
-    enc = model_encoding(name) if raw.get("provider") in ("openai", "azure") else None
+    openai = raw.get("provider") in ("openai", "azure") or raw.get("maker") == "openai"  # gpt-oss on a host too
+    enc = model_encoding(name) if openai else None
     vendor = raw.get("vendor_tokenizer")
     provider = raw.get("provider")
     if provider in PRIVATE:
@@ -161,25 +210,48 @@ def _entry(name: str, raw: Mapping[str, Any], meta: Mapping[str, Any], aliases: 
         tokenizer=enc, proxy=None if enc else PROXY,
         source=f"LiteLLM {meta.get('litellm_version', '?')}", source_key=str(raw.get("litellm_key", name)),
         as_of=str(meta.get("date", "")), note=note, input_price=raw.get("input_price_per_mtok"),
-        output_price=raw.get("output_price_per_mtok"), vendor=vendor, provider=provider,
-        tokenizer_source="tiktoken" if enc else "", aliases=aliases,
+        output_price=raw.get("output_price_per_mtok"), cached_input_price=raw.get("cached_input_price_per_mtok"),
+        vendor=vendor, provider=provider, tokenizer_source="tiktoken" if enc else "", aliases=aliases,
+        maker=raw.get("maker"), price_source=str(raw.get("pricing_source") or ""),
     )  # fmt: skip
 
 
 @cache
 def builtin() -> dict[str, ModelEntry]:
-    """The table from the snapshot, before any configuration."""
-    doc = snapshot()
+    """The table from the two snapshots, before any configuration: the generated rows, then the curated
+    entries over them (a generated row of the same LiteLLM key as a curated entry is an alias of it; the
+    curated entry takes the fields it lacks, such as the cached-input price and the maker, from that row, or
+    from the generated row of its name and provider)."""
+    curated, generated = snapshot(), bulk()
+    cur = curated.get("models", {})
+    by_key = {raw.get("litellm_key"): name for name, raw in cur.items()}
     aliases: dict[str, list[str]] = {}
     for alias, name in ALIASES.items():
         aliases.setdefault(name, []).append(alias)
-    return {name: _entry(name, raw, doc, tuple(aliases.get(name, ()))) for name, raw in doc.get("models", {}).items()}
+    rows: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
+    same_key: dict[str, dict[str, Any]] = {}  # curated name -> the generated row of its LiteLLM key
+    for k, name in generated.get("also", {}).items():  # a key left out for a name taken before
+        if (owner := by_key.get(k)) is not None and name in generated["models"]:
+            same_key[owner] = {"maker": generated["models"][name].get("maker")}
+    for name, raw in generated["models"].items():
+        if (owner := by_key.get(raw.get("litellm_key"))) is not None:
+            same_key[owner] = raw
+            if name != owner and name not in cur and name not in ALIASES:
+                aliases.setdefault(owner, []).append(name)
+            continue
+        rows[name] = (raw, generated)
+    for name, raw in cur.items():
+        base = same_key.get(name) or rows.get(name, ({}, {}))[0]
+        if base.get("provider") != raw.get("provider"):  # another host's figures: only who makes the model
+            base = {"maker": base["maker"]} if base.get("maker") else {}
+        rows[name] = (base | raw, curated)
+    return {name: _entry(name, raw, meta, tuple(aliases.get(name, ()))) for name, (raw, meta) in rows.items()}
 
 
 FIELDS = {  # config key -> ModelEntry field
     "context": "context", "input-limit": "input_limit", "max-output": "max_output", "tokenizer": "tokenizer",
     "proxy": "proxy", "source": "source", "as-of": "as_of", "note": "note", "input-price": "input_price",
-    "output-price": "output_price",
+    "output-price": "output_price", "cached-input-price": "cached_input_price",
 }  # fmt: skip
 
 
@@ -240,11 +312,77 @@ def names(models: Mapping[str, ModelEntry]) -> dict[str, str]:
 
 def find(name: str, models: Mapping[str, ModelEntry]) -> tuple[str, ModelEntry] | None:
     """(the name matched, spelt as the table spells it; the model) for a model name or alias, matched
-    exactly, else with case and the spelling of versions ignored; None for a name that is no model."""
+    exactly, else with case and the spelling of versions ignored, else as LiteLLM or a host writes it
+    (`lookup`); None for a name that is no model."""
     table = names(models)
     if name in table:
         return name, models[table[name]]
-    by_key = {key(n): n for n in table}
-    if (found := by_key.get(key(name))) is not None:
+    if (found := lookup(name, table)) is not None:
         return found, models[table[found]]
     return None
+
+
+# -- names as LiteLLM and the hosts write them ---------------------------------------------------------
+
+_BEDROCK = re.compile(r"^(?:(?:us|eu|apac|au|jp|ca|us-gov|global)\.)?"
+                      r"(?:anthropic|meta|mistral|cohere|deepseek|qwen|openai|google|xai)\.")  # fmt: skip
+_VERSION = re.compile(r"-v\d+(?::\d+)?$|:\d+$")  # Bedrock's -v1:0, -v2:0
+_DATE = re.compile(r"(?:[-@](?:\d{8}|\d{4}-\d{2}-\d{2}|\d{2}-\d{4}|\d{4}))$")
+
+
+def base_name(name: str) -> str:
+    """`name` without what a provider or host adds: the path of a prefix (openrouter/anthropic/, vertex_ai/,
+    bedrock/us-east-1/, models/, meta-llama/, ...), Bedrock's region and vendor prefixes and -v1:0 version,
+    Meta's "Meta-" before "Llama" (and Bedrock's llama3-1 for llama-3-1), @ of Vertex's dates; lower case with the spelling of versions ignored
+    (`key`). bedrock/us.anthropic.claude-sonnet-4-5-20250929-v1:0 -> claude-sonnet-4-5-20250929."""
+    s = name.strip().rsplit("/", 1)[-1].lower()
+    s = _VERSION.sub("", _BEDROCK.sub("", s))
+    if s.startswith("meta-llama"):
+        s = s[len("meta-") :]
+    return re.sub(r"^llama(\d)", r"llama-\1", key(s.replace("@", "-")))  # Bedrock's llama3-1-8b
+
+
+def stem(name: str) -> str:
+    """`base_name(name)` without date suffixes, -latest and -instruct: the model a dated or tagged name is a
+    version of (gpt-4o-2024-08-06, gpt-4o-latest -> gpt-4o; mistral-nemo-instruct-2407 -> mistral-nemo)."""
+    s, prev = base_name(name), ""
+    while s != prev:
+        prev = s
+        s = _DATE.sub("", s)
+        for tag in ("-latest", "-instruct"):
+            s = s.removesuffix(tag)
+    return s
+
+
+def _pick(st: str, names_: list[str]) -> str:
+    """Which of the names of one stem a name of that stem stands for: the stem itself, its -latest, its
+    -instruct, else the newest (the greatest date)."""
+    by_base = {base_name(n): n for n in sorted(names_, reverse=True)}
+    for b in (st, f"{st}-latest", f"{st}-instruct"):
+        if b in by_base:
+            return by_base[b]
+    return by_base[max(by_base)]
+
+
+def lookup(name: str, table: Mapping[str, str]) -> str | None:
+    """The name of `table` (names -> models) `name` stands for, with case, the spelling of versions, a
+    provider or host prefix (`base_name`), and else a date suffix, -latest and -instruct (`stem`: then
+    the model's own name) ignored; None where nothing matches."""
+    index = _index(tuple(table))
+    for k in (key(name), base_name(name)):
+        if k in index[0]:
+            return index[0][k]
+    found = index[1].get(stem(name))
+    return None if found is None else table[found]  # the model's own name, not an alias of the same stem
+
+
+@cache
+def _index(table: tuple[str, ...]) -> tuple[dict[str, str], dict[str, str]]:
+    """(key -> name, stem -> the name it stands for) of the names `table`, cached by the names."""
+    by_key: dict[str, str] = {}
+    for n in table:
+        by_key.setdefault(key(n), n)
+    stems: dict[str, list[str]] = {}
+    for n in table:
+        stems.setdefault(stem(n), []).append(n)
+    return by_key, {st: _pick(st, ns) for st, ns in stems.items()}

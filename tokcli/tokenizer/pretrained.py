@@ -18,7 +18,6 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .base import Tokenizer
-from .tiktokenfiles import constructor_spec, constructors, embedded_spec, official_file
 
 if TYPE_CHECKING:
     import numpy as np
@@ -48,6 +47,7 @@ def openai_source(name: str) -> Any:
     the official file's bytes and pattern straight from tiktoken's constructor, the reference encoding
     (`tiktoken_encoding(name)`) built only when asked for. One per name and process."""
     from .engine import PROVEN, VocabSource
+    from .tiktokenfiles import constructor_spec, official_file
 
     if name not in PROVEN:
         return None
@@ -76,6 +76,8 @@ def tiktoken_encoding(name: str) -> tiktoken.Encoding:
     with _lock:
         if (enc := _encodings.get(name)) is None:
             import tiktoken
+
+            from .tiktokenfiles import constructors, embedded_spec
 
             ctor = constructors().get(name)
             spec = embedded_spec(name) if ctor is not None else None

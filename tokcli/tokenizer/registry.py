@@ -13,7 +13,9 @@
     paths        tokenizer.json (HF), *.model (sentencepiece), a model directory holding tokenizer.json
 
 A name is matched exactly first, then with case and the spelling of versions ignored (Claude-Sonnet-4.5 is
-claude-sonnet-4-5). `resolve(name)` says what a name stands for without loading anything (a `Resolved`: the
+claude-sonnet-4-5), then as LiteLLM and the hosts write model names (tokcli.tokenizer.models.lookup: a provider
+prefix such as anthropic/, openrouter/openai/, bedrock/us.anthropic., a date suffix, -latest, -instruct): a
+name with a / is a path when that path exists, or starts with . / or ~, else a model name where one matches. `resolve(name)` says what a name stands for without loading anything (a `Resolved`: the
 tokenizer counts are made with, whether exactly, through which proxy); `load(name)` is `resolve(name).load()`.
 Every command resolves `-t`, `-m`, `check -t`, `diff -t` and the [tool.tokcli] budgets here, so they all
 accept the same names. An unknown name is TokenizerNotFound with at most five close names.
@@ -60,6 +62,9 @@ class Resolved:
     vendor     the vendor tokenizer that counts the name exactly (its extra may be missing: then not exact)
     note       for an estimate, the sentence the CLI prints on stderr:
                "NAME: counting with PROXY, an estimate (~) of its tokens (WHY)"
+    calibration  for an estimate of a private tokenizer, the key of its published calibration
+               (tokcli.tokenizer.calibration.CALIBRATIONS): `load` wraps the proxy in a CalibratedTokenizer
+               where its factors change the counts
     """
 
     name: str
@@ -70,6 +75,7 @@ class Resolved:
     model: str | None = None
     vendor: str | None = None
     note: str = ""
+    calibration: str | None = None
 
     def load(self) -> Tokenizer:
         """The tokenizer under `name`: the exact one, or for a private tokenizer the proxy. A name whose exact
@@ -79,7 +85,14 @@ class Resolved:
             from .vendors import VENDORS, vendor_file
 
             vendor_file(self.name, VENDORS[self.vendor])  # raises BackendMissing or TokenizerFileError
-        return _load(self.tokenizer, None if self.name == self.tokenizer else self.name)
+        tok = _load(self.tokenizer, None if self.name == self.tokenizer else self.name)
+        if self.calibration is not None:
+            from .calibration import CALIBRATIONS, CalibratedTokenizer
+
+            cal = CALIBRATIONS[self.calibration]
+            if not cal.identity:
+                return CalibratedTokenizer(tok, cal)
+        return tok
 
 
 # -- the constructors -----------------------------------------------------------------------------------
@@ -134,18 +147,30 @@ def resolve(spec: str) -> Resolved:
 def _resolve(spec: str, depth: int) -> Resolved:
     if depth > MAX_DEPTH:
         raise TokenizerNotFound(f"{spec}: the [models] tables of the config name each other's tokenizers in a loop")
-    if looks_like_path(spec):
+    if looks_like_path(spec) and (_exists(spec) or not spec.count("/") or spec.startswith((".", "/", "~"))):
         return _path(spec)
-    if (found := _by_name(spec, depth)) is not None:
+    if not looks_like_path(spec) and (found := _by_name(spec, depth)) is not None:
         return found
-    from .models import key
+    from .models import key, load_models, lookup, names
 
     by_key: dict[str, str] = {}
     for n in all_names():
         by_key.setdefault(key(n), n)
     if (name := by_key.get(key(spec))) is not None and name != spec:
         return _resolve(name, depth + 1)
+    # a model as LiteLLM and the hosts write it: anthropic/claude-..., gpt-4o-2024-08-06, ...-latest
+    if (name := lookup(spec, names(load_models()))) is not None and name != spec:
+        return _resolve(name, depth + 1)
+    if not looks_like_path(spec) and (enc := model_encoding(spec)) is not None:
+        return Resolved(spec, enc, True, "tiktoken")  # an OpenAI model tiktoken knows and the table does not
     return _path(spec)
+
+
+def _exists(spec: str) -> bool:
+    try:
+        return Path(spec).exists()
+    except (OSError, ValueError):
+        return False
 
 
 def _by_name(spec: str, depth: int) -> Resolved | None:
@@ -166,8 +191,6 @@ def _by_name(spec: str, depth: int) -> Resolved | None:
 
     if spec in MODELS:
         return _vendor_resolved(spec, MODELS[spec], "vendor")
-    if (enc := model_encoding(spec)) is not None:
-        return Resolved(spec, enc, True, "tiktoken")
     return None
 
 
@@ -196,6 +219,13 @@ def _model_resolved(name: str, e: ModelEntry, depth: int) -> Resolved:
             return r
     proxy = _inner(e.proxy or PROXY, e, "proxy", depth).tokenizer
     why = e.note or e.count_via
+    cal = e.calibration
+    if cal is not None:
+        how = "" if cal.identity else f" {cal.summary}"
+        why += f"; {'calibrated' if cal.calibrated else 'not calibrated'}, stated error {cal.error}"
+        return Resolved(name, proxy, False, "model", proxy=proxy, model=e.name, vendor=e.vendor,
+                        note=f"{name}: counting with {proxy}{how}, an estimate (~) of its tokens ({why})",
+                        calibration=cal.key)  # fmt: skip
     return Resolved(name, proxy, False, "model", proxy=proxy, model=e.name, vendor=e.vendor,
                     note=f"{name}: counting with {proxy}, an estimate (~) of its tokens ({why})")  # fmt: skip
 
@@ -259,12 +289,13 @@ def is_tokenizer_name(spec: str) -> bool:
 
 def suggestions(spec: str, candidates: Iterable[str], n: int = 5) -> list[str]:
     """At most `n` names of `candidates` close to `spec` (case and the spelling of versions ignored)."""
-    from .models import key
+    from .models import base_name, key
 
     by_key: dict[str, str] = {}
     for c in candidates:
         by_key.setdefault(key(c), c)
-    return [by_key[k] for k in difflib.get_close_matches(key(spec), list(by_key), n=n, cutoff=0.6)]
+    wanted = base_name(spec) if "/" in spec and not spec.startswith((".", "/", "~")) else key(spec)
+    return [by_key[k] for k in difflib.get_close_matches(wanted, list(by_key), n=n, cutoff=0.6)]
 
 
 # -- loading ---------------------------------------------------------------------------------------------

@@ -147,7 +147,7 @@ def run(
                     raise WorkersFailed(f"{_describe(t)}: lost {lost[k]} times with the Dask workers that held what "
                                         "it needs; check that the workers stay up (their logs say why they died)") from None  # fmt: skip
                 if any(getattr(f, "status", "finished") != "finished" for f in _futures_of(sent)):
-                    sent = _scatter(client, shared)
+                    sent = _scatter_again(client, shared, t)
                 again = client.submit(fn, t, retries=where.retries, pure=False, **sent)
                 by_key[again.key] = k
                 futures.append(again)
@@ -168,6 +168,21 @@ def _scatter(client: Any, shared: dict[str, Any]) -> dict[str, Any]:
     list, a list stays one object; plain values travel with each task."""
     return {k: v if v is None or isinstance(v, str | int | float) else client.scatter([v], broadcast=True, hash=False)[0]
             for k, v in shared.items()}  # fmt: skip
+
+
+RECOVER_TIMEOUT = 120.0  # seconds to wait for a worker to come back (a nanny restarting one) before giving up
+
+
+def _scatter_again(client: Any, shared: dict[str, Any], t: Task) -> dict[str, Any]:
+    """`_scatter` after the workers that held the shared objects died: first wait for a worker to be back (a
+    LocalCluster's nanny restarts them, slowly on a loaded machine); none within RECOVER_TIMEOUT is WorkersFailed."""
+    try:
+        client.wait_for_workers(1, timeout=RECOVER_TIMEOUT)
+        return _scatter(client, shared)
+    except (TimeoutError, OSError) as e:
+        raise WorkersFailed(f"{_describe(t)}: its Dask workers died and none came back within {RECOVER_TIMEOUT:g} s "
+                            f"({type(e).__name__}); check that the workers stay up (their logs say why they died)"
+                            ) from None  # fmt: skip
 
 
 def _futures_of(sent: dict[str, Any]) -> list[Any]:
