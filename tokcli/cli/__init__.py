@@ -6,7 +6,7 @@
     compare.py  compare            budget.py  check, diff, models, chunk, truncate
     model.py    generate, next, score, attention                lm.py   lm train, lm eval
     train.py    train              tokens.py  encode, decode    count.py  count
-    why.py      show, why
+    why.py      show, why      cache.py  cache clear, and the --cache options of count, check, diff
 
 Exit codes: 0 ok (also when the reader of stdout went away); 1 a check failed (budget exceeded); 2 usage
 or input error (also a full disk); 3 internal error (a bug: rerun with TOKCLI_DEBUG=1 for the traceback);
@@ -27,6 +27,7 @@ from . import train as _train  # noqa: F401
 from . import tokens as _tokens  # noqa: F401
 from . import count as _count  # noqa: F401
 from . import why as _why  # noqa: F401
+from . import cache as _cache  # noqa: F401
 # isort: on
 
 __all__ = ["app", "main", "run"]

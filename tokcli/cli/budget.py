@@ -10,6 +10,7 @@ import typer
 from tokcli.errors import UsageError
 
 from .app import app
+from .cache import CacheOptions, cache_options, counting_cache
 from .common import (
     DEFAULT_TOKENIZER,
     Errors,
@@ -92,6 +93,7 @@ def models(
 
 
 @app.command()
+@cache_options
 @walk_options
 def check(
     paths: Annotated[
@@ -148,6 +150,7 @@ def check(
     errors: ErrorsOpt = Errors.strict,
     *,
     walk: WalkOptions,
+    cache: CacheOptions,
 ) -> None:
     """Check that files stay within a token budget: exit 0 when all are within it, 1 when any is over,
     2 on a usage or input error.
@@ -172,7 +175,8 @@ def check(
         raise UsageError(f"--margin {e}") from None
     budgets, restrict = b.budgets_for(paths, max_tokens=max_tokens, model=model, reserve=reserve,
                                       tokenizer=tokenizer, total=total, chat=chat, margin=m)  # fmt: skip
-    report = b.check(budgets, restrict=restrict, errors=errors.value, options=walk)
+    with counting_cache(cache):
+        report = b.check(budgets, restrict=restrict, errors=errors.value, options=walk)
     for w in report.warnings:
         warn(w)
     skipped(report.skipped)
@@ -189,6 +193,7 @@ class DiffFormat(str, Enum):
 
 
 @app.command()
+@cache_options
 @walk_options
 def diff(
     args: Annotated[
@@ -232,6 +237,7 @@ def diff(
     errors: ErrorsOpt = Errors.strict,
     *,
     walk: WalkOptions,
+    cache: CacheOptions,
 ) -> None:
     """Show how the changes since REF move token counts: each changed file's tokens before (in REF) and
     after (in the working tree, uncommitted changes included), the change and the total; added, deleted
@@ -249,7 +255,8 @@ def diff(
 
     limits = Limits(max_growth, max_growth_percent, total)
     toks = [load(t) for t in _counting_tokenizers(tokenizer, model)]
-    report = compute(args or [], toks, limits, errors=errors.value, options=walk, budgets=not no_budgets)
+    with counting_cache(cache):
+        report = compute(args or [], toks, limits, errors=errors.value, options=walk, budgets=not no_budgets)
     skipped(report.skipped)
     render(report, format.value, output)
     if not report.ok:

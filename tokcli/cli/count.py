@@ -10,6 +10,7 @@ import typer
 from tokcli.errors import UsageError
 
 from .app import app
+from .cache import CacheOptions, cache_options, counting_cache
 from .common import (
     DEFAULT_TOKENIZER,
     AddSpecialOpt,
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
 
 
 @app.command()
+@cache_options
 @dist_options
 @walk_options
 def count(
@@ -115,6 +117,7 @@ def count(
     *,
     walk: WalkOptions,
     dist: DistOptions,
+    cache: CacheOptions,
 ) -> None:
     """Count tokens per input and in total, under one or more tokenizers side by side.
 
@@ -154,10 +157,11 @@ def count(
                                    dist=dist)  # fmt: skip
 
     cost = cost or bool(output_tokens) or cached_tokens is not None
-    count_files(inputs_or_stdin(inputs), tokenizer, model or [], reserve=reserve, cost=cost, fmt=format,
-                errors=errors.value, strict_unk=strict_unk, special=special.value, add_special=add_special,
-                walk=walk, dist=dist.on(inputs or ["-"]), tree=tree, depth=depth, output_tokens=output_tokens,
-                cached=cached_tokens)  # fmt: skip
+    with counting_cache(cache):
+        count_files(inputs_or_stdin(inputs), tokenizer, model or [], reserve=reserve, cost=cost, fmt=format,
+                    errors=errors.value, strict_unk=strict_unk, special=special.value, add_special=add_special,
+                    walk=walk, dist=dist.on(inputs or ["-"]), tree=tree, depth=depth, output_tokens=output_tokens,
+                    cached=cached_tokens)  # fmt: skip
 
 
 def count_files(

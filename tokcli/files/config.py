@@ -4,6 +4,7 @@ against one schema before anything uses them.
     [tool.tokcli]                            # pyproject.toml; the user config has the same keys
     tokenizer = "o200k_base"                 # default tokenizer of the budgets below
     margin = "10%"                           # default safety margin on estimated counts (0% to 100%)
+    cache = ".tokcli-cache"                  # the count cache's directory (relative to this file; see countcache)
     [[tool.tokcli.budget]]                   # any number of budgets (pyproject.toml only)
     paths = ["prompts/**/*.md", "docs/"]     # globs (or directories) relative to pyproject.toml
     max-tokens = 4000                        # and/or: model = "gpt-4o", reserve = 2000
@@ -187,8 +188,10 @@ BUDGET = table({
     "paths": globs, "path": globs, "max-tokens": positive, "model": string, "reserve": non_negative,
     "tokenizer": string, "total": boolean, "allow-empty": boolean, "chat": boolean, "margin": margin,
 })  # fmt: skip
-TOOL = table({"tokenizer": string, "margin": margin, "budget": array_of(BUDGET), "models": table_of(MODEL)})
-USER = table({"tokenizer": string, "models": table_of(MODEL)})
+TOOL = table({
+    "tokenizer": string, "margin": margin, "cache": string, "budget": array_of(BUDGET), "models": table_of(MODEL),
+})  # fmt: skip
+USER = table({"tokenizer": string, "cache": string, "models": table_of(MODEL)})
 
 
 def read_toml(path: Path) -> dict[str, Any]:

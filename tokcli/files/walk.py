@@ -200,7 +200,7 @@ def walk_dir(directory: str, options: WalkOptions = WalkOptions(), report: Walk 
             except OSError:
                 continue
             if is_dir:
-                if entry.name != ".git" and rules.keep(full, is_dir=True):
+                if entry.name != ".git" and rules.keep(full, is_dir=True) and not _count_cache(full):
                     subdirs.append(full)
                 continue
             if not is_file or not rules.keep(full, is_dir=False):
@@ -245,6 +245,15 @@ def _matcher(parts: Sequence[str], hidden: bool) -> Any:
     return close({0}), step
 
 
+def _count_cache(directory: str) -> bool:
+    """Whether `directory` is a tokcli count cache (`--cache DIR` inside the tree walked: not its text)."""
+    if not os.path.isfile(os.path.join(directory, "CACHEDIR.TAG")):  # one stat for most directories
+        return False
+    from .countcache import is_ours
+
+    return is_ours(directory)
+
+
 def _glob(pattern: str, options: WalkOptions, report: Walk) -> list[str]:
     """The files `pattern` matches, found by an iterative walk from its literal start: symbolic links to
     directories are followed, each directory at most once (by device and inode), so a loop of links ends."""
@@ -280,7 +289,9 @@ def _glob(pattern: str, options: WalkOptions, report: Walk) -> list[str]:
             except OSError:
                 continue
             if stat.S_ISDIR(est.st_mode):
-                if entry.name == ".git" or (nxt == {len(rest)}) or (est.st_dev, est.st_ino) in visited:
+                if entry.name == ".git" or nxt == {len(rest)} or (est.st_dev, est.st_ino) in visited:
+                    continue
+                if _count_cache(full):
                     continue
                 visited.add((est.st_dev, est.st_ino))
                 subdirs.append((full, nxt))
@@ -336,6 +347,7 @@ class _Rules:
         self.start = start.resolve()
         self.root = repository_root(self.start) or self.start
         self.specs: dict[Path, Any] = {}
+        self.chains: dict[str, list[tuple[Path, Any]]] = {}  # a directory -> its chain of rules (_chain)
 
     @cached_property
     def exclude(self) -> Any:
@@ -347,7 +359,7 @@ class _Rules:
         name = os.path.basename(path)
         if name.startswith(".") and not self.options.hidden and name not in (".", ".."):
             return False
-        absolute = Path(os.path.abspath(path))
+        absolute = os.path.abspath(path)
         if self.exclude is not None:
             rel = os.path.relpath(absolute, self.start).replace(os.sep, "/")
             if self.exclude.match_file(rel + "/" if is_dir else rel) or self.exclude.match_file(
@@ -356,23 +368,35 @@ class _Rules:
                 return False
         return self.options.no_ignore or not self.ignored(absolute, is_dir)
 
-    def ignored(self, path: Path, is_dir: bool) -> bool:
-        try:
-            rel = path.relative_to(self.root)
-        except ValueError:
-            return False
+    def ignored(self, path: str, is_dir: bool) -> bool:
+        """Whether the .gitignore files (and .git/info/exclude) from the root down to `path`'s directory
+        ignore the absolute `path`: the last rule that matches decides."""
+        parent = os.path.dirname(path)
+        chain = self.chains.get(parent)
+        if chain is None:
+            chain = self.chains[parent] = self._chain(Path(parent))
         verdict = False
-        base = self.root
-        for part in ("", *rel.parts[:-1]):
-            base = base / part if part else base
-            spec = self._spec(base)
-            if spec is None:
-                continue
-            sub = path.relative_to(base).as_posix() + ("/" if is_dir else "")
+        for base, spec in chain:  # only the directories with rules: none in most trees
+            sub = Path(path).relative_to(base).as_posix() + ("/" if is_dir else "")
             result = spec.check_file(sub)
             if result.include is not None:
                 verdict = result.include
         return verdict
+
+    def _chain(self, directory: Path) -> list[tuple[Path, Any]]:
+        """The directories from the root down to `directory` that have rules, with their rules."""
+        try:
+            rel = directory.relative_to(self.root)
+        except ValueError:
+            return []
+        chain = []
+        base = self.root
+        for part in ("", *rel.parts):
+            base = base / part if part else base
+            spec = self._spec(base)
+            if spec is not None:
+                chain.append((base, spec))
+        return chain
 
     def _spec(self, directory: Path) -> Any:
         if directory not in self.specs:
