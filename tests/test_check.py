@@ -43,8 +43,10 @@ def test_exit_codes(cli, repo):
     assert cli("check", "short.md").code == 2  # no budget anywhere
     assert cli("check", "-m", "no-such-model", "short.md").code == 2
     (repo / "bad.md").write_bytes(b"caf\xe9\n")
-    bad = cli("check", "-n", "10", "bad.md")
-    assert bad.code == 2 and "not valid UTF-8" in bad.err
+    bad = cli("check", "-n", "10", "bad.md")  # covered but not countable: the check fails (exit 1), never passes
+    assert bad.code == 1 and "bad.md: not counted (not valid UTF-8 at byte 3" in bad.out
+    strict = cli("check", "-n", "10", "--strict", "bad.md")  # --strict: an input error
+    assert strict.code == 2 and strict.err.startswith("error: bad.md: not valid UTF-8 at byte 3")
 
 
 def test_total_and_model_budgets(cli, repo):
@@ -85,13 +87,18 @@ def test_directory_walk_honours_gitignore_in_a_git_repo(cli, repo):
     (repo / "debug.log").write_text(LONG)
     (repo / "img.bin").write_bytes(b"\x00\x01" * 10)
     git("init", "-q", cwd=repo)
-    r = cli("check", "-n", "1000", "-f", "json", ".")
+    r = cli("check", "-n", "1000", "-f", "json", "--exclude", "img.bin", ".")
     doc = json.loads(r.out)
     files = [f["path"] for f in doc["budgets"][0]["files"]]
     assert r.code == 0 and files == ["long.md", "short.md"]  # hidden files (.gitignore) need --hidden
-    assert doc["skipped"] == [{"path": "img.bin", "reason": "binary file (a NUL byte in its first 8 KiB)"}]
-    assert r.err == "warning: skipped img.bin: binary file (a NUL byte in its first 8 KiB)\n"
-    with_hidden = cli("check", "-n", "1000", "-f", "json", "--hidden", ".")
+    # a binary file the walk finds is covered by the budget but cannot be counted: it fails the check
+    r = cli("check", "-n", "1000", "-f", "json", ".")
+    doc = json.loads(r.out)
+    assert r.code == 1 and doc["ok"] is False
+    assert doc["failed"] == [{"path": "img.bin", "reason": "binary file (a NUL byte in its first 8 KiB)"}]
+    assert doc["budgets"][0]["files"][-1] == {"path": "img.bin", "tokens": None, "limit": 1000, "status": "error",
+                                              "reason": "binary file (a NUL byte in its first 8 KiB)"}  # fmt: skip
+    with_hidden = cli("check", "-n", "1000", "-f", "json", "--hidden", "--exclude", "img.bin", ".")
     assert [f["path"] for f in json.loads(with_hidden.out)["budgets"][0]["files"]] == [
         ".gitignore",
         "long.md",

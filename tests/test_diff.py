@@ -466,3 +466,77 @@ def test_output_file_is_written_atomically(cli, repo, tmp_path):
     out = tmp_path / "diff.md"
     r = cli("diff", "main", "-f", "markdown", "-o", str(out))
     assert r.code == 0 and r.out == "" and out.read_text().startswith("### Token diff against `main`")
+
+
+UNCOUNTABLE = {
+    "xff": ("hello world " * 5000).encode() + b"\xff\n",
+    "utf16": ("hello world " * 5000).encode("utf-16"),
+    "uncut": b"a" * 2_200_000,  # no place to cut: more than TOKCLI_MAX_UNCUT_CHARS characters in a row
+}
+
+
+@pytest.mark.parametrize("kind", sorted(UNCOUNTABLE))
+def test_a_changed_file_that_cannot_be_counted_fails_a_growth_limit(cli, repo, kind):
+    write(repo, {"prompts/system.md": UNCOUNTABLE[kind]})
+    plain = cli("diff", "main", "-f", "json")  # no limit: nothing to fail, the file is only skipped
+    assert plain.code == 0 and "prompts/system.md" in [s["path"] for s in json.loads(plain.out)["skipped"]]
+    r = cli("diff", "main", "--max-growth", "10000", "-f", "json")
+    d = json.loads(r.out)
+    assert r.code == 1 and d["ok"] is False
+    assert [f["path"] for f in d["failed"]] == ["prompts/system.md"]
+    assert "prompts/system.md" not in [s["path"] for s in d["skipped"]]
+    assert "1 changed file could not be counted (prompts/system.md)" in r.err
+    gh = cli("diff", "main", "--max-growth", "10000", "-f", "github")
+    assert gh.code == 1 and any(line.startswith("::error file=prompts/system.md,title=token growth::not counted")
+                                for line in gh.out.splitlines())  # fmt: skip
+    text = cli("diff", "main", "--max-growth", "10000")
+    assert text.code == 1 and "not counted, so over the limit: prompts/system.md: " in text.out
+    strict = cli("diff", "main", "--max-growth", "10000", "--strict")
+    assert strict.code == 2 and strict.err.splitlines()[-1].startswith("error: prompts/system.md: ")
+
+
+def test_a_file_that_became_binary_or_was_added_binary_fails_a_limit(cli, repo):
+    write(repo, {"keep.md": b"\x00\x01binary now", "added.md": b"\x00binary"})
+    d = json.loads(cli("diff", "main", "--max-growth-percent", "50", "-f", "json").out)
+    assert sorted(f["path"] for f in d["failed"]) == ["added.md", "keep.md"]
+    assert "image.bin" not in [f["path"] for f in d["failed"]]  # binary, but unchanged: nothing to check
+
+
+def test_a_budget_on_a_changed_file_that_cannot_be_counted_fails(cli, repo):
+    write(repo, {"pyproject.toml": '[[tool.tokcli.budget]]\npaths = ["prompts/*.md"]\nmax-tokens = 5000\n',
+                 "prompts/system.md": UNCOUNTABLE["utf16"]})  # fmt: skip
+    r = cli("diff", "main", "-f", "json")
+    d = json.loads(r.out)
+    assert r.code == 1 and d["ok"] is False
+    rows = [f for b in d["budgets"] for f in b["files"] if f["path"] == "prompts/system.md"]
+    assert [f["status"] for f in rows] == ["error"]
+    assert cli("diff", "main", "--strict").code == 2
+
+
+def test_changed_files_are_streamed_not_held(repo, tmp_path):
+    """Eight changed 8 MB files (64 MB on each side) counted under a 300 MB address-space limit: they are
+    read and counted one at a time (measured: holding them all, as diff did, ends in a MemoryError there;
+    streamed, the process peaks near 90 MB resident)."""
+    line = "The quick brown fox jumps over the lazy dog.\n"
+    block = line * (8_000_000 // len(line))
+    for i in range(8):
+        write(repo, {f"big/{i}.md": block})
+    git("add", "big", cwd=repo)
+    git("commit", "-qm", "big files", cwd=repo)
+    for i in range(8):
+        write(repo, {f"big/{i}.md": block + f"one more line {i}\n"})
+    script = (
+        "import resource, sys\n"
+        "resource.setrlimit(resource.RLIMIT_AS, (300 << 20, 300 << 20))\n"
+        "from tokcli.cli import run\n"
+        "sys.exit(run(['diff', 'HEAD', 'big', '-t', 'char', '-f', 'json']))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "TOKCLI_CACHE_DIR"}
+    env |= {"PYTHONPATH": str(Path(__file__).resolve().parent.parent), "TOKCLI_CONFIG": str(tmp_path / "none.toml")}
+    r = subprocess.run([sys.executable, "-c", script], cwd=repo, capture_output=True, text=True, env=env, timeout=120)
+    assert r.returncode == 0, r.stderr[-2000:]
+    d = json.loads(r.stdout)
+    assert len(d["files"]) == 8
+    for i, f in enumerate(d["files"]):
+        assert f["path"] == f"big/{i}.md"
+        assert f["tokens"]["char"]["change"] == len(f"one more line {i}\n")

@@ -561,3 +561,24 @@ def test_compare_with_workers_gives_the_same_figures_but_timings(tmp_path, capsy
     assert untimed(two) == untimed(one) and len(one["rows"]) == 9
     assert run([*args, "--workers", "2", "--train", "bpe:300"]) == 2
     assert "--train trains on all the inputs in one process" in capsys.readouterr().err
+
+
+def test_many_tiny_files_make_few_tasks_and_the_same_totals(tmp_path, client):
+    """3,000 tiny files: grouped many to a task (not one task each), counted in batches within a task, with
+    one bad file among them left out alike; the totals are those of one process."""
+    d = tmp_path / "tiny"
+    d.mkdir()
+    for i in range(3000):
+        (d / f"{i:05d}.txt").write_text(f"file {i}: the quick brown fox {i * 7} jumps\n")
+    (d / "02500.txt").write_bytes(b"caf\xe9\n")  # not UTF-8: skipped, by both
+    names = ["o200k_base", "word"]
+    files, _ = expand([str(d)])
+    tasks = plan(files, [load("o200k_base")])
+    assert len(files) == 3000 and 1 < len(tasks) <= 3000 // 1000  # at most TASK_FILES (2,048) a task
+    assert [p.path for t in tasks for p in t.pieces] == [f.path for f in files]
+    skipped_one: list = []
+    skipped_dist: list = []
+    expected = count_inputs([load(n) for n in names], expand_inputs([str(d)]), skipped=skipped_one)
+    got = count([str(d)], names, client=client, skipped=skipped_dist)
+    assert rows_of(got) == rows_of(expected) and len(got) == 2999
+    assert skipped_dist == skipped_one and [p for p, _ in skipped_one] == [str(d / "02500.txt")]

@@ -219,6 +219,16 @@ def test_a_field_no_record_has_is_an_error_for_jsonl_and_parquet_alike(cli, tmp_
     assert r.err == f"error: {jsonl}: no record has the field 'txt'; its first records have id, text, meta\n"
     r = cli("chunk", "--field", "txt", "-t", "bpe", "-n", "50", parquet)
     assert (r.code, r.out) == (2, "") and "no column 'txt'" in r.err
+    # encode --to alike: refused before anything is written (no directory, no shard, no index)
+    for path, message in ((jsonl, "no record has the field 'txt'; its first records have id, text, meta"),
+                          (parquet, "no column 'txt'; its columns are id, text, meta")):  # fmt: skip
+        out = tmp_path / f"shards-{path.rsplit('.', 1)[1]}"
+        r = cli("encode", "--field", "txt", "-t", "bpe", "--to", str(out), path)
+        assert r.code == 2 and r.err.startswith(f"error: {path}: {message}") and r.err.count("\n") == 1
+        assert not out.exists()
+    r = cli("encode", "--field", "text", "-t", "bpe", "--to", str(tmp_path / "fine"), jsonl, other)
+    assert (r.code, r.err) == (2, f"error: {other}: no record has the field 'text'; its first records have body\n")
+    assert not (tmp_path / "fine").exists()
 
 
 def test_missing_extra_error_names_the_pip_command(cli, tmp_path, monkeypatch):

@@ -242,6 +242,18 @@ def count_into(report: RecordReport, tokenizers: Sequence[Tokenizer], label: str
                         w.ids.append(f"{label}:{r.id}")
 
 
+def require_field(path: str, field_name: str, *, errors: str = "strict") -> None:
+    """UsageError, as `count --field` gives it, when no record of `path` has the field; reads records only
+    until one has it (the first, as a rule). For commands that would write before they know (encode --to)."""
+    row = InputRecords("<stdin>" if path == "-" else path)
+    for rec in iter_records(path, field_name, errors=errors):
+        row.records += 1
+        if rec.text is not None or rec.fields is None:  # has it (with text, or null / not a string)
+            return
+        row.lacking([rec])
+    row.check_field(field_name)
+
+
 def chunk_records(
     tok: Tokenizer, path: str, field_name: str, max_tokens: int, *, overlap: int = 0, id_field: str | None = None,
     errors: str = "strict",

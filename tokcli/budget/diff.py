@@ -17,7 +17,7 @@ whole budget when any of its files changed).
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 from tokcli.errors import UsageError
@@ -99,6 +99,7 @@ class DiffReport:
     total_over: dict[str, list[str]] = field(default_factory=dict)
     skipped: list[tuple[str, str]] = field(default_factory=list)
     budgets: CheckReport | None = None  # the [tool.tokcli] budgets of the changed files; None: none apply
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (path, why): changed, not counted, under a limit
 
     @property
     def over(self) -> list[FileDiff]:
@@ -106,7 +107,15 @@ class DiffReport:
 
     @property
     def ok(self) -> bool:
-        return not self.over and not self.total_over and (self.budgets is None or self.budgets.ok)
+        return not self.over and not self.total_over and not self.failed and (self.budgets is None or self.budgets.ok)
+
+    @property
+    def uncounted(self) -> list[tuple[str, str]]:
+        """(path, why) of each changed file a limit (growth or budget) covers that could not be counted."""
+        found = dict(self.failed)
+        for path, w in self.budgets.failed if self.budgets is not None else []:
+            found.setdefault(path, w)
+        return list(found.items())
 
     def summary(self) -> str:
         """One line: what was compared and what went over, e.g. for the exit-1 message."""
@@ -119,6 +128,10 @@ class DiffReport:
             parts.append(f"{len(self.over)} over the growth limit ({', '.join(f.path for f in self.over)})")
         if self.total_over:
             parts.append("the total is over the growth limit")
+        if self.failed:
+            n = len(self.failed)
+            parts.append(f"{n} changed file{'s' if n != 1 else ''} could not be counted "
+                         f"({', '.join(p for p, _ in self.failed[:3])}{', ...' if n > 3 else ''})")  # fmt: skip
         if self.budgets is not None and not self.budgets.ok:
             parts.append(f"budgets: {self.budgets.summary()}")
         return "; ".join(parts)
@@ -133,24 +146,40 @@ def diff(
     names = [t.name for t in tokenizers]
     ref = td.base.spec or td.base.how
     skipped = list(td.skipped)
-    # every version and every unchanged file counted at once, small ones in batches (as `count` counts)
-    changed = [(Source(f"{c.old.path}: in {ref}", walked=True, data=c.old.data) if c.old else None,
-                Source(c.new.path, walked=True, data=c.new.data) if c.new else None) for c in td.changes]  # fmt: skip
+    uncounted = set(td.uncounted)  # changed files not counted (binary): they fail a growth limit
+    # every version and every unchanged file counted in one pass, small ones in batches (as `count` counts),
+    # each version read as it is counted: only the counts are kept, never the changed files all at once
+    labels = [(f"{c.old.path}: in {ref}" if c.old else None,
+               str(c.new.file) if c.new and c.new.file is not None else c.new.path if c.new else None)
+              for c in td.changes]  # fmt: skip
     same_files = [Source(str(td.root / path), walked=True) for path in td.unchanged]
-    sources = [s for pair in changed for s in pair if s is not None] + same_files
+
+    def sources() -> Iterator[Source]:
+        for c, (old_label, new_label) in zip(td.changes, labels, strict=True):
+            if c.old is not None and old_label is not None:
+                yield Source(old_label, walked=True, data=c.old.read())
+            if c.new is not None and new_label is not None:
+                if c.new.file is not None:
+                    yield Source(new_label, walked=True)
+                else:
+                    yield Source(new_label, walked=True, data=c.new.read())
+        yield from same_files
+
     failed: list[tuple[str, str]] = []  # (label, why): not UTF-8, or a stretch too long to encode
-    rows = {r.input: r.tokens for r in count_inputs(tokenizers, sources, errors=errors, skipped=failed)}
+    rows = {r.input: r.tokens for r in count_inputs(tokenizers, sources(), errors=errors, skipped=failed)}
     why = dict(failed)
     files = []
-    for c, (old, new) in zip(td.changes, changed, strict=True):
-        if old is not None and old.path in why:  # left out, and said so ("in REF: not valid UTF-8 ...")
-            skipped.append((c.path, f"in {ref}: {why[old.path]}"))
+    for c, (old_label, new_label) in zip(td.changes, labels, strict=True):
+        if old_label is not None and old_label in why:  # left out, and said so ("in REF: not valid UTF-8 ...")
+            skipped.append((c.path, f"in {ref}: {why[old_label]}"))
+            uncounted.add(c.path)
             continue
-        if new is not None and new.path in why:
-            skipped.append((c.path, why[new.path]))
+        if new_label is not None and new_label in why:
+            skipped.append((c.path, why[new_label]))
+            uncounted.add(c.path)
             continue
-        before = rows[old.label] if old is not None else None
-        after = rows[new.label] if new is not None else None
+        before = rows[old_label] if old_label is not None else None
+        after = rows[new_label] if new_label is not None else None
         tokens = {n: Count(before[n] if before else None, after[n] if after else None) for n in names}
         old_path = c.old.path if c.status == "renamed" and c.old else None
         files.append(FileDiff(c.status, c.path, old_path, tokens))
@@ -166,12 +195,16 @@ def diff(
     total = {n: Count(same[n] + sum(f.tokens[n].before or 0 for f in files),
                       same[n] + sum(f.tokens[n].after or 0 for f in files)) for n in names}  # fmt: skip
     report = DiffReport(td.base, names, limits, files, unchanged, same, total, skipped=skipped)
+    if limits:  # a changed file the limit cannot be applied to fails it: listed as failed, not skipped
+        report.failed = [(p, w) for p, w in skipped if p in uncounted]
+        report.skipped = [(p, w) for p, w in skipped if p not in uncounted]
     for f in files if not limits.total else []:
         f.over = {n: over for n in names if (over := limits.exceeded(f.tokens[n]))}
     if limits.total:
         report.total_over = {n: over for n in names if (over := limits.exceeded(total[n]))}
     if budgets:
-        report.budgets = _budgets([td.root / f.path for f in files if f.status != "deleted"], errors, options)
+        changed = [f.path for f in files if f.status != "deleted"] + sorted(uncounted)  # not counted: still covered
+        report.budgets = _budgets([td.root / p for p in changed if (td.root / p).exists()], errors, options)
     return report
 
 
@@ -190,5 +223,5 @@ def _budgets(changed: Sequence[os.PathLike[str]], errors: str, options: WalkOpti
         if not mine:
             continue
         files = r.files if r.budget.total else mine
-        kept.append(BudgetResult(r.budget, files, r.tokens if r.budget.total else sum(f.tokens for f in mine)))
+        kept.append(BudgetResult(r.budget, files, r.tokens if r.budget.total else sum(f.tokens or 0 for f in mine)))
     return CheckReport(kept, full.warnings, full.skipped) if kept else None

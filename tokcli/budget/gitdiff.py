@@ -21,11 +21,13 @@ error before it is read, and so is a working file that changed and is larger.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import stat
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +38,6 @@ from .gitrepo import (
     MAX_TREE_DEPTH,
     Base,
     Budget,
-    Held,
     git_hash,
     missing_object,
     open_repository,
@@ -44,6 +45,7 @@ from .gitrepo import (
     read_working,
     resolve_base,
     split_args,
+    working_head,
 )
 
 __all__ = ["Base", "Change", "TreeDiff", "Version", "open_repository", "tree_diff"]
@@ -54,10 +56,17 @@ _SUBMODULE = "a submodule or nested repository: not compared (run tokcli diff in
 
 @dataclass(frozen=True)
 class Version:
-    """One side of a changed file: its path in the repository (POSIX, from the top) and its bytes."""
+    """One side of a changed file: its path in the repository (POSIX, from the top), its git object id, and
+    how to read its bytes (each call reads them again: a diff never holds every changed file at once)."""
 
     path: str
-    data: bytes
+    id: str
+    read: Callable[[], bytes]
+    file: Path | None = None  # a working-tree version: the file on disk (counted from there, as it streams)
+
+    @property
+    def data(self) -> bytes:
+        return self.read()
 
 
 @dataclass(frozen=True)
@@ -78,6 +87,7 @@ class TreeDiff:
     changes: list[Change]
     unchanged: list[str] = field(default_factory=list)  # paths of files the same on both sides
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, why it was not compared)
+    uncounted: list[str] = field(default_factory=list)  # changed files in `skipped` that could not be counted
 
 
 # -- the two sides ------------------------------------------------------------------------------------
@@ -301,14 +311,15 @@ def tree_diff(args: Sequence[str] = (), options: WalkOptions = WalkOptions(), *,
 
 
 def _compare(repo: Any, base: Base, sel: _Selection, old: dict[str, tuple[int, str, bool]]) -> TreeDiff:
+    """The changes, each version a reader of its bytes: nothing is held here but paths and object ids (a
+    REF's blob is read once to look for a NUL byte, then let go; it is read again when it is counted)."""
     ref = base.spec or base.how
     result = TreeDiff(sel.root, base, [], skipped=sel.skipped)
-    gone: dict[str, tuple[int, bytes]] = {}  # REF's versions of changed files
-    came: dict[str, bytes] = {}  # the working tree's
+    gone: dict[str, tuple[int, Version]] = {}  # REF's versions of changed files
+    came: dict[str, Version] = {}  # the working tree's
     submodules: dict[Path, Path | None] = {}
     reported: set[Path] = set()
     walked_out = {p for p, _ in sel.skipped}
-    held = Held()
     for path in sorted(set(old) | set(sel.new)):
         if path in sel.new:
             file, walked = sel.new[path]
@@ -321,56 +332,106 @@ def _compare(repo: Any, base: Base, sel: _Selection, old: dict[str, tuple[int, s
                     reported.add(sub)
                     result.skipped.append((name, _SUBMODULE))
                 continue
-            if path in old and git_hash(repo, file) == old[path][1]:
+            sha = git_hash(repo, file)
+            if path in old and sha == old[path][1]:
                 result.unchanged.append(path)
                 continue
-            data = held.add(read_working(path, file))
-            if b"\0" in data[:SNIFF_BYTES]:
+            if b"\0" in working_head(path, file, SNIFF_BYTES):
                 result.skipped.append((path, "binary file (a NUL byte in its first 8 KiB)"))
+                result.uncounted.append(path)
                 continue
             if path in old:
-                before = held.add(read_blob(repo, path, old[path][1], ref))
-                if b"\0" in before[:SNIFF_BYTES]:
+                mode, old_sha, _named = old[path]
+                if b"\0" in read_blob(repo, path, old_sha, ref)[:SNIFF_BYTES]:
                     result.skipped.append((path, f"binary file in {ref}"))
+                    result.uncounted.append(path)
                     continue
-                gone[path] = (old[path][0], before)
-            came[path] = data
+                gone[path] = (mode, _blob(repo, path, old_sha, ref))
+            came[path] = Version(path, sha, partial(read_working, path, file), file)
         elif path in walked_out:  # on disk, but the walk left it out (binary): reported once, by the walk
+            if _changed_on_disk(repo, sel.root / path, old[path][1]):
+                result.uncounted.append(path)
             continue
         else:
             mode, sha, _named = old[path]
-            before = held.add(read_blob(repo, path, sha, ref))
-            if b"\0" in before[:SNIFF_BYTES]:
+            if b"\0" in read_blob(repo, path, sha, ref)[:SNIFF_BYTES]:
                 result.skipped.append((path, f"binary file in {ref}"))
+                result.uncounted.append(path)
                 continue
-            gone[path] = (mode, before)
+            gone[path] = (mode, _blob(repo, path, sha, ref))
+    for path in walked_out - set(old):  # a binary file the walk found that REF does not have: added
+        if os.path.isfile(sel.root / path) and not os.path.islink(sel.root / path):
+            result.uncounted.append(path)
     result.changes = _with_renames(gone, came)
     return result
 
 
-def _with_renames(gone: dict[str, tuple[int, bytes]], came: dict[str, bytes]) -> list[Change]:
-    """Changes with renames found as git finds them (dulwich's RenameDetector on the changed files)."""
+def _blob(repo: Any, path: str, sha: str, ref: str) -> Version:
+    return Version(path, sha, partial(read_blob, repo, path, sha, ref))
+
+
+def _changed_on_disk(repo: Any, file: Path, sha: str) -> bool:
+    try:
+        return git_hash(repo, file) != sha
+    except OSError:
+        return True
+
+
+RENAME_CACHE_BYTES = 64 << 20  # blobs rename detection keeps between its comparisons; larger ones are read again
+
+
+class _Blobs:
+    """The object store rename detection reads: trees in memory, each blob read from its Version when asked
+    for (kept while they fit in RENAME_CACHE_BYTES), so that the changed files are never all held at once."""
+
+    def __init__(self) -> None:
+        from dulwich.object_store import MemoryObjectStore
+
+        self.trees: Any = MemoryObjectStore()
+        self.versions: dict[bytes, Version] = {}
+        self.cache: dict[bytes, Any] = {}
+        self.cached = 0
+
+    def key(self, v: Version) -> Any:
+        """A SHA-1 name for the version's content (its git id; SHA-256 ids hashed down to SHA-1)."""
+        sha = v.id if len(v.id) == 40 else hashlib.sha1(v.id.encode("ascii")).hexdigest()
+        key = sha.encode("ascii")
+        self.versions.setdefault(key, v)
+        return key
+
+    def __getitem__(self, sha: bytes) -> Any:
+        if sha not in self.versions:
+            return self.trees[sha]
+        if sha in self.cache:
+            return self.cache[sha]
+        from dulwich.objects import Blob
+
+        blob = Blob.from_string(self.versions[sha].read())
+        if self.cached + len(blob.data) <= RENAME_CACHE_BYTES:
+            self.cache[sha] = blob
+            self.cached += len(blob.data)
+        return blob
+
+    def __contains__(self, sha: bytes) -> bool:
+        return sha in self.versions or sha in self.trees
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.trees, name)
+
+
+def _with_renames(gone: dict[str, tuple[int, Version]], came: dict[str, Version]) -> list[Change]:
+    """Changes with renames found as git finds them (dulwich's RenameDetector on the changed files; only
+    added and deleted files are read, to compare their contents)."""
     from dulwich.diff_tree import CHANGE_ADD, CHANGE_DELETE, CHANGE_RENAME, RenameDetector
     from dulwich.index import commit_tree
-    from dulwich.object_store import MemoryObjectStore
-    from dulwich.objects import Blob
 
-    store = MemoryObjectStore()
-
-    def entries(files: dict[str, bytes], modes: dict[str, int]) -> list[tuple[bytes, Any, int]]:
-        out = []
-        for path, data in files.items():
-            blob = Blob.from_string(data)
-            store.add_object(blob)
-            out.append((path.encode("utf-8"), blob.id, modes.get(path, 0o100644)))
-        return out
-
-    old_tree = commit_tree(store, entries({p: d for p, (_, d) in gone.items()}, {p: m for p, (m, _) in gone.items()}))
-    new_tree = commit_tree(store, entries(came, {}))
+    store: Any = _Blobs()
+    old_tree = commit_tree(store.trees, [(p.encode("utf-8"), store.key(v), m) for p, (m, v) in gone.items()])
+    new_tree = commit_tree(store.trees, [(p.encode("utf-8"), store.key(v), 0o100644) for p, v in came.items()])
     changes = []
     for c in RenameDetector(store, rewrite_threshold=None).changes_with_renames(old_tree, new_tree):
-        old = Version(c.old.path.decode("utf-8"), gone[c.old.path.decode("utf-8")][1]) if c.old and c.old.path else None
-        new = Version(c.new.path.decode("utf-8"), came[c.new.path.decode("utf-8")]) if c.new and c.new.path else None
+        old = gone[c.old.path.decode("utf-8")][1] if c.old and c.old.path else None
+        new = came[c.new.path.decode("utf-8")] if c.new and c.new.path else None
         if c.type == CHANGE_ADD or (c.type not in (CHANGE_DELETE, CHANGE_RENAME) and old is None):
             changes.append(Change("added", None, new))
         elif c.type == CHANGE_DELETE:
@@ -379,6 +440,6 @@ def _with_renames(gone: dict[str, tuple[int, bytes]], came: dict[str, bytes]) ->
             changes.append(Change("renamed", old, new))
         elif c.type == "copy":  # a second file from one deleted one: counted as added
             changes.append(Change("added", None, new))
-        elif old is not None and new is not None and old.data != new.data:
+        elif old is not None and new is not None and old.id != new.id:
             changes.append(Change("modified", old, new))
     return sorted(changes, key=lambda c: c.path)

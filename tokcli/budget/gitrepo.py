@@ -43,8 +43,6 @@ MAX_REFS = 100_000  # entries under refs/
 MAX_REF_DEPTH = 32  # directories under refs/
 MAX_OBJECTS = 1_000_000  # commits and tree entries visited by one diff (merge base, tree walk): about 150 MB
 MAX_TREE_DEPTH = 1024  # nested directories in a tree (git's core.maxTreeDepth is 4096; real trees are far less)
-HELD_ENV = "TOKCLI_MAX_DIFF_BYTES"
-DEFAULT_HELD_BYTES = 512 << 20  # both versions of every changed file, held together for rename detection
 TIMEOUT_ENV = "TOKCLI_GIT_TIMEOUT"
 DEFAULT_TIMEOUT = 120  # seconds for reading history and trees
 _REFTABLE_STUB = b"this repository uses the reftable format\n"  # refs/heads of a reftable repository
@@ -208,22 +206,6 @@ class Budget:
                              f"HEAD, PATHS to compare less, or raise the limit: {TIMEOUT_ENV}={self.seconds * 4}")  # fmt: skip
 
 
-class Held:
-    """The bytes of file versions one diff holds at once (both sides of every change, for rename detection):
-    at most TOKCLI_MAX_DIFF_BYTES (512 MiB), so that a REF far back in a large history does not fill memory."""
-
-    def __init__(self) -> None:
-        self.limit = limit_from_env(HELD_ENV, DEFAULT_HELD_BYTES)
-        self.nbytes = 0
-
-    def add(self, data: bytes) -> bytes:
-        self.nbytes += len(data)
-        if self.nbytes > self.limit:
-            raise InputError(f"the changed files hold more than {self.limit:,} bytes ({HELD_ENV}); give a REF closer "
-                             f"to HEAD or PATHS to compare less, or raise the limit: {HELD_ENV}={self.limit * 2}")  # fmt: skip
-        return data
-
-
 class _CountingRepo:
     """`repo` as find_merge_base reads it (object_store[id], parents_provider()), each commit read spent
     from `budget`, so that a merge base over a huge history stops at the limit instead of filling memory."""
@@ -353,6 +335,18 @@ def git_hash(repo: Any, path: Path) -> str:
         while block := f.read(1 << 20):
             h.update(block)
     return str(h.hexdigest())
+
+
+def working_head(path: str, file: Path, n: int) -> bytes:
+    """The first `n` bytes of a changed working file, once its size is known to be within the limit."""
+    try:
+        with open(file, "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            if size > max_blob_bytes():
+                raise _too_large(path, size, "in the working tree")
+            return f.read(n)
+    except OSError as e:
+        raise InputError(f"{path}: cannot read it ({e.strerror})") from None
 
 
 def read_working(path: str, file: Path) -> bytes:

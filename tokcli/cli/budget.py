@@ -45,6 +45,16 @@ class CheckFormat(str, Enum):
     junit = "junit"
 
 
+StrictOpt = Annotated[
+    bool,
+    typer.Option(
+        "--strict",
+        help="A file a limit covers that cannot be counted (binary, not UTF-8, ...) is an input error, exit 2 "
+        "(without it: a failed check, exit 1).",
+    ),
+]
+
+
 @app.command()
 def models(
     query: Annotated[
@@ -148,12 +158,17 @@ def check(
     ] = CheckFormat.text,
     output: OutputOpt = None,
     errors: ErrorsOpt = Errors.strict,
+    strict: StrictOpt = False,
     *,
     walk: WalkOptions,
     cache: CacheOptions,
 ) -> None:
     """Check that files stay within a token budget: exit 0 when all are within it, 1 when any is over,
     2 on a usage or input error.
+
+    A file a budget covers that tokcli cannot count (binary, not UTF-8, a stretch too long to cut, not a
+    chat file, unreadable) or a directory under it that cannot be listed fails the check: it is listed with
+    its reason and the exit is 1 (2 with --strict). Narrow the budget's paths or --exclude what is not text.
 
     Budgets come from --max-tokens, or --model with --reserve, applied to each file (or with --total to
     their sum); without either, from [[tool.tokcli.budget]] tables in pyproject.toml (paths, max-tokens
@@ -181,8 +196,19 @@ def check(
         warn(w)
     skipped(report.skipped)
     render(report, format.value, output)
+    _fail(report.failed, strict)
     if not report.ok:
         raise CheckFailed(report.summary())
+
+
+def _fail(failed: list[tuple[str, str]], strict: bool) -> None:
+    """With --strict, files a limit covers that could not be counted are an input error (exit 2)."""
+    if failed and strict:
+        from tokcli.errors import InputError
+
+        path, why = failed[0]
+        more = f" (and {len(failed) - 1} more)" if len(failed) > 1 else ""
+        raise InputError(f"{path}: {why}{more}; --strict: every file a limit covers must be counted")
 
 
 class DiffFormat(str, Enum):
@@ -235,6 +261,7 @@ def diff(
     ] = DiffFormat.text,
     output: OutputOpt = None,
     errors: ErrorsOpt = Errors.strict,
+    strict: StrictOpt = False,
     *,
     walk: WalkOptions,
     cache: CacheOptions,
@@ -243,6 +270,8 @@ def diff(
     after (in the working tree, uncommitted changes included), the change and the total; added, deleted
     and renamed files shown as such. Exit 1 when a file (or with --total, the total) grows past
     --max-growth / --max-growth-percent or a changed file goes over a [tool.tokcli] budget, 2 on errors.
+    Under a limit, a changed file that cannot be counted (binary, not UTF-8, ...) fails it: listed with
+    its reason, exit 1 (2 with --strict).
 
     git is never run: the repository is read with dulwich, so no hook, fsmonitor or filter runs.
     """
@@ -259,6 +288,7 @@ def diff(
         report = compute(args or [], toks, limits, errors=errors.value, options=walk, budgets=not no_budgets)
     skipped(report.skipped)
     render(report, format.value, output)
+    _fail(report.uncounted, strict)
     if not report.ok:
         raise CheckFailed(report.summary())
 

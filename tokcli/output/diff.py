@@ -13,12 +13,15 @@ JSON schema "tokcli-diff/1" (stable: fields are only ever added):
      "unchanged": {"files": int, "tokens": {TOKENIZER: int}},
      "total": {"files": int, "tokens": {TOKENIZER: COUNT}, "over": {TOKENIZER: [str]}},
      "skipped": [{"path": str, "reason": str}],
+     "failed": [{"path": str, "reason": str}],
      "budgets": [...] | null}
 
 COUNT is {"before": int | null, "after": int | null, "change": int, "percent": float | null}: before is
 null for an added file, after for a deleted one, percent (of before, two decimals) where there is no base.
 "over" lists the limits a file (or the total) exceeds under each tokenizer; "budgets" holds the budgets of
 [tool.tokcli] that cover a changed file, as `tokcli check --format json` writes them (schema tokcli-check/1).
+"failed" lists the changed files a growth limit covers that could not be counted (binary, not UTF-8, a
+stretch too long to cut): each fails the limit ("ok" is false); without a limit they are only "skipped".
 """
 
 from __future__ import annotations
@@ -57,6 +60,7 @@ def to_json(report: DiffReport) -> dict[str, Any]:
         "total": {"files": len(report.files) + report.unchanged, "tokens": {n: _count(c) for n, c in report.total.items()},
                   "over": report.total_over},
         "skipped": [{"path": path, "reason": reason} for path, reason in report.skipped],
+        "failed": [{"path": path, "reason": reason} for path, reason in report.failed],
         "budgets": budgets_json(report.budgets)["budgets"] if report.budgets is not None else None,
     }  # fmt: skip
 
@@ -118,6 +122,7 @@ def _over_lines(report: DiffReport) -> list[str]:
     for f in report.over:
         lines += [f"over the limit: {_name(f)}: {n}: {'; '.join(why)}" for n, why in f.over.items()]
     lines += [f"over the limit: the total: {n}: {'; '.join(why)}" for n, why in report.total_over.items()]
+    lines += [f"not counted, so over the limit: {path}: {why}" for path, why in report.failed]
     return lines
 
 
@@ -164,7 +169,7 @@ def _rich(report: DiffReport) -> None:
     if report.budgets is not None:
         c.print()
         for line in budget_text(report.budgets).splitlines():
-            c.print(line, style="bold red" if line.lstrip().startswith("OVER") else None, markup=False)
+            c.print(line, style="bold red" if line.lstrip().startswith(("OVER", "FAIL")) else None, markup=False)
 
 
 # -- markdown and GitHub annotations ------------------------------------------------------------------
@@ -193,6 +198,9 @@ def markdown(report: DiffReport) -> str:
         lines += ["", "**Over the growth limit:**", ""]
         lines += [f"- `{md_cell(_name(f))}`: {n}: {'; '.join(why)}" for f in report.over for n, why in f.over.items()]
         lines += [f"- the total: {n}: {'; '.join(why)}" for n, why in report.total_over.items()]
+    if report.failed:
+        lines += ["", "**Not counted, so not within the growth limit:**", ""]
+        lines += [f"- `{md_cell(p)}`: {md_cell(r)}" for p, r in report.failed]
     if report.skipped:
         lines += ["", f"Not compared: {', '.join(f'`{md_cell(p)}` ({md_cell(r)})' for p, r in report.skipped)}."]
     if report.budgets is not None:
@@ -234,6 +242,9 @@ def github(report: DiffReport) -> str:
         what = "; ".join(_describe(c, n) for n, c in report.total.items())
         why = "; ".join(f"{n}: {'; '.join(w)}" for n, w in report.total_over.items())
         lines.append(f"::error title=token growth::{_escape_data(f'total {what}: over the limit: {why}')}")
+    for path, why in report.failed:
+        msg = f"not counted, so not within the growth limit: {why}"
+        lines.append(f"::error file={_escape_prop(path)},title=token growth::{_escape_data(msg)}")
     if report.budgets is not None:
         lines += budget_github(report.budgets).splitlines()[:-1]  # its summary is part of ours
     lines.append(f"::notice title=token diff::{_escape_data(report.summary())}")

@@ -78,7 +78,7 @@ def _utf8_len(text: str) -> int:
 
 def count_inputs(
     tokenizers: Sequence[Tokenizer],
-    sources: Sequence[Source],
+    sources: Iterable[Source],
     *,
     errors: str = "strict",
     strict_unk: bool = False,
@@ -86,6 +86,7 @@ def count_inputs(
     cache: CountCache | None = None,
 ) -> list[InputCount]:
     """Token counts of every input under every tokenizer, exact, in bounded memory; one row per input, in order.
+    `sources` may be a generator: each is let go once counted (a diff reads each version as it is counted).
 
     A small regular file (or bytes in memory) is read whole and counted in a batch with others; a larger one
     is streamed, read once per tokenizer; stdin, which can be read only once, is held in memory when several

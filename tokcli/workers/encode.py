@@ -82,9 +82,13 @@ def encode_to(
     paths = [paths] if isinstance(paths, str) else list(paths)
     tasks: list[Any]  # Task, or RecordTask with --field: both have index, pieces (their files) and nbytes
     if field is not None:
+        from tokcli.analysis.records import require_field
+
         from .records import encode_record_task, record_tasks
 
         files, parts_ = record_tasks(paths, task_bytes)
+        for f in files:  # a field no record has: refused before a shard is written (as count --field refuses it)
+            require_field(f.path, field, errors=errors)
         tasks = cast("list[Any]", parts_)
         fn: Any = encode_record_task
         extra: dict[str, Any] = {"field": field}

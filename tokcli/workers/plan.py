@@ -6,7 +6,9 @@ position after it where each tokenizer's `cut_pattern` matches (the cut points `
 when it streams a long text: encoding the two sides separately gives the ids of encoding them
 together). Where a tokenizer has no cut pattern, or streams inexactly (sentencepiece unigram models:
 `SPM_CUT`), files are not cut: each is read whole by one task, which then gives exactly what one
-process gives. Short files are grouped into tasks of about `task_bytes`.
+process gives. Short files are grouped into tasks of about `task_bytes` (at most TASK_FILES files a task),
+so that 100,000 tiny files make a few dozen tasks, not 100,000; a task counts its whole small files in
+batches (tokcli.tokenizer.counting, as one process counts them).
 
 The plan depends only on the inputs, the tokenizers and `task_bytes`, never on the number of workers, so
 shards written with and without workers are the same bytes.
@@ -28,6 +30,7 @@ if TYPE_CHECKING:
     import regex
 
 TASK_BYTES = 64 << 20  # bytes of text a task reads: a shard of encode --to holds about this many tokens / 4
+TASK_FILES = 2048  # pieces one task reads at most: many tiny files still make tasks enough to share out
 MIN_TASK_BYTES = 4096  # tasks smaller than this are refused (cut patterns look ~16 characters around a cut)
 WINDOW_BYTES = 1 << 16  # read at a time when looking for a cut point
 MAX_SEARCH_BYTES = 16 << 20  # past a cut's target, look this far for a cut point before giving up on that cut
@@ -90,11 +93,13 @@ def plan(files: Sequence[Source], tokenizers: Sequence[Tokenizer], task_bytes: i
             pieces.append(Piece(i, f.path, bounds[k], bounds[k + 1], first=k == 0, last=k == n - 1))
     tasks: list[Task] = []
     group: list[Piece] = []
+    held = 0  # bytes of the pieces in `group` (a running sum: grouping is linear in the number of files)
     for p in pieces:
-        if group and sum(q.nbytes for q in group) + p.nbytes > task_bytes:
+        if group and (held + p.nbytes > task_bytes or len(group) >= TASK_FILES):
             tasks.append(Task(len(tasks), tuple(group)))
-            group = []
+            group, held = [], 0
         group.append(p)
+        held += p.nbytes
     if group:
         tasks.append(Task(len(tasks), tuple(group)))
     return tasks

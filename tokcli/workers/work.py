@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from tokcli.errors import TokcliError
 from tokcli.files.text import decode_blocks
 from tokcli.tokenizer.base import Tokenizer
-from tokcli.tokenizer.counting import about, count_read
+from tokcli.tokenizer.counting import about, count_inputs, count_read
 
 from .files import open_binary
 from .plan import Piece, Task
@@ -133,8 +133,12 @@ def count_task(task: Task, specs: Sequence[TokSpec], errors: str = "strict", str
     """Count every piece of `task` under every tokenizer (the ids they add around a file are added by the
     client, once per file), as tokcli.tokenizer.counting counts a whole file."""
     toks = [parts(s.load())[0] for s in specs]
+    whole = _whole_files(task, toks, errors, strict_unk)  # many small files counted in batches
     out = []
-    for piece in task.pieces:
+    for k, piece in enumerate(task.pieces):
+        if k in whole:
+            out.append(whole[k])
+            continue
         try:
             row = count_read(toks, partial(_read, piece, errors), piece.path, strict_unk=strict_unk)
             r = PieceCount(row.chars, row.bytes, row.tokens, row.unknown)
@@ -142,6 +146,32 @@ def count_task(task: Task, specs: Sequence[TokSpec], errors: str = "strict", str
             r = PieceCount(error=str(e))
         out.append(r)
     return TaskResult(task.index, out, task.nbytes)
+
+
+def _whole_files(task: Task, toks: Sequence[Tokenizer], errors: str, strict_unk: bool) -> dict[int, PieceCount]:
+    """The counts of the pieces of `task` that are whole local files, by their index in the task: counted by
+    count_inputs, which reads small files whole and counts them many to a batch call (one call per file
+    made a task of 2,000 tiny files 40 times slower than one process)."""
+    from tokcli.files.walk import Source
+
+    at = [k for k, p in enumerate(task.pieces) if p.first and p.last and "://" not in p.path]
+    if len(at) < 2:
+        return {}
+    failed: list[tuple[str, str]] = []
+    sources = [Source(task.pieces[k].path, walked=True) for k in at]  # walked: a failure is kept, not raised
+    rows = iter(count_inputs(toks, sources, errors=errors, strict_unk=strict_unk, skipped=failed))
+    reasons = iter(failed)
+    out = {}
+    row = next(rows, None)
+    for k in at:  # the rows come in the order of the files, less those that failed
+        path = task.pieces[k].path
+        if row is not None and row.input == path:
+            out[k] = PieceCount(row.chars, row.bytes, row.tokens, row.unknown)
+            row = next(rows, None)
+        else:
+            failed_path, why = next(reasons)
+            out[k] = PieceCount(error=f"{failed_path}: {why}")
+    return out
 
 
 def _read(piece: Piece, errors: str, _tokenizer: int) -> Iterator[str]:
