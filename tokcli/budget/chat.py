@@ -42,8 +42,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from tokcli.errors import InputError
-from tokcli.files.datasets import iter_json_lines, kind, max_line_bytes, parse_line
+from tokcli.errors import InputError, limit_from_env
+from tokcli.files.datasets import decode, iter_json_lines, kind, max_line_bytes, parse_line
 from tokcli.files.text import stdin_binary
 from tokcli.files.walk import open_file
 from tokcli.tokenizer.base import Tokenizer
@@ -377,15 +377,30 @@ def _tool(fn: dict[str, Any], schema: Any, where: str) -> ToolDef:
     return ToolDef(fn["name"], _str(fn.get("description")), tuple(rows))
 
 
+MAX_MESSAGES = 100_000  # messages in one conversation (TOKCLI_MAX_MESSAGES)
+
+
+def _check_messages(messages: list[Any], label: str) -> None:
+    most = limit_from_env("TOKCLI_MAX_MESSAGES", MAX_MESSAGES, unit="messages")
+    if len(messages) > most:
+        raise InputError(
+            f"{label}: {len(messages):,} messages, more than the {most:,} tokcli reads in one conversation; "
+            "split it (or set TOKCLI_MAX_MESSAGES higher)"
+        )
+
+
 def parse_conversation(doc: Any, label: str) -> Conversation:
     """A conversation from a JSON value: {"messages": [...]} (or a bare list of messages), with its tools
-    and Anthropic's top-level `system` (a string or text blocks, counted as a first system message)."""
+    and Anthropic's top-level `system` (a string or text blocks, counted as a first system message); at
+    most TOKCLI_MAX_MESSAGES (100,000) messages."""
     if isinstance(doc, list):
+        _check_messages(doc, label)
         return Conversation(label, tuple(parse_message(m, f"{label}: message {i + 1}") for i, m in enumerate(doc)), (),
                             raw=doc)  # fmt: skip
     if not (isinstance(doc, dict) and isinstance(doc.get("messages"), list)):
         has = "a messages key that is not a list" if isinstance(doc, dict) and "messages" in doc else _type(doc)
         raise InputError(f'{label}: not a chat conversation: expected {{"messages": [...]}}, found {has}')
+    _check_messages(doc["messages"], label)
     messages = list(doc["messages"])
     if doc.get("system") is not None:
         messages.insert(0, {"role": "system", "content": doc["system"]})
@@ -413,9 +428,7 @@ def read_conversations(path: str, *, errors: str = "strict") -> Iterator[Convers
     except UnicodeDecodeError as e:
         raise InputError(f"{label}: not valid UTF-8 at byte {e.start}; convert it to UTF-8") from None
     try:
-        doc = json.loads(text)
-    except RecursionError:
-        raise InputError(f"{label}: not JSON tokcli can read (nested too deeply)") from None
+        doc = decode(text, label, errors=errors, fix="fix the file")
     except json.JSONDecodeError as e:
         if e.msg != "Extra data":
             raise InputError(f"{label}:{e.lineno}: not JSON ({e.msg} at column {e.colno})") from None

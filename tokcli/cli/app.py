@@ -1,7 +1,8 @@
 """The Typer app and the one place where errors become exit codes. The command modules register on `app`.
 
 Exit codes: 0 ok (also when the reader of stdout went away); 1 a check failed (budget exceeded); 2 usage
-or input error (also a full disk, or a closed stdout); 3 internal error (a bug: rerun with TOKCLI_DEBUG=1 for
+or input error (also a full disk, a closed stdout, or an OS error on a named path the user can fix:
+permission denied, a read-only file system, a loop of links, a name too long); 3 internal error (a bug: rerun with TOKCLI_DEBUG=1 for
 the traceback); 130 interrupted (Ctrl-C); 143 terminated (SIGTERM).
 """
 
@@ -17,7 +18,7 @@ import threading
 import typer
 
 from tokcli import __version__
-from tokcli.errors import TokcliError
+from tokcli.errors import InputError, TokcliError, is_input_os_error
 from tokcli.output import guard_stdout
 
 from . import fastparams
@@ -179,6 +180,11 @@ def _run(argv: list[str] | None) -> int:
         if e.errno == errno.EBADF and e.filename is None and _closed_stdout():
             _drop_stdout()
             _stderr("error: cannot write to stdout: it is closed; give the command somewhere to write (e.g. > file)")
+            return 2
+        if is_input_os_error(e):  # a path the user can fix (permission, read-only, a loop...): not a bug
+            if debug:
+                raise
+            _stderr(f"error: {InputError.from_os(e, action='use it')}")
             return 2
         if e.errno not in _FULL or e.filename is not None:  # not a write to stdout: a bug, below
             if debug:

@@ -8,7 +8,7 @@ import stat
 import tempfile
 from pathlib import Path
 
-from tokcli.errors import InputError, UsageError
+from tokcli.errors import InputError, UsageError, shown
 
 _KINDS = [
     (stat.S_ISDIR, "a directory"),
@@ -36,8 +36,13 @@ def atomic_write(path: str | os.PathLike[str], data: bytes | str) -> None:
       a `UsageError`: nothing is written, nothing is replaced.
     """
     given = Path(path)
-    target = Path(os.path.realpath(given)) if given.is_symlink() else given
-    via = f"{given} (a link to {target})" if target != given else str(given)
+    try:
+        target = Path(os.path.realpath(given)) if stat.S_ISLNK(os.lstat(given).st_mode) else given
+    except FileNotFoundError:
+        target = given
+    except OSError as e:  # a directory on the way that cannot be searched, a name too long
+        raise _error(e, shown(given), directory_of(given)) from None
+    via = f"{shown(given)} (a link to {shown(target)})" if target != given else shown(given)
     if isinstance(data, str):
         data = data.encode("utf-8")
     try:
@@ -45,17 +50,23 @@ def atomic_write(path: str | os.PathLike[str], data: bytes | str) -> None:
     except FileNotFoundError:
         st = None
     except OSError as e:  # a loop of links, a component that is not a directory, no permission
-        raise InputError(f"{via}: cannot write it: {e.strerror}; give a path to a regular file") from None
+        raise _error(e, via, directory_of(target)) from None
     if st is not None and not stat.S_ISREG(st.st_mode):
         kind = next((name for test, name in _KINDS if test(st.st_mode)), "not a regular file")
         raise UsageError(f"{via}: is {kind}; give a path to a regular file")
-    directory = target.parent if str(target.parent) else Path(".")
-    if not directory.is_dir():
-        raise InputError(f"{via}: directory {directory} does not exist; create it first")
+    directory = directory_of(target)
+    try:
+        dst = os.stat(directory)
+    except FileNotFoundError:
+        raise InputError(f"{via}: directory {shown(directory)} does not exist; create it first") from None
+    except OSError as e:
+        raise _error(e, via, directory) from None
+    if not stat.S_ISDIR(dst.st_mode):
+        raise InputError(f"{via}: {shown(directory)} is not a directory; give a path in a directory")
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
     except OSError as e:
-        raise InputError(f"{via}: cannot write it: {e.strerror}{_hint(e, directory)}") from None
+        raise _error(e, via, directory) from None
     try:
         with os.fdopen(fd, "wb") as f:
             if st is None:
@@ -79,13 +90,24 @@ def atomic_write(path: str | os.PathLike[str], data: bytes | str) -> None:
         except OSError:
             pass
         if isinstance(e, OSError):
-            raise InputError(f"{via}: cannot write it: {e.strerror}{_hint(e, directory)}") from None
+            raise _error(e, via, directory) from None
         raise
 
 
-def _hint(e: OSError, directory: Path) -> str:
-    if e.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-        return f"; check that {directory} is writable, or write elsewhere"
+def directory_of(target: Path) -> Path:
+    return target.parent if str(target.parent) else Path(".")
+
+
+def _error(e: OSError, via: str, directory: Path) -> InputError:
+    """The one-line error of a failed write of `via` into `directory`: what the OS said, and what to do."""
+    if e.errno in (errno.EACCES, errno.EPERM):
+        return InputError(
+            f"{via}: cannot write it ({e.strerror}); check that {shown(directory)} exists and is writable "
+            "(and the directories above it searchable), or write elsewhere"
+        )
     if e.errno in (errno.ENOSPC, errno.EDQUOT):
-        return f"; free some space on the disk of {directory}, or write elsewhere"
-    return ""
+        return InputError(
+            f"{via}: cannot write it ({e.strerror}); free some space on the disk of {shown(directory)}, "
+            "or write elsewhere"
+        )
+    return InputError.from_os(e, via, "write it")

@@ -30,6 +30,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, BinaryIO, NamedTuple
@@ -232,7 +233,7 @@ def iter_lines(
 
 
 def parse_line(path: str, n: int, line: bytes, errors: str = "strict") -> Any:
-    """The JSON value of line `n`; InputError `FILE:LINE: not JSON (...)` or not UTF-8."""
+    """The JSON value of line `n`; InputError `FILE:LINE: not JSON (...)` or not UTF-8 (see `loads`)."""
     try:
         text = line.rstrip(b"\r\n").decode("utf-8", errors=errors)
     except UnicodeDecodeError as e:
@@ -240,15 +241,132 @@ def parse_line(path: str, n: int, line: bytes, errors: str = "strict") -> Any:
             f"{_label(path)}:{n}: not valid UTF-8 at byte {e.start} of the line; convert the file to UTF-8, "
             "or pass --errors replace to go on"
         ) from None
+    fix = "fix or remove the line"
+    if path.lower().endswith(".json"):
+        fix += " (records are read as JSONL: one JSON value a line, not one document)"
+    return loads(text, f"{_label(path)}:{n}", errors=errors, fix=fix)
+
+
+MAX_JSON_DEPTH = 100  # objects and lists nested at most this deep (TOKCLI_MAX_JSON_DEPTH)
+MAX_JSON_VALUES = 1_000_000  # values (items, members) in one JSON line or document (TOKCLI_MAX_JSON_VALUES)
+INT_DIGITS = 4300  # Python's own limit on the digits of an integer read from text
+_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _big_int(digits: str) -> int:
+    if len(digits.lstrip("-")) > INT_DIGITS:
+        raise _TooBig(len(digits.lstrip("-")))
+    return int(digits)
+
+
+class _TooBig(Exception):
+    def __init__(self, digits: int) -> None:
+        self.digits = digits
+
+
+def loads(text: str, where: str, *, errors: str = "strict", fix: str = "fix or remove the line") -> Any:
+    """A JSON value read with limits, each an InputError naming `where` (FILE:LINE), never a crash or a
+    heap of memory:
+
+    - objects and lists nested deeper than TOKCLI_MAX_JSON_DEPTH (100) are refused before parsing;
+    - more than TOKCLI_MAX_JSON_VALUES (1,000,000) values (items of lists, members of objects) are refused
+      before parsing (a line of millions of tiny values takes far more memory than its bytes);
+    - an integer of more than 4,300 digits is refused (Python reads no longer ones);
+    - a lone surrogate escape (`"\\ud800"`: no Unicode character) is refused, or with errors='replace'
+      becomes U+FFFD.
+    """
     try:
-        return json.loads(text)
+        return decode(text, where, errors=errors, fix=fix)
     except json.JSONDecodeError as e:
-        fix = "fix or remove the line"
-        if path.lower().endswith(".json"):
-            fix += " (records are read as JSONL: one JSON value a line, not one document)"
-        raise InputError(f"{_label(path)}:{n}: not JSON ({e.msg} at column {e.colno}); {fix}") from None
+        raise InputError(f"{where}: not JSON ({e.msg} at column {e.colno}); {fix}") from None
+
+
+def decode(text: str, where: str, *, errors: str = "strict", fix: str = "fix or remove the line") -> Any:
+    """`loads`, except that text that is not JSON raises json.JSONDecodeError (for a caller that reads
+    several values on its own when it finds them)."""
+    _check_shape(text, where)
+    try:
+        value = json.loads(text, parse_int=_big_int)
     except RecursionError:
-        raise InputError(f"{_label(path)}:{n}: not JSON tokcli can read (nested too deeply)") from None
+        raise InputError(f"{where}: not JSON tokcli can read (nested too deeply); {fix}") from None
+    except _TooBig as e:
+        raise InputError(
+            f"{where}: a number of {e.digits:,} digits, more than the {INT_DIGITS:,} tokcli reads; {fix}"
+        ) from None
+    if _SURROGATE_ESCAPE.search(text):
+        value = _surrogates(value, where, errors)
+    return value
+
+
+def _check_shape(text: str, where: str) -> None:
+    """Refuse JSON nested too deeply or with too many values, from the brackets and separators outside
+    its strings (cheap: only a text with many of them is looked at closely)."""
+    depth_most = limit_from_env("TOKCLI_MAX_JSON_DEPTH", MAX_JSON_DEPTH, unit="levels", most=10_000)
+    values_most = limit_from_env("TOKCLI_MAX_JSON_VALUES", MAX_JSON_VALUES, unit="values")
+    opens = text.count("[") + text.count("{")
+    if opens <= depth_most and text.count(",") + opens <= values_most:
+        return
+    skeleton = _STRING.sub("", text) if '"' in text else text
+    values = skeleton.count(",") + skeleton.count("[") + skeleton.count("{")
+    if values > values_most:
+        raise InputError(
+            f"{where}: more than {values_most:,} JSON values; split the record (or set TOKCLI_MAX_JSON_VALUES higher)"
+        )
+    depth = most = 0
+    for m in re.finditer(r"[\[\]{}]", skeleton):
+        if m.group() in "[{":
+            depth += 1
+            if depth > most:
+                most = depth
+                if most > depth_most:
+                    raise InputError(
+                        f"{where}: JSON nested more than {depth_most} levels deep; flatten it "
+                        "(or set TOKCLI_MAX_JSON_DEPTH higher)"
+                    )
+        else:
+            depth -= 1
+
+
+def _surrogates(value: Any, where: str, errors: str) -> Any:
+    """`value` with its lone surrogates (in strings and keys) refused, or with errors='replace' replaced by
+    U+FFFD. Iterative: the depth is bounded, but not by the recursion limit."""
+
+    def fix(s: str) -> str:
+        if not _SURROGATE.search(s):
+            return s
+        if errors != "replace":
+            bad = _SURROGATE.search(s).group()  # type: ignore[union-attr]
+            raise InputError(
+                f"{where}: a lone surrogate escape (\\u{ord(bad):04x}) in a string, no Unicode character; "
+                "fix the line, or pass --errors replace to read it as U+FFFD"
+            )
+        return _SURROGATE.sub("\ufffd", s)
+
+    if isinstance(value, str):
+        return fix(value)
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, list):
+            for i, x in enumerate(v):
+                if isinstance(x, str):
+                    v[i] = fix(x)
+                elif isinstance(x, dict | list):
+                    stack.append(x)
+        elif isinstance(v, dict):
+            for k in list(v):
+                x = v[k]
+                if isinstance(x, str):
+                    x = fix(x)
+                elif isinstance(x, dict | list):
+                    stack.append(x)
+                k2 = fix(k)
+                if k2 != k:
+                    del v[k]
+                v[k2] = x
+    return value
 
 
 def iter_json_lines(
@@ -288,12 +406,13 @@ def _pyarrow_parquet() -> Any:
     return pq
 
 
-def _parquet_file(path: str) -> Any:
+def _parquet_file(path: str, dictionary: list[str] | None = None) -> Any:
     pq = _pyarrow_parquet()
     if path == "-":
         raise UsageError("a Parquet file cannot be read from stdin; give its path")
     try:
-        return pq.ParquetFile(path)
+        # pages read as they are needed, not whole column chunks at once: memory follows the batch size
+        return pq.ParquetFile(path, pre_buffer=False, buffer_size=SCAN_BYTES, read_dictionary=dictionary)
     except FileNotFoundError:
         raise InputError(f"{path}: no such file or directory") from None
     except IsADirectoryError:
@@ -317,10 +436,14 @@ def _parquet_records(
     row = first
     if not groups:
         return
+    batch_rows = _batch_rows(path, pf.metadata, list(groups), columns)
+
+    if _dictionary_encoded(pf, fp[0], list(groups)):
+        pf = _parquet_file(path, [fp[0]])  # kept a dictionary: a value repeated in many rows is held once
     try:
-        batches = pf.iter_batches(batch_size=BATCH_ROWS, row_groups=list(groups), columns=columns)
+        batches = pf.iter_batches(batch_size=batch_rows, row_groups=list(groups), columns=columns)
         for batch in batches:
-            values = batch.column(columns.index(fp[0])).to_pylist()
+            values = _values(batch.column(columns.index(fp[0])))
             ids = batch.column(columns.index(id_fp[0])).to_pylist() if id_fp else None
             for i, v in enumerate(values):
                 rid = str(row) if ids is None else _id({id_fp[0]: ids[i]}, id_fp, row)  # type: ignore[index]
@@ -332,6 +455,69 @@ def _parquet_records(
         if type(e).__module__.startswith("pyarrow"):
             raise InputError(f"{path}: cannot read it as Parquet ({e})") from None
         raise
+
+
+def _dictionary_encoded(pf: Any, name: str, groups: list[int]) -> bool:
+    """Whether the string column `name` is dictionary-encoded in the file (its pages may then stand for far
+    more text than their size says)."""
+    import pyarrow as pa
+
+    kind = pf.schema_arrow.field(name).type
+    if not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
+        return False
+    md = pf.metadata
+    return any(
+        md.row_group(g).column(j).has_dictionary_page
+        for g in groups
+        for j in range(md.num_columns)
+        if md.row_group(g).column(j).path_in_schema == name
+    )
+
+
+def _values(column: Any) -> list[Any]:
+    """The Python values of a column of a batch; a dictionary column's values made once each."""
+    if hasattr(column, "dictionary") and hasattr(column, "indices"):
+        unique = column.dictionary.to_pylist()
+        return [None if i is None else unique[i] for i in column.indices.to_pylist()]
+    return list(column.to_pylist())
+
+
+MAX_PARQUET_CHUNK_BYTES = 256 << 20  # the largest decompressed column chunk read (TOKCLI_MAX_PARQUET_CHUNK_BYTES)
+BATCH_BYTES = 64 << 20  # about the most bytes of column data one Parquet batch holds
+
+
+def _batch_rows(path: str, md: Any, groups: list[int], columns: list[str]) -> int:
+    """Rows per batch: BATCH_ROWS, fewer where rows are large (from the sizes the file's metadata gives
+    each column chunk, before any is read). A row group whose rows average more than
+    TOKCLI_MAX_LINE_BYTES (the longest JSONL line) is refused, as a longer line would be; so is one whose
+    column chunk is larger than TOKCLI_MAX_PARQUET_CHUNK_BYTES (256 MiB) once decompressed (pyarrow holds a
+    whole page, and a page may be the whole chunk)."""
+    limit = max_line_bytes()
+    chunk_most = limit_from_env("TOKCLI_MAX_PARQUET_CHUNK_BYTES", MAX_PARQUET_CHUNK_BYTES)
+    widest = 0.0
+    for g in groups:
+        rg = md.row_group(g)
+        if not rg.num_rows:
+            continue
+        size = sum(
+            rg.column(j).total_uncompressed_size
+            for j in range(rg.num_columns)
+            if rg.column(j).path_in_schema.split(".")[0] in columns
+        )
+        if size > chunk_most:
+            raise InputError(
+                f"{path}: row group {g} holds {size:,} bytes of {', '.join(columns)} once decompressed, more "
+                f"than {chunk_most:,}; write it with smaller row groups (or set TOKCLI_MAX_PARQUET_CHUNK_BYTES "
+                "higher)"
+            )
+        per_row = size / rg.num_rows
+        if per_row > limit:
+            raise InputError(
+                f"{path}: row group {g} holds rows of {per_row:,.0f} bytes on average, more than {limit:,}; "
+                "write it with smaller rows (or set TOKCLI_MAX_LINE_BYTES higher)"
+            )
+        widest = max(widest, per_row)
+    return max(1, min(BATCH_ROWS, int(BATCH_BYTES // widest) if widest else BATCH_ROWS))
 
 
 # -- the entry points -------------------------------------------------------------------------------------

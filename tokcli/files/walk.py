@@ -5,9 +5,17 @@
     a stream     a FIFO, a character device, /dev/stdin, a process substitution <(cmd): read as a stream
     a directory  walked: regular files only, sorted; hidden files and directories (.name) are skipped
                  unless `hidden`; .gitignore rules honoured unless `no_ignore`; `exclude` globs applied;
-                 symbolic links are not followed; binary files (a NUL byte in the first 8 KiB) skipped
+                 symbolic links are not followed; binary files (a NUL byte in the first 8 KiB) skipped;
+                 a subdirectory that cannot be listed is skipped with a warning
     a glob       expanded like a shell would (`**` crosses directories; a hidden name must be spelt with
-                 its dot, as in a shell), then filtered like a walk
+                 its dot, as in a shell), then filtered like a walk. Symbolic links to directories are
+                 followed, each directory at most once (by device and inode): a link loop ends
+    a FIFO       read as a stream once a writer has connected; with no writer for TOKCLI_FIFO_WAIT seconds
+                 (default 5) it is an error, never a wait without end
+
+Walks and globs are iterative (no depth limit but the system's path length) and every file is read at most
+once per run: the same file reached twice (named twice, through a link, a hard link) is counted once,
+and where the names differ the second is reported as skipped.
 
 .gitignore rules are matched with `pathspec` (git's wildmatch rules): every .gitignore from the top of
 the repository (the nearest directory above holding .git) down to the file, and .git/info/exclude; a
@@ -19,17 +27,18 @@ Not read: the user's global excludes file (core.excludesFile), which only git's 
 from __future__ import annotations
 
 import errno
-import glob as globmod
+import fnmatch
+import io
 import os
 import stat
-import sys
+import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from tokcli.errors import InputError
+from tokcli.errors import InputError, limit_from_env, shown
 
 GLOB_CHARS = "*?["
 SNIFF_BYTES = 8192  # a NUL byte in the first 8 KiB marks a binary file (as git and grep decide)
@@ -62,7 +71,9 @@ class Source:
 
     @property
     def label(self) -> str:
-        return "<stdin>" if self.is_stdin else self.path
+        """Its name in messages, tables and JSON: '<stdin>', else the path with a newline, a control
+        character or a byte that is not UTF-8 escaped (`a\\nb.txt`, `c\\xff.txt`): one line, valid UTF-8."""
+        return "<stdin>" if self.is_stdin else shown(self.path)
 
     def nbytes(self) -> int:
         """Its size in bytes (OSError for a file that cannot be looked at)."""
@@ -91,33 +102,46 @@ def classify(path: str) -> str:
         st = os.stat(path)  # follows symlinks: /dev/stdin and <(cmd) are links to pipes
     except FileNotFoundError:
         if os.path.islink(path):
-            raise InputError(f"{path}: a symbolic link to a missing file") from None
-        raise InputError(f"{path}: no such file or directory") from None
+            raise InputError(f"{shown(path)}: a symbolic link to a missing file") from None
+        raise InputError(f"{shown(path)}: no such file or directory") from None
     except OSError as e:
         if e.errno == errno.ELOOP:
-            raise InputError(f"{path}: a loop of symbolic links; point the link at a real file") from None
-        if e.errno in (errno.EACCES, errno.EPERM):
-            raise InputError(f"{path}: permission denied") from None
-        raise InputError(f"{path}: cannot be read ({e.strerror})") from None
+            raise InputError(f"{shown(path)}: a loop of symbolic links; point the link at a real file") from None
+        raise InputError.from_os(e, path) from None
     if stat.S_ISREG(st.st_mode):
         return "file"
     if stat.S_ISDIR(st.st_mode):
         return "dir"
     if stat.S_ISFIFO(st.st_mode) or stat.S_ISCHR(st.st_mode):
         return "stream"
-    raise InputError(f"{path}: not a regular file, directory or stream (a socket or block device); give a text file")
+    raise InputError(
+        f"{shown(path)}: not a regular file, directory or stream (a socket or block device); give a text file"
+    )
 
 
 def expand(paths: Sequence[str], options: WalkOptions = WalkOptions()) -> Walk:
-    """The inputs `paths` stand for (see the module docstring), in order, each once."""
+    """The inputs `paths` stand for (see the module docstring), in order, each file once (by device and
+    inode: the same file by another name is reported in `skipped`)."""
     w = Walk()
-    seen: set[str] = set()
+    seen: dict[tuple[int, int] | str, str] = {}
+    told: set[str] = set()  # the other names already reported
 
     def add(f: Source) -> None:
-        key = f.path if f.path == "-" else os.path.abspath(f.path)
-        if f.stream or key not in seen:
-            seen.add(key)
+        if f.stream:
             w.found.append(f)
+            return
+        try:
+            st = os.stat(f.path)
+            key: tuple[int, int] | str = (st.st_dev, st.st_ino)
+        except OSError:  # reported when it is read
+            key = os.path.abspath(f.path)
+        first = seen.get(key)
+        if first is None:
+            seen[key] = f.path
+            w.found.append(f)
+        elif os.path.abspath(first) != os.path.abspath(f.path) and os.path.abspath(f.path) not in told:
+            told.add(os.path.abspath(f.path))
+            w.skipped.append((shown(f.path), f"the same file as {shown(first)}; read once"))
 
     for p in paths:
         if p == "-":
@@ -125,7 +149,9 @@ def expand(paths: Sequence[str], options: WalkOptions = WalkOptions()) -> Walk:
         elif has_glob(p) and not os.path.lexists(p):
             matches = _glob(p, options, w)
             if not matches:
-                raise InputError(f"{p}: no files match (quote a glob so tokcli expands it; `**` crosses directories)")
+                raise InputError(
+                    f"{shown(p)}: no files match (quote a glob so tokcli expands it; `**` crosses directories)"
+                )
             for m in matches:
                 add(Source(m, walked=True))
         else:
@@ -138,34 +164,85 @@ def expand(paths: Sequence[str], options: WalkOptions = WalkOptions()) -> Walk:
     return w
 
 
+def _listing(directory: str, report: Walk | None, top: bool) -> list[os.DirEntry[str]] | None:
+    """The entries of `directory`, sorted by name; None where it cannot be listed (an error for the
+    directory named on the command line, a warning for one found inside a walk)."""
+    try:
+        with os.scandir(directory) as it:
+            return sorted(it, key=lambda e: e.name)
+    except OSError as e:
+        if top:
+            raise InputError.from_os(e, directory, "list the directory") from None
+        if report is not None:
+            report.skipped.append((shown(_clean(directory)), f"cannot list the directory ({e.strerror})"))
+        return None
+
+
 def walk_dir(directory: str, options: WalkOptions = WalkOptions(), report: Walk | None = None) -> list[str]:
-    """The text files under `directory` (paths joined to it), sorted, as `expand` walks them."""
+    """The text files under `directory` (paths joined to it), sorted, as `expand` walks them. Iterative:
+    a tree of any depth; symbolic links are not followed."""
     rules = _Rules(Path(directory), options)
     out: list[str] = []
-    for dirpath, dirnames, filenames in os.walk(directory):
-        keep = []
-        for d in sorted(dirnames):
-            full = os.path.join(dirpath, d)
-            if d == ".git" or os.path.islink(full) or not rules.keep(full, is_dir=True) or _count_cache(full):
-                continue
-            keep.append(d)
-        dirnames[:] = keep
-        for name in sorted(filenames):
-            full = os.path.join(dirpath, name)
-            if not rules.keep(full, is_dir=False):
-                continue
+    stack = [directory]
+    top = True
+    while stack:
+        dirpath = stack.pop()
+        entries = _listing(dirpath, report, top)
+        top = False
+        if entries is None:
+            continue
+        subdirs = []
+        for entry in entries:
+            full = os.path.join(dirpath, entry.name)
             try:
-                st = os.lstat(full)
+                is_dir = entry.is_dir(follow_symlinks=False)
+                is_file = entry.is_file(follow_symlinks=False)
             except OSError:
                 continue
-            if not stat.S_ISREG(st.st_mode):
+            if is_dir:
+                if entry.name != ".git" and rules.keep(full, is_dir=True) and not _count_cache(full):
+                    subdirs.append(full)
+                continue
+            if not is_file or not rules.keep(full, is_dir=False):
                 continue  # symbolic links, FIFOs, sockets, devices: only named ones are read
             if is_binary_file(full):
                 if report is not None:
-                    report.skipped.append((_clean(full), "binary file (a NUL byte in its first 8 KiB)"))
+                    report.skipped.append((shown(_clean(full)), "binary file (a NUL byte in its first 8 KiB)"))
                 continue
             out.append(_clean(full))
+        stack.extend(reversed(subdirs))
     return sorted(out)
+
+
+def _matcher(parts: Sequence[str], hidden: bool) -> Any:
+    """`step(states, name, is_dir) -> states`: the glob `parts` matched one name at a time (states: the
+    indexes of the parts still to match, `**` matching any number of directories)."""
+    n = len(parts)
+
+    def close(states: set[int]) -> frozenset[int]:
+        out = set(states)
+        for i in sorted(states):
+            j = i
+            while j < n and parts[j] == "**":
+                j += 1
+                out.add(j)
+        return frozenset(out)
+
+    def step(states: frozenset[int], name: str) -> frozenset[int]:
+        nxt: set[int] = set()
+        dot = name.startswith(".")
+        for i in states:
+            if i >= n:
+                continue
+            part = parts[i]
+            if part == "**":
+                if hidden or not dot:
+                    nxt.add(i)
+            elif (not dot or hidden or part.startswith(".") or not has_glob(part)) and fnmatch.fnmatchcase(name, part):
+                nxt.add(i + 1)
+        return close(nxt)
+
+    return close({0}), step
 
 
 def _count_cache(directory: str) -> bool:
@@ -178,22 +255,55 @@ def _count_cache(directory: str) -> bool:
 
 
 def _glob(pattern: str, options: WalkOptions, report: Walk) -> list[str]:
-    hidden_named = any(part.startswith(".") and part not in (".", "..") for part in Path(pattern).parts)
-    if sys.version_info >= (3, 11):
-        found = globmod.glob(pattern, recursive=True, include_hidden=options.hidden or hidden_named)
-    else:  # Python 3.10's glob never expands a wildcard to a hidden name
-        found = globmod.glob(pattern, recursive=True)
+    """The files `pattern` matches, found by an iterative walk from its literal start: symbolic links to
+    directories are followed, each directory at most once (by device and inode), so a loop of links ends."""
     parts = Path(pattern).parts
     literal = next((i for i, part in enumerate(parts) if has_glob(part)), len(parts))
-    rules = _Rules(Path(*parts[:literal]) if literal else Path("."), options)  # one per glob: .gitignore read once
+    base = str(Path(*parts[:literal])) if literal else "."
+    rest = [p for p in parts[literal:]]
+    start, step = _matcher(rest, options.hidden)
+    # one per glob (.gitignore read once); hidden names were left to the matcher: a wildcard matches one
+    # only with --hidden, a part spelt with its dot (or a literal part) always
+    rules = _Rules(Path(base), replace(options, hidden=True))
+    found = []
+    try:
+        st = os.stat(base)
+    except OSError:
+        return []
+    visited = {(st.st_dev, st.st_ino)}
+    stack: list[tuple[str, frozenset[int]]] = [(base, start)]
+    while stack:
+        dirpath, states = stack.pop()
+        entries = _listing(dirpath, report, dirpath is base)  # the glob's own start: an error
+        if entries is None:
+            continue
+        subdirs = []
+        for entry in entries:
+            nxt = step(states, entry.name)
+            if not nxt:
+                continue
+            full = entry.name if dirpath == "." and not pattern.startswith("./") else os.path.join(dirpath, entry.name)
+            try:
+                link = entry.is_symlink()
+                est = entry.stat()  # follows links
+            except OSError:
+                continue
+            if stat.S_ISDIR(est.st_mode):
+                if entry.name == ".git" or nxt == {len(rest)} or (est.st_dev, est.st_ino) in visited:
+                    continue
+                if _count_cache(full):
+                    continue
+                visited.add((est.st_dev, est.st_ino))
+                subdirs.append((full, nxt))
+            elif len(rest) in nxt and not link and stat.S_ISREG(est.st_mode):
+                found.append(full)
+        stack.extend(reversed(subdirs))
     out = []
     for f in sorted(found):
-        if ".git" in Path(f).parts or os.path.islink(f) or not os.path.isfile(f):
-            continue
         if not rules.keep(f, is_dir=False) or any(not rules.keep(str(a), is_dir=True) for a in _dirs_of(f)):
             continue
         if is_binary_file(f):
-            report.skipped.append((_clean(f), "binary file (a NUL byte in its first 8 KiB)"))
+            report.skipped.append((shown(_clean(f)), "binary file (a NUL byte in its first 8 KiB)"))
             continue
         out.append(_clean(f))
     return out
@@ -221,8 +331,11 @@ def repository_root(start: Path) -> Path | None:
     """The nearest directory at or above `start` holding .git (a directory, or a file for worktrees)."""
     p = start.resolve()
     for d in (p, *p.parents):
-        if (d / ".git").exists():
-            return d
+        try:
+            os.stat(d / ".git")
+        except OSError:  # none, or a directory that cannot be searched: not a repository tokcli can read
+            continue
+        return d
     return None
 
 
@@ -326,14 +439,88 @@ def keeper(start: str, options: WalkOptions = WalkOptions()) -> Any:
     return keep
 
 
+FIFO_WAIT = 5  # seconds a named FIFO is waited on for a writer (TOKCLI_FIFO_WAIT changes it)
+
+
 def open_file(path: str, *, directory: str = "") -> BinaryIO:
     """Open a named input to read its bytes; a missing, unreadable or directory path is a one-line error
-    (`directory`: what to give instead, said when the path is a directory)."""
+    (`directory`: what to give instead, said when the path is a directory). A named FIFO (not an anonymous
+    pipe such as /dev/stdin or <(cmd)) is waited on for a writer at most TOKCLI_FIFO_WAIT seconds."""
     try:
+        if _named_fifo(path):
+            return _open_fifo(path)
         return open(path, "rb")
     except FileNotFoundError:
-        raise InputError(f"{path}: no such file or directory") from None
+        raise InputError(f"{shown(path)}: no such file or directory") from None
     except IsADirectoryError:
-        raise InputError(f"{path}: is a directory" + (f"; give {directory}" if directory else "")) from None
-    except PermissionError:
-        raise InputError(f"{path}: permission denied") from None
+        raise InputError(f"{shown(path)}: is a directory" + (f"; give {directory}" if directory else "")) from None
+    except OSError as e:
+        raise InputError.from_os(e, path) from None
+
+
+def _named_fifo(path: str) -> bool:
+    """Whether `path` leads to a FIFO on a file system (not a pipe of a process: /dev/stdin, <(cmd))."""
+    try:
+        if not stat.S_ISFIFO(os.stat(path).st_mode):
+            return False
+        real = os.path.realpath(path)
+        return stat.S_ISFIFO(os.lstat(real).st_mode)  # /proc/self/fd/N -> "pipe:[...]": not a real path
+    except OSError:
+        return False
+
+
+def _open_fifo(path: str) -> BinaryIO:
+    """A FIFO opened without blocking, then read as a stream once a writer is there: data in it, or a
+    writer holding it open (a read says EAGAIN). With neither for TOKCLI_FIFO_WAIT seconds: an error
+    (a writer that connects and leaves without writing a byte in that time is taken for no writer)."""
+    wait = limit_from_env("TOKCLI_FIFO_WAIT", FIFO_WAIT, unit="seconds", most=24 * 3600)
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        deadline = time.monotonic() + wait
+        first, writer = b"", False
+        while not writer:
+            try:
+                first = os.read(fd, 65536)
+                writer = bool(first)
+            except BlockingIOError:  # a writer is connected, with nothing written yet
+                writer = True
+            if writer or time.monotonic() >= deadline:
+                break
+            time.sleep(0.05)
+        if not writer:
+            raise InputError(
+                f"{shown(path)}: a FIFO with no writer (waited {wait} s); start the program that writes to it "
+                "first, or set TOKCLI_FIFO_WAIT to wait longer"
+            )
+        os.set_blocking(fd, True)
+        raw = os.fdopen(fd, "rb", buffering=0)
+    except BaseException:
+        os.close(fd)
+        raise
+    return io.BufferedReader(_Prefixed(first, raw))
+
+
+class _Prefixed(io.RawIOBase):
+    """A raw reader that gives `head` first, then reads `raw`."""
+
+    def __init__(self, head: bytes, raw: Any) -> None:
+        super().__init__()
+        self.head, self.raw = head, raw
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if self.head:
+            n = min(len(buffer), len(self.head))
+            buffer[:n] = self.head[:n]
+            self.head = self.head[n:]
+            return n
+        return int(self.raw.readinto(buffer) or 0)
+
+    def close(self) -> None:
+        self.raw.close()
+        super().close()
+
+    def fileno(self) -> int:
+        return int(self.raw.fileno())
