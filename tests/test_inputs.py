@@ -56,8 +56,11 @@ def test_count_and_check_walk_a_tree_alike(cli, tree):
         }
     ]
     c = cli("check", "-n", "100", "-f", "json", "docs")
-    assert c.code == 0 and [f["path"] for f in json.loads(c.out)["budgets"][0]["files"]] == ["docs/a.md", "docs/ja.md"]
-    assert json.loads(c.out)["skipped"] == json.loads(r.out)["skipped"]
+    doc = json.loads(c.out)
+    # walked as count walks it; the file the budget covers but cannot count fails the check (exit 1)
+    assert c.code == 1
+    assert [f["path"] for f in doc["budgets"][0]["files"] if f["status"] != "error"] == ["docs/a.md", "docs/ja.md"]
+    assert doc["failed"] == json.loads(r.out)["skipped"]
 
 
 def test_hidden_ignored_and_excluded_files(cli, tree):
@@ -230,7 +233,9 @@ def test_a_stretch_with_no_cut_point_is_refused_past_the_limit(cli, tree, monkey
     walked = cli("count", "-t", "cl100k_base", "-f", "json", "docs")  # inside a walk: skipped, and said so
     assert walked.code == 0 and counted(walked) == ["docs/a.md", "docs/ja.md"]
     assert [s["path"] for s in json.loads(walked.out)["skipped"]] == ["docs/latin1.txt", "docs/long.txt"]
-    c = cli("check", "-n", "10", "docs/long.txt")
+    c = cli("check", "-n", "10", "docs/long.txt")  # covered but not countable: the check fails
+    assert c.code == 1 and "could not be counted (docs/long.txt)" in c.err
+    c = cli("check", "--strict", "-n", "10", "docs/long.txt")
     assert c.code == 2 and c.err.startswith("error: docs/long.txt: more than 300,000 characters in a row")
     monkeypatch.setenv("TOKCLI_MAX_UNCUT_CHARS", "500000")  # raised: counted, exactly
     ok = cli("count", "-t", "cl100k_base", "docs/long.txt")
