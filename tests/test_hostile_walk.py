@@ -103,6 +103,21 @@ def test_a_subdirectory_that_cannot_be_listed_is_skipped_with_a_warning(locked):
         os.chmod(locked / "tree" / "shut", 0o755)
 
 
+def test_a_subdirectory_a_budget_covers_that_cannot_be_listed_fails_the_check(locked):
+    """Issue 26: what a budget covers but tokcli could not read fails `check` (1; 2 with --strict), never passes."""
+    (locked / "tree").mkdir()
+    (locked / "tree" / "a.txt").write_text("hello\n")
+    os.rename(locked / "shut", locked / "tree" / "shut")
+    try:
+        r = _tokcli(["check", "-t", "char", "-n", "1000", "tree"], cwd=locked, unprivileged=True)
+        assert r.returncode == 1, r.stderr
+        assert "tree/shut" in r.stdout and "cannot list the directory" in r.stdout
+        strict = _tokcli(["check", "--strict", "-t", "char", "-n", "1000", "tree"], cwd=locked, unprivileged=True)
+        _one_error(strict, "tree/shut")
+    finally:
+        os.chmod(locked / "tree" / "shut", 0o755)
+
+
 def test_os_errors_on_named_paths_are_input_errors_and_others_stay_bugs(cli, monkeypatch, tmp_path):
     import tokcli.files.text as text
 
