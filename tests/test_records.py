@@ -179,13 +179,13 @@ def test_missing_pyarrow_names_the_pip_command(tmp_path, monkeypatch):
 
 def test_parquet_reads_batch_by_batch(tmp_path, monkeypatch):
     """Bounded memory: rows come from iter_batches of BATCH_ROWS rows, never the whole table."""
-    import tokcli.files.datasets as records
+    import tokcli.files.parquet as parquet
 
     rows = [{"text": f"row {i}"} for i in range(50)]
     p = write_parquet(tmp_path / "d.parquet", rows, row_group_size=20)
-    monkeypatch.setattr(records, "BATCH_ROWS", 7)
+    monkeypatch.setattr(parquet, "BATCH_ROWS", 7)
     seen = []
-    pq = records._pyarrow_parquet()
+    pq = parquet.pyarrow_parquet()
     real = pq.ParquetFile.iter_batches
 
     def spy(self, *a, **kw):

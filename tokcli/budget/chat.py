@@ -43,9 +43,10 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from tokcli.errors import InputError, limit_from_env
-from tokcli.files.datasets import decode, iter_json_lines, kind, max_line_bytes, parse_line
+from tokcli.files.datasets import iter_json_lines, kind, parse_line
+from tokcli.files.jsonlimits import decode, max_line_bytes
+from tokcli.files.opening import open_file
 from tokcli.files.text import stdin_binary
-from tokcli.files.walk import open_file
 from tokcli.tokenizer.base import Tokenizer
 from tokcli.tokenizer.counting import about, count_texts
 

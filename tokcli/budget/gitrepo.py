@@ -29,7 +29,8 @@ from pathlib import Path
 from typing import Any
 
 from tokcli.errors import BackendMissing, InputError, UsageError, limit_from_env
-from tokcli.files.walk import has_glob, repository_root
+from tokcli.files.ignore import repository_root
+from tokcli.files.walk import has_glob
 
 MAX_BLOB_ENV = "TOKCLI_MAX_BLOB_BYTES"
 DEFAULT_MAX_BLOB_BYTES = 64 << 20

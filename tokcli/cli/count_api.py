@@ -66,7 +66,7 @@ def _items(inputs: list[str], chat: bool, errors: str) -> Iterator[tuple[str, An
         return
     import sys
 
-    from tokcli.files.walk import open_file
+    from tokcli.files.opening import open_file
 
     for path in inputs:
         f = sys.stdin.buffer if path == "-" else open_file(path, directory="a file")

@@ -9,13 +9,13 @@ Formats, by the file's name:
     NAME.jsonl, NAME.ndjson, other names, -   one JSON value per line (UTF-8); blank lines are not records
     NAME.jsonl.gz, NAME.jsonl.zst             the same, gzip- or zstd-compressed (zstd needs the [data] extra)
     NAME.parquet                              a Parquet file (pyarrow, the [data] extra), read a batch of
-                                              BATCH_ROWS rows at a time
+                                              parquet.BATCH_ROWS rows at a time
 
 A field is a dotted path into nested objects (`meta.text`); a part that is a number indexes a list
 (`turns.0.text`). A record whose field is absent, null or not a string is still yielded, with `text`
 None and `problem` saying what is there instead, so callers count and report it instead of skipping it.
 A line that is not JSON is an InputError naming FILE:LINE; a line longer than `max_line_bytes` (default
-MAX_LINE_BYTES, TOKCLI_MAX_LINE_BYTES) is refused before it is read whole.
+jsonlimits.MAX_LINE_BYTES, TOKCLI_MAX_LINE_BYTES) is refused before it is read whole.
 
 Record ids: the value of `id_field` when given (as a string); else the line number for JSONL (1-based,
 as editors and `sed -n Np` count) and the row number for Parquet (0-based, as pyarrow and pandas count).
@@ -23,26 +23,26 @@ as editors and `sed -n Np` count) and the row number for Parquet (0-based, as py
 Splitting for parallel readers (`splits`): an uncompressed JSONL file is cut at line starts into byte
 ranges, a Parquet file into runs of row groups; `iter_records(..., start=, stop=, first=)` reads one
 split, with the same ids the whole-file reading gives.
+
+The limits on JSON (depth, values, huge integers, surrogates) are in tokcli.files.jsonlimits; the Parquet
+reading in tokcli.files.parquet.
 """
 
 from __future__ import annotations
 
 import io
-import json
 import os
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, BinaryIO, NamedTuple
 
-from tokcli.errors import BackendMissing, InputError, UsageError, limit_from_env
+from tokcli.errors import BackendMissing, InputError, UsageError
 
-from .walk import open_file
+from .jsonlimits import loads, max_line_bytes
+from .opening import open_file
+from .parquet import DATA_EXTRA, iter_values, parquet_file, rows_before
 
-MAX_LINE_BYTES = 64 << 20  # the longest JSONL line read: 64 MiB (TOKCLI_MAX_LINE_BYTES changes it)
-BATCH_ROWS = 1024  # Parquet rows read at a time
 SCAN_BYTES = 1 << 20  # read at a time when looking for line starts
-DATA_EXTRA = 'pip install "tokcli[data]"'
 
 
 class Record(NamedTuple):
@@ -76,11 +76,6 @@ def kind(path: str) -> str:
     if lower.endswith((".zst", ".zstd")):
         return "jsonl.zst"
     return "jsonl"
-
-
-def max_line_bytes() -> int:
-    """TOKCLI_MAX_LINE_BYTES, else MAX_LINE_BYTES."""
-    return limit_from_env("TOKCLI_MAX_LINE_BYTES", MAX_LINE_BYTES)
 
 
 def field_path(field: str) -> tuple[str, ...]:
@@ -247,128 +242,6 @@ def parse_line(path: str, n: int, line: bytes, errors: str = "strict") -> Any:
     return loads(text, f"{_label(path)}:{n}", errors=errors, fix=fix)
 
 
-MAX_JSON_DEPTH = 100  # objects and lists nested at most this deep (TOKCLI_MAX_JSON_DEPTH)
-MAX_JSON_VALUES = 1_000_000  # values (items, members) in one JSON line or document (TOKCLI_MAX_JSON_VALUES)
-INT_DIGITS = 4300  # Python's own limit on the digits of an integer read from text
-_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
-_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
-_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-def _big_int(digits: str) -> int:
-    if len(digits.lstrip("-")) > INT_DIGITS:
-        raise _TooBig(len(digits.lstrip("-")))
-    return int(digits)
-
-
-class _TooBig(Exception):
-    def __init__(self, digits: int) -> None:
-        self.digits = digits
-
-
-def loads(text: str, where: str, *, errors: str = "strict", fix: str = "fix or remove the line") -> Any:
-    """A JSON value read with limits, each an InputError naming `where` (FILE:LINE), never a crash or a
-    heap of memory:
-
-    - objects and lists nested deeper than TOKCLI_MAX_JSON_DEPTH (100) are refused before parsing;
-    - more than TOKCLI_MAX_JSON_VALUES (1,000,000) values (items of lists, members of objects) are refused
-      before parsing (a line of millions of tiny values takes far more memory than its bytes);
-    - an integer of more than 4,300 digits is refused (Python reads no longer ones);
-    - a lone surrogate escape (`"\\ud800"`: no Unicode character) is refused, or with errors='replace'
-      becomes U+FFFD.
-    """
-    try:
-        return decode(text, where, errors=errors, fix=fix)
-    except json.JSONDecodeError as e:
-        raise InputError(f"{where}: not JSON ({e.msg} at column {e.colno}); {fix}") from None
-
-
-def decode(text: str, where: str, *, errors: str = "strict", fix: str = "fix or remove the line") -> Any:
-    """`loads`, except that text that is not JSON raises json.JSONDecodeError (for a caller that reads
-    several values on its own when it finds them)."""
-    _check_shape(text, where)
-    try:
-        value = json.loads(text, parse_int=_big_int)
-    except RecursionError:
-        raise InputError(f"{where}: not JSON tokcli can read (nested too deeply); {fix}") from None
-    except _TooBig as e:
-        raise InputError(
-            f"{where}: a number of {e.digits:,} digits, more than the {INT_DIGITS:,} tokcli reads; {fix}"
-        ) from None
-    if _SURROGATE_ESCAPE.search(text):
-        value = _surrogates(value, where, errors)
-    return value
-
-
-def _check_shape(text: str, where: str) -> None:
-    """Refuse JSON nested too deeply or with too many values, from the brackets and separators outside
-    its strings (cheap: only a text with many of them is looked at closely)."""
-    depth_most = limit_from_env("TOKCLI_MAX_JSON_DEPTH", MAX_JSON_DEPTH, unit="levels", most=10_000)
-    values_most = limit_from_env("TOKCLI_MAX_JSON_VALUES", MAX_JSON_VALUES, unit="values")
-    opens = text.count("[") + text.count("{")
-    if opens <= depth_most and text.count(",") + opens <= values_most:
-        return
-    skeleton = _STRING.sub("", text) if '"' in text else text
-    values = skeleton.count(",") + skeleton.count("[") + skeleton.count("{")
-    if values > values_most:
-        raise InputError(
-            f"{where}: more than {values_most:,} JSON values; split the record (or set TOKCLI_MAX_JSON_VALUES higher)"
-        )
-    depth = most = 0
-    for m in re.finditer(r"[\[\]{}]", skeleton):
-        if m.group() in "[{":
-            depth += 1
-            if depth > most:
-                most = depth
-                if most > depth_most:
-                    raise InputError(
-                        f"{where}: JSON nested more than {depth_most} levels deep; flatten it "
-                        "(or set TOKCLI_MAX_JSON_DEPTH higher)"
-                    )
-        else:
-            depth -= 1
-
-
-def _surrogates(value: Any, where: str, errors: str) -> Any:
-    """`value` with its lone surrogates (in strings and keys) refused, or with errors='replace' replaced by
-    U+FFFD. Iterative: the depth is bounded, but not by the recursion limit."""
-
-    def fix(s: str) -> str:
-        if not _SURROGATE.search(s):
-            return s
-        if errors != "replace":
-            bad = _SURROGATE.search(s).group()  # type: ignore[union-attr]
-            raise InputError(
-                f"{where}: a lone surrogate escape (\\u{ord(bad):04x}) in a string, no Unicode character; "
-                "fix the line, or pass --errors replace to read it as U+FFFD"
-            )
-        return _SURROGATE.sub("\ufffd", s)
-
-    if isinstance(value, str):
-        return fix(value)
-    stack = [value]
-    while stack:
-        v = stack.pop()
-        if isinstance(v, list):
-            for i, x in enumerate(v):
-                if isinstance(x, str):
-                    v[i] = fix(x)
-                elif isinstance(x, dict | list):
-                    stack.append(x)
-        elif isinstance(v, dict):
-            for k in list(v):
-                x = v[k]
-                if isinstance(x, str):
-                    x = fix(x)
-                elif isinstance(x, dict | list):
-                    stack.append(x)
-                k2 = fix(k)
-                if k2 != k:
-                    del v[k]
-                v[k2] = x
-    return value
-
-
 def iter_json_lines(
     path: str, *, start: int = 0, stop: int | None = None, first: int = 1, errors: str = "strict",
     limit: int | None = None,
@@ -395,129 +268,17 @@ def _jsonl_records(
         yield record_of(obj, fp, _id(obj, id_fp, n))
 
 
-# -- Parquet --------------------------------------------------------------------------------------------
-
-
-def _pyarrow_parquet() -> Any:
-    try:
-        import pyarrow.parquet as pq
-    except ImportError:
-        raise BackendMissing(f"reading Parquet files needs pyarrow: {DATA_EXTRA}") from None
-    return pq
-
-
-def _parquet_file(path: str, dictionary: list[str] | None = None) -> Any:
-    pq = _pyarrow_parquet()
-    if path == "-":
-        raise UsageError("a Parquet file cannot be read from stdin; give its path")
-    try:
-        # pages read as they are needed, not whole column chunks at once: memory follows the batch size
-        return pq.ParquetFile(path, pre_buffer=False, buffer_size=SCAN_BYTES, read_dictionary=dictionary)
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such file or directory") from None
-    except IsADirectoryError:
-        raise InputError(f"{path}: is a directory; give a .parquet file (a dataset directory is not read)") from None
-    except PermissionError:
-        raise InputError(f"{path}: permission denied") from None
-    except Exception as e:  # pyarrow.ArrowInvalid and friends: not a Parquet file
-        raise InputError(f"{path}: not a Parquet file tokcli can read ({e})") from None
+# -- Parquet (tokcli.files.parquet) ---------------------------------------------------------------------
 
 
 def _parquet_records(
     path: str, fp: tuple[str, ...], id_fp: tuple[str, ...] | None, start: int, stop: int | None, first: int
 ) -> Iterator[Record]:
-    pf = _parquet_file(path)
-    names = pf.schema_arrow.names
-    for col in (fp, id_fp):
-        if col is not None and col[0] not in names:
-            raise UsageError(f"{path}: no column {col[0]!r}; its columns are {', '.join(names) or '(none)'}")
-    groups = range(pf.num_row_groups)[start:stop]
-    columns = list(dict.fromkeys(c[0] for c in (fp, id_fp) if c is not None))
     row = first
-    if not groups:
-        return
-    batch_rows = _batch_rows(path, pf.metadata, list(groups), columns)
-
-    if _dictionary_encoded(pf, fp[0], list(groups)):
-        pf = _parquet_file(path, [fp[0]])  # kept a dictionary: a value repeated in many rows is held once
-    try:
-        batches = pf.iter_batches(batch_size=batch_rows, row_groups=list(groups), columns=columns)
-        for batch in batches:
-            values = _values(batch.column(columns.index(fp[0])))
-            ids = batch.column(columns.index(id_fp[0])).to_pylist() if id_fp else None
-            for i, v in enumerate(values):
-                rid = str(row) if ids is None else _id({id_fp[0]: ids[i]}, id_fp, row)  # type: ignore[index]
-                yield record_of({fp[0]: v}, fp, rid)
-                row += 1
-    except OSError as e:
-        raise InputError(f"{path}: cannot read it as Parquet ({e})") from None
-    except Exception as e:
-        if type(e).__module__.startswith("pyarrow"):
-            raise InputError(f"{path}: cannot read it as Parquet ({e})") from None
-        raise
-
-
-def _dictionary_encoded(pf: Any, name: str, groups: list[int]) -> bool:
-    """Whether the string column `name` is dictionary-encoded in the file (its pages may then stand for far
-    more text than their size says)."""
-    import pyarrow as pa
-
-    kind = pf.schema_arrow.field(name).type
-    if not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
-        return False
-    md = pf.metadata
-    return any(
-        md.row_group(g).column(j).has_dictionary_page
-        for g in groups
-        for j in range(md.num_columns)
-        if md.row_group(g).column(j).path_in_schema == name
-    )
-
-
-def _values(column: Any) -> list[Any]:
-    """The Python values of a column of a batch; a dictionary column's values made once each."""
-    if hasattr(column, "dictionary") and hasattr(column, "indices"):
-        unique = column.dictionary.to_pylist()
-        return [None if i is None else unique[i] for i in column.indices.to_pylist()]
-    return list(column.to_pylist())
-
-
-MAX_PARQUET_CHUNK_BYTES = 256 << 20  # the largest decompressed column chunk read (TOKCLI_MAX_PARQUET_CHUNK_BYTES)
-BATCH_BYTES = 64 << 20  # about the most bytes of column data one Parquet batch holds
-
-
-def _batch_rows(path: str, md: Any, groups: list[int], columns: list[str]) -> int:
-    """Rows per batch: BATCH_ROWS, fewer where rows are large (from the sizes the file's metadata gives
-    each column chunk, before any is read). A row group whose rows average more than
-    TOKCLI_MAX_LINE_BYTES (the longest JSONL line) is refused, as a longer line would be; so is one whose
-    column chunk is larger than TOKCLI_MAX_PARQUET_CHUNK_BYTES (256 MiB) once decompressed (pyarrow holds a
-    whole page, and a page may be the whole chunk)."""
-    limit = max_line_bytes()
-    chunk_most = limit_from_env("TOKCLI_MAX_PARQUET_CHUNK_BYTES", MAX_PARQUET_CHUNK_BYTES)
-    widest = 0.0
-    for g in groups:
-        rg = md.row_group(g)
-        if not rg.num_rows:
-            continue
-        size = sum(
-            rg.column(j).total_uncompressed_size
-            for j in range(rg.num_columns)
-            if rg.column(j).path_in_schema.split(".")[0] in columns
-        )
-        if size > chunk_most:
-            raise InputError(
-                f"{path}: row group {g} holds {size:,} bytes of {', '.join(columns)} once decompressed, more "
-                f"than {chunk_most:,}; write it with smaller row groups (or set TOKCLI_MAX_PARQUET_CHUNK_BYTES "
-                "higher)"
-            )
-        per_row = size / rg.num_rows
-        if per_row > limit:
-            raise InputError(
-                f"{path}: row group {g} holds rows of {per_row:,.0f} bytes on average, more than {limit:,}; "
-                "write it with smaller rows (or set TOKCLI_MAX_LINE_BYTES higher)"
-            )
-        widest = max(widest, per_row)
-    return max(1, min(BATCH_ROWS, int(BATCH_BYTES // widest) if widest else BATCH_ROWS))
+    for v, idv in iter_values(path, fp[0], id_fp[0] if id_fp else None, start, stop):
+        rid = str(row) if id_fp is None else _id({id_fp[0]: idv}, id_fp, row)
+        yield record_of({fp[0]: v}, fp, rid)
+        row += 1
 
 
 # -- the entry points -------------------------------------------------------------------------------------
@@ -540,16 +301,9 @@ def iter_records(
     fp = field_path(field)
     id_fp = field_path(id_field) if id_field else None
     if kind(path) == "parquet":
-        row0 = first if first is not None else _rows_before(path, start or 0)
+        row0 = first if first is not None else rows_before(path, start or 0)
         return _parquet_records(path, fp, id_fp, start or 0, stop, row0)
     return _jsonl_records(path, fp, id_fp, start or 0, stop, 1 if first is None else first, errors, max_line_bytes)
-
-
-def _rows_before(path: str, group: int) -> int:
-    if not group:
-        return 0
-    md = _parquet_file(path).metadata
-    return sum(md.row_group(i).num_rows for i in range(min(group, md.num_row_groups)))
 
 
 def splits(path: str, parts: int) -> list[Split]:
@@ -563,7 +317,7 @@ def splits(path: str, parts: int) -> list[Split]:
         raise UsageError(f"parts {parts} must be positive")
     how = kind(path)
     if how == "parquet":
-        md = _parquet_file(path).metadata
+        md = parquet_file(path).metadata
         n = md.num_row_groups
         bounds = sorted({round(i * n / parts) for i in range(parts + 1)})
         out, row = [], 0
@@ -609,5 +363,5 @@ def _size(path: str) -> int:
 def count_records(path: str) -> int:
     """The number of records (non-blank lines, or Parquet rows) of `path`, without parsing JSON."""
     if kind(path) == "parquet":
-        return int(_parquet_file(path).metadata.num_rows)
+        return int(parquet_file(path).metadata.num_rows)
     return sum(1 for _ in iter_lines(path))

@@ -12,7 +12,8 @@ from typing import Any, BinaryIO
 
 from tokcli.errors import InputError, UsageError
 
-from .walk import SNIFF_BYTES, Source, WalkOptions, classify, expand, open_file
+from .opening import open_file
+from .walk import SNIFF_BYTES, Source, WalkOptions, classify, expand
 
 CHUNK_BYTES = 1 << 20  # 1 MiB read at a time
 

@@ -21,24 +21,24 @@ and where the names differ the second is reported as skipped.
 the repository (the nearest directory above holding .git) down to the file, and .git/info/exclude; a
 deeper file's rules override a shallower one's, and nothing inside an ignored directory comes back.
 git itself is never run, so a repository's configuration (core.fsmonitor, hooks) cannot run code.
-Not read: the user's global excludes file (core.excludesFile), which only git's config names.
+Not read: the user's global excludes file (core.excludesFile), which only git's config names. The rules
+are in tokcli.files.ignore; opening an input (and waiting on a FIFO) in tokcli.files.opening.
 """
 
 from __future__ import annotations
 
 import errno
 import fnmatch
-import io
 import os
 import stat
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from functools import cached_property
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
-from tokcli.errors import InputError, limit_from_env, shown
+from tokcli.errors import InputError, shown
+
+from .ignore import Rules
 
 GLOB_CHARS = "*?["
 SNIFF_BYTES = 8192  # a NUL byte in the first 8 KiB marks a binary file (as git and grep decide)
@@ -181,7 +181,7 @@ def _listing(directory: str, report: Walk | None, top: bool) -> list[os.DirEntry
 def walk_dir(directory: str, options: WalkOptions = WalkOptions(), report: Walk | None = None) -> list[str]:
     """The text files under `directory` (paths joined to it), sorted, as `expand` walks them. Iterative:
     a tree of any depth; symbolic links are not followed."""
-    rules = _Rules(Path(directory), options)
+    rules = _rules(Path(directory), options)
     out: list[str] = []
     stack = [directory]
     top = True
@@ -264,7 +264,7 @@ def _glob(pattern: str, options: WalkOptions, report: Walk) -> list[str]:
     start, step = _matcher(rest, options.hidden)
     # one per glob (.gitignore read once); hidden names were left to the matcher: a wildcard matches one
     # only with --hidden, a part spelt with its dot (or a literal part) always
-    rules = _Rules(Path(base), replace(options, hidden=True))
+    rules = _rules(Path(base), replace(options, hidden=True))
     found = []
     try:
         st = os.stat(base)
@@ -319,6 +319,11 @@ def _clean(p: str) -> str:
     return p[2:] if p.startswith("./") else p
 
 
+def _rules(start: Path, options: WalkOptions) -> Rules:
+    """The hidden, --exclude and .gitignore rules of a walk from `start` (see tokcli.files.ignore)."""
+    return Rules(start, hidden=options.hidden, no_ignore=options.no_ignore, exclude=options.exclude)
+
+
 def is_binary_file(path: str | Path) -> bool:
     try:
         with open(path, "rb") as f:
@@ -327,109 +332,12 @@ def is_binary_file(path: str | Path) -> bool:
         return False  # reported when it is read
 
 
-def repository_root(start: Path) -> Path | None:
-    """The nearest directory at or above `start` holding .git (a directory, or a file for worktrees)."""
-    p = start.resolve()
-    for d in (p, *p.parents):
-        try:
-            os.stat(d / ".git")
-        except OSError:  # none, or a directory that cannot be searched: not a repository tokcli can read
-            continue
-        return d
-    return None
-
-
-class _Rules:
-    """Hidden, --exclude and .gitignore rules for paths under one walk (each .gitignore read once)."""
-
-    def __init__(self, start: Path, options: WalkOptions) -> None:
-        self.options = options
-        self.start = start.resolve()
-        self.root = repository_root(self.start) or self.start
-        self.specs: dict[Path, Any] = {}
-        self.chains: dict[str, list[tuple[Path, Any]]] = {}  # a directory -> its chain of rules (_chain)
-
-    @cached_property
-    def exclude(self) -> Any:
-        import pathspec
-
-        return pathspec.GitIgnoreSpec.from_lines(self.options.exclude) if self.options.exclude else None
-
-    def keep(self, path: str, *, is_dir: bool) -> bool:
-        name = os.path.basename(path)
-        if name.startswith(".") and not self.options.hidden and name not in (".", ".."):
-            return False
-        absolute = os.path.abspath(path)
-        if self.exclude is not None:
-            rel = os.path.relpath(absolute, self.start).replace(os.sep, "/")
-            if self.exclude.match_file(rel + "/" if is_dir else rel) or self.exclude.match_file(
-                name + "/" if is_dir else name
-            ):
-                return False
-        return self.options.no_ignore or not self.ignored(absolute, is_dir)
-
-    def ignored(self, path: str, is_dir: bool) -> bool:
-        """Whether the .gitignore files (and .git/info/exclude) from the root down to `path`'s directory
-        ignore the absolute `path`: the last rule that matches decides."""
-        parent = os.path.dirname(path)
-        chain = self.chains.get(parent)
-        if chain is None:
-            chain = self.chains[parent] = self._chain(Path(parent))
-        verdict = False
-        for base, spec in chain:  # only the directories with rules: none in most trees
-            sub = Path(path).relative_to(base).as_posix() + ("/" if is_dir else "")
-            result = spec.check_file(sub)
-            if result.include is not None:
-                verdict = result.include
-        return verdict
-
-    def _chain(self, directory: Path) -> list[tuple[Path, Any]]:
-        """The directories from the root down to `directory` that have rules, with their rules."""
-        try:
-            rel = directory.relative_to(self.root)
-        except ValueError:
-            return []
-        chain = []
-        base = self.root
-        for part in ("", *rel.parts):
-            base = base / part if part else base
-            spec = self._spec(base)
-            if spec is not None:
-                chain.append((base, spec))
-        return chain
-
-    def _spec(self, directory: Path) -> Any:
-        if directory not in self.specs:
-            lines: list[str] = []
-            if directory == self.root:
-                lines += _read_lines(directory / ".git" / "info" / "exclude")
-            lines += _read_lines(directory / ".gitignore")
-            if lines:
-                import pathspec
-
-                self.specs[directory] = pathspec.GitIgnoreSpec.from_lines(lines)
-            else:
-                self.specs[directory] = None
-        return self.specs[directory]
-
-
-def _read_lines(path: Path) -> list[str]:
-    try:
-        if not path.is_file():
-            return []
-        with open(path, "rb") as f:
-            data = f.read(1 << 20)  # a .gitignore larger than 1 MiB is read in part
-        return data.decode("utf-8", "replace").splitlines()
-    except OSError:
-        return []
-
-
 def keeper(start: str, options: WalkOptions = WalkOptions()) -> Any:
     """A test `keep(path) -> bool`: whether a walk of directory `start` would keep the file at `path` (under
     `start`, whether it exists or not): the hidden, --exclude and .gitignore rules applied to the file and to
     each directory on its way from `start`. For files that are no longer on disk (`tokcli diff` walks a
     commit's tree as a walk of the working tree would)."""
-    rules = _Rules(Path(start), options)
+    rules = _rules(Path(start), options)
 
     def keep(path: str) -> bool:
         rel = Path(os.path.relpath(os.path.abspath(path), rules.start))
@@ -437,90 +345,3 @@ def keeper(start: str, options: WalkOptions = WalkOptions()) -> Any:
         return all(rules.keep(str(d), is_dir=True) for d in dirs) and rules.keep(path, is_dir=False)
 
     return keep
-
-
-FIFO_WAIT = 5  # seconds a named FIFO is waited on for a writer (TOKCLI_FIFO_WAIT changes it)
-
-
-def open_file(path: str, *, directory: str = "") -> BinaryIO:
-    """Open a named input to read its bytes; a missing, unreadable or directory path is a one-line error
-    (`directory`: what to give instead, said when the path is a directory). A named FIFO (not an anonymous
-    pipe such as /dev/stdin or <(cmd)) is waited on for a writer at most TOKCLI_FIFO_WAIT seconds."""
-    try:
-        if _named_fifo(path):
-            return _open_fifo(path)
-        return open(path, "rb")
-    except FileNotFoundError:
-        raise InputError(f"{shown(path)}: no such file or directory") from None
-    except IsADirectoryError:
-        raise InputError(f"{shown(path)}: is a directory" + (f"; give {directory}" if directory else "")) from None
-    except OSError as e:
-        raise InputError.from_os(e, path) from None
-
-
-def _named_fifo(path: str) -> bool:
-    """Whether `path` leads to a FIFO on a file system (not a pipe of a process: /dev/stdin, <(cmd))."""
-    try:
-        if not stat.S_ISFIFO(os.stat(path).st_mode):
-            return False
-        real = os.path.realpath(path)
-        return stat.S_ISFIFO(os.lstat(real).st_mode)  # /proc/self/fd/N -> "pipe:[...]": not a real path
-    except OSError:
-        return False
-
-
-def _open_fifo(path: str) -> BinaryIO:
-    """A FIFO opened without blocking, then read as a stream once a writer is there: data in it, or a
-    writer holding it open (a read says EAGAIN). With neither for TOKCLI_FIFO_WAIT seconds: an error
-    (a writer that connects and leaves without writing a byte in that time is taken for no writer)."""
-    wait = limit_from_env("TOKCLI_FIFO_WAIT", FIFO_WAIT, unit="seconds", most=24 * 3600)
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-    try:
-        deadline = time.monotonic() + wait
-        first, writer = b"", False
-        while not writer:
-            try:
-                first = os.read(fd, 65536)
-                writer = bool(first)
-            except BlockingIOError:  # a writer is connected, with nothing written yet
-                writer = True
-            if writer or time.monotonic() >= deadline:
-                break
-            time.sleep(0.05)
-        if not writer:
-            raise InputError(
-                f"{shown(path)}: a FIFO with no writer (waited {wait} s); start the program that writes to it "
-                "first, or set TOKCLI_FIFO_WAIT to wait longer"
-            )
-        os.set_blocking(fd, True)
-        raw = os.fdopen(fd, "rb", buffering=0)
-    except BaseException:
-        os.close(fd)
-        raise
-    return io.BufferedReader(_Prefixed(first, raw))
-
-
-class _Prefixed(io.RawIOBase):
-    """A raw reader that gives `head` first, then reads `raw`."""
-
-    def __init__(self, head: bytes, raw: Any) -> None:
-        super().__init__()
-        self.head, self.raw = head, raw
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        if self.head:
-            n = min(len(buffer), len(self.head))
-            buffer[:n] = self.head[:n]
-            self.head = self.head[n:]
-            return n
-        return int(self.raw.readinto(buffer) or 0)
-
-    def close(self) -> None:
-        self.raw.close()
-        super().close()
-
-    def fileno(self) -> int:
-        return int(self.raw.fileno())

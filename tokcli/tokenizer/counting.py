@@ -22,8 +22,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from tokcli.errors import InputError, UncutTooLong
+from tokcli.files.opening import open_file
 from tokcli.files.text import decode_blocks, iter_text, read_blocks
-from tokcli.files.walk import SNIFF_BYTES, Source, open_file
+from tokcli.files.walk import SNIFF_BYTES, Source
 
 from .base import Tokenizer
 

@@ -9,7 +9,8 @@ from typing import IO, Any
 
 from tokcli.errors import BackendMissing, InputError, UsageError
 from tokcli.files.atomic import atomic_write
-from tokcli.files.walk import Source, WalkOptions, open_file
+from tokcli.files.opening import open_file
+from tokcli.files.walk import Source, WalkOptions
 
 DASK_EXTRA = 'pip install "tokcli[dask]"'
 
