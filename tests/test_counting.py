@@ -121,7 +121,8 @@ def test_count_check_and_diff_agree_with_it(tree, cli, monkeypatch, tmp_path):
 
 def test_check_counts_small_files_in_batches(tree, monkeypatch):
     """`check` takes count's batched path: with the batch class broken, it fails."""
-    from tokcli.budget.check import check, make_budget
+    from tokcli.budget.budgets import make_budget
+    from tokcli.budget.check import check
 
     root, files = tree
     calls = []

@@ -410,10 +410,10 @@ def test_a_tree_nested_thousands_deep_is_refused(cli, tmp_path, monkeypatch):
 
 
 def test_a_merge_base_over_a_long_history_stops_at_the_object_limit(cli, tmp_path, monkeypatch):
-    import tokcli.budget.gitrepo as gitrepo
+    import tokcli.budget.gittree as gittree
 
     _git_repo(tmp_path, monkeypatch, history=300)
-    monkeypatch.setattr(gitrepo, "MAX_OBJECTS", 100)  # the real limit, 1,000,000, in a test's time
+    monkeypatch.setattr(gittree, "MAX_OBJECTS", 100)  # the real limit, 1,000,000, in a test's time
     r = _diff(cli, "old...")
     assert r.code == 2
     assert r.err == ("error: reading the history for the merge base: more than 100 git objects; give a REF "

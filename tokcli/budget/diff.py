@@ -210,7 +210,8 @@ def diff(
 
 def _budgets(changed: Sequence[os.PathLike[str]], errors: str, options: WalkOptions) -> CheckReport | None:
     """The [tool.tokcli] budgets checked as `tokcli check` checks them, narrowed to the changed files."""
-    from .check import check, pyproject_budgets
+    from .budgets import pyproject_budgets
+    from .check import check
 
     found = pyproject_budgets()
     if not found or not changed:

@@ -21,9 +21,7 @@ error before it is read, and so is a working file that changed and is larger.
 
 from __future__ import annotations
 
-import hashlib
 import os
-import stat
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -34,10 +32,9 @@ from typing import Any
 from tokcli.errors import InputError
 from tokcli.files.walk import SNIFF_BYTES, WalkOptions, expand, has_glob, keeper
 
+from .gitchanges import Change, Version, with_renames
 from .gitrepo import (
-    MAX_TREE_DEPTH,
     Base,
-    Budget,
     git_hash,
     missing_object,
     open_repository,
@@ -47,37 +44,12 @@ from .gitrepo import (
     split_args,
     working_head,
 )
+from .gittree import tree_entries
 
 __all__ = ["Base", "Change", "TreeDiff", "Version", "open_repository", "tree_diff"]
 
 _LINK, _GITLINK = 0o120000, 0o160000
 _SUBMODULE = "a submodule or nested repository: not compared (run tokcli diff inside it)"
-
-
-@dataclass(frozen=True)
-class Version:
-    """One side of a changed file: its path in the repository (POSIX, from the top), its git object id, and
-    how to read its bytes (each call reads them again: a diff never holds every changed file at once)."""
-
-    path: str
-    id: str
-    read: Callable[[], bytes]
-    file: Path | None = None  # a working-tree version: the file on disk (counted from there, as it streams)
-
-    @property
-    def data(self) -> bytes:
-        return self.read()
-
-
-@dataclass(frozen=True)
-class Change:
-    status: str  # "added", "deleted", "modified" or "renamed"
-    old: Version | None  # None when added
-    new: Version | None  # None when deleted
-
-    @property
-    def path(self) -> str:
-        return (self.new or self.old).path  # type: ignore[union-attr]
 
 
 @dataclass
@@ -201,7 +173,7 @@ def _old_files(repo: Any, base: Base, sel: _Selection) -> dict[str, tuple[int, s
     ref = base.spec or base.how
     try:
         tree = repo[base.commit.encode("ascii")].tree
-        entries = _tree_entries(repo, tree, ref)
+        entries = tree_entries(repo, tree, ref)
     except KeyError:
         raise missing_object(repo, base.commit, ref) from None
     old = {}
@@ -226,40 +198,6 @@ def _old_files(repo: Any, base: Base, sel: _Selection) -> dict[str, tuple[int, s
             continue
         old[path] = (e.mode, e.sha.decode("ascii"), named)
     return old
-
-
-def _tree_entries(repo: Any, tree: bytes, ref: str) -> list[Any]:
-    """Every (path, mode, id) of `tree` below its subtrees, as dulwich's iter_tree_contents gives them, but
-    bounded: at most MAX_TREE_DEPTH directories deep and MAX_OBJECTS entries, within the time budget, each
-    distinct tree read once (a tree that repeats a subtree thousands of times is not read thousands of
-    times), so that a tree bomb is refused instead of walked for hours."""
-    from dulwich.objects import Tree, TreeEntry
-
-    budget = Budget()
-    what = f"the tree of {ref}"
-    seen: dict[bytes, list[tuple[bytes, int, Any]]] = {}
-    out: list[Any] = []
-    stack: list[tuple[bytes, Any, int]] = [(b"", tree, 0)]
-    while stack:
-        prefix, sha, depth = stack.pop()
-        if depth > MAX_TREE_DEPTH:
-            raise InputError(f"{prefix.decode('utf-8', 'replace')[:200]}...: directories in {ref} nested more than "
-                             f"{MAX_TREE_DEPTH} deep; the repository is damaged or hostile")  # fmt: skip
-        if sha not in seen:
-            obj = repo.object_store[sha]
-            if not isinstance(obj, Tree):
-                raise InputError(f"{prefix.decode('utf-8', 'replace') or '/'}: not a tree in {ref}; run `git fsck`")
-            seen[sha] = [(e.path, e.mode, e.sha) for e in obj.iteritems()]
-            budget.spend(what)
-        for name, mode, child in seen[sha]:
-            budget.spend(what)
-            path = prefix + b"/" + name if prefix else name
-            if stat.S_ISDIR(mode):
-                stack.append((path, child, depth + 1))
-            else:
-                out.append(TreeEntry(path, mode, child))
-    out.reverse()
-    return out
 
 
 def _submodule_of(root: Path, file: Path, cache: dict[Path, Path | None]) -> Path | None:
@@ -362,7 +300,7 @@ def _compare(repo: Any, base: Base, sel: _Selection, old: dict[str, tuple[int, s
     for path in walked_out - set(old):  # a binary file the walk found that REF does not have: added
         if os.path.isfile(sel.root / path) and not os.path.islink(sel.root / path):
             result.uncounted.append(path)
-    result.changes = _with_renames(gone, came)
+    result.changes = with_renames(gone, came)
     return result
 
 
@@ -375,71 +313,3 @@ def _changed_on_disk(repo: Any, file: Path, sha: str) -> bool:
         return git_hash(repo, file) != sha
     except OSError:
         return True
-
-
-RENAME_CACHE_BYTES = 64 << 20  # blobs rename detection keeps between its comparisons; larger ones are read again
-
-
-class _Blobs:
-    """The object store rename detection reads: trees in memory, each blob read from its Version when asked
-    for (kept while they fit in RENAME_CACHE_BYTES), so that the changed files are never all held at once."""
-
-    def __init__(self) -> None:
-        from dulwich.object_store import MemoryObjectStore
-
-        self.trees: Any = MemoryObjectStore()
-        self.versions: dict[bytes, Version] = {}
-        self.cache: dict[bytes, Any] = {}
-        self.cached = 0
-
-    def key(self, v: Version) -> Any:
-        """A SHA-1 name for the version's content (its git id; SHA-256 ids hashed down to SHA-1)."""
-        sha = v.id if len(v.id) == 40 else hashlib.sha1(v.id.encode("ascii")).hexdigest()
-        key = sha.encode("ascii")
-        self.versions.setdefault(key, v)
-        return key
-
-    def __getitem__(self, sha: bytes) -> Any:
-        if sha not in self.versions:
-            return self.trees[sha]
-        if sha in self.cache:
-            return self.cache[sha]
-        from dulwich.objects import Blob
-
-        blob = Blob.from_string(self.versions[sha].read())
-        if self.cached + len(blob.data) <= RENAME_CACHE_BYTES:
-            self.cache[sha] = blob
-            self.cached += len(blob.data)
-        return blob
-
-    def __contains__(self, sha: bytes) -> bool:
-        return sha in self.versions or sha in self.trees
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.trees, name)
-
-
-def _with_renames(gone: dict[str, tuple[int, Version]], came: dict[str, Version]) -> list[Change]:
-    """Changes with renames found as git finds them (dulwich's RenameDetector on the changed files; only
-    added and deleted files are read, to compare their contents)."""
-    from dulwich.diff_tree import CHANGE_ADD, CHANGE_DELETE, CHANGE_RENAME, RenameDetector
-    from dulwich.index import commit_tree
-
-    store: Any = _Blobs()
-    old_tree = commit_tree(store.trees, [(p.encode("utf-8"), store.key(v), m) for p, (m, v) in gone.items()])
-    new_tree = commit_tree(store.trees, [(p.encode("utf-8"), store.key(v), 0o100644) for p, v in came.items()])
-    changes = []
-    for c in RenameDetector(store, rewrite_threshold=None).changes_with_renames(old_tree, new_tree):
-        old = gone[c.old.path.decode("utf-8")][1] if c.old and c.old.path else None
-        new = came[c.new.path.decode("utf-8")] if c.new and c.new.path else None
-        if c.type == CHANGE_ADD or (c.type not in (CHANGE_DELETE, CHANGE_RENAME) and old is None):
-            changes.append(Change("added", None, new))
-        elif c.type == CHANGE_DELETE:
-            changes.append(Change("deleted", old, None))
-        elif c.type == CHANGE_RENAME:
-            changes.append(Change("renamed", old, new))
-        elif c.type == "copy":  # a second file from one deleted one: counted as added
-            changes.append(Change("added", None, new))
-        elif old is not None and new is not None and old.id != new.id:
-            changes.append(Change("modified", old, new))
-    return sorted(changes, key=lambda c: c.path)

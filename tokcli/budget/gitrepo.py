@@ -7,21 +7,13 @@ names can run. A stored blob larger than TOKCLI_MAX_BLOB_BYTES (64 MiB) is an er
 (its size comes from the object's header), and so is a working file that changed and is larger.
 
 A repository is data tokcli did not write, so before dulwich opens it the files it would read are checked
-(`vet_control_dir`): .git (a directory, or a `gitdir:` file), HEAD, config, packed-refs, shallow, the
-alternates and every loose ref must be regular files (a FIFO would block dulwich's read forever) within a
-size limit (dulwich reads them whole), HEAD and each loose ref must hold an object id or `ref: refs/...`,
-and refs/ may hold at most MAX_REFS entries. Walking history or trees is bounded too (`Budget`: at most
-MAX_OBJECTS objects visited and TOKCLI_GIT_TIMEOUT seconds, trees at most MAX_TREE_DEPTH deep), each limit
-its own error.
+(tokcli.budget.gitsafety.vet_control_dir), and walking its history is bounded (tokcli.budget.gittree.Budget).
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-import re
-import stat
-import time
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -32,22 +24,12 @@ from tokcli.errors import BackendMissing, InputError, UsageError, limit_from_env
 from tokcli.files.ignore import repository_root
 from tokcli.files.walk import has_glob
 
+from .gitsafety import vet_control_dir
+from .gittree import Budget, CountingRepo
+
 MAX_BLOB_ENV = "TOKCLI_MAX_BLOB_BYTES"
 DEFAULT_MAX_BLOB_BYTES = 64 << 20
 DEFAULT_BRANCHES = ("origin/HEAD", "main", "origin/main", "master", "origin/master")  # tried in this order
-
-# what a repository may hold before tokcli refuses it (see the module docstring)
-REF_BYTES = 4096  # HEAD, a loose ref, the .git file of a worktree
-CONTROL_FILES = {"config": 1 << 20, "packed-refs": 64 << 20, "shallow": 16 << 20, "commondir": REF_BYTES,
-                 "objects/info/alternates": 64 << 10, "info/grafts": 16 << 20}  # fmt: skip
-MAX_REFS = 100_000  # entries under refs/
-MAX_REF_DEPTH = 32  # directories under refs/
-MAX_OBJECTS = 1_000_000  # commits and tree entries visited by one diff (merge base, tree walk): about 150 MB
-MAX_TREE_DEPTH = 1024  # nested directories in a tree (git's core.maxTreeDepth is 4096; real trees are far less)
-TIMEOUT_ENV = "TOKCLI_GIT_TIMEOUT"
-DEFAULT_TIMEOUT = 120  # seconds for reading history and trees
-_REFTABLE_STUB = b"this repository uses the reftable format\n"  # refs/heads of a reftable repository
-_REF_VALUE = re.compile(rb"(?:[0-9a-f]{40}|[0-9a-f]{64}|ref: refs/[^\0\s]+)\n?")
 
 
 @dataclass(frozen=True)
@@ -107,125 +89,6 @@ def open_repository(start: Path | None = None) -> Any:
     return repo
 
 
-def _small_file(path: Path, limit: int, what: str) -> bytes | None:
-    """The bytes of `path` if it is there: a regular file of at most `limit` bytes, read without blocking."""
-    from tokcli.files.capped import FileTooLarge, NotRegularFile, UnreadableFile, read_capped
-
-    if not os.path.lexists(path):
-        return None
-    try:
-        return read_capped(path, limit, what=what)
-    except NotRegularFile:
-        raise InputError(f"{path}: not a regular file (a FIFO, a device or a directory); a repository's "
-                         f"{what} must be a file, so tokcli diff does not read this repository") from None  # fmt: skip
-    except FileTooLarge as e:
-        raise InputError(f"{path}: {e.size:,} bytes, more than the {limit:,} tokcli reads as a repository's "
-                         f"{what}; is the repository damaged?") from None  # fmt: skip
-    except UnreadableFile as e:
-        raise InputError(f"{path}: cannot read the repository's {what} ({e.reason})") from None
-
-
-def vet_control_dir(root: Path) -> Path:
-    """Check what dulwich would read of the repository at `root` (see the module docstring); its control
-    directory (.git, or where a `gitdir:` file points), or an InputError naming the file at fault."""
-    dotgit = root / ".git"
-    control = dotgit
-    if not dotgit.is_dir():
-        data = _small_file(dotgit, REF_BYTES, ".git file")
-        text = (data or b"").decode("utf-8", "replace").strip()
-        if not text.startswith("gitdir: "):
-            raise InputError(f"{dotgit}: neither a directory nor a `gitdir: PATH` file; not a repository tokcli reads")
-        control = (root / text[len("gitdir: ") :]).resolve()
-    dirs = [control]
-    common = _small_file(control / "commondir", REF_BYTES, "commondir file")
-    if common is not None:
-        dirs.append((control / common.decode("utf-8", "replace").strip()).resolve())
-    head = _small_file(control / "HEAD", REF_BYTES, "HEAD")
-    if head is not None and not _REF_VALUE.fullmatch(head):
-        raise InputError(f"{control / 'HEAD'}: holds {head[:40]!r}, neither an object id nor `ref: refs/...`; "
-                         "the repository is damaged")  # fmt: skip
-    for d in dirs:
-        for name, limit in CONTROL_FILES.items():
-            _small_file(d / name, limit, name)
-        _vet_refs(d / "refs")
-    return control
-
-
-def _vet_refs(refs: Path) -> None:
-    """Every loose ref under `refs` (a directory or absent): a small regular file holding an id or a symref."""
-    if not os.path.lexists(refs):
-        return
-    if not refs.is_dir():
-        raise InputError(f"{refs}: not a directory; the repository is damaged")
-    seen = 0
-    stack = [(refs, 0)]
-    while stack:
-        d, depth = stack.pop()
-        if depth > MAX_REF_DEPTH:
-            raise InputError(f"{d}: refs nested more than {MAX_REF_DEPTH} directories deep; the repository is damaged")
-        try:
-            entries = list(os.scandir(d))
-        except OSError as err:
-            raise InputError(f"{d}: cannot list the repository's refs ({err.strerror})") from None
-        seen += len(entries)
-        if seen > MAX_REFS:
-            raise InputError(f"{refs}: more than {MAX_REFS:,} refs; tokcli diff does not read a repository this large")
-        for entry in entries:
-            try:
-                mode = os.stat(entry.path).st_mode
-            except OSError:  # a dangling link: dulwich skips what it cannot read as a ref
-                mode = 0
-            if stat.S_ISDIR(mode):
-                stack.append((Path(entry.path), depth + 1))
-                continue
-            value = _small_file(Path(entry.path), REF_BYTES, "ref")
-            if (
-                value is not None
-                and not _REF_VALUE.fullmatch(value)
-                and not entry.name.endswith(".lock")
-                and value != _REFTABLE_STUB
-            ):
-                raise InputError(f"{entry.path}: holds {value[:40]!r}, neither an object id nor `ref: refs/...`; "
-                                 "the repository is damaged")  # fmt: skip
-
-
-class Budget:
-    """How much history and tree one diff may read: MAX_OBJECTS objects, TOKCLI_GIT_TIMEOUT seconds."""
-
-    def __init__(self) -> None:
-        self.seconds = limit_from_env(TIMEOUT_ENV, DEFAULT_TIMEOUT, "seconds")
-        self.deadline = time.monotonic() + self.seconds
-        self.objects = 0
-
-    def spend(self, what: str) -> None:
-        self.objects += 1
-        if self.objects > MAX_OBJECTS:
-            raise InputError(f"reading {what}: more than {MAX_OBJECTS:,} git objects; give a REF closer to HEAD, "
-                             "or PATHS to compare less")  # fmt: skip
-        if not self.objects % 256 and time.monotonic() > self.deadline:
-            raise InputError(f"reading {what}: more than {self.seconds} s ({TIMEOUT_ENV}); give a REF closer to "
-                             f"HEAD, PATHS to compare less, or raise the limit: {TIMEOUT_ENV}={self.seconds * 4}")  # fmt: skip
-
-
-class _CountingRepo:
-    """`repo` as find_merge_base reads it (object_store[id], parents_provider()), each commit read spent
-    from `budget`, so that a merge base over a huge history stops at the limit instead of filling memory."""
-
-    def __init__(self, repo: Any, budget: Budget) -> None:
-        self._repo, self._budget = repo, budget
-
-    @property
-    def object_store(self) -> _CountingRepo:
-        return self
-
-    def __getitem__(self, sha: bytes) -> Any:
-        self._budget.spend("the history for the merge base")
-        return self._repo.object_store[sha]
-
-    def parents_provider(self) -> Any:
-        return self._repo.parents_provider()
-
-
 def _commit(repo: Any, spec: str, hint: str = "") -> Any:
     """The commit `spec` names (a branch, tag, remote branch, id, HEAD~2, ...), or an InputError."""
     from dulwich.objects import Commit, Tag
@@ -256,8 +119,8 @@ def _merge_base(repo: Any, a: Any, b: Any, b_name: str, budget: Budget | None = 
     from dulwich.graph import find_merge_base
 
     try:
-        # _CountingRepo has the two things find_merge_base reads of a BaseRepo (duck-typed, not a subclass)
-        found = find_merge_base(_CountingRepo(repo, budget or Budget()), [a.id, b.id])  # type: ignore[arg-type]
+        # CountingRepo has the two things find_merge_base reads of a BaseRepo (duck-typed, not a subclass)
+        found = find_merge_base(CountingRepo(repo, budget or Budget()), [a.id, b.id])  # type: ignore[arg-type]
     except KeyError:
         found = []
     if found:

@@ -178,6 +178,7 @@ def check(
     With --chat (chat = true in a budget table) each conversation of a chat file is checked, as
     `count --chat` counts it; rows name FILE:LINE in a JSONL file.
     """
+    from tokcli.budget import budgets as bb
     from tokcli.budget import check as b
     from tokcli.errors import CheckFailed, UsageError
     from tokcli.files.config import margin_value
@@ -188,8 +189,8 @@ def check(
         m = None if margin is None else margin_value(margin)
     except ValueError as e:
         raise UsageError(f"--margin {e}") from None
-    budgets, restrict = b.budgets_for(paths, max_tokens=max_tokens, model=model, reserve=reserve,
-                                      tokenizer=tokenizer, total=total, chat=chat, margin=m)  # fmt: skip
+    budgets, restrict = bb.budgets_for(paths, max_tokens=max_tokens, model=model, reserve=reserve,
+                                       tokenizer=tokenizer, total=total, chat=chat, margin=m)  # fmt: skip
     with counting_cache(cache):
         report = b.check(budgets, restrict=restrict, errors=errors.value, options=walk)
     for w in report.warnings:

@@ -58,7 +58,7 @@ def count_api(
 def _items(inputs: list[str], chat: bool, errors: str) -> Iterator[tuple[str, Any]]:
     """(label, text) of each input, or (label, conversation) of each conversation with --chat."""
     if chat:
-        from tokcli.budget.chat import read_conversations
+        from tokcli.budget.conversations import read_conversations
 
         for path in inputs:
             for conv in read_conversations(path, errors=errors):
