@@ -225,7 +225,7 @@ def vendor_for(name: str, maker: str) -> str | None:
     estimates); DeepSeek V3, R1, V3.1, V3.2 (deepseek-chat and -reasoner) deepseek-v3's, V4 Pro and Flash
     deepseek-v4's (the R1 distills are Llama's and Qwen's: estimates); Mistral's open-mistral-nemo is
     Tekken, open-mixtral-8x7b v1. OpenAI's come from tiktoken at run time (gpt-oss too, o200k_harmony)."""
-    from tokcli.tokenizer.vendors import MODELS
+    from tokcli.tokenizer.vendortable import MODELS
 
     if name in MODELS:
         return MODELS[name]

@@ -12,7 +12,7 @@ import pytest
 
 import tokcli
 from tokcli.analysis.tree import token_tree
-from tokcli.tokenizer.counting import InputCount
+from tokcli.tokenizer.countresults import InputCount
 
 TOKS = ("cl100k_base", "bpe")  # two tokenizers whose counts of these texts differ
 

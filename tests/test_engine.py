@@ -548,7 +548,7 @@ def test_token_bytes_and_decode_identical_to_tiktoken_for_every_id(name, fresh_e
 def _vendor_reference(key: str):
     from importlib import metadata
 
-    from tokcli.tokenizer import vendors
+    from tokcli.tokenizer import patterns, vendors, vendortable
 
     try:
         metadata.distribution("llama-models")
@@ -557,9 +557,9 @@ def _vendor_reference(key: str):
     v = vendors.VENDORS[key]
     path = vendors.vendor_file(key, v)
     pattern, specials = (
-        (vendors.LLAMA3_PATTERN, vendors.LLAMA3_SPECIALS)
+        (patterns.LLAMA3_PATTERN, vendortable.LLAMA3_SPECIALS)
         if key == "llama3"
-        else (vendors.LLAMA4_PATTERN, vendors.LLAMA4_SPECIALS)
+        else (patterns.LLAMA4_PATTERN, vendortable.LLAMA4_SPECIALS)
     )
     # tiktoken on the vendor's file, with the vendor's pattern (tests/test_vendors.py: the vendor's own ids)
     return vendors._tiktoken_file_encoding(key, path, pattern, specials), path

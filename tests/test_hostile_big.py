@@ -105,15 +105,15 @@ def test_lm_train_memory_estimate_counts_the_vocabulary(monkeypatch):
     # the check before the tokenizer is known uses a vocabulary of 1; train_lm checks again with the real
     # one, whose logits dominate for a large vocabulary
     from tokcli.errors import UsageError
-    from tokcli.lm import trainer
+    from tokcli.lm import trainoptions
 
-    monkeypatch.setattr(trainer, "memory_available", lambda device: 4 << 30)
-    o = trainer.TrainOptions(batch_size=64, block_size=512)
-    trainer.check_options(o)  # about 1.2 GiB with a vocabulary of 1
-    assert trainer.training_bytes(o, 1) < 4 << 30
-    assert trainer.training_bytes(o, 200_000) > 4 << 30  # logits of 64 x 512 x 200k floats, three times
+    monkeypatch.setattr(trainoptions, "memory_available", lambda device: 4 << 30)
+    o = trainoptions.TrainOptions(batch_size=64, block_size=512)
+    trainoptions.check_options(o)  # about 1.2 GiB with a vocabulary of 1
+    assert trainoptions.training_bytes(o, 1) < 4 << 30
+    assert trainoptions.training_bytes(o, 200_000) > 4 << 30  # logits of 64 x 512 x 200k floats, three times
     with pytest.raises(UsageError, match=r"training would take about [\d,.]+ GiB .* this machine has 4.0 GiB"):
-        trainer.check_options(o, vocab_size=200_000)
+        trainoptions.check_options(o, vocab_size=200_000)
 
 
 # -- 9. streams everywhere -------------------------------------------------------------------------------

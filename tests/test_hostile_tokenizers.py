@@ -21,7 +21,8 @@ from tokcli.errors import InputError, UsageError
 from tokcli.files.bundled import corpora_dir
 from tokcli.files.walk import Source
 from tokcli.tokenizer import base
-from tokcli.tokenizer.counting import MAX_DISTINCT, UnknownText, count_inputs
+from tokcli.tokenizer.counting import count_inputs
+from tokcli.tokenizer.countresults import MAX_DISTINCT, UnknownText
 from tokcli.tokenizer.training import MAX_CHAR_VOCAB, MAX_VOCAB
 
 JA = "吾輩は猫である。名前はまだ無い。"

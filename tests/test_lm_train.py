@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 import tokcli
-from tokcli.lm.trainer import TrainOptions, train_lm
+from tokcli.lm.trainer import train_lm
+from tokcli.lm.trainoptions import TrainOptions
 
 TEXT = (
     "the cat sat on the mat. the dog ate the hat. a cat and a dog sat on a mat.\n"

@@ -156,12 +156,12 @@ def test_every_listed_name_and_alias_is_the_same_tokenizer_everywhere(cli, proje
 
 
 def test_aliases_are_the_vendors_model_names_of_their_models():
-    from tokcli.tokenizer import vendors
+    from tokcli.tokenizer import vendortable
     from tokcli.tokenizer.models import ALIASES, builtin
 
     table = builtin()
     for alias, model in ALIASES.items():
-        assert alias not in table and table[model].vendor == vendors.MODELS[alias], alias
+        assert alias not in table and table[model].vendor == vendortable.MODELS[alias], alias
         assert alias in table[model].aliases
 
 

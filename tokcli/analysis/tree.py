@@ -20,7 +20,7 @@ from pathlib import Path
 
 from tokcli.errors import UsageError
 from tokcli.files.walk import has_glob
-from tokcli.tokenizer.counting import InputCount
+from tokcli.tokenizer.countresults import InputCount
 
 
 @dataclass

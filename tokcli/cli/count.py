@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from tokcli.budget.models import Fit, ModelEntry
     from tokcli.files.walk import WalkOptions
     from tokcli.tokenizer.base import Tokenizer
-    from tokcli.tokenizer.counting import InputCount
+    from tokcli.tokenizer.countresults import InputCount
 
 
 @app.command()
@@ -189,7 +189,7 @@ def count_files(
     from tokcli import output as o
     from tokcli.output import is_tty
     from tokcli.output.tokens import counts
-    from tokcli.tokenizer.counting import unknown_totals
+    from tokcli.tokenizer.countresults import unknown_totals
 
     if cost and not models:
         opt = "--output-tokens" if output_tokens else "--cached-tokens" if cached is not None else "--cost"

@@ -27,7 +27,7 @@ from .groups import walk_options
 
 if TYPE_CHECKING:
     from tokcli.files.walk import WalkOptions
-    from tokcli.lm.trainer import TrainOptions
+    from tokcli.lm.trainoptions import TrainOptions
 
 
 class Device(str, Enum):
@@ -136,7 +136,7 @@ def lm_train(
     The input may be a directory of pre-tokenized shards written by `tokcli encode --to` with the same
     tokenizer (checked); the last --val-fraction of its ids is held out.
     """
-    from tokcli.lm.trainer import TrainOptions
+    from tokcli.lm.trainoptions import TrainOptions
 
     opts = TrainOptions(
         n_layer=layers, n_head=heads, n_embd=width, block_size=context, dropout=dropout, steps=steps,
@@ -225,7 +225,8 @@ def train_model(
     from tokcli import load
     from tokcli import output as o
     from tokcli.lm.data import training_data
-    from tokcli.lm.trainer import check_options, check_outputs, require_torch, train_lm
+    from tokcli.lm.trainer import require_torch, train_lm
+    from tokcli.lm.trainoptions import check_options, check_outputs
     from tokcli.output import lm as ol
 
     check_options(options)  # the options (and the memory they imply) before torch, the outputs or any input

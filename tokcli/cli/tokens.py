@@ -152,7 +152,8 @@ def encode_ids(
     from tokcli import output as o
     from tokcli.files.text import expand_inputs, iter_text
     from tokcli.output.tokens import encoded
-    from tokcli.tokenizer.counting import UnknownText, checked_stream
+    from tokcli.tokenizer.counting import checked_stream
+    from tokcli.tokenizer.countresults import UnknownText
 
     tok = load(tokenizer).with_special(special, add_special)
     streams = [("<text>", [arg_text(text, "--text", errors=errors)])] if text is not None else [

@@ -1,4 +1,4 @@
-"""The ranges of `lm train`'s numeric options (shown in its --help, checked again by trainer.check_options).
+"""The ranges of `lm train`'s numeric options (shown in its --help, checked again by trainoptions.check_options).
 
 The shape limits are those of a model directory that tokcli can load (tokcli.model.config.INT_FIELDS): a
 larger model could be trained but never used. The others bound values that can only be mistakes.

@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from tokcli.analysis.spans import Span
     from tokcli.budget.models import Fit
     from tokcli.tokenizer.base import Tokenizer
-    from tokcli.tokenizer.counting import InputCount
+    from tokcli.tokenizer.countresults import InputCount
 
 # alternating backgrounds, as OpenAI's tokenizer page colours tokens. The 16 standard colours, each with
 # a foreground that reads on it: rich writes them as the same codes at every colour depth, where hex

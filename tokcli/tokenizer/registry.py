@@ -187,7 +187,7 @@ def _by_name(spec: str, depth: int) -> Resolved | None:
         found = find(spec, models)
         assert found is not None
         return _model_resolved(spec, found[1], depth)
-    from .vendors import MODELS
+    from .vendortable import MODELS
 
     if spec in MODELS:
         return _vendor_resolved(spec, MODELS[spec], "vendor")
@@ -262,7 +262,7 @@ def all_names(models: Mapping[str, ModelEntry] | None = None) -> list[str]:
     """Every name the table answers, each once: tokenizers, the vendors' model names, the models of
     `tokcli models` and their aliases (with the config applied; `models` to give that table)."""
     from .models import load_models, names
-    from .vendors import MODELS
+    from .vendortable import MODELS
 
     models = load_models() if models is None else models
     return list(dict.fromkeys([*constructors(), *MODELS, *names(models)]))

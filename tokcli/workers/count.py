@@ -9,7 +9,7 @@ from typing import Any
 
 from tokcli.errors import InputError
 from tokcli.files.walk import Source, WalkOptions
-from tokcli.tokenizer.counting import InputCount, UnknownText
+from tokcli.tokenizer.countresults import InputCount, UnknownText
 
 from .files import expand
 from .plan import TASK_BYTES, Task, plan
