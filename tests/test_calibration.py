@@ -9,12 +9,11 @@ from fractions import Fraction
 from pathlib import Path
 
 import pytest
+from conftest import shared_corpus
 
 from tokcli import load
 from tokcli.tokenizer.registry import resolve
 from tokcli.tokenizer.scripts import runs
-
-CORPORA = Path(__file__).resolve().parents[1].parent / "shared" / "corpora"
 
 
 def o200k(text: str) -> int:
@@ -24,9 +23,9 @@ def o200k(text: str) -> int:
 
 @pytest.fixture(scope="module")
 def texts() -> dict[str, str]:
-    en = (CORPORA / "en_shakespeare.txt").read_text(encoding="utf-8")[:20000]
-    ja = (CORPORA / "ja_aozora_botchan.txt").read_text(encoding="utf-8")[1000:11000]
-    code = (CORPORA / "code_cpython.py.txt").read_text(encoding="utf-8")
+    en = shared_corpus("en_shakespeare.txt").read_text(encoding="utf-8")[:20000]
+    ja = shared_corpus("ja_aozora_botchan.txt").read_text(encoding="utf-8")[1000:11000]
+    code = shared_corpus("code_cpython.py.txt").read_text(encoding="utf-8")
     start = code.index("    def _format_actions_usage(self, actions, groups):")  # argparse's methods, no docstring
     return {"en": en, "ja": ja, "code": code[start : code.index("\n\n        else:\n", start)]}
 

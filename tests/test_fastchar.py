@@ -55,6 +55,8 @@ def test_short_texts_take_a_dict_and_long_ones_the_table_with_the_same_ids(name,
     from tokcli.tokenizer import fastchar
 
     texts = _texts() + [(n, t[:50_000]) for n, t in _shared()]
+    joined = "".join(t for _, t in _texts())
+    texts.append(("samples-joined", (joined * (fastchar.SMALL // len(joined) + 2))[: 2 * fastchar.SMALL]))
     texts.append(("unk-as-text", "<unk> <<unk>> 吾輩<unk>は \ud800 lone surrogate"))
     tok = train_char([t for _, t in texts[:2]], vocab_size=40) if name == "trained" else load(name)
     fast = tok._fast

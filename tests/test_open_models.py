@@ -22,7 +22,7 @@ from importlib import metadata
 from pathlib import Path
 
 import pytest
-from conftest import CORPORA, shared_corpus
+from conftest import shared_corpus
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -91,10 +91,7 @@ def ref_ids(file: str, text: str) -> list[int]:
 
 def _corpus_texts(corpus: str) -> list[str]:
     if corpus == "udhr":
-        texts = [
-            shared_corpus(f"udhr/{p.name}").read_text(encoding="utf-8")
-            for p in sorted((CORPORA / "udhr").glob("*.txt"))
-        ]
+        texts = [p.read_text(encoding="utf-8") for p in sorted(shared_corpus("udhr").glob("*.txt"))]
         assert len(texts) >= 29
         return texts
     text = shared_corpus(corpus).read_text(encoding="utf-8")
