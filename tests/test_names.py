@@ -359,3 +359,40 @@ def test_a_path_that_exists_is_a_path_not_a_model(cli, project):
     assert near.code == 2 and near.err.count("\n") == 1
     assert near.err.startswith("error: unknown tokenizer 'anthropic/claude-sonet-4-5': did you mean ")
     assert "claude-sonnet-4-5" in near.err
+
+
+def test_every_listed_name_counts_alike_through_t_m_and_budgets(cli, project):
+    """Every name `tokcli models` lists, and every alias, in three runs: `count -t` with all of them as columns,
+    `count -m` with all of them, and `check` with a pyproject budget by tokenizer and one by model for each:
+    each gives the count of the tokenizer its row names (exact, or the proxy as the row says)."""
+    from tokcli.tokenizer.registry import constructors
+
+    rows = listed(cli)
+    names = [(row["name"], row) for row in rows] + [(a, row) for row in rows for a in row["aliases"]]
+    names = [(n, row) for n, row in names if n not in constructors()]  # deepseek-v3: a tokenizer's own name
+    assert len(names) >= 300
+    want = {c: tokcli.load(c).count(TEXT) for c in {row["counting"] for _, row in names}}
+
+    t = cli("count", *[a for n, _ in names for a in ("-t", n)], "-f", "json", "t.txt")
+    assert t.code == 0, t.err
+    doc = json.loads(t.out)
+    assert doc["tokenizers"] == [n for n, _ in names]  # one labelled column per name, never merged
+    assert doc["total"]["tokens"] == {n: want[row["counting"]] for n, row in names}
+
+    m = cli("count", *[a for n, _ in names for a in ("-m", n)], "-f", "json", "t.txt")
+    assert m.code == 0, m.err
+    fits = json.loads(m.out)["models"]
+    assert [(f["model"], f["exact"], f["tokens"]) for f in fits] == [
+        (row["name"], row["exact"], want[row["counting"]]) for _, row in names
+    ]
+
+    budgets = "".join(
+        f'[[tool.tokcli.budget]]\npaths = ["t.txt"]\nmax-tokens = 100000\ntokenizer = "{n}"\n\n'
+        f'[[tool.tokcli.budget]]\npaths = ["t.txt"]\nmodel = "{n}"\n\n'
+        for n, _ in names
+    )
+    (project / "pyproject.toml").write_text(budgets, encoding="utf-8")
+    c = cli("check", "-f", "json")
+    assert c.code == 0, c.err
+    got = [(b["exact"], b["files"][0]["tokens"]) for b in json.loads(c.out)["budgets"]]
+    assert got == [(row["exact"], want[row["counting"]]) for _, row in names for _ in (0, 1)]
