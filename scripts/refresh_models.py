@@ -168,12 +168,7 @@ def snapshot(
     if missing:
         raise SystemExit("error: not in this litellm's data: " + ", ".join(missing) + "; update COVERED")
     return {
-        "source": f"LiteLLM model_prices_and_context_window ({DATA_MEMBER})",
-        "license": "MIT, from BerriAI/litellm (https://github.com/BerriAI/litellm); figures as LiteLLM states them",
-        "litellm_version": version,
-        "wheel": wheel_name,
-        "wheel_sha256": sha256,
-        "date": date,
+        **provenance(version=version, sha256=sha256, wheel_name=wheel_name, date=date),
         "models": models,
     }
 
@@ -281,11 +276,8 @@ def table(data: dict[str, Any], also: dict[str, str] | None = None) -> list[list
     return sorted(rows.values(), key=lambda r: (r[3], r[0]))
 
 
-def bulk_snapshot(data: dict[str, Any], *, version: str, sha256: str, wheel_name: str, date: str) -> dict[str, Any]:
-    """The generated table's document: metadata, the columns, one row (an array) per model, and under "also"
-    the LiteLLM keys of the same names left out -> the name (see `table`)."""
-    also: dict[str, str] = {}
-    rows = table(data, also)
+def provenance(*, version: str, sha256: str, wheel_name: str, date: str) -> dict[str, str]:
+    """Where a table's figures come from: the same keys in models.json and litellm_models.json."""
     return {
         "source": f"LiteLLM model_prices_and_context_window ({DATA_MEMBER})",
         "license": "MIT, from BerriAI/litellm (https://github.com/BerriAI/litellm); figures as LiteLLM states them",
@@ -293,6 +285,16 @@ def bulk_snapshot(data: dict[str, Any], *, version: str, sha256: str, wheel_name
         "wheel": wheel_name,
         "wheel_sha256": sha256,
         "date": date,
+    }
+
+
+def bulk_snapshot(data: dict[str, Any], *, version: str, sha256: str, wheel_name: str, date: str) -> dict[str, Any]:
+    """The generated table's document: metadata, the columns, one row (an array) per model, and under "also"
+    the LiteLLM keys of the same names left out -> the name (see `table`)."""
+    also: dict[str, str] = {}
+    rows = table(data, also)
+    return {
+        **provenance(version=version, sha256=sha256, wheel_name=wheel_name, date=date),
         "selection": "every chat model of the providers " + ", ".join(BULK_PROVIDERS) + f"; the {OPEN_HOST} "
         "models of " + ", ".join(OPEN_ORGS) + " (one host's figures)",
         "also": also,

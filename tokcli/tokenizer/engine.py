@@ -217,14 +217,19 @@ def splintr_for_source(source: VocabSource) -> Any:
     return tok
 
 
+def _embedding_splintr(name: str, expected_sha256: str | None) -> Any:
+    """splintr, where it embeds vocabulary `name` and there is an official file's digest to hold it to; else None."""
+    if name not in EMBEDDED or not expected_sha256:
+        return None
+    return _splintr()
+
+
 def recorded_embedded(name: str, expected_sha256: str | None) -> bool:
     """Whether the installed splintr's embedded vocabulary `name` is recorded (EMBEDDED_SHA256, proven by
     tests/test_engine.py) as rebuilding to the file whose sha256 is `expected_sha256`: then it is that file's
     vocabulary, and nothing needs rebuilding or hashing at run time."""
     name = SAME_FILE.get(name, name)
-    if name not in EMBEDDED or not expected_sha256:
-        return False
-    splintr = _splintr()
+    splintr = _embedding_splintr(name, expected_sha256)
     if splintr is None:
         return False
     return EMBEDDED_SHA256.get(getattr(splintr, "__version__", ""), {}).get(name) == expected_sha256
@@ -337,9 +342,7 @@ def _embedded_ranks(name: str, expected_sha256: str | None) -> dict[bytes, int] 
     """splintr's embedded vocabulary `name` (or the one whose file `name` shares, SAME_FILE) as tiktoken
     ranks (its special tokens and holes left out), unchecked; None where there is none."""
     name = SAME_FILE.get(name, name)
-    if name not in EMBEDDED or not expected_sha256:
-        return None
-    splintr = _splintr()
+    splintr = _embedding_splintr(name, expected_sha256)
     if splintr is None:
         return None
     try:
