@@ -92,16 +92,22 @@ RELEASE_AFTER_A_TEST_ABOVE_MB = 1000
 _release_above_mb = RELEASE_AFTER_A_TEST_ABOVE_MB
 
 
-@pytest.fixture(autouse=True)
-def _memory_released_after_a_large_test():
-    """Within a module too, where a test left the process large (a module whose tests load one large
-    tokenizer after another). Where releasing does not bring the process back under the mark (what it holds
-    is in use), the mark moves 200 MB above it, so that the next tests do not release (and reload) in vain."""
+def _release_memory_if_large() -> None:
+    """Where the process is above the mark. Where releasing does not bring it back under (what it holds is
+    in use), the mark moves 200 MB above it, so that the next tests do not release (and reload) in vain."""
     global _release_above_mb
-    yield
     if _rss_mb() > _release_above_mb:
         _release_memory()
         _release_above_mb = max(RELEASE_AFTER_A_TEST_ABOVE_MB, _rss_mb() + 200)
+
+
+@pytest.fixture(autouse=True)
+def _memory_released_after_a_large_test():
+    """Within a module too, where a test left the process large (a module whose tests load one large
+    tokenizer after another); and after each command of the `cli` fixture (a test that counts with every
+    listed model in turn)."""
+    yield
+    _release_memory_if_large()
 
 
 HF_IN_A_CHILD_ABOVE = 2_000_000  # characters: `tokenizers` needs ~1 GB to encode one 6 MB string (en_large)
@@ -202,6 +208,7 @@ def cli(monkeypatch, capfd):
         sys.stdout.flush()
         sys.stderr.flush()
         cap = capfd.readouterr()
+        _release_memory_if_large()
         return Result(code, cap.out, cap.err)
 
     return invoke
