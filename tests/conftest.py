@@ -88,7 +88,7 @@ def _memory_released_after_each_module():
     _release_memory()
 
 
-RELEASE_AFTER_A_TEST_ABOVE_MB = 1000
+RELEASE_AFTER_A_TEST_ABOVE_MB = 1200
 _release_above_mb = RELEASE_AFTER_A_TEST_ABOVE_MB
 
 
