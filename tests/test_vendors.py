@@ -189,7 +189,7 @@ def test_decode_gives_the_text_back(name, text):
     assert tok.decode(tok.encode(text)) == expected
 
 
-_REFERENCE_CACHE: dict[str, object] = {}  # the references last used, at most two (the tests go by name)
+_REFERENCE_CACHE: dict[str, object] = {}  # the reference last used: one at a time (the tests go by name)
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -199,11 +199,8 @@ def _references_freed_after_the_module():
 
 
 def _references(name: str):
-    if name in _REFERENCE_CACHE:
-        _REFERENCE_CACHE[name] = _REFERENCE_CACHE.pop(name)  # now the last used
-    else:
-        while len(_REFERENCE_CACHE) >= 2:
-            del _REFERENCE_CACHE[next(iter(_REFERENCE_CACHE))]
+    if name not in _REFERENCE_CACHE:
+        _REFERENCE_CACHE.clear()
         _REFERENCE_CACHE[name] = REFERENCES[name]()
     return _REFERENCE_CACHE[name]
 
