@@ -267,3 +267,31 @@ def test_diff_keeps_both_versions(cli, tmp_path, monkeypatch):
         assert r.code == 0 and r.out == plain.out
     blobs = {row[1] for row in rows_of(tmp_path / "c")}
     assert blobs == {blob_id(b"hello world\n"), blob_id(b"hello world, and more words here\n")}
+
+
+def test_a_new_cache_that_another_run_holds_is_waited_for_not_given_up(tmp_path, monkeypatch):
+    """Runs that start at once on a new cache race to make it; SQLite answers "database is locked" at once
+    to the loser (no busy wait where waiting could deadlock). It tries again, without a warning; another
+    error still leaves the cache unused, with one."""
+    import sqlite3
+
+    from tokcli.files import countcache
+
+    real = countcache.CountCache._setup
+    failures = ["database is locked", "database is locked"]
+
+    def setup(self, db):
+        if failures:
+            db.close()
+            raise sqlite3.OperationalError(failures.pop())
+        return real(self, db)
+
+    monkeypatch.setattr(countcache.CountCache, "_setup", setup)
+    cache = countcache.CountCache.open(tmp_path / "c")
+    assert (failures, cache.warnings, cache._writable) == ([], [], True)
+    cache.close()
+
+    failures[:] = ["disk I/O error"]
+    cache = countcache.CountCache.open(tmp_path / "d")
+    assert len(cache.warnings) == 1 and "counting without it" in cache.warnings[0]
+    cache.close()

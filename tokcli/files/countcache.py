@@ -113,7 +113,7 @@ class CountCache:
         db = self.directory / DB
         if self._writable:
             try:
-                self._db = self._setup(sqlite3.connect(db, timeout=BUSY_MS / 1000, isolation_level=None))
+                self._db = self._setup_waiting(db)
                 return
             except sqlite3.DatabaseError as e:
                 if self._db_damaged(e):
@@ -128,6 +128,20 @@ class CountCache:
             except sqlite3.DatabaseError:
                 self._close()
         self._warn("cannot write to it (read-only?)" if self._db is not None else "cannot use it (read-only?)")
+
+    def _setup_waiting(self, db: Path) -> sqlite3.Connection:
+        """_setup, tried again while another run holds the database (up to BUSY_MS): runs that start at once
+        on a new cache race to make it, and SQLite answers "database is locked" at once, without waiting,
+        to a connection that would deadlock waiting (one that read while another was about to write)."""
+        deadline = time.monotonic() + BUSY_MS / 1000
+        while True:
+            try:
+                return self._setup(sqlite3.connect(db, timeout=BUSY_MS / 1000, isolation_level=None))
+            except sqlite3.OperationalError as e:
+                self._close()
+                if "locked" not in str(e) and "busy" not in str(e) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.01)
 
     def _setup(self, db: sqlite3.Connection) -> sqlite3.Connection:
         self._db = db
