@@ -34,7 +34,7 @@ def shared_corpus(name: str) -> Path:
     return path
 
 
-# -- memory: a test process stays under ~1.5 GB ---------------------------------------------------------
+# -- memory: a test process kept small (the aim: under 1.5 GB; tests/README.md has where it stands) ---------
 # Each pytest-xdist worker runs tests of many modules. What a module's tests built (their module fixtures)
 # is freed after the module, but the allocators keep the freed pages (glibc's arenas, pyarrow's mimalloc
 # pool), and the per-process caches keep every tokenizer loaded (tokcli's functools caches and dicts,
