@@ -167,7 +167,7 @@ class CountCache:
             except OSError:
                 pass
         try:
-            self._setup(sqlite3.connect(self.directory / DB, timeout=BUSY_MS / 1000, isolation_level=None))
+            self._setup_waiting(self.directory / DB)
         except sqlite3.DatabaseError:
             self._close()
             return False
