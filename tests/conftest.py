@@ -129,8 +129,10 @@ def hf_ids(hf_tokenizer, texts: list[str], workdir: Path, *, in_a_child: bool | 
     fast paths are held to. `hf_tokenizer` is a tokenizers.Tokenizer, or (path, encode_special_tokens).
 
     Texts larger than HF_IN_A_CHILD_ABOVE in all (or any, with in_a_child=True) are encoded in a child
-    process, which gives HF's memory back to the OS when it ends: ~1 GB for one 6 MB string, and the ~10 MB
-    that each Tokenizer keeps after it encoded a long text, even once it is deleted (tokenizers 0.23.3)."""
+    process, which gives HF's memory back to the OS when it ends: ~1 GB for one 6 MB string, and the words
+    of a BPE's cache, which tokenizers 0.23.3 never frees, even once the Tokenizer is deleted (up to ~100 MB
+    for a small vocabulary on long Japanese words). A reference read here from a file runs without its cache
+    (a memo: the same ids)."""
     if in_a_child is None:
         in_a_child = sum(map(len, texts)) > HF_IN_A_CHILD_ABOVE
     if isinstance(hf_tokenizer, tuple):
@@ -140,6 +142,8 @@ def hf_ids(hf_tokenizer, texts: list[str], workdir: Path, *, in_a_child: bool | 
 
             hf_tokenizer = Tokenizer.from_file(str(file))
             hf_tokenizer.encode_special_tokens = special_as_text
+            if hasattr(hf_tokenizer.model, "_resize_cache"):  # a BPE: no cache, whose words would never be freed
+                hf_tokenizer.model._resize_cache(0)
     else:
         file, special_as_text = workdir / "tokenizer.json", hf_tokenizer.encode_special_tokens
     if not in_a_child:

@@ -29,7 +29,7 @@ def _hf_bpe(*pre_tokenizers_) -> HFTokenizer:
     """A byte-level BPE trained with `tokenizers` on SAMPLE, behind the given pre-tokenizers."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 
-    tok = Tokenizer(models.BPE())
+    tok = Tokenizer(models.BPE(cache_capacity=0))  # no cache: its words are never freed (tests/README.md, Memory)
     tok.pre_tokenizer = (
         pre_tokenizers_[0] if len(pre_tokenizers_) == 1 else pre_tokenizers.Sequence(list(pre_tokenizers_))
     )

@@ -1,8 +1,8 @@
 """Open models' tokenizers (tokcli.tokenizer.vendors): the ids are the vendors' own code's, exactly.
 
 The references are the vendors' own tokenizer classes, run on their own files:
-llama_models.llama3/llama4.tokenizer.Tokenizer.get_instance(), mistral_common's MistralTokenizer.v1/v3/v7
-(and v3(is_tekken=True)) and dashscope's QwenTokenizer. dashscope's package __init__ imports its whole
+llama_models.llama3/llama4.tokenizer.Tokenizer on its tokenizer.model (what get_instance() builds),
+mistral_common's MistralTokenizer.v1/v3/v7 (and v3(is_tekken=True)) and dashscope's QwenTokenizer. dashscope's package __init__ imports its whole
 cloud SDK (aiohttp, fastapi, ...), so its tokenizer module is loaded by file path from the installed
 distribution (it needs only tiktoken). Each reference is asked for ordinary text, as tokcli encodes:
 bos=False, eos=False and no special tokens allowed.
@@ -48,7 +48,8 @@ def _need(distribution: str, extra: str) -> metadata.Distribution:
 def _llama(version: str):
     _need("llama-models", "llama")
     module = importlib.import_module(f"llama_models.{version}.tokenizer")
-    vendor = module.Tokenizer.get_instance()
+    # what Tokenizer.get_instance() builds, without its module-global singleton (kept for the worker's life)
+    vendor = module.Tokenizer(Path(module.__file__).parent / "tokenizer.model")
     return lambda s: vendor.encode(s, bos=False, eos=False, allowed_special=set(), disallowed_special=())
 
 
