@@ -350,22 +350,6 @@ def test_lm_train_reads_shards_of_its_own_tokenizer_only(tmp_path):
         shard_split(shards, load("o200k_base"), 0.1)
 
 
-def test_cli_lm_train_on_a_shard_directory(tmp_path, capsys):
-    pytest.importorskip("torch", reason="training needs the train extra (pip install 'tokcli[train]')")
-    text = str(shared_corpus("ja_aozora_kokoro.txt"))
-    assert run(["encode", text, "-t", "ja-char", "--to", str(tmp_path / "s"), "-q"]) == 0
-    args = ["lm", "train", str(tmp_path / "s"), "--layers", "1", "--heads", "2",
-            "--width", "16", "--context", "16", "--batch-size", "4", "--eval-every", "3", "--threads", "1",
-            "--warmup", "1", "--steps", "3", "-q"]  # fmt: skip
-    assert run([*args, "-t", "ja-char", "-o", str(tmp_path / "m")]) == 0
-    meta = json.loads((tmp_path / "m" / "config.json").read_text(encoding="utf-8"))["meta"]
-    n = len(load("ja-char").encode(Path(text).read_text(encoding="utf-8")))
-    assert meta["train_tokens"] + meta["val_tokens"] == n
-    capsys.readouterr()
-    assert run([*args, "-t", "o200k_base", "-o", str(tmp_path / "m2")]) == 2
-    assert "its shards were made with tokenizer 'ja-char', not 'o200k_base'" in capsys.readouterr().err
-
-
 # -- a cluster given by address, object storage ---------------------------------------------------------
 
 

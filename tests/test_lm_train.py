@@ -3,10 +3,13 @@ directory loads in the numpy engine with the same logits, and a missing torch na
 
 from __future__ import annotations
 
+import json
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import shared_corpus
 
 import tokcli
 from tokcli.lm.trainer import train_lm
@@ -170,3 +173,21 @@ def test_device_auto_trains_on_the_cpu_without_a_gpu(torch, tok, tmp_path, monke
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     report = train_lm([TEXT], tok, tmp_path / "m", TrainOptions(steps=10, device="auto", **TINY))
     assert report.step == 10 and (tmp_path / "m" / "model.safetensors").is_file()
+
+
+@pytest.mark.shared
+def test_cli_lm_train_on_a_shard_directory(torch, cli, tmp_path):
+    """`encode --to DIR` then `lm train DIR` (here, not in test_dist.py: a test worker that never trains never
+    imports torch, ~200 MB)."""
+    text = str(shared_corpus("ja_aozora_kokoro.txt"))
+    assert cli("encode", text, "-t", "ja-char", "--to", str(tmp_path / "s"), "-q").code == 0
+    args = ["lm", "train", str(tmp_path / "s"), "--layers", "1", "--heads", "2",
+            "--width", "16", "--context", "16", "--batch-size", "4", "--eval-every", "3", "--threads", "1",
+            "--warmup", "1", "--steps", "3", "-q"]  # fmt: skip
+    assert cli(*args, "-t", "ja-char", "-o", str(tmp_path / "m")).code == 0
+    meta = json.loads((tmp_path / "m" / "config.json").read_text(encoding="utf-8"))["meta"]
+    n = len(tokcli.load("ja-char").encode(Path(text).read_text(encoding="utf-8")))
+    assert meta["train_tokens"] + meta["val_tokens"] == n
+    r = cli(*args, "-t", "o200k_base", "-o", str(tmp_path / "m2"))
+    assert r.code == 2
+    assert "its shards were made with tokenizer 'ja-char', not 'o200k_base'" in r.err
