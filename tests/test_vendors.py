@@ -2,9 +2,9 @@
 
 The references are the vendors' own tokenizer classes, run on their own files:
 llama_models.llama3/llama4.tokenizer.Tokenizer on its tokenizer.model (what get_instance() builds),
-mistral_common's MistralTokenizer.v1/v3/v7 (and v3(is_tekken=True)) and dashscope's QwenTokenizer. dashscope's package __init__ imports its whole
-cloud SDK (aiohttp, fastapi, ...), so its tokenizer module is loaded by file path from the installed
-distribution (it needs only tiktoken). Each reference is asked for ordinary text, as tokcli encodes:
+mistral_common's MistralTokenizer.v1/v3/v7 (and v3(is_tekken=True)) and dashscope's QwenTokenizer.
+dashscope's package __init__ imports its whole cloud SDK (aiohttp, fastapi, ...), so its tokenizer module
+is loaded by file path from the installed distribution (it needs only tiktoken). Each reference is asked for ordinary text, as tokcli encodes:
 bos=False, eos=False and no special tokens allowed.
 
 A test skips, saying which extra it needs, where that extra is not installed; the tests of the
