@@ -126,26 +126,14 @@ for i, path in enumerate(sys.argv[4:]):
 
 def hf_ids(hf_tokenizer, texts: list[str], workdir: Path, *, in_a_child: bool | None = None) -> list[list[int]]:
     """`tokenizers`' own ids of each text (Tokenizer.encode, no special tokens added): the reference the
-    fast paths are held to. `hf_tokenizer` is a tokenizers.Tokenizer, or (path, encode_special_tokens).
+    fast paths are held to.
 
     Texts larger than HF_IN_A_CHILD_ABOVE in all (or any, with in_a_child=True) are encoded in a child
     process, which gives HF's memory back to the OS when it ends: ~1 GB for one 6 MB string, and the words
     of a BPE's cache, which tokenizers 0.23.3 never frees, even once the Tokenizer is deleted (up to ~100 MB
-    for a small vocabulary on long Japanese words). A reference read here from a file runs without its cache
-    (a memo: the same ids)."""
+    for a small vocabulary on long Japanese words)."""
     if in_a_child is None:
         in_a_child = sum(map(len, texts)) > HF_IN_A_CHILD_ABOVE
-    if isinstance(hf_tokenizer, tuple):
-        file, special_as_text = hf_tokenizer
-        if not in_a_child:
-            from tokenizers import Tokenizer
-
-            hf_tokenizer = Tokenizer.from_file(str(file))
-            hf_tokenizer.encode_special_tokens = special_as_text
-            if hasattr(hf_tokenizer.model, "_resize_cache"):  # a BPE: no cache, whose words would never be freed
-                hf_tokenizer.model._resize_cache(0)
-    else:
-        file, special_as_text = workdir / "tokenizer.json", hf_tokenizer.encode_special_tokens
     if not in_a_child:
         return [hf_tokenizer.encode(t, add_special_tokens=False).ids for t in texts]
     import subprocess
@@ -153,13 +141,13 @@ def hf_ids(hf_tokenizer, texts: list[str], workdir: Path, *, in_a_child: bool | 
     import numpy as np
 
     workdir.mkdir(parents=True, exist_ok=True)
-    if not isinstance(hf_tokenizer, tuple):
-        hf_tokenizer.save(str(file))
+    file = workdir / "tokenizer.json"
+    hf_tokenizer.save(str(file))
     paths = []
     for i, text in enumerate(texts):
         (workdir / f"{i}.txt").write_text(text, encoding="utf-8", newline="")
         paths.append(str(workdir / f"{i}.txt"))
-    special = "special-as-text" if special_as_text else "special-as-special"
+    special = "special-as-text" if hf_tokenizer.encode_special_tokens else "special-as-special"
     subprocess.run([sys.executable, "-c", _HF_IDS, str(file), str(workdir), special, *paths],
                    check=True, timeout=600)  # fmt: skip
     return [np.load(workdir / f"{i}.npy").tolist() for i in range(len(texts))]
